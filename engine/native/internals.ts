@@ -1,0 +1,79 @@
+// The one adapter that reaches into node-llama-cpp's internals. Everything else in Layer Dial goes
+// through the typed surface below. If node-llama-cpp changes these internals, only this file changes.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import {createRequire} from "node:module";
+import {Llama, LlamaLogLevel, type LlamaContext} from "node-llama-cpp";
+
+/** the methods of the native AddonContext that Layer Dial drives directly (ours are added by native/patches/addon) */
+export type AddonContext = {
+    initBatch(size: number): void,
+    addToBatch(sequenceId: number, firstTokenPosition: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array,
+    decodeBatch(): Promise<void>,
+    disposeBatch(): void,
+    removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean,
+    disposeSequence(sequenceId: number): void,
+    setLayerSkip(mask: Uint8Array): void,
+    getLayerSkip(): Uint8Array,
+    getLogits(batchLogitIndex: number): Float32Array
+};
+
+export type NativeBinding = {
+    AddonContext: {prototype: Record<string, unknown>}
+};
+
+export type BuildMetadata = {
+    buildOptions: {
+        customCmakeOptions: Record<string, string>,
+        llamaCpp: {repo: string, release: string}
+    }
+};
+
+export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits"] as const;
+
+/** load a llama-addon.node as node-llama-cpp's own loader does: a fresh module instance per Llama */
+export function loadBindingModule(bindingPath: string): NativeBinding {
+    const require = createRequire(import.meta.url);
+    try {
+        delete require.cache[require.resolve(bindingPath)];
+    } catch {
+        // not loaded before
+    }
+    return require(bindingPath) as NativeBinding;
+}
+
+export type CreateLlamaOptions = {
+    binding: NativeBinding,
+    bindingPath: string,
+    buildMetadata: BuildMetadata,
+    logLevel: LlamaLogLevel,
+    maxThreads?: number
+};
+
+/** wraps a loaded binding in node-llama-cpp's Llama class, as getLlama("lastBuild") does for a local build */
+export async function createLlamaFromBinding(options: CreateLlamaOptions): Promise<Llama> {
+    const llamaClass = Llama as any;
+    return await llamaClass._create({
+        bindings: options.binding,
+        bindingPath: options.bindingPath,
+        extBackendsPath: undefined,
+        buildType: "localBuild",
+        buildMetadata: options.buildMetadata,
+        logLevel: options.logLevel,
+        logger: (level: LlamaLogLevel, message: string) => {
+            if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal)
+                console.error(message);
+        },
+        maxThreads: options.maxThreads,
+        vramPadding: (totalVram: number) => Math.floor(Math.min(totalVram * 0.08, 1.6 * 1024 ** 3)),
+        ramPadding: (totalRam: number) => Math.floor(Math.min(totalRam * 0.25, 1024 ** 3)),
+        debug: false,
+        numa: undefined,
+        tempDir: false,
+        skipLlamaInit: false,
+        experimentalOptions: undefined
+    }) as Llama;
+}
+
+export function addonContextOf(context: LlamaContext): AddonContext {
+    return (context as any)._ctx as AddonContext;
+}

@@ -1,0 +1,168 @@
+// A llama.cpp context driven batch by batch: Layer Dial decides which tokens go in each batch, which
+// layers run, and reads raw logits. Mask changes and decodes are serialised, since the native mask must
+// never change while a decode runs on the worker thread.
+import type {LlamaContext, LlamaModel} from "node-llama-cpp";
+import {addonContextOf, type AddonContext} from "./internals.js";
+
+export class LayerSkipMaskError extends Error {
+    override name = "LayerSkipMaskError";
+}
+
+export class LayerSkipUnsupportedError extends Error {
+    override name = "LayerSkipUnsupportedError";
+}
+
+export type DecodeItem = {
+    sequenceId: number,
+    /** position of tokens[0] in the sequence */
+    firstPosition: number,
+    tokens: readonly number[],
+    /** which tokens' logits to return (indexes into `tokens`); defaults to the last token only */
+    logitIndexes?: readonly number[]
+};
+
+export type LayerSkipContextOptions = {
+    contextSize: number,
+    /** how many sequences the context holds. Defaults to 1. */
+    sequences?: number,
+    /** the most tokens decoded in one native batch. Defaults to min(contextSize, 512). */
+    batchSize?: number,
+    /** Defaults to node-llama-cpp's default (all cores). */
+    threads?: number
+};
+
+export class LayerSkipContext {
+    readonly layerCount: number;
+    readonly batchSize: number;
+    readonly contextSize: number;
+    readonly sequenceCount: number;
+    readonly skipSupported: boolean;
+    private readonly addon: AddonContext;
+    private queue: Promise<unknown> = Promise.resolve();
+    private disposed = false;
+
+    private constructor(private readonly context: LlamaContext, options: Required<Omit<LayerSkipContextOptions, "threads">>) {
+        this.addon = addonContextOf(context);
+        this.layerCount = this.addon.getLayerSkip().length;
+        this.batchSize = options.batchSize;
+        this.contextSize = options.contextSize;
+        this.sequenceCount = options.sequences;
+        this.skipSupported = probeSkipSupport(this.addon);
+    }
+
+    static async create(model: LlamaModel, options: LayerSkipContextOptions): Promise<LayerSkipContext> {
+        const sequences = options.sequences ?? 1;
+        const batchSize = options.batchSize ?? Math.min(options.contextSize, 512);
+        const context = await model.createContext({
+            contextSize: options.contextSize,
+            sequences,
+            batchSize,
+            threads: options.threads
+        });
+        return new LayerSkipContext(context, {contextSize: options.contextSize, sequences, batchSize});
+    }
+
+    /** mask[i] = 1 skips layer i from the next decode on; all zeros runs every layer */
+    setLayerSkip(mask: Uint8Array | readonly number[]): Promise<void> {
+        return this.serialised(async () => {
+            const bytes = mask instanceof Uint8Array ? mask : Uint8Array.from(mask);
+            if (!this.skipSupported) {
+                if (bytes.some((value) => value !== 0))
+                    throw new LayerSkipUnsupportedError("This model's architecture has no layer-skip support in Layer Dial's llama.cpp patch; only the full model (1x) can run");
+                return;
+            }
+            try {
+                this.addon.setLayerSkip(bytes);
+            } catch (error) {
+                throw new LayerSkipMaskError(`${(error as Error).message} (mask of ${bytes.length} for a ${this.layerCount}-layer model)`);
+            }
+        });
+    }
+
+    getLayerSkip(): Uint8Array {
+        this.assertUsable();
+        return this.addon.getLayerSkip();
+    }
+
+    /** decodes the items (several sequences may share one batch) and returns, per item, the requested logits rows */
+    decode(items: readonly DecodeItem[]): Promise<Float32Array[][]> {
+        return this.serialised(async () => {
+            const results = items.map(() => [] as Float32Array[]);
+            const wanted = items.map((item) => new Set(item.logitIndexes ?? [item.tokens.length - 1]));
+            const offsets = items.map(() => 0);
+
+            for (;;) {
+                let room = this.batchSize;
+                const parts: {item: number, start: number, end: number}[] = [];
+                for (let i = 0; i < items.length && room > 0; i++) {
+                    const remaining = items[i].tokens.length - offsets[i];
+                    if (remaining <= 0)
+                        continue;
+                    const count = Math.min(remaining, room);
+                    parts.push({item: i, start: offsets[i], end: offsets[i] + count});
+                    offsets[i] += count;
+                    room -= count;
+                }
+                if (parts.length === 0)
+                    break;
+
+                this.addon.initBatch(this.batchSize - room);
+                const rows: {item: number, row: number}[] = [];
+                for (const part of parts) {
+                    const item = items[part.item];
+                    const logitIndexes: number[] = [];
+                    for (let t = part.start; t < part.end; t++)
+                        if (wanted[part.item].has(t))
+                            logitIndexes.push(t - part.start);
+                    const batchRows = this.addon.addToBatch(
+                        item.sequenceId, item.firstPosition + part.start,
+                        Uint32Array.from(item.tokens.slice(part.start, part.end)), Uint32Array.from(logitIndexes)
+                    );
+                    for (const row of batchRows)
+                        rows.push({item: part.item, row});
+                }
+                await this.addon.decodeBatch();
+                for (const {item, row} of rows)
+                    results[item].push(this.addon.getLogits(row));
+            }
+            return results;
+        });
+    }
+
+    /** forgets positions [start, end) of a sequence (end -1: to the end) */
+    removeTokens(sequenceId: number, start: number, end = -1): Promise<void> {
+        return this.serialised(async () => {
+            if (!this.addon.removeTokenCellsFromSequence(sequenceId, start, end))
+                throw new Error(`llama.cpp refused to remove positions ${start}..${end} of sequence ${sequenceId}`);
+        });
+    }
+
+    async dispose(): Promise<void> {
+        if (this.disposed)
+            return;
+        this.disposed = true;
+        await this.queue.catch(() => undefined);
+        await this.context.dispose();
+    }
+
+    private serialised<T>(work: () => Promise<T>): Promise<T> {
+        this.assertUsable();
+        const result = this.queue.then(work, work);
+        this.queue = result.catch(() => undefined);
+        return result;
+    }
+
+    private assertUsable() {
+        if (this.disposed)
+            throw new Error("This LayerSkipContext is disposed");
+    }
+}
+
+function probeSkipSupport(addon: AddonContext): boolean {
+    try {
+        addon.setLayerSkip(new Uint8Array(0));
+        return true;
+    } catch {
+        return false;
+    }
+}

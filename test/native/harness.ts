@@ -1,0 +1,56 @@
+// Shared set-up for tests that run the real patched llama.cpp build on real GGUF files.
+import type {Llama, LlamaModel} from "node-llama-cpp";
+import {loadPatchedLlama} from "../../engine/native/loader.js";
+import {LayerSkipContext} from "../../engine/native/skip-context.js";
+
+let patched: Promise<Llama> | undefined;
+
+/** one patched Llama per test process; models and contexts are the tests' own */
+export function patchedLlama(): Promise<Llama> {
+    patched ??= loadPatchedLlama().then((result) => result.llama);
+    return patched;
+}
+
+/** one thread: the tiny test models gain nothing from more, and a busy-waiting thread pool on a shared
+ *  2-core machine turns milliseconds into seconds */
+export async function openContext(model: LlamaModel, sequences = 2): Promise<LayerSkipContext> {
+    return await LayerSkipContext.create(model, {contextSize: 256, sequences, threads: 1});
+}
+
+export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+    if (a.length !== b.length)
+        throw new Error(`logit rows differ in length: ${a.length} vs ${b.length}`);
+    let max = 0;
+    for (let i = 0; i < a.length; i++)
+        max = Math.max(max, Math.abs(a[i] - b[i]));
+    return max;
+}
+
+export function maxAbsDifferenceOfRows(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+    if (a.length !== b.length)
+        throw new Error(`different numbers of logit rows: ${a.length} vs ${b.length}`);
+    return a.reduce((max, row, i) => Math.max(max, maxAbsDifference(row, b[i])), 0);
+}
+
+export function argmax(logits: Float32Array): number {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++)
+        if (logits[i] > logits[best])
+            best = i;
+    return best;
+}
+
+export function allFinite(logits: Float32Array): boolean {
+    return logits.every((value) => Number.isFinite(value));
+}
+
+export function range(count: number): number[] {
+    return Array.from({length: count}, (_, i) => i);
+}
+
+export function maskOf(layerCount: number, skipped: readonly number[]): Uint8Array {
+    const mask = new Uint8Array(layerCount);
+    for (const layer of skipped)
+        mask[layer] = 1;
+    return mask;
+}
