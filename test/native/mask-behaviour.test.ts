@@ -2,7 +2,7 @@
 // raise JS errors and the process carries on, and a real trained model still writes text.
 import assert from "node:assert/strict";
 import {after, before, describe, test} from "node:test";
-import type {LlamaModel} from "node-llama-cpp";
+import type {LlamaModel, Token} from "node-llama-cpp";
 import {LayerSkipMaskError, type LayerSkipContext} from "../../engine/native/skip-context.js";
 import {testFixtureFor} from "../fixtures/fixture-models.js";
 import {argmax, maskOf, maxAbsDifference, openContext, patchedLlama, range} from "./harness.js";
@@ -90,9 +90,9 @@ describe("a real trained model (stories260K)", () => {
         const tokens = [model.tokens.bos!, ...model.tokenize(prompt, false)];
         await context.removeTokens(0, 0);
         let [[row]] = await context.decode([{sequenceId: 0, firstPosition: 0, tokens}]);
-        const generated: number[] = [];
+        const generated: Token[] = [];
         for (let i = 0; i < count; i++) {
-            generated.push(argmax(row));
+            generated.push(argmax(row) as Token);
             [[row]] = await context.decode([{sequenceId: 0, firstPosition: tokens.length + i, tokens: [generated[i]]}]);
         }
         return model.detokenize(generated);

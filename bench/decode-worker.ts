@@ -1,0 +1,77 @@
+// One decode-speed measurement in its own process: the patched and the stock binaries ship libraries of
+// the same names, so they never share a process. Prints one JSON line: DecodeMeasurement.
+//   tsx bench/decode-worker.ts '{"binary":"patched","modelPath":"...","mask":[0,1,...],"batch":1,"tokens":64}'
+import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
+import {addonContextOf} from "../engine/native/internals.js";
+import {loadPatchedLlama} from "../engine/native/loader.js";
+
+export type DecodeRequest = {
+    binary: "patched" | "stock",
+    modelPath: string,
+    /** 1 skips the layer; omitted or empty runs all layers */
+    mask?: number[],
+    /** sequences decoded side by side, one token each per step */
+    batch: number,
+    /** decode steps measured (end of generation is not a concern: tokens are fed, not sampled) */
+    tokens: number,
+    promptTokens?: number,
+    threads?: number
+};
+
+export type DecodeMeasurement = DecodeRequest & {
+    buildType: string,
+    seconds: number,
+    /** generated tokens per second, summed over the batch */
+    tokensPerSecond: number
+};
+
+async function loadLlama(binary: DecodeRequest["binary"]): Promise<Llama> {
+    if (binary === "patched")
+        return (await loadPatchedLlama()).llama;
+    return await getLlama({gpu: false, build: "never", usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error});
+}
+
+async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
+    const llama = await loadLlama(request.binary);
+    const model = await llama.loadModel({modelPath: request.modelPath});
+    const promptTokens = request.promptTokens ?? 16;
+    const context = await model.createContext({
+        contextSize: Math.max(256, promptTokens + request.tokens + 8),
+        sequences: request.batch,
+        batchSize: Math.max(promptTokens * request.batch, 64),
+        threads: request.threads
+    });
+    const addon = addonContextOf(context);
+    if (request.mask != null && request.mask.length > 0)
+        addon.setLayerSkip(Uint8Array.from(request.mask));
+
+    const vocabulary = 1000; // ordinary token ids every test vocabulary has
+    const tokenAt = (sequence: number, position: number) => 100 + ((sequence * 31 + position * 7) % vocabulary);
+
+    addon.initBatch(promptTokens * request.batch);
+    for (let sequence = 0; sequence < request.batch; sequence++)
+        addon.addToBatch(sequence, 0, Uint32Array.from({length: promptTokens}, (_, i) => tokenAt(sequence, i)), Uint32Array.of(promptTokens - 1));
+    await addon.decodeBatch();
+
+    const decodeStep = async (position: number) => {
+        addon.initBatch(request.batch);
+        for (let sequence = 0; sequence < request.batch; sequence++)
+            addon.addToBatch(sequence, position, Uint32Array.of(tokenAt(sequence, position)), Uint32Array.of(0));
+        await addon.decodeBatch();
+    };
+    await decodeStep(promptTokens); // warm-up: the first step builds the decode graph
+
+    const started = process.hrtime.bigint();
+    for (let step = 1; step <= request.tokens; step++)
+        await decodeStep(promptTokens + step);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+    const buildType = llama.buildType;
+    await context.dispose();
+    await model.dispose();
+    await llama.dispose();
+    return {...request, buildType, seconds, tokensPerSecond: request.tokens * request.batch / seconds};
+}
+
+const request = JSON.parse(process.argv[2] ?? "{}") as DecodeRequest;
+console.log(JSON.stringify(await measure(request)));
