@@ -13,8 +13,8 @@ export function patchedLlama(): Promise<Llama> {
 
 /** one thread: the tiny test models gain nothing from more, and a busy-waiting thread pool on a shared
  *  2-core machine turns milliseconds into seconds */
-export async function openContext(model: LlamaModel, sequences = 2): Promise<LayerSkipContext> {
-    return await LayerSkipContext.create(model, {contextSize: 256, sequences, threads: 1});
+export async function openContext(model: LlamaModel, sequences = 2, batchSize?: number): Promise<LayerSkipContext> {
+    return await LayerSkipContext.create(model, {contextSize: 256, sequences, threads: 1, batchSize});
 }
 
 export function maxAbsDifference(a: Float32Array, b: Float32Array): number {

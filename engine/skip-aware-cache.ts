@@ -1,0 +1,98 @@
+// Evaluates tokens for several sequences of one context under one layer mask per batch, keeping each
+// sequence's KV cache consistent through a SequenceLedger (see kv-ledger.ts for the rule).
+import {SequenceLedger, maskKey} from "./kv-ledger.js";
+import type {LayerSkipContext} from "./native/skip-context.js";
+
+export type CacheEvaluation = {
+    sequenceId: number,
+    /** tokens to append to the sequence */
+    tokens: readonly number[],
+    /** which of `tokens` need logits; defaults to the last */
+    logitIndexes?: readonly number[]
+};
+
+export type CacheEvaluationResult = {
+    logits: Float32Array[],
+    /** cached tokens that had to be evaluated again because a layer they skipped is active now */
+    recomputed: number
+};
+
+export class SkipAwareCache {
+    private readonly ledgers: SequenceLedger[];
+    private nativeMaskKey = "";
+
+    constructor(readonly context: LayerSkipContext) {
+        this.ledgers = Array.from({length: context.sequenceCount}, () => new SequenceLedger(context.layerCount));
+    }
+
+    ledger(sequenceId: number): SequenceLedger {
+        const ledger = this.ledgers[sequenceId];
+        if (ledger == null)
+            throw new RangeError(`No sequence ${sequenceId}; the context holds ${this.ledgers.length}`);
+        return ledger;
+    }
+
+    /** keeps the longest cached prefix of `tokens` and forgets the rest; returns how many tokens are reused */
+    async reuse(sequenceId: number, tokens: readonly number[]): Promise<number> {
+        const ledger = this.ledger(sequenceId);
+        // at least the last token is evaluated again, since its logits are what the caller wants next
+        const keep = Math.min(ledger.commonPrefixLength(tokens), tokens.length - 1);
+        await this.truncate(sequenceId, Math.max(0, keep));
+        return Math.max(0, keep);
+    }
+
+    async truncate(sequenceId: number, length: number): Promise<void> {
+        const ledger = this.ledger(sequenceId);
+        if (length >= ledger.length)
+            return;
+        ledger.truncate(length);
+        await this.context.removeTokens(sequenceId, length);
+    }
+
+    async clear(sequenceId: number): Promise<void> {
+        await this.truncate(sequenceId, 0);
+    }
+
+    /** evaluates every item in one native batch (or as few as the batch size allows) under `mask` */
+    async evaluate(mask: Uint8Array, items: readonly CacheEvaluation[]): Promise<CacheEvaluationResult[]> {
+        // set (and so validate) the mask before touching any cache, so a refused mask changes nothing
+        const key = maskKey(mask);
+        if (key !== this.nativeMaskKey) {
+            await this.context.setLayerSkip(mask);
+            this.nativeMaskKey = key;
+        }
+
+        const prepared = [];
+        for (const item of items) {
+            const ledger = this.ledger(item.sequenceId);
+            const stale = ledger.firstStalePosition(mask);
+            let redo: number[] = [];
+            if (stale != null) {
+                redo = ledger.truncate(stale);
+                await this.context.removeTokens(item.sequenceId, stale);
+            }
+            const tokens = [...redo, ...item.tokens];
+            const logitIndexes = (item.logitIndexes ?? [item.tokens.length - 1]).map((index) => index + redo.length);
+            prepared.push({item, firstPosition: ledger.length, tokens, logitIndexes, recomputed: redo.length});
+        }
+
+        let logits: Float32Array[][];
+        try {
+            logits = await this.context.decode(prepared.map((entry) => ({
+                sequenceId: entry.item.sequenceId,
+                firstPosition: entry.firstPosition,
+                tokens: entry.tokens,
+                logitIndexes: entry.logitIndexes
+            })));
+        } catch (error) {
+            // a batch may have been decoded in part: drop whatever it wrote, so ledger and cache agree
+            for (const entry of prepared)
+                await this.context.removeTokens(entry.item.sequenceId, entry.firstPosition).catch(() => undefined);
+            throw error;
+        }
+        for (const entry of prepared)
+            this.ledger(entry.item.sequenceId).record(entry.tokens, mask);
+
+        return prepared.map((entry, index) => ({logits: logits[index], recomputed: entry.recomputed}));
+    }
+}
