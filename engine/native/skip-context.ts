@@ -57,7 +57,10 @@ export class LayerSkipContext {
             contextSize: options.contextSize,
             sequences,
             batchSize,
-            threads: options.threads
+            threads: options.threads,
+            // a sliding-window cache drops old cells, but the KV ledger must be able to remove and
+            // recompute any position when the dial turns back, so keep every cell
+            swaFullCache: true
         });
         return new LayerSkipContext(context, {contextSize: options.contextSize, sequences, batchSize});
     }

@@ -1,0 +1,285 @@
+// Runs generation requests that share one context, and so one layer mask: every decode step batches one
+// token of each active request. Prompts are evaluated in their own steps, through every layer under the
+// "full" prefill policy (as in the paper) or through the dial under "skip".
+import type {LlamaModel} from "node-llama-cpp";
+import {SkipAwareCache} from "../skip-aware-cache.js";
+import {buildPrompt, type PromptRequest} from "./prompt.js";
+import {TokenSampler, type SamplingOptions} from "./sampler.js";
+import {TextStream} from "./text-stream.js";
+
+export type PrefillPolicy = "full" | "skip";
+
+export type GenerateRequest = PromptRequest & SamplingOptions & {
+    /** Defaults to 256. */
+    maxTokens?: number,
+    /** false keeps decoding past end-of-generation tokens (benchmarks). Defaults to true. */
+    stopAtEndOfGeneration?: boolean,
+    /** called with each new piece of text as soon as it is complete */
+    onText?: (piece: string) => void,
+    signal?: AbortSignal
+};
+
+export type StopReason = "endOfGeneration" | "maxTokens" | "stopString" | "aborted";
+
+export type GenerationTimings = {
+    promptTokens: number,
+    /** prompt tokens already in the cache from an earlier request */
+    reusedPromptTokens: number,
+    generatedTokens: number,
+    /** cached tokens evaluated again because the dial turned back towards quality */
+    recomputedTokens: number,
+    promptSeconds: number,
+    decodeSeconds: number,
+    promptTokensPerSecond: number,
+    decodeTokensPerSecond: number,
+    /** the most requests decoded side by side during this one */
+    maxBatch: number
+};
+
+export type GenerationOutput = {
+    text: string,
+    tokens: number[],
+    stopReason: StopReason,
+    timings: GenerationTimings
+};
+
+export class PromptTooLongError extends Error {
+    override name = "PromptTooLongError";
+}
+
+export class GenerationAbortedError extends Error {
+    override name = "GenerationAbortedError";
+}
+
+type Active = {
+    request: GenerateRequest,
+    sequenceId: number,
+    pending: number[],
+    prefilled: boolean,
+    sampler: TokenSampler,
+    stream: TextStream,
+    stopStrings: string[],
+    generated: number[],
+    timings: GenerationTimings,
+    resolve: (output: GenerationOutput) => void,
+    reject: (error: Error) => void
+};
+
+export type GeneratorOptions = {
+    model: LlamaModel,
+    cache: SkipAwareCache,
+    /** the dial's mask for decode steps, read before every step so a change applies at once */
+    currentMask: () => Uint8Array,
+    prefill: () => PrefillPolicy
+};
+
+export class Generator {
+    private readonly waiting: Active[] = [];
+    private readonly active: Active[] = [];
+    private readonly busySequences = new Set<number>();
+    private running = false;
+
+    constructor(private readonly options: GeneratorOptions) {}
+
+    get contextSize(): number {
+        return this.options.cache.context.contextSize;
+    }
+
+    async generate(request: GenerateRequest): Promise<GenerationOutput> {
+        const prompt = buildPrompt(this.options.model, request);
+        const maxTokens = request.maxTokens ?? 256;
+        if (prompt.tokens.length + 1 > this.contextSize)
+            throw new PromptTooLongError(`The prompt is ${prompt.tokens.length} tokens; the context holds ${this.contextSize}. Shorten it, or raise the context size.`);
+        if (request.signal?.aborted)
+            return abortedOutput();
+
+        return await new Promise<GenerationOutput>((resolve, reject) => {
+            const entry: Active = {
+                request: {...request, maxTokens: Math.min(maxTokens, this.contextSize - prompt.tokens.length)},
+                sequenceId: -1,
+                pending: prompt.tokens,
+                prefilled: false,
+                sampler: new TokenSampler(request),
+                stream: new TextStream((tokens) => this.options.model.detokenize(tokens as Parameters<LlamaModel["detokenize"]>[0])),
+                stopStrings: prompt.stopStrings,
+                generated: [],
+                timings: emptyTimings(prompt.tokens.length),
+                resolve,
+                reject
+            };
+            this.waiting.push(entry);
+            this.ensureRunning();
+        });
+    }
+
+    /** the number of requests running or queued */
+    get load(): number {
+        return this.waiting.length + this.active.length;
+    }
+
+    private ensureRunning() {
+        if (this.running)
+            return;
+        this.running = true;
+        void this.run().finally(() => {
+            this.running = false;
+            // a request may have arrived after the loop saw no work but before it ended
+            if (this.waiting.length > 0 || this.active.length > 0)
+                this.ensureRunning();
+        });
+    }
+
+    private async run(): Promise<void> {
+        while (this.waiting.length > 0 || this.active.length > 0) {
+            let prefilling: Active[] = [];
+            try {
+                await this.admitWaiting();
+                this.dropAborted();
+                prefilling = this.active.filter((entry) => !entry.prefilled);
+                if (prefilling.length > 0)
+                    await this.prefillStep(prefilling);
+                else if (this.active.length > 0)
+                    await this.decodeStep([...this.active]);
+            } catch (error) {
+                const failed = prefilling.length > 0 ? prefilling : [...this.active];
+                for (const entry of failed)
+                    this.finish(entry, undefined, error as Error);
+            }
+        }
+    }
+
+    private async admitWaiting() {
+        const sequenceCount = this.options.cache.context.sequenceCount;
+        while (this.waiting.length > 0 && this.busySequences.size < sequenceCount) {
+            const entry = this.waiting.shift()!;
+            if (entry.request.signal?.aborted) {
+                entry.resolve(abortedOutput());
+                continue;
+            }
+            entry.sequenceId = this.pickSequence(entry.pending);
+            this.busySequences.add(entry.sequenceId);
+            const reused = await this.options.cache.reuse(entry.sequenceId, entry.pending);
+            entry.timings.reusedPromptTokens = reused;
+            entry.pending = entry.pending.slice(reused);
+            this.active.push(entry);
+        }
+    }
+
+    /** the free sequence whose cache shares the longest prefix with the prompt */
+    private pickSequence(prompt: readonly number[]): number {
+        let best = -1;
+        let bestShared = -1;
+        for (let sequenceId = 0; sequenceId < this.options.cache.context.sequenceCount; sequenceId++) {
+            if (this.busySequences.has(sequenceId))
+                continue;
+            const shared = this.options.cache.ledger(sequenceId).commonPrefixLength(prompt);
+            if (shared > bestShared) {
+                best = sequenceId;
+                bestShared = shared;
+            }
+        }
+        return best;
+    }
+
+    private dropAborted() {
+        for (const entry of [...this.active])
+            if (entry.request.signal?.aborted)
+                this.finish(entry, "aborted");
+    }
+
+    private async prefillStep(entries: Active[]) {
+        const mask = this.options.prefill() === "full" ? new Uint8Array(this.options.cache.context.layerCount) : this.options.currentMask();
+        const started = performance.now();
+        const results = await this.options.cache.evaluate(mask, entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})));
+        const seconds = (performance.now() - started) / 1000;
+        entries.forEach((entry, index) => {
+            entry.timings.promptSeconds += seconds;
+            entry.timings.recomputedTokens += results[index].recomputed;
+            entry.prefilled = true;
+            entry.pending = [];
+            this.accept(entry, results[index].logits[0]);
+        });
+    }
+
+    private async decodeStep(entries: Active[]) {
+        const started = performance.now();
+        const results = await this.options.cache.evaluate(this.options.currentMask(),
+            entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})));
+        const seconds = (performance.now() - started) / 1000;
+        entries.forEach((entry, index) => {
+            entry.timings.decodeSeconds += seconds;
+            entry.timings.recomputedTokens += results[index].recomputed;
+            entry.timings.maxBatch = Math.max(entry.timings.maxBatch, entries.length);
+            entry.pending = [];
+            this.accept(entry, results[index].logits[0]);
+        });
+    }
+
+    /** samples the next token from `logits`, streams it, and either queues it for the next step or finishes */
+    private accept(entry: Active, logits: Float32Array) {
+        if (entry.request.signal?.aborted)
+            return this.finish(entry, "aborted");
+
+        const token = entry.sampler.sample(logits);
+        const stopAtEog = entry.request.stopAtEndOfGeneration ?? true;
+        if (stopAtEog && this.options.model.isEogToken(token as Parameters<LlamaModel["isEogToken"]>[0]))
+            return this.finish(entry, "endOfGeneration");
+
+        entry.generated.push(token);
+        entry.timings.generatedTokens++;
+        const piece = entry.stream.push(token);
+        if (piece.length > 0)
+            safeCall(entry.request.onText, piece);
+
+        if (entry.stopStrings.some((stop) => entry.stream.text.includes(stop)))
+            return this.finish(entry, "stopString");
+        if (entry.generated.length >= (entry.request.maxTokens ?? 256))
+            return this.finish(entry, "maxTokens");
+        entry.pending = [token];
+    }
+
+    private finish(entry: Active, stopReason: StopReason | undefined, error?: Error) {
+        const index = this.active.indexOf(entry);
+        if (index >= 0)
+            this.active.splice(index, 1);
+        this.busySequences.delete(entry.sequenceId);
+
+        if (error != null)
+            return entry.reject(error);
+
+        const tail = entry.stream.finish();
+        if (tail.length > 0 && stopReason !== "aborted")
+            safeCall(entry.request.onText, tail);
+        let text = entry.stream.text;
+        if (stopReason === "stopString")
+            for (const stop of entry.stopStrings)
+                if (text.includes(stop))
+                    text = text.slice(0, text.indexOf(stop));
+
+        const timings = entry.timings;
+        timings.promptTokensPerSecond = timings.promptSeconds > 0 ? (timings.promptTokens - timings.reusedPromptTokens) / timings.promptSeconds : 0;
+        // the first generated token comes from the prompt's logits; the others each cost one decode step
+        timings.decodeTokensPerSecond = timings.decodeSeconds > 0 ? Math.max(0, timings.generatedTokens - 1) / timings.decodeSeconds : 0;
+        entry.resolve({text, tokens: entry.generated, stopReason: stopReason ?? "maxTokens", timings});
+    }
+}
+
+function emptyTimings(promptTokens: number): GenerationTimings {
+    return {
+        promptTokens, reusedPromptTokens: 0, generatedTokens: 0, recomputedTokens: 0,
+        promptSeconds: 0, decodeSeconds: 0, promptTokensPerSecond: 0, decodeTokensPerSecond: 0, maxBatch: 1
+    };
+}
+
+function abortedOutput(): GenerationOutput {
+    return {text: "", tokens: [], stopReason: "aborted", timings: emptyTimings(0)};
+}
+
+/** a throwing user callback must not break the loop that serves every request */
+function safeCall(callback: ((piece: string) => void) | undefined, piece: string) {
+    try {
+        callback?.(piece);
+    } catch (error) {
+        console.error("Layer Dial: an onText callback threw", error);
+    }
+}

@@ -1,0 +1,95 @@
+// Picks the next token from raw logits: greedy at temperature 0, else temperature + top-p with a seeded
+// generator, so that a given seed reproduces a given answer.
+
+export type SamplingOptions = {
+    /** 0 picks the most likely token. Defaults to 0. */
+    temperature?: number,
+    /** nucleus sampling: keep the smallest set of tokens whose probability reaches topP. Defaults to 0.95. */
+    topP?: number,
+    /** Defaults to a random seed. */
+    seed?: number
+};
+
+export class InvalidSamplingOptionError extends Error {
+    override name = "InvalidSamplingOptionError";
+}
+
+export function validateSamplingOptions(options: SamplingOptions): void {
+    const {temperature = 0, topP = 0.95, seed} = options;
+    if (!Number.isFinite(temperature) || temperature < 0)
+        throw new InvalidSamplingOptionError(`temperature must be a number ≥ 0 (got ${temperature})`);
+    if (!Number.isFinite(topP) || topP <= 0 || topP > 1)
+        throw new InvalidSamplingOptionError(`topP must be in (0, 1] (got ${topP})`);
+    if (seed != null && !Number.isInteger(seed))
+        throw new InvalidSamplingOptionError(`seed must be an integer (got ${seed})`);
+}
+
+/** mulberry32: tiny, fast and good enough to draw tokens */
+export function seededRandom(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+        state = (state + 0x6d2b79f5) >>> 0;
+        let t = state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+export function argmaxToken(logits: Float32Array): number {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++)
+        if (logits[i] > logits[best])
+            best = i;
+    return best;
+}
+
+export class TokenSampler {
+    private readonly random: () => number;
+    private readonly temperature: number;
+    private readonly topP: number;
+
+    constructor(options: SamplingOptions = {}) {
+        validateSamplingOptions(options);
+        this.temperature = options.temperature ?? 0;
+        this.topP = options.topP ?? 0.95;
+        this.random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 31));
+    }
+
+    sample(logits: Float32Array): number {
+        if (this.temperature === 0)
+            return argmaxToken(logits);
+
+        let max = -Infinity;
+        for (const logit of logits)
+            max = Math.max(max, logit);
+
+        // only tokens within ~25 nats of the best can matter for any top-p below 1
+        const candidates: {token: number, weight: number}[] = [];
+        let total = 0;
+        for (let token = 0; token < logits.length; token++) {
+            const scaled = (logits[token] - max) / this.temperature;
+            if (scaled < -25)
+                continue;
+            const weight = Math.exp(scaled);
+            candidates.push({token, weight});
+            total += weight;
+        }
+        candidates.sort((a, b) => b.weight - a.weight);
+
+        let kept = 0;
+        let keptWeight = 0;
+        while (kept < candidates.length && keptWeight < this.topP * total) {
+            keptWeight += candidates[kept].weight;
+            kept++;
+        }
+
+        let draw = this.random() * keptWeight;
+        for (let i = 0; i < kept; i++) {
+            draw -= candidates[i].weight;
+            if (draw <= 0)
+                return candidates[i].token;
+        }
+        return candidates[kept - 1].token;
+    }
+}
