@@ -1,0 +1,92 @@
+// Bundles what VS Code loads from dist/. Each entry of `builds()` is one esbuild run; add an entry point
+// by adding an entry there (e.g. the extension host bundle). Usage:
+//   node esbuild.mjs [--watch] [--production] [--only=<name>[,<name>]] [--outdir=<dir, default dist>]
+import * as esbuild from "esbuild";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const rootDir = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * @param {{ outRoot?: string, production?: boolean }} [options]
+ * @returns {{ name: string, options: import("esbuild").BuildOptions }[]}
+ */
+export function builds({ outRoot = "dist", production = false } = {}) {
+    const common = { absWorkingDir: rootDir, bundle: true, logLevel: "warning", minify: production };
+    return [
+        {
+            // The speed panel's script: one IIFE, no eval (the webview's CSP allows only this nonce'd file).
+            name: "webview",
+            options: {
+                ...common,
+                entryPoints: ["webview/main.ts"],
+                outfile: path.join(outRoot, "webview/panel.js"),
+                format: "iife",
+                platform: "browser",
+                target: ["chrome120"],
+                sourcemap: production ? false : "linked"
+            }
+        },
+        {
+            // The panel's styles and the codicon font, copied into the same folder as the script so the
+            // extension needs a single localResourceRoot (node_modules is not packaged).
+            name: "webview-styles",
+            options: {
+                ...common,
+                entryPoints: {
+                    "panel": "media/panel.css",
+                    "codicons/codicon": "node_modules/@vscode/codicons/dist/codicon.css"
+                },
+                outdir: path.join(outRoot, "webview"),
+                loader: { ".ttf": "file" },
+                assetNames: "codicons/[name]"
+            }
+        }
+    ];
+}
+
+/** @param {string[]} argv */
+function parseArgs(argv) {
+    const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+    const known = /^--(watch|production|only=.+|outdir=.+)$/;
+    const unknown = argv.filter((arg) => !known.test(arg));
+    if (unknown.length > 0)
+        throw new Error(`esbuild.mjs: unknown argument ${unknown.join(" ")}; use --watch, --production, --only=<names>, --outdir=<dir>`);
+    return {
+        watch: argv.includes("--watch"),
+        production: argv.includes("--production"),
+        only: value("only")?.split(","),
+        outRoot: value("outdir") ?? "dist"
+    };
+}
+
+/** @param {{ watch?: boolean, production?: boolean, only?: string[], outRoot?: string }} [options] */
+export async function run({ watch = false, production = false, only, outRoot = "dist" } = {}) {
+    const selected = builds({ outRoot, production }).filter((build) => only === undefined || only.includes(build.name));
+    if (only !== undefined && selected.length !== only.length)
+        throw new Error(`esbuild.mjs: no build named ${only.filter((name) => !selected.some((b) => b.name === name)).join(", ")}`);
+    if (!watch) {
+        await Promise.all(selected.map((build) => esbuild.build(build.options)));
+        return;
+    }
+    for (const build of selected) {
+        const report = {
+            name: "report",
+            setup(pluginBuild) {
+                pluginBuild.onEnd((result) => console.log(
+                    `[watch] ${build.name}: ${result.errors.length === 0 ? "built" : `${result.errors.length} error(s)`}`));
+            }
+        };
+        const context = await esbuild.context({ ...build.options, plugins: [...(build.options.plugins ?? []), report] });
+        await context.watch();
+    }
+    console.log("[watch] watching; Ctrl+C stops");
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+    Promise.resolve().then(() => run(parseArgs(process.argv.slice(2)))).catch((error) => {
+        // esbuild has already printed its own errors; this names the failed step or the bad argument
+        console.error(error instanceof Error ? error.message : error);
+        process.exitCode = 1;
+    });
+}

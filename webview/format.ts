@@ -1,0 +1,19 @@
+// Number formats shared by the slider, the stats and the history, so one value reads the same everywhere.
+
+export function formatRatio(ratio: number): string {
+    return `${ratio.toFixed(2)}x`;
+}
+
+export function formatTokensPerSecond(tokensPerSecond: number): string {
+    return tokensPerSecond >= 100 ? tokensPerSecond.toFixed(0) : tokensPerSecond.toFixed(1);
+}
+
+export function formatPercent(share: number): string {
+    return `${(share * 100).toFixed(1)}%`;
+}
+
+export function formatTime(epochMs: number): string {
+    const date = new Date(epochMs);
+    const pad = (value: number): string => String(value).padStart(2, "0");
+    return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}

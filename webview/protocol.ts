@@ -1,0 +1,205 @@
+// The speed panel's message protocol, one union per direction, shared by the extension and the webview
+// bundle. Both sides validate what they receive with parseToWebview / parseFromWebview; a message that
+// does not fit is dropped and reported through the caller's handler, never half-applied.
+import {
+    array, literal, nullable, num, object, optional, refine, str, tagged,
+    type Schema
+} from "./schema.js";
+
+/** More layers than any released model has; bounds the work a hostile or broken message can cause. */
+export const MAX_LAYERS = 1024;
+/** Longest streamed chunk accepted in one message; the extension batches tokens well below this. */
+export const MAX_CHUNK_CHARS = 65_536;
+/** Runs kept in the history shown under the slider. */
+export const MAX_HISTORY = 12;
+
+/** "even": layers removed evenly spaced through the stack; "calibrated": in an order measured on text. */
+export type LayerOrder = "even" | "calibrated";
+
+/** What a speed level costs in quality, measured against the full model; every field optional. */
+export interface QualityCost {
+    /** Share (0..1) of next tokens on which the skipped model's top-1 matches the full model's. */
+    readonly top1Agreement?: number;
+    /** Perplexity of the skipped model divided by the full model's. */
+    readonly perplexityRatio?: number;
+}
+
+/** One depth the planner can really deliver. */
+export interface SpeedStep {
+    /** Layers that run (k); the full model has depth = layerCount. */
+    readonly depth: number;
+    /** Predicted decode speedup over the full model (1 = every layer runs). */
+    readonly predictedSpeedup: number;
+    /** Indices of the layers that run, ascending, exactly `depth` of them. */
+    readonly keptLayers: readonly number[];
+    readonly quality?: QualityCost;
+}
+
+export interface ModelInfo {
+    /** Display name, e.g. the GGUF file name. */
+    readonly name: string;
+    readonly layerCount: number;
+    /** Where it runs, e.g. "CPU (8 threads)" or "CUDA: RTX 4090". */
+    readonly gpu: string;
+    /** The llama.cpp build, e.g. "b6500 + layer-dial patches". */
+    readonly build: string;
+    readonly layerOrder: LayerOrder;
+    /**
+     * Achievable depths, in any order. The full model (depth = layerCount, speedup 1) may be left out:
+     * the panel adds it, because "Quality" must always be a choice.
+     */
+    readonly steps: readonly SpeedStep[];
+}
+
+/** What one finished request measured. */
+export interface RunStats {
+    readonly requestId: string;
+    readonly depth: number;
+    /** The predicted speedup of the level the request ran at. */
+    readonly targetSpeedup: number;
+    readonly tokensPerSecond: number;
+    /** Measured tokens/s over the full model's; absent until a full-model baseline has been measured. */
+    readonly achievedSpeedup?: number;
+    readonly tokens: number;
+    /** Epoch milliseconds. */
+    readonly finishedAt: number;
+}
+
+/** "cancelled" is the user's Stop and is shown as such, not as an error. */
+export type StopReason = "done" | "maxTokens" | "cancelled" | "error";
+
+export type ToWebview =
+    /** Everything the panel shows; sent in reply to `ready` and whenever the model changes. */
+    | {
+        readonly type: "state";
+        readonly model: ModelInfo | null;
+        /** The current level (a depth from model.steps or layerCount); null when no model is loaded. */
+        readonly depth: number | null;
+        /** The request streaming now, so a reloaded panel knows whether its saved request still runs. */
+        readonly activeRequestId: string | null;
+        /** The extension's own history, when it keeps one; replaces the panel's. */
+        readonly history?: readonly RunStats[];
+    }
+    /** The level changed (from the panel, a command or the status bar). */
+    | { readonly type: "level"; readonly depth: number }
+    | { readonly type: "runStats"; readonly run: RunStats }
+    | { readonly type: "requestStarted"; readonly requestId: string; readonly title: string }
+    /** A chunk of streamed text, appended to the current request's output. */
+    | { readonly type: "output"; readonly requestId: string; readonly text: string }
+    | { readonly type: "requestEnded"; readonly requestId: string; readonly stopReason: StopReason; readonly error?: string };
+
+export type FromWebview =
+    /** Sent once the panel has rendered (from saved state, if any) and listens for messages. */
+    | { readonly type: "ready" }
+    /** The user picked a level: the depth and its predicted (snapped) speedup ratio. */
+    | { readonly type: "setLevel"; readonly depth: number; readonly speedup: number }
+    | { readonly type: "stop"; readonly requestId: string };
+
+export type InvalidMessageHandler = (problem: string, message: unknown) => void;
+
+const layerIndex = num({ min: 0, max: MAX_LAYERS - 1, integer: true });
+const depth = num({ min: 1, max: MAX_LAYERS, integer: true });
+const speedup = num({ min: 1, max: 1000 });
+const requestId = str({ minLength: 1, maxLength: 200 });
+
+const qualityCost: Schema<QualityCost> = object({
+    top1Agreement: optional(num({ min: 0, max: 1 })),
+    perplexityRatio: optional(num({ min: 0, max: 1e6 }))
+});
+
+const speedStep: Schema<SpeedStep> = refine(object({
+    depth,
+    predictedSpeedup: speedup,
+    keptLayers: array(layerIndex, { minLength: 1, maxLength: MAX_LAYERS }),
+    quality: optional(qualityCost)
+}), (step) => {
+    if (step.keptLayers.length !== step.depth)
+        return `depth ${step.depth} lists ${step.keptLayers.length} kept layers`;
+    for (let i = 1; i < step.keptLayers.length; i++)
+        if (step.keptLayers[i] <= step.keptLayers[i - 1])
+            return `keptLayers of depth ${step.depth} must be ascending without repeats`;
+    return undefined;
+});
+
+export const modelInfoSchema: Schema<ModelInfo> = refine(object({
+    name: str({ maxLength: 500 }),
+    layerCount: depth,
+    gpu: str({ maxLength: 500 }),
+    build: str({ maxLength: 500 }),
+    layerOrder: literal("even", "calibrated"),
+    steps: array(speedStep, { minLength: 1, maxLength: MAX_LAYERS })
+}), (model) => {
+    const seen = new Set<number>();
+    for (const step of model.steps) {
+        if (seen.has(step.depth)) return `depth ${step.depth} is listed twice`;
+        seen.add(step.depth);
+        if (step.depth > model.layerCount)
+            return `depth ${step.depth} exceeds the model's ${model.layerCount} layers`;
+        if (step.keptLayers[step.keptLayers.length - 1] >= model.layerCount)
+            return `depth ${step.depth} keeps a layer beyond the model's ${model.layerCount}`;
+    }
+    return undefined;
+});
+
+export const runStatsSchema: Schema<RunStats> = object({
+    requestId,
+    depth,
+    targetSpeedup: speedup,
+    tokensPerSecond: num({ min: 0, max: 1e7 }),
+    achievedSpeedup: optional(num({ min: 0, max: 1000 })),
+    tokens: num({ min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
+    finishedAt: num({ min: 0, integer: true })
+});
+
+/** True when `depth` is a level the model offers: a listed step, or the full model the panel adds. */
+export function isOfferedDepth(model: ModelInfo, depth: number): boolean {
+    return depth === model.layerCount || model.steps.some((step) => step.depth === depth);
+}
+
+const toWebview: Schema<ToWebview> = tagged<ToWebview>({
+    state: refine(object({
+        type: literal("state"),
+        model: nullable(modelInfoSchema),
+        depth: nullable(depth),
+        activeRequestId: nullable(requestId),
+        history: optional(array(runStatsSchema, { maxLength: MAX_HISTORY }))
+    }), (state) => {
+        if (state.model === null) return state.depth === null ? undefined : "depth must be null when no model is loaded";
+        if (state.depth === null || !isOfferedDepth(state.model, state.depth))
+            return `depth ${state.depth} is not one of the model's steps`;
+        return undefined;
+    }),
+    level: object({ type: literal("level"), depth }),
+    runStats: object({ type: literal("runStats"), run: runStatsSchema }),
+    requestStarted: object({ type: literal("requestStarted"), requestId, title: str({ maxLength: 500 }) }),
+    output: object({ type: literal("output"), requestId, text: str({ maxLength: MAX_CHUNK_CHARS }) }),
+    requestEnded: object({
+        type: literal("requestEnded"),
+        requestId,
+        stopReason: literal("done", "maxTokens", "cancelled", "error"),
+        error: optional(str({ maxLength: 2000 }))
+    })
+});
+
+const fromWebview: Schema<FromWebview> = tagged<FromWebview>({
+    ready: object({ type: literal("ready") }),
+    setLevel: object({ type: literal("setLevel"), depth, speedup }),
+    stop: object({ type: literal("stop"), requestId })
+});
+
+function parseWith<T>(schema: Schema<T>, message: unknown, onInvalid: InvalidMessageHandler | undefined): T | undefined {
+    const parsed = schema.parse(message, "");
+    if (parsed.ok) return parsed.value;
+    onInvalid?.(parsed.error, message);
+    return undefined;
+}
+
+/** The typed message, or undefined (after telling onInvalid why) when it does not fit the protocol. */
+export function parseToWebview(message: unknown, onInvalid?: InvalidMessageHandler): ToWebview | undefined {
+    return parseWith(toWebview, message, onInvalid);
+}
+
+/** For the extension: validate what the panel posted before acting on it. */
+export function parseFromWebview(message: unknown, onInvalid?: InvalidMessageHandler): FromWebview | undefined {
+    return parseWith(fromWebview, message, onInvalid);
+}
