@@ -39,7 +39,8 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
         contextSize: Math.max(256, promptTokens + request.tokens + 8),
         sequences: request.batch,
         batchSize: Math.max(promptTokens * request.batch, 64),
-        threads: request.threads
+        // node-llama-cpp's default (hardware threads) oversubscribes small machines; both binaries get the same count
+        threads: request.threads ?? llama.cpuMathCores
     });
     const addon = addonContextOf(context);
     if (request.mask != null && request.mask.length > 0)

@@ -27,7 +27,7 @@ export type LayerSkipContextOptions = {
     sequences?: number,
     /** the most tokens decoded in one native batch. Defaults to min(contextSize, 512). */
     batchSize?: number,
-    /** Defaults to node-llama-cpp's default (all cores). */
+    /** Defaults to the CPU's math cores (not hardware threads). */
     threads?: number
 };
 
@@ -57,7 +57,9 @@ export class LayerSkipContext {
             contextSize: options.contextSize,
             sequences,
             batchSize,
-            threads: options.threads,
+            // node-llama-cpp's default counts hardware threads; with more threads than cores its spinning
+            // thread pool decoded 30x slower on a 2-core machine, so default to the math cores
+            threads: options.threads ?? model.llama.cpuMathCores,
             // a sliding-window cache drops old cells, but the KV ledger must be able to remove and
             // recompute any position when the dial turns back, so keep every cell
             swaFullCache: true
