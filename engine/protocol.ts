@@ -1,0 +1,144 @@
+// The JSON-RPC protocol between the engine host process and its clients (the VS Code extension, tests).
+// One typed message per operation; the host answers requests and streams tokens as notifications.
+import {NotificationType, RequestType, RequestType0} from "vscode-jsonrpc";
+
+export type SpeedLevelName = "Quality" | "Balanced" | "Fast" | "Faster" | "Max";
+
+/** a speed target: a named level, a ratio (≥ 1), or an explicit set of layers to skip */
+export type SpeedSetting = {speed: SpeedLevelName | number} | {skipLayers: number[]};
+
+export type PrefillPolicy = "full" | "skip";
+export type GpuChoice = "auto" | "cpu" | "cuda" | "vulkan" | "metal";
+
+export type LoadParams = {
+    /** a local .gguf path (hf: URIs are resolved by the client before loading) */
+    modelPath: string,
+    /** tokens per sequence. Defaults to min(4096, the model's training context). */
+    contextSize?: number,
+    /** requests decoded side by side. Defaults to 4. */
+    sequences?: number,
+    prefill?: PrefillPolicy,
+    speed?: SpeedSetting,
+    /** Defaults to the CPU's math cores. */
+    threads?: number
+};
+
+export type DialStopInfo = {
+    depth: number,
+    predictedSpeedup: number,
+    keptLayers: number[]
+};
+
+export type PlanInfo = {
+    layerCount: number,
+    depth: number,
+    keptLayers: number[],
+    skippedLayers: number[],
+    /** "even" (default), "calibrated", another named strategy, or "explicit" for a --skip-layers mask */
+    strategy: string,
+    requestedSpeedup: number,
+    targetSpeedup: number,
+    predictedSpeedup: number,
+    maxSpeedup: number,
+    /** set when the request was clamped or adjusted */
+    message: string | null
+};
+
+export type ModelSummary = {
+    path: string,
+    name: string,
+    architecture: string,
+    layerCount: number,
+    /** false: the model runs at 1x only */
+    layerSkipSupported: boolean,
+    contextSize: number,
+    sequences: number,
+    threads: number,
+    prefill: PrefillPolicy,
+    /** where the cost model came from: "calibrated" (measured on this machine) or an estimate */
+    costModelSource: string,
+    /** decode tokens/s at 1x, batch 1, as calibrated (0 when not calibrated) */
+    fullSpeedTokensPerSecond: number,
+    maxSpeedup: number,
+    /** every depth the dial can land on, slowest first */
+    stops: DialStopInfo[],
+    plan: PlanInfo,
+    build: {binsDirectory: string, buildType: string, gpu: string}
+};
+
+export type GenerateParams = {
+    requestId: string,
+    prompt: string,
+    systemPrompt?: string,
+    /** "auto": chat when the model has a chat template */
+    mode?: "auto" | "chat" | "completion",
+    maxTokens?: number,
+    temperature?: number,
+    topP?: number,
+    seed?: number
+};
+
+export type GenerationStats = {
+    promptTokens: number,
+    reusedPromptTokens: number,
+    generatedTokens: number,
+    recomputedTokens: number,
+    promptTokensPerSecond: number,
+    decodeTokensPerSecond: number,
+    keptLayers: number,
+    layerCount: number,
+    targetSpeedup: number,
+    predictedSpeedup: number,
+    /** decode tokens/s ÷ the calibrated 1x rate; null before calibration or for batched decodes */
+    achievedSpeedup: number | null,
+    batch: number
+};
+
+export type GenerateResult = {
+    requestId: string,
+    text: string,
+    tokens: number,
+    stopReason: "endOfGeneration" | "maxTokens" | "stopString" | "aborted",
+    keptLayers: number[],
+    skippedLayers: number[],
+    stats: GenerationStats
+};
+
+export type TokenNotification = {requestId: string, text: string};
+export type ProgressNotification = {message: string, fraction?: number};
+export type LogNotification = {level: "info" | "warn" | "error", message: string};
+
+export type HostInfo = {
+    pid: number,
+    nodeVersion: string,
+    model: ModelSummary | null
+};
+
+export const Requests = {
+    load: new RequestType<LoadParams, ModelSummary, void>("layerDial/load"),
+    unload: new RequestType0<null, void>("layerDial/unload"),
+    generate: new RequestType<GenerateParams, GenerateResult, void>("layerDial/generate"),
+    cancel: new RequestType<{requestId: string}, null, void>("layerDial/cancel"),
+    setSpeed: new RequestType<SpeedSetting, PlanInfo, void>("layerDial/setSpeed"),
+    /** the plan a setting would give, without applying it (for pickers) */
+    previewSpeed: new RequestType<SpeedSetting, PlanInfo, void>("layerDial/previewSpeed"),
+    countTokens: new RequestType<{text: string}, number, void>("layerDial/countTokens"),
+    stats: new RequestType0<GenerationStats | null, void>("layerDial/stats"),
+    info: new RequestType0<HostInfo, void>("layerDial/info")
+} as const;
+
+export const Notifications = {
+    token: new NotificationType<TokenNotification>("layerDial/token"),
+    progress: new NotificationType<ProgressNotification>("layerDial/progress"),
+    log: new NotificationType<LogNotification>("layerDial/log")
+} as const;
+
+/** error codes the host puts on JSON-RPC errors, so clients can react without parsing messages */
+export const ErrorCodes = {
+    noModel: -32001,
+    badInput: -32002,
+    modelFile: -32003,
+    nativeBuild: -32004,
+    aborted: -32005,
+    internal: -32010
+} as const;
