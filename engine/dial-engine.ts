@@ -1,0 +1,233 @@
+// The speed-dial engine: one model, one context shared by every request, a layer plan for the chosen
+// speed, and generation whose stats say what the dial really delivered. Plain Node: the host process,
+// the CLI, tests and benchmarks all use it.
+import path from "node:path";
+import type {Llama, LlamaModel} from "node-llama-cpp";
+import {Generator, type GenerateRequest, type GenerationOutput, type PrefillPolicy} from "./generation/generator.js";
+import {readModelProfile, type ModelProfile} from "./model-profile.js";
+import {openModel, type ModelFileInfo} from "./native/model-file.js";
+import {LayerSkipContext} from "./native/skip-context.js";
+import {
+    buildSchedule, dialStops, estimateCostModelFromTensorBytes, keptLayersAtDepth, planForSpeed, planFromSkipMask,
+    secondsPerToken, skipMaskFromLayers, type CostModel, type PlannerInput, type SkipPlan, type SkipSchedule, type StrategyName
+} from "./plan/index.js";
+import type {DialStopInfo, GenerationStats, ModelSummary, PlanInfo, SpeedSetting} from "./protocol.js";
+import {SkipAwareCache} from "./skip-aware-cache.js";
+import {calibrateSpeed} from "./speed-calibration.js";
+
+export type DialEngineOptions = {
+    llama: Llama,
+    modelPath: string,
+    /** tokens per sequence. Defaults to min(4096, the model's training context). */
+    contextSize?: number,
+    /** requests decoded side by side. Defaults to 4. */
+    sequences?: number,
+    /** Defaults to the CPU's math cores. */
+    threads?: number,
+    /** Defaults to "full": the prompt runs through every layer, as in the paper. */
+    prefill?: PrefillPolicy,
+    /** Defaults to "even". */
+    strategy?: StrategyName,
+    /** a calibrated removal order (strategy "calibrated") */
+    calibratedOrder?: number[],
+    /** measure decode speed at a few depths to make predictions exact (cached). Defaults to true. */
+    calibrate?: boolean,
+    /** identifies the native build in calibration caches */
+    buildId?: string,
+    onProgress?: (message: string) => void
+};
+
+export type DialGenerateResult = GenerationOutput & {
+    keptLayers: number[],
+    skippedLayers: number[],
+    stats: GenerationStats
+};
+
+export class LayerSkipNotSupportedError extends Error {
+    override name = "LayerSkipNotSupportedError";
+}
+
+export class DialEngine {
+    private plan: SkipPlan;
+    private readonly schedule: SkipSchedule;
+    private lastStats: GenerationStats | null = null;
+    private disposed = false;
+
+    private constructor(
+        readonly model: LlamaModel,
+        readonly fileInfo: ModelFileInfo,
+        readonly profile: ModelProfile,
+        private readonly cache: SkipAwareCache,
+        private readonly generator: Generator,
+        private costModel: CostModel,
+        private prefillPolicy: PrefillPolicy,
+        private readonly plannerOptions: {strategy: StrategyName, calibratedOrder?: number[]},
+        readonly threads: number
+    ) {
+        this.schedule = buildSchedule(profile.shape, plannerOptions);
+        this.plan = planForSpeed(this.plannerInput(), 1);
+    }
+
+    static async load(options: DialEngineOptions): Promise<DialEngine> {
+        const {model, info} = await openModel(options.llama, options.modelPath);
+        try {
+            const profile = await readModelProfile(options.modelPath);
+            const contextSize = options.contextSize ?? Math.min(4096, profile.trainContextSize ?? 4096);
+            const threads = options.threads ?? options.llama.cpuMathCores;
+            const context = await LayerSkipContext.create(model, {contextSize, sequences: options.sequences ?? 4, threads});
+            const cache = new SkipAwareCache(context);
+            const prior = estimateCostModelFromTensorBytes({layerBytes: profile.layerBytes, fixedBytes: profile.fixedBytes});
+            const plannerOptions = {strategy: options.strategy ?? "even", calibratedOrder: options.calibratedOrder};
+
+            let costModel = prior;
+            if ((options.calibrate ?? true) && info.layerSkipSupported) {
+                options.onProgress?.("Measuring decode speed at a few depths (once per model and machine)");
+                const schedule = buildSchedule(profile.shape, plannerOptions);
+                costModel = (await calibrateSpeed({
+                    cache, schedule, prior, modelPath: options.modelPath,
+                    buildId: options.buildId ?? "unknown", threads, batch: 1
+                })).costModel;
+            }
+
+            let engine: DialEngine | undefined;
+            const generator = new Generator({
+                model, cache,
+                currentMask: () => engine!.plan.skipMask,
+                prefill: () => engine!.prefillPolicy
+            });
+            engine = new DialEngine(model, info, profile, cache, generator, costModel, options.prefill ?? "full", plannerOptions, threads);
+            return engine;
+        } catch (error) {
+            await model.dispose();
+            throw error;
+        }
+    }
+
+    private plannerInput(): PlannerInput {
+        return {model: this.profile.shape, costModel: this.costModel, ...this.plannerOptions};
+    }
+
+    /** the plan a setting gives, without applying it */
+    previewSpeed(setting: SpeedSetting): SkipPlan {
+        if ("skipLayers" in setting) {
+            this.assertSkipSupported(setting.skipLayers.length > 0);
+            return planFromSkipMask(this.plannerInput(), skipMaskFromLayers(setting.skipLayers, this.profile.shape.layerCount));
+        }
+        const plan = planForSpeed(this.plannerInput(), setting.speed);
+        this.assertSkipSupported(plan.skippedLayers.length > 0);
+        return plan;
+    }
+
+    /** applies to the next decode step of every running and future request */
+    setSpeed(setting: SpeedSetting): SkipPlan {
+        this.plan = this.previewSpeed(setting);
+        return this.plan;
+    }
+
+    get currentPlan(): SkipPlan {
+        return this.plan;
+    }
+
+    get prefill(): PrefillPolicy {
+        return this.prefillPolicy;
+    }
+
+    set prefill(policy: PrefillPolicy) {
+        this.prefillPolicy = policy;
+    }
+
+    get stats(): GenerationStats | null {
+        return this.lastStats;
+    }
+
+    /** decode tokens/s at 1x and batch 1 as calibrated; 0 when the cost model is an estimate */
+    get fullSpeedTokensPerSecond(): number {
+        if (this.costModel.source !== "calibrated")
+            return 0;
+        return 1 / secondsPerToken(this.costModel, keptLayersAtDepth(this.schedule, this.profile.shape.layerCount));
+    }
+
+    countTokens(text: string): number {
+        return this.model.tokenize(text, false).length;
+    }
+
+    async generate(request: GenerateRequest): Promise<DialGenerateResult> {
+        if (this.disposed)
+            throw new Error("The engine is disposed");
+        const plan = this.plan;
+        const output = await this.generator.generate(request);
+        const timings = output.timings;
+        const fullSpeed = this.fullSpeedTokensPerSecond;
+        const stats: GenerationStats = {
+            promptTokens: timings.promptTokens,
+            reusedPromptTokens: timings.reusedPromptTokens,
+            generatedTokens: timings.generatedTokens,
+            recomputedTokens: timings.recomputedTokens,
+            promptTokensPerSecond: timings.promptTokensPerSecond,
+            decodeTokensPerSecond: timings.decodeTokensPerSecond,
+            keptLayers: this.plan.depth,
+            layerCount: this.plan.layerCount,
+            targetSpeedup: this.plan.targetSpeedup,
+            predictedSpeedup: this.plan.predictedSpeedup,
+            // only a batch-1 run with one plan throughout compares with the calibrated batch-1 rate
+            achievedSpeedup: fullSpeed > 0 && timings.maxBatch === 1 && plan === this.plan && timings.generatedTokens > 2
+                ? timings.decodeTokensPerSecond / fullSpeed
+                : null,
+            batch: timings.maxBatch
+        };
+        this.lastStats = stats;
+        return {...output, keptLayers: [...this.plan.keptLayers], skippedLayers: [...this.plan.skippedLayers], stats};
+    }
+
+    summary(build: ModelSummary["build"]): ModelSummary {
+        const stops: DialStopInfo[] = dialStops(this.schedule, this.costModel).map((stop) => ({
+            depth: stop.depth, predictedSpeedup: stop.predictedSpeedup, keptLayers: keptLayersAtDepth(this.schedule, stop.depth)
+        }));
+        return {
+            path: this.fileInfo.path,
+            name: path.basename(this.fileInfo.path),
+            architecture: this.fileInfo.architecture,
+            layerCount: this.profile.shape.layerCount,
+            layerSkipSupported: this.fileInfo.layerSkipSupported,
+            contextSize: this.cache.context.contextSize,
+            sequences: this.cache.context.sequenceCount,
+            threads: this.threads,
+            prefill: this.prefillPolicy,
+            costModelSource: this.costModel.source,
+            fullSpeedTokensPerSecond: this.fullSpeedTokensPerSecond,
+            maxSpeedup: this.plan.maxSpeedup,
+            stops: this.fileInfo.layerSkipSupported ? stops : stops.filter((stop) => stop.depth === this.profile.shape.layerCount),
+            plan: planInfo(this.plan),
+            build
+        };
+    }
+
+    async dispose(): Promise<void> {
+        if (this.disposed)
+            return;
+        this.disposed = true;
+        await this.cache.context.dispose();
+        await this.model.dispose();
+    }
+
+    private assertSkipSupported(skips: boolean) {
+        if (skips && !this.fileInfo.layerSkipSupported)
+            throw new LayerSkipNotSupportedError(
+                `Layer skipping is not supported for the "${this.fileInfo.architecture}" architecture; this model runs at Quality (1x) only.`);
+    }
+}
+
+export function planInfo(plan: SkipPlan): PlanInfo {
+    return {
+        layerCount: plan.layerCount,
+        depth: plan.depth,
+        keptLayers: [...plan.keptLayers],
+        skippedLayers: [...plan.skippedLayers],
+        strategy: plan.strategy,
+        requestedSpeedup: plan.requestedSpeedup,
+        targetSpeedup: plan.targetSpeedup,
+        predictedSpeedup: plan.predictedSpeedup,
+        maxSpeedup: plan.maxSpeedup,
+        message: plan.message
+    };
+}

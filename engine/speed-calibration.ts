@@ -1,0 +1,99 @@
+// The short on-device calibration behind the dial's predictions: decode a few tokens at three depths and
+// fit the cost model's fixed and per-layer time (engine/plan's calibrateCostModel). Cached per model
+// file, build, thread count, batch size and CPU, so a model loads without re-measuring.
+import {createHash} from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {layerDialCacheDir, writeFileAtomically} from "./cache-dir.js";
+import {calibrateCostModel, keptLayersAtDepth, reachableDepths, validateCostModel, type CostModel, type DecodeTiming, type SkipSchedule} from "./plan/index.js";
+import type {SkipAwareCache} from "./skip-aware-cache.js";
+
+export type SpeedCalibrationKey = {
+    modelPath: string,
+    buildId: string,
+    threads: number,
+    batch: number
+};
+
+export type SpeedCalibrationOptions = SpeedCalibrationKey & {
+    cache: SkipAwareCache,
+    schedule: SkipSchedule,
+    prior: CostModel,
+    /** measured decode steps per depth, after two warm-up steps. Defaults to 8. */
+    steps?: number,
+    /** Defaults to the shared cache directory. */
+    cacheDirectory?: string
+};
+
+export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
+    const stat = fs.statSync(key.modelPath);
+    const identity = JSON.stringify({
+        version: 1,
+        model: path.resolve(key.modelPath), size: stat.size, mtime: stat.mtimeMs,
+        build: key.buildId, threads: key.threads, batch: key.batch, cpu: os.cpus()[0]?.model ?? "unknown"
+    });
+    return path.join(cacheDirectory, `${createHash("sha256").update(identity).digest("hex").slice(0, 32)}.json`);
+}
+
+export function readCachedSpeedCalibration(file: string, layerCount: number): CostModel | undefined {
+    try {
+        return validateCostModel(JSON.parse(fs.readFileSync(file, "utf8")) as CostModel, layerCount);
+    } catch {
+        return undefined;
+    }
+}
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** median seconds per decode step for `batch` sequences at once under `mask`; leaves the sequences empty */
+export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array, batch: number, steps: number): Promise<number> {
+    const sequenceIds = Array.from({length: batch}, (_, i) => i);
+    for (const sequenceId of sequenceIds)
+        await cache.clear(sequenceId);
+    // ordinary token ids, identical for every mask so only the layers differ
+    await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [1, 2, 3, 4, 5, 6, 7, 8].map((t) => t + 10 * sequenceId)})));
+    const samples: number[] = [];
+    for (let step = 0; step < steps + 2; step++) {
+        const started = process.hrtime.bigint();
+        await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [20 + step]})));
+        if (step >= 2)
+            samples.push(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    for (const sequenceId of sequenceIds)
+        await cache.clear(sequenceId);
+    return median(samples);
+}
+
+/** the depths measured: full, three quarters, half and a quarter of the layers. The very shallowest
+ *  depths are left out: their steps are so short that thread wake-ups dominate and the timings scatter. */
+function calibrationDepths(schedule: SkipSchedule): number[] {
+    const depths = reachableDepths(schedule);
+    const full = Math.max(...depths);
+    const nearest = (goal: number) => depths.reduce((best, depth) => Math.abs(depth - goal) < Math.abs(best - goal) ? depth : best, full);
+    return [...new Set([full, nearest(full * 0.75), nearest(full * 0.5), nearest(full * 0.25)])];
+}
+
+export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<{costModel: CostModel, cached: boolean, file: string}> {
+    const file = speedCalibrationFile(options, options.cacheDirectory);
+    const layerCount = options.schedule.layerCount;
+    const cached = readCachedSpeedCalibration(file, layerCount);
+    if (cached != null)
+        return {costModel: cached, cached: true, file};
+
+    const timings: DecodeTiming[] = [];
+    for (const depth of calibrationDepths(options.schedule)) {
+        const keptLayers = keptLayersAtDepth(options.schedule, depth);
+        const mask = new Uint8Array(layerCount).fill(1);
+        for (const layer of keptLayers)
+            mask[layer] = 0;
+        const seconds = await measureStepSeconds(options.cache, mask, options.batch, options.steps ?? 8);
+        timings.push({keptLayers, secondsPerToken: seconds});
+    }
+    const costModel = calibrateCostModel(options.prior, timings);
+    writeFileAtomically(file, JSON.stringify(costModel, null, 2));
+    return {costModel, cached: false, file};
+}
