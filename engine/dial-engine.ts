@@ -43,6 +43,10 @@ export type DialGenerateResult = GenerationOutput & {
     stats: GenerationStats
 };
 
+export class InvalidSpeedSettingError extends Error {
+    override name = "InvalidSpeedSettingError";
+}
+
 export class LayerSkipNotSupportedError extends Error {
     override name = "LayerSkipNotSupportedError";
 }
@@ -110,9 +114,13 @@ export class DialEngine {
     /** the plan a setting gives, without applying it */
     previewSpeed(setting: SpeedSetting): SkipPlan {
         if ("skipLayers" in setting) {
+            if (!Array.isArray(setting.skipLayers) || !setting.skipLayers.every(Number.isInteger))
+                throw new InvalidSpeedSettingError("skipLayers must be a list of layer indexes, e.g. [3, 5, 7]");
             this.assertSkipSupported(setting.skipLayers.length > 0);
             return planFromSkipMask(this.plannerInput(), skipMaskFromLayers(setting.skipLayers, this.profile.shape.layerCount));
         }
+        if (typeof setting.speed !== "string" && (typeof setting.speed !== "number" || !Number.isFinite(setting.speed)))
+            throw new InvalidSpeedSettingError(`The speed must be a level (Quality, Balanced, Fast, Faster, Max) or a ratio from 1 to ${this.plan.maxSpeedup.toFixed(2)}; got ${String(setting.speed)}`);
         const plan = planForSpeed(this.plannerInput(), setting.speed);
         this.assertSkipSupported(plan.skippedLayers.length > 0);
         return plan;

@@ -1,0 +1,268 @@
+// Starts the engine host process and talks to it. Plain Node (no 'vscode'), so the extension, the tests
+// and scripts share one client. A host that dies fails the requests in flight with EngineHostExitedError;
+// the next call starts a fresh host and loads the last model again.
+import {fork, type ChildProcess} from "node:child_process";
+import {EventEmitter} from "node:events";
+import {ResponseError, type MessageConnection} from "vscode-jsonrpc";
+import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscode-jsonrpc/node.js";
+import {
+    Notifications, Requests, type GenerateParams, type GenerateResult, type GenerationStats, type HostInfo, type LoadParams,
+    type LogNotification, type ModelSummary, type PlanInfo, type ProgressNotification, type SpeedSetting
+} from "../protocol.js";
+
+export type EngineClientOptions = {
+    /** the host entry: dist/engine/host.mjs when bundled, engine/host/main.ts with tsx in development */
+    hostModule: string,
+    /** Defaults to process.execPath (inside VS Code: its Electron, with ELECTRON_RUN_AS_NODE=1 in env). */
+    execPath?: string,
+    execArgv?: string[],
+    env?: NodeJS.ProcessEnv,
+    log?: (level: LogNotification["level"], message: string) => void,
+    /** how long stop() waits for a polite exit before killing. Defaults to 3000 ms. */
+    stopTimeoutMs?: number
+};
+
+export type EngineState = "stopped" | "starting" | "running";
+
+export class EngineHostExitedError extends Error {
+    override name = "EngineHostExitedError";
+}
+
+export class EngineRequestError extends Error {
+    override name = "EngineRequestError";
+    constructor(message: string, readonly code: number) {
+        super(message);
+    }
+}
+
+type Disposable = {dispose(): void};
+
+type Host = {
+    child: ChildProcess,
+    connection: MessageConnection,
+    exited: Promise<void>,
+    model?: ModelSummary
+};
+
+let requestCounter = 0;
+
+function delay(milliseconds: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, milliseconds).unref());
+}
+
+export class EngineClient {
+    private host: Host | undefined;
+    private starting: Promise<Host> | undefined;
+    private readonly events = new EventEmitter();
+    private lastLoad: LoadParams | undefined;
+    private lastSpeed: SpeedSetting | undefined;
+    private stateValue: EngineState = "stopped";
+    private readonly textListeners = new Map<string, (piece: string) => void>();
+
+    constructor(private readonly options: EngineClientOptions) {}
+
+    get state(): EngineState {
+        return this.stateValue;
+    }
+
+    onDidChangeState(listener: (state: EngineState) => void): Disposable {
+        return this.subscribe("state", listener);
+    }
+
+    onProgress(listener: (progress: ProgressNotification) => void): Disposable {
+        return this.subscribe("progress", listener);
+    }
+
+    /** the host exited without being asked to (a crash or a kill) */
+    onDidCrash(listener: (description: string) => void): Disposable {
+        return this.subscribe("crash", listener);
+    }
+
+    /** starts the host if none runs; concurrent calls share one start */
+    async start(): Promise<void> {
+        await this.ensureHost();
+    }
+
+    async load(params: LoadParams): Promise<ModelSummary> {
+        const host = await this.ensureHost();
+        const summary = await this.send(host, (connection) => connection.sendRequest(Requests.load, params));
+        this.lastLoad = params;
+        this.lastSpeed = params.speed;
+        host.model = summary;
+        return summary;
+    }
+
+    /** the model the host has loaded, if the host is running */
+    get loadedModel(): ModelSummary | undefined {
+        return this.host?.model;
+    }
+
+    async generate(params: Omit<GenerateParams, "requestId">, options: {onText?: (piece: string) => void, signal?: AbortSignal} = {}): Promise<GenerateResult> {
+        const host = await this.ensureModel();
+        const requestId = `r${process.pid}-${++requestCounter}`;
+        if (options.onText != null)
+            this.textListeners.set(requestId, options.onText);
+        const onAbort = () => void this.send(host, (connection) => connection.sendRequest(Requests.cancel, {requestId})).catch(() => undefined);
+        options.signal?.addEventListener("abort", onAbort, {once: true});
+        try {
+            if (options.signal?.aborted)
+                onAbort();
+            return await this.send(host, (connection) => connection.sendRequest(Requests.generate, {...params, requestId}));
+        } finally {
+            options.signal?.removeEventListener("abort", onAbort);
+            this.textListeners.delete(requestId);
+        }
+    }
+
+    async setSpeed(setting: SpeedSetting): Promise<PlanInfo> {
+        const host = await this.ensureModel();
+        const plan = await this.send(host, (connection) => connection.sendRequest(Requests.setSpeed, setting));
+        this.lastSpeed = setting;
+        if (host.model != null)
+            host.model = {...host.model, plan};
+        return plan;
+    }
+
+    async previewSpeed(setting: SpeedSetting): Promise<PlanInfo> {
+        const host = await this.ensureModel();
+        return await this.send(host, (connection) => connection.sendRequest(Requests.previewSpeed, setting));
+    }
+
+    async countTokens(text: string): Promise<number> {
+        const host = await this.ensureModel();
+        return await this.send(host, (connection) => connection.sendRequest(Requests.countTokens, {text}));
+    }
+
+    async stats(): Promise<GenerationStats | null> {
+        const host = await this.ensureHost();
+        return await this.send(host, (connection) => connection.sendRequest(Requests.stats));
+    }
+
+    async info(): Promise<HostInfo> {
+        const host = await this.ensureHost();
+        return await this.send(host, (connection) => connection.sendRequest(Requests.info));
+    }
+
+    /** for tests: a raw request by method name (e.g. the host's test hooks) */
+    async sendRaw(method: string): Promise<unknown> {
+        const host = await this.ensureHost();
+        return await this.send(host, (connection) => connection.sendRequest(method));
+    }
+
+    /** asks the host to exit, then kills it if it has not within the timeout */
+    async stop(): Promise<void> {
+        const host = this.host ?? await this.starting?.catch(() => undefined);
+        if (host == null)
+            return;
+        this.host = undefined;
+        host.connection.dispose();
+        host.child.disconnect?.();
+        const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), this.options.stopTimeoutMs ?? 3000).unref());
+        if (await Promise.race([host.exited.then(() => "exited" as const), timeout]) === "timeout") {
+            host.child.kill("SIGKILL");
+            await host.exited;
+        }
+        this.setState("stopped");
+    }
+
+    async dispose(): Promise<void> {
+        await this.stop();
+        this.events.removeAllListeners();
+    }
+
+    private async ensureModel(): Promise<Host> {
+        const host = await this.ensureHost();
+        if (host.model == null && this.lastLoad != null) {
+            // a fresh host after a crash: bring back the model and speed the user had
+            host.model = await this.send(host, (connection) => connection.sendRequest(Requests.load, {...this.lastLoad!, speed: this.lastSpeed}));
+        }
+        return host;
+    }
+
+    private ensureHost(): Promise<Host> {
+        if (this.host != null)
+            return Promise.resolve(this.host);
+        this.starting ??= this.spawn().finally(() => {
+            this.starting = undefined;
+        });
+        return this.starting;
+    }
+
+    private async spawn(): Promise<Host> {
+        this.setState("starting");
+        const child = fork(this.options.hostModule, [], {
+            execPath: this.options.execPath ?? process.execPath,
+            execArgv: this.options.execArgv ?? [],
+            env: this.options.env ?? process.env,
+            stdio: ["ignore", "pipe", "pipe", "ipc"]
+        });
+        child.stdout?.on("data", (data: Buffer) => this.log("info", data.toString().trimEnd()));
+        child.stderr?.on("data", (data: Buffer) => this.log("warn", data.toString().trimEnd()));
+
+        const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+        const exited = new Promise<void>((resolve) => child.once("exit", (code, signal) => {
+            const expected = this.host?.child !== child && this.starting == null;
+            if (this.host?.child === child) {
+                this.host = undefined;
+                this.setState("stopped");
+            }
+            if (!expected) {
+                const description = `The Layer Dial engine host exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${code}`}).`;
+                this.log("error", description);
+                this.events.emit("crash", description);
+            }
+            connection.dispose();
+            resolve();
+        }));
+        const host: Host = {child, connection, exited};
+        connection.onNotification(Notifications.token, ({requestId, text}) => this.textListeners.get(requestId)?.(text));
+        connection.onNotification(Notifications.progress, (progress) => this.events.emit("progress", progress));
+        connection.onNotification(Notifications.log, ({level, message}) => this.log(level, message));
+        connection.listen();
+
+        await new Promise<void>((resolve, reject) => {
+            child.once("spawn", () => resolve());
+            child.once("error", reject);
+        });
+        this.host = host;
+        this.setState("running");
+        return host;
+    }
+
+    /** a request that fails cleanly if the host dies while it waits */
+    private async send<T>(host: Host, request: (connection: MessageConnection) => Promise<T>): Promise<T> {
+        const died = host.exited.then(() => {
+            throw new EngineHostExitedError("The Layer Dial engine host stopped while working on this request. See the log for details; the next request starts a new host.");
+        });
+        try {
+            return await Promise.race([request(host.connection), died]);
+        } catch (error) {
+            if (error instanceof EngineHostExitedError)
+                throw error;
+            // a dying host closes the connection first, which rejects pending requests; say what really happened
+            const exitedMeanwhile = await Promise.race([host.exited.then(() => true), delay(250).then(() => false)]);
+            if (exitedMeanwhile)
+                throw new EngineHostExitedError(`The Layer Dial engine host stopped while working on this request (${(error as Error).message}). The next request starts a new host.`);
+            if (error instanceof ResponseError)
+                throw new EngineRequestError(error.message, error.code);
+            throw error;
+        }
+    }
+
+    private setState(state: EngineState) {
+        if (state === this.stateValue)
+            return;
+        this.stateValue = state;
+        this.events.emit("state", state);
+    }
+
+    private log(level: LogNotification["level"], message: string) {
+        if (message.length > 0)
+            this.options.log?.(level, message);
+    }
+
+    private subscribe<T>(event: string, listener: (value: T) => void): Disposable {
+        this.events.on(event, listener);
+        return {dispose: () => this.events.off(event, listener)};
+    }
+}

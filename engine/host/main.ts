@@ -1,0 +1,154 @@
+// The engine host: a separate Node process that owns llama.cpp, so a native crash never takes the editor
+// down. It speaks JSON-RPC over the IPC channel its parent opened (vscode-jsonrpc).
+import {ResponseError} from "vscode-jsonrpc";
+import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscode-jsonrpc/node.js";
+import type {Llama} from "node-llama-cpp";
+import {DialEngine, LayerSkipNotSupportedError, planInfo} from "../dial-engine.js";
+import {GenerationAbortedError, PromptTooLongError} from "../generation/generator.js";
+import {InvalidSamplingOptionError} from "../generation/sampler.js";
+import {loadPatchedLlama, PatchedBuildInvalidError, PatchedBuildMissingError, type PatchedLlama} from "../native/loader.js";
+import {ModelFileCorruptError, ModelFileNotFoundError, ModelLoadError} from "../native/model-file.js";
+import {LayerSkipMaskError} from "../native/skip-context.js";
+import {ErrorCodes, Notifications, Requests, type LoadParams, type ModelSummary} from "../protocol.js";
+
+const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
+
+let patched: Promise<PatchedLlama> | undefined;
+let engine: DialEngine | undefined;
+let summary: ModelSummary | undefined;
+const running = new Map<string, AbortController>();
+
+const badInputErrors = [
+    "InvalidSpeedSettingError", "InvalidSpeedRatioError", "UnknownSpeedLevelError", "SkipMaskLengthError", "AllLayersSkippedError",
+    "AttentionTypeSkippedError", "InvalidLayerIndexError", "UnknownStrategyError"
+];
+
+/** a JSON-RPC error whose message is meant for the user and whose code tells the client what kind it is */
+function toResponseError(error: unknown): ResponseError<void> {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (err instanceof ResponseError)
+        return err;
+    if (err instanceof ModelFileNotFoundError || err instanceof ModelFileCorruptError || err instanceof ModelLoadError)
+        return new ResponseError(ErrorCodes.modelFile, err.message);
+    if (err instanceof PatchedBuildMissingError || err instanceof PatchedBuildInvalidError)
+        return new ResponseError(ErrorCodes.nativeBuild, err.message);
+    if (err instanceof PromptTooLongError || err instanceof InvalidSamplingOptionError || err instanceof LayerSkipMaskError ||
+        err instanceof LayerSkipNotSupportedError || badInputErrors.includes(err.name))
+        return new ResponseError(ErrorCodes.badInput, err.message);
+    if (err instanceof GenerationAbortedError)
+        return new ResponseError(ErrorCodes.aborted, err.message);
+    return new ResponseError(ErrorCodes.internal, `${err.name}: ${err.message}`);
+}
+
+function handle<P, R>(work: (params: P) => Promise<R> | R) {
+    return async (params: P): Promise<R | ResponseError<void>> => {
+        try {
+            return await work(params);
+        } catch (error) {
+            connection.sendNotification(Notifications.log, {level: "error", message: String((error as Error).stack ?? error)});
+            return toResponseError(error);
+        }
+    };
+}
+
+function requireEngine(): DialEngine {
+    if (engine == null)
+        throw new ResponseError(ErrorCodes.noModel, "No model is loaded. Choose one (Layer Dial: Select Model, or --model) and try again.");
+    return engine;
+}
+
+async function llama(): Promise<PatchedLlama> {
+    patched ??= loadPatchedLlama().catch((error: unknown) => {
+        patched = undefined;
+        throw error;
+    });
+    return await patched;
+}
+
+async function load(params: LoadParams): Promise<ModelSummary> {
+    const {llama: llamaInstance, binsDirectory, buildInfo} = await llama();
+    await unload();
+    engine = await DialEngine.load({
+        llama: llamaInstance as Llama,
+        modelPath: params.modelPath,
+        contextSize: params.contextSize,
+        sequences: params.sequences,
+        threads: params.threads,
+        prefill: params.prefill,
+        buildId: buildInfo?.id ?? binsDirectory,
+        onProgress: (message) => connection.sendNotification(Notifications.progress, {message})
+    });
+    if (params.speed != null)
+        engine.setSpeed(params.speed);
+    summary = engine.summary({binsDirectory, buildType: llamaInstance.buildType, gpu: String(llamaInstance.gpu)});
+    return summary;
+}
+
+async function unload(): Promise<null> {
+    for (const controller of running.values())
+        controller.abort();
+    const current = engine;
+    engine = undefined;
+    summary = undefined;
+    await current?.dispose();
+    return null;
+}
+
+connection.onRequest(Requests.load, handle(load));
+connection.onRequest(Requests.unload, handle(unload));
+connection.onRequest(Requests.setSpeed, handle((setting) => planInfo(requireEngine().setSpeed(setting))));
+connection.onRequest(Requests.previewSpeed, handle((setting) => planInfo(requireEngine().previewSpeed(setting))));
+connection.onRequest(Requests.countTokens, handle(({text}) => requireEngine().countTokens(text)));
+connection.onRequest(Requests.stats, handle(() => engine?.stats ?? null));
+connection.onRequest(Requests.info, handle(() => ({
+    pid: process.pid,
+    nodeVersion: process.version,
+    model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null
+})));
+connection.onRequest(Requests.cancel, handle(({requestId}) => {
+    running.get(requestId)?.abort();
+    return null;
+}));
+connection.onRequest(Requests.generate, async (params, token) => {
+    const controller = new AbortController();
+    running.set(params.requestId, controller);
+    // a $/cancelRequest from the client aborts too
+    const cancellation = token.onCancellationRequested(() => controller.abort());
+    try {
+        const result = await requireEngine().generate({
+            prompt: params.prompt,
+            systemPrompt: params.systemPrompt,
+            mode: params.mode,
+            maxTokens: params.maxTokens,
+            temperature: params.temperature,
+            topP: params.topP,
+            seed: params.seed,
+            signal: controller.signal,
+            onText: (text) => connection.sendNotification(Notifications.token, {requestId: params.requestId, text})
+        });
+        return {
+            requestId: params.requestId,
+            text: result.text,
+            tokens: result.tokens.length,
+            stopReason: result.stopReason,
+            keptLayers: result.keptLayers,
+            skippedLayers: result.skippedLayers,
+            stats: result.stats
+        };
+    } catch (error) {
+        connection.sendNotification(Notifications.log, {level: "error", message: String((error as Error).stack ?? error)});
+        return toResponseError(error);
+    } finally {
+        cancellation.dispose();
+        running.delete(params.requestId);
+    }
+});
+
+// tests prove that a native abort reaches the client as an error and the next request gets a fresh host
+if (process.env.LAYER_DIAL_TEST_HOOKS === "1")
+    connection.onRequest("layerDial/test/abort", () => process.abort());
+
+// the parent going away (editor closed, crash) must not leave llama.cpp running
+process.on("disconnect", () => process.exit(0));
+connection.onClose(() => process.exit(0));
+connection.listen();
