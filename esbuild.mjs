@@ -2,6 +2,7 @@
 // by adding an entry there (e.g. the extension host bundle). Usage:
 //   node esbuild.mjs [--watch] [--production] [--only=<name>[,<name>]] [--outdir=<dir, default dist>]
 import * as esbuild from "esbuild";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,8 +42,49 @@ export function builds({ outRoot = "dist", production = false } = {}) {
                 loader: { ".ttf": "file" },
                 assetNames: "codicons/[name]"
             }
+        },
+        {
+            // The extension: CommonJS, because VS Code loads `main` with require(). Only `vscode` is external;
+            // node-llama-cpp is never imported here except by a dynamic import() when the user downloads a model.
+            name: "extension",
+            options: {
+                ...common,
+                entryPoints: ["extension/extension.ts"],
+                outfile: path.join(outRoot, "extension.cjs"),
+                format: "cjs",
+                platform: "node",
+                target: ["node20"],
+                external: ["vscode", "node-llama-cpp"],
+                sourcemap: production ? false : "linked"
+            }
+        },
+        {
+            // The engine host process: ESM like node-llama-cpp, which stays external because it finds its
+            // files relative to its own folder. CommonJS dependencies (vscode-jsonrpc) need a real `require`.
+            name: "engine-host",
+            options: {
+                ...common,
+                entryPoints: ["engine/host/main.ts"],
+                outfile: path.join(outRoot, "engine/host.mjs"),
+                format: "esm",
+                platform: "node",
+                target: ["node20"],
+                external: ["node-llama-cpp"],
+                banner: { js: "import { createRequire as __layerDialCreateRequire } from \"node:module\"; const require = __layerDialCreateRequire(import.meta.url);" },
+                sourcemap: production ? false : "linked"
+            }
         }
     ];
+}
+
+/** Entries whose source is not there yet (work in progress elsewhere) are skipped with a warning, not a failure. */
+function withExistingEntries(selected) {
+    return selected.filter((build) => {
+        const entries = Object.values(build.options.entryPoints ?? {});
+        const missing = entries.filter((entry) => !fs.existsSync(path.join(rootDir, entry)));
+        if (missing.length > 0) console.warn(`esbuild.mjs: skipping ${build.name}: ${missing.join(", ")} does not exist yet`);
+        return missing.length === 0;
+    });
 }
 
 /** @param {string[]} argv */
@@ -62,9 +104,10 @@ function parseArgs(argv) {
 
 /** @param {{ watch?: boolean, production?: boolean, only?: string[], outRoot?: string }} [options] */
 export async function run({ watch = false, production = false, only, outRoot = "dist" } = {}) {
-    const selected = builds({ outRoot, production }).filter((build) => only === undefined || only.includes(build.name));
+    let selected = builds({ outRoot, production }).filter((build) => only === undefined || only.includes(build.name));
     if (only !== undefined && selected.length !== only.length)
         throw new Error(`esbuild.mjs: no build named ${only.filter((name) => !selected.some((b) => b.name === name)).join(", ")}`);
+    selected = withExistingEntries(selected);
     if (!watch) {
         await Promise.all(selected.map((build) => esbuild.build(build.options)));
         return;

@@ -1,0 +1,350 @@
+// The window's one engine: the host process (started on first use, stopped on deactivate), the model
+// the settings name (loaded on first use, reloaded when those settings change), the speed level, and
+// the requests in flight. Everything that talks to the engine goes through here.
+import fs from "node:fs";
+import path from "node:path";
+import * as vscode from "vscode";
+import {EngineClient} from "../engine/host/client.js";
+import type {GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting} from "../engine/protocol.js";
+import {NativeBuildMissingError} from "./native-build.js";
+import {checkModelFile, resolveModelSetting} from "./model-path.js";
+import {gpuEnvironment, readSettings, SPEED_LEVEL_NAMES, type LayerDialSettings} from "./settings.js";
+import type {LastRun} from "./speed-level.js";
+
+export type RequestEvent =
+    | {type: "started", requestId: string, title: string}
+    | {type: "output", requestId: string, text: string}
+    | {type: "ended", requestId: string, stopReason: "done" | "maxTokens" | "cancelled" | "error", error?: string, result?: GenerateResult};
+
+export type EngineSessionOptions = {
+    /** the extension's root folder (context.extensionPath) */
+    extensionPath: string,
+    /** where downloaded models live (under context.globalStorageUri) */
+    modelsDirectory: string,
+    log: vscode.LogOutputChannel
+};
+
+/** Reports loading steps to whoever is waiting (a progress notification). */
+export type ProgressSink = {report(value: {message?: string}): void};
+
+/** The host's entry and the patched llama.cpp build, both inside the installed extension. */
+export const HOST_MODULE = "dist/engine/host.mjs";
+export const NATIVE_DIRECTORY = "dist/native";
+
+export class EngineSession implements vscode.Disposable {
+    private client: EngineClient | undefined;
+    private clientSubscriptions: {dispose(): void}[] = [];
+    private loadedKey: string | undefined;
+    private loading: {key: string, promise: Promise<ModelSummary>} | undefined;
+    private loadProgress: ProgressSink | undefined;
+    private customSpeedupValue: number | undefined;
+    private lastRunValue: LastRun | undefined;
+    private requestCounter = 0;
+    /** per request: aborts it (the panel's Stop names one request) */
+    private readonly requests = new Map<string, AbortController>();
+    /** per command: aborts the whole command, including parts not started yet (Stop Generation) */
+    private readonly commands = new Set<AbortController>();
+    private readonly changeEmitter = new vscode.EventEmitter<void>();
+    private readonly requestEmitter = new vscode.EventEmitter<RequestEvent>();
+    private readonly disposables: vscode.Disposable[] = [this.changeEmitter, this.requestEmitter];
+
+    /** the model, plan, level or last run changed */
+    readonly onDidChange = this.changeEmitter.event;
+    readonly onDidRequest = this.requestEmitter.event;
+
+    constructor(private readonly options: EngineSessionOptions) {
+        vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event), null, this.disposables);
+    }
+
+    get settings(): LayerDialSettings {
+        const configuration = vscode.workspace.getConfiguration("layerDial");
+        const {settings, warnings} = readSettings((key) => configuration.get(key));
+        for (const warning of warnings) this.options.log.warn(warning);
+        return settings;
+    }
+
+    get level(): SpeedLevelName {
+        return this.settings.speedLevel;
+    }
+
+    /** set when the panel picked a depth no named level lands on; cleared when the level setting changes */
+    get customSpeedup(): number | undefined {
+        return this.customSpeedupValue;
+    }
+
+    /** the loaded model, if it is the one the settings name and the host still runs */
+    get model(): ModelSummary | undefined {
+        const loaded = this.client?.loadedModel;
+        return loaded !== undefined && this.loadedKey !== undefined ? loaded : undefined;
+    }
+
+    get plan(): PlanInfo | undefined {
+        return this.model?.plan;
+    }
+
+    get lastRun(): LastRun | undefined {
+        return this.lastRunValue;
+    }
+
+    get activeRequestId(): string | undefined {
+        return this.requests.keys().next().value;
+    }
+
+    get busy(): boolean {
+        return this.commands.size > 0;
+    }
+
+    /** Loads the configured model unless it is loaded already; concurrent callers share one load. */
+    async ensureModel(progress?: ProgressSink): Promise<ModelSummary> {
+        const settings = this.settings;
+        const workspaceFolder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const location = resolveModelSetting(settings.model, {
+            workspaceFolder: workspaceFolder?.scheme === "file" ? workspaceFolder.fsPath : undefined,
+            modelsDirectory: this.options.modelsDirectory
+        });
+        const modelPath = await checkModelFile(location);
+        const params: LoadParams = {
+            modelPath,
+            contextSize: settings.contextSize > 0 ? settings.contextSize : undefined,
+            // requests run one at a time (SerialQueue), so one sequence is all the context memory needed
+            sequences: 1,
+            prefill: settings.prefill,
+            speed: this.speedSetting(settings)
+        };
+        const key = JSON.stringify([params.modelPath, params.contextSize, params.prefill]);
+        const loaded = this.model;
+        if (loaded !== undefined && this.loadedKey === key) return loaded;
+        let loading = this.loading;
+        if (loading?.key !== key) {
+            const promise = this.load(params, key);
+            const current = {key, promise};
+            loading = current;
+            this.loading = current;
+            const clear = () => {
+                if (this.loading === current) this.loading = undefined;
+            };
+            promise.then(clear, clear);
+        }
+        const previous = this.loadProgress;
+        this.loadProgress = progress ?? previous;
+        try {
+            progress?.report({message: `loading ${path.basename(modelPath)}…`});
+            return await loading.promise;
+        } finally {
+            this.loadProgress = previous;
+        }
+    }
+
+    private async load(params: LoadParams, key: string): Promise<ModelSummary> {
+        const client = this.ensureClient();
+        const started = performance.now();
+        this.options.log.info(`Loading ${params.modelPath} (context ${params.contextSize ?? "auto"}, prefill ${params.prefill})`);
+        this.loadedKey = undefined;
+        const summary = await client.load(params);
+        this.loadedKey = key;
+        this.options.log.info(`Loaded ${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}, ` +
+            `${summary.threads} threads, max ${summary.maxSpeedup.toFixed(2)}x, cost model ${summary.costModelSource} ` +
+            `(${Math.round(performance.now() - started)} ms)`);
+        if (!summary.layerSkipSupported)
+            this.options.log.warn(`${summary.architecture} cannot skip layers; ${summary.name} runs at 1x at every level.`);
+        if (summary.plan.message !== null) this.options.log.info(summary.plan.message);
+        this.changeEmitter.fire();
+        return summary;
+    }
+
+    private speedSetting(settings: LayerDialSettings): SpeedSetting {
+        return {speed: this.customSpeedupValue ?? settings.speedLevel};
+    }
+
+    /** The plan each named level would give on the loaded model; undefined when none is loaded (never loads one). */
+    async previewLevels(): Promise<Map<SpeedLevelName, PlanInfo> | undefined> {
+        const client = this.client;
+        if (client === undefined || this.model === undefined) return undefined;
+        const previews = new Map<SpeedLevelName, PlanInfo>();
+        for (const level of SPEED_LEVEL_NAMES) previews.set(level, await client.previewSpeed({speed: level}));
+        return previews;
+    }
+
+    /** Stores the level in the setting; the configuration listener applies it to the engine. */
+    async setLevel(level: SpeedLevelName): Promise<void> {
+        const configuration = vscode.workspace.getConfiguration("layerDial");
+        const inspected = configuration.inspect<string>("speedLevel");
+        const target = inspected?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
+            : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace
+                : vscode.ConfigurationTarget.Global;
+        if (configuration.get("speedLevel") === level && this.customSpeedupValue !== undefined) {
+            // same setting, so no configuration event: drop the panel's custom ratio here
+            this.customSpeedupValue = undefined;
+            await this.applySpeed();
+            return;
+        }
+        await configuration.update("speedLevel", level, target);
+    }
+
+    /** A ratio from the panel that no named level matches; it lasts until the level setting changes. */
+    async setCustomSpeedup(speedup: number): Promise<void> {
+        this.customSpeedupValue = speedup;
+        await this.applySpeed();
+    }
+
+    private async applySpeed(): Promise<void> {
+        if (this.model !== undefined && this.client !== undefined) {
+            const plan = await this.client.setSpeed(this.speedSetting(this.settings));
+            this.options.log.info(`Speed ${this.customSpeedupValue ?? this.level}: ${plan.keptLayers.length}/${plan.layerCount} layers, ` +
+                `predicted ${plan.predictedSpeedup.toFixed(2)}x${plan.message === null ? "" : ` (${plan.message})`}`);
+        }
+        this.changeEmitter.fire();
+    }
+
+    async countTokens(text: string): Promise<number> {
+        return await this.ensureClient().countTokens(text);
+    }
+
+    /** One generation request, streamed; the result says why it stopped (an aborted run returns its partial text). */
+    async generate(params: Omit<GenerateParams, "requestId">, options: {title: string, onText?: (text: string) => void, signal?: AbortSignal}): Promise<GenerateResult> {
+        const requestId = `ext-${++this.requestCounter}`;
+        const controller = new AbortController();
+        const onAbort = () => controller.abort();
+        options.signal?.addEventListener("abort", onAbort, {once: true});
+        if (options.signal?.aborted) controller.abort();
+        this.requests.set(requestId, controller);
+        this.requestEmitter.fire({type: "started", requestId, title: options.title});
+        try {
+            const result = await this.ensureClient().generate(params, {
+                signal: controller.signal,
+                onText: (text) => {
+                    // a throwing consumer must not break the stream for the others
+                    try {
+                        options.onText?.(text);
+                    } catch (error) {
+                        this.options.log.error(`A stream consumer failed: ${String(error)}`);
+                    }
+                    this.requestEmitter.fire({type: "output", requestId, text});
+                }
+            });
+            this.lastRunValue = {stats: result.stats, tokens: result.tokens};
+            this.options.log.info(`${options.title}: ${result.tokens} tokens, ${result.stopReason}, ` +
+                `${result.stats.decodeTokensPerSecond.toFixed(1)} tokens/s, ${result.stats.keptLayers}/${result.stats.layerCount} layers, ` +
+                `achieved ${result.stats.achievedSpeedup === null ? "n/a" : `${result.stats.achievedSpeedup.toFixed(2)}x`}`);
+            const stopReason = result.stopReason === "aborted" ? "cancelled" : result.stopReason === "maxTokens" ? "maxTokens" : "done";
+            this.requestEmitter.fire({type: "ended", requestId, stopReason, result});
+            this.changeEmitter.fire();
+            return result;
+        } catch (error) {
+            const cancelled = controller.signal.aborted;
+            this.requestEmitter.fire({
+                type: "ended", requestId, stopReason: cancelled ? "cancelled" : "error",
+                ...(cancelled ? {} : {error: error instanceof Error ? error.message : String(error)})
+            });
+            throw error;
+        } finally {
+            options.signal?.removeEventListener("abort", onAbort);
+            this.requests.delete(requestId);
+        }
+    }
+
+    /** A controller for one command run; Stop Generation aborts every one that is registered. */
+    beginCommand(token?: vscode.CancellationToken): {signal: AbortSignal, dispose(): void} {
+        const controller = new AbortController();
+        const subscription = token?.onCancellationRequested(() => controller.abort());
+        this.commands.add(controller);
+        void vscode.commands.executeCommand("setContext", "layerDial.busy", true);
+        return {
+            signal: controller.signal,
+            dispose: () => {
+                subscription?.dispose();
+                this.commands.delete(controller);
+                if (this.commands.size === 0) void vscode.commands.executeCommand("setContext", "layerDial.busy", false);
+            }
+        };
+    }
+
+    /** Stops every running and waiting command; returns how many there were. */
+    stopAll(): number {
+        const count = this.commands.size;
+        for (const controller of this.commands) controller.abort();
+        for (const controller of this.requests.values()) controller.abort();
+        return count;
+    }
+
+    stopRequest(requestId: string): void {
+        this.requests.get(requestId)?.abort();
+    }
+
+    /** Stops the host (a new one starts on the next use). */
+    async stop(): Promise<void> {
+        this.loadedKey = undefined;
+        const client = this.client;
+        this.client = undefined;
+        for (const subscription of this.clientSubscriptions) subscription.dispose();
+        this.clientSubscriptions = [];
+        await client?.dispose();
+        this.changeEmitter.fire();
+    }
+
+    private ensureClient(): EngineClient {
+        if (this.client !== undefined) return this.client;
+        const hostModule = path.join(this.options.extensionPath, HOST_MODULE);
+        const nativeDirectory = path.join(this.options.extensionPath, NATIVE_DIRECTORY);
+        if (!fs.existsSync(hostModule) || !fs.existsSync(path.join(nativeDirectory, "llama-addon.node")))
+            throw new NativeBuildMissingError(`This installation of Layer Dial is incomplete: ${fs.existsSync(hostModule) ? nativeDirectory : hostModule} ` +
+                "is missing. Reinstall the extension; in a development checkout run \"npm run build:native\" and then \"npm run build\".");
+        const settings = this.settings;
+        if (settings.gpu !== "auto" && settings.gpu !== "cpu")
+            this.options.log.warn(`layerDial.gpu is "${settings.gpu}", but this build of Layer Dial ships the CPU backend only; running on the CPU.`);
+        const log = this.options.log;
+        const client = new EngineClient({
+            hostModule,
+            // VS Code's own runtime: Electron as plain Node, so users need no Node installed
+            execPath: process.execPath,
+            env: {...process.env, ...gpuEnvironment(settings.gpu), ELECTRON_RUN_AS_NODE: "1", LAYER_DIAL_NATIVE_DIR: nativeDirectory},
+            log: (level, message) => log[level](`[engine] ${message}`)
+        });
+        this.clientSubscriptions = [
+            client.onProgress(({message}) => this.loadProgress?.report({message})),
+            client.onDidChangeState((state) => {
+                log.info(`Engine host ${state}`);
+                this.changeEmitter.fire();
+            }),
+            client.onDidCrash((description) => this.onCrash(description))
+        ];
+        this.client = client;
+        return client;
+    }
+
+    private onCrash(description: string): void {
+        // the next command loads the model again in a fresh host
+        this.loadedKey = undefined;
+        this.changeEmitter.fire();
+        // a command that was waiting on the host reports the crash itself; when idle, nobody else would
+        if (this.commands.size === 0) {
+            void vscode.window.showErrorMessage(`Layer Dial: ${description} The next command starts a new engine.`, "Show Log")
+                .then((choice) => {
+                    if (choice === "Show Log") this.options.log.show();
+                });
+        }
+    }
+
+    private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+        if (!event.affectsConfiguration("layerDial")) return;
+        if (event.affectsConfiguration("layerDial.gpu")) {
+            // the backend is chosen when the host starts
+            void this.stop().catch((error: unknown) => this.options.log.error(`Stopping the engine failed: ${String(error)}`));
+            return;
+        }
+        if (["model", "contextSize", "prefill"].some((key) => event.affectsConfiguration(`layerDial.${key}`))) {
+            this.loadedKey = undefined;
+            this.changeEmitter.fire();
+        }
+        if (event.affectsConfiguration("layerDial.speedLevel")) {
+            this.customSpeedupValue = undefined;
+            this.applySpeed().catch((error: unknown) => this.options.log.error(`Applying the speed level failed: ${String(error)}`));
+        }
+    }
+
+    dispose(): void {
+        this.stopAll();
+        void this.stop().catch(() => undefined);
+        for (const disposable of this.disposables) disposable.dispose();
+    }
+}

@@ -1,0 +1,66 @@
+// Layer Dial's entry point. activate() only wires: it creates the log, the session (which starts no
+// process and loads no model until a command needs one), the status bar and the commands. Everything
+// it creates is owned by context.subscriptions.
+import path from "node:path";
+import * as vscode from "vscode";
+import {EngineSession} from "./engine-session.js";
+import {GenerateAtCursorCommand} from "./generate-command.js";
+import {downloadRecommendedModel, selectModel} from "./model-commands.js";
+import {parseHfUri} from "./model-path.js";
+import {reportError} from "./report-error.js";
+import {SerialQueue} from "./serial-queue.js";
+import {SPEED_PANEL_VIEW_TYPE, SpeedPanelManager} from "./speed-panel.js";
+import {pickSpeedLevel, SpeedStatusBar} from "./status-bar.js";
+import {SummarizeCommand} from "./summarize-command.js";
+
+let session: EngineSession | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+    const started = performance.now();
+    const log = vscode.window.createOutputChannel("Layer Dial", {log: true});
+    const modelsDirectory = path.join(context.globalStorageUri.fsPath, "models");
+    const engine = new EngineSession({extensionPath: context.extensionPath, modelsDirectory, log});
+    session = engine;
+    const queue = new SerialQueue();
+    const panels = new SpeedPanelManager(context.extensionUri, engine, log);
+    const summarize = new SummarizeCommand(engine, queue, log);
+    const generate = new GenerateAtCursorCommand(engine, queue, log);
+
+    /** every command reports its own failures; none throws into VS Code's generic error toast */
+    const command = (id: string, title: string, run: (...args: unknown[]) => Promise<unknown> | unknown) =>
+        vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+            try {
+                await run(...args);
+            } catch (error) {
+                reportError(error, log, title);
+            }
+        });
+
+    context.subscriptions.push(
+        log,
+        engine,
+        panels,
+        new SpeedStatusBar(engine),
+        vscode.window.registerWebviewPanelSerializer(SPEED_PANEL_VIEW_TYPE, panels),
+        command("layerDial.summarizeSelection", "Summarize Selection", () => summarize.run()),
+        command("layerDial.generateAtCursor", "Generate at Cursor", () => generate.run()),
+        command("layerDial.setSpeedLevel", "Set Speed Level", () => pickSpeedLevel(engine)),
+        command("layerDial.openSpeedPanel", "Open Speed Panel", () => panels.createOrShow()),
+        command("layerDial.selectModel", "Select Model", () => selectModel(modelsDirectory, log)),
+        command("layerDial.downloadRecommendedModel", "Download Model", (uri) =>
+            downloadRecommendedModel(modelsDirectory, log, typeof uri === "string" && parseHfUri(uri) !== undefined ? uri : undefined)),
+        command("layerDial.stopGeneration", "Stop Generation", () => {
+            if (engine.stopAll() === 0) void vscode.window.setStatusBarMessage("Layer Dial: nothing is running", 3000);
+        }),
+        command("layerDial.calibrateModel", "Calibrate Model", () =>
+            vscode.window.showInformationMessage("Layer Dial: calibration is not available yet. Predictions use the speed measured when the model loads."))
+    );
+    log.info(`Layer Dial activated in ${(performance.now() - started).toFixed(1)} ms (no model loaded, no engine started)`);
+}
+
+/** Stops the engine host; VS Code waits for the returned promise. */
+export async function deactivate(): Promise<void> {
+    const current = session;
+    session = undefined;
+    await current?.stop();
+}

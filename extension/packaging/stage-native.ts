@@ -1,0 +1,48 @@
+// Copies the patched llama.cpp build from the native build cache into dist/native, where the installed
+// extension tells the engine host to load it from (LAYER_DIAL_NATIVE_DIR). This is the only native build
+// a VSIX ships: not node-llama-cpp's prebuilt variants, not the llama.cpp sources.
+// Usage: tsx extension/packaging/stage-native.ts [--require]   (--require: fail when there is no build)
+import fs from "node:fs";
+import path from "node:path";
+import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, projectRoot, readBuildInfo} from "../../native/build-key.js";
+
+const required = process.argv.includes("--require");
+const unknown = process.argv.slice(2).filter((arg) => arg !== "--require");
+if (unknown.length > 0) {
+    console.error(`stage-native: unknown argument ${unknown.join(" ")}; the only option is --require`);
+    process.exit(2);
+}
+
+const key = computeBuildKey(defaultBuildOptions());
+const source = buildDirectory(key);
+const sourceInfo = readBuildInfo(source);
+const target = path.join(projectRoot, "dist", "native");
+
+if (sourceInfo === undefined) {
+    const message = `stage-native: no patched llama.cpp build for ${key.id} at ${source}; run "npm run build:native" first.`;
+    if (required) {
+        console.error(message);
+        process.exit(1);
+    }
+    console.warn(`${message} The extension will say so when a command needs the engine.`);
+    process.exit(0);
+}
+
+const staged = readBuildInfo(target);
+if (staged?.id === sourceInfo.id && staged.builtAt === sourceInfo.builtAt && fs.existsSync(path.join(target, "llama-addon.node"))) {
+    console.log(`stage-native: dist/native already holds ${sourceInfo.id}`);
+    process.exit(0);
+}
+
+// a fresh folder, so files of an older build never linger next to the new ones
+fs.rmSync(target, {recursive: true, force: true});
+fs.mkdirSync(target, {recursive: true});
+let bytes = 0;
+for (const entry of fs.readdirSync(path.join(source, "bins"), {withFileTypes: true})) {
+    if (!entry.isFile()) continue;
+    const from = path.join(source, "bins", entry.name);
+    fs.copyFileSync(from, path.join(target, entry.name));
+    bytes += fs.statSync(from).size;
+}
+fs.copyFileSync(path.join(source, buildInfoFileName), path.join(target, buildInfoFileName));
+console.log(`stage-native: copied ${sourceInfo.id} (${(bytes / 1e6).toFixed(1)} MB) into dist/native`);

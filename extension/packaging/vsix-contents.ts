@@ -1,0 +1,80 @@
+// Reads the file list of a VSIX (a zip) from its central directory, and checks it against what the
+// extension needs at run time and what it must not ship. No 'vscode', no dependencies: unit-testable.
+import fs from "node:fs";
+
+export type ZipEntry = {name: string, compressedSize: number, size: number};
+
+export class VsixFormatError extends Error {
+    override name = "VsixFormatError";
+}
+
+const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
+const CENTRAL_DIRECTORY_HEADER = 0x02014b50;
+
+export function readZipEntries(file: string): ZipEntry[] {
+    const data = fs.readFileSync(file);
+    // the end record is in the last 22 bytes plus at most a 64 KiB comment
+    let end = -1;
+    for (let offset = data.length - 22; offset >= Math.max(0, data.length - 22 - 0xffff); offset--) {
+        if (data.readUInt32LE(offset) === END_OF_CENTRAL_DIRECTORY) {
+            end = offset;
+            break;
+        }
+    }
+    if (end < 0) throw new VsixFormatError(`${file} is not a zip file (no end of central directory)`);
+    const count = data.readUInt16LE(end + 10);
+    let offset = data.readUInt32LE(end + 16);
+    const entries: ZipEntry[] = [];
+    for (let index = 0; index < count; index++) {
+        if (data.readUInt32LE(offset) !== CENTRAL_DIRECTORY_HEADER) throw new VsixFormatError(`${file}: bad central directory entry ${index}`);
+        const compressedSize = data.readUInt32LE(offset + 20);
+        const size = data.readUInt32LE(offset + 24);
+        const nameLength = data.readUInt16LE(offset + 28);
+        const extraLength = data.readUInt16LE(offset + 30);
+        const commentLength = data.readUInt16LE(offset + 32);
+        entries.push({name: data.toString("utf8", offset + 46, offset + 46 + nameLength), compressedSize, size});
+        offset += 46 + nameLength + extraLength + commentLength;
+    }
+    return entries;
+}
+
+/** The budget from the issue: a linux-x64 CPU VSIX of at most 60 MB. */
+export const MAX_VSIX_BYTES = 60 * 1000 * 1000;
+
+export const REQUIRED_FILES = [
+    "extension/package.json",
+    "extension/dist/extension.cjs",
+    "extension/dist/engine/host.mjs",
+    "extension/dist/native/llama-addon.node",
+    "extension/dist/native/_nlcBuildMetadata.json",
+    "extension/dist/webview/panel.js",
+    "extension/dist/webview/panel.css",
+    "extension/dist/webview/codicons/codicon.css",
+    "extension/node_modules/node-llama-cpp/package.json",
+    "extension/node_modules/node-llama-cpp/dist/index.js",
+    "extension/node_modules/node-llama-cpp/llama/binariesGithubRelease.json"
+] as const;
+
+export const FORBIDDEN_PATTERNS: readonly {pattern: RegExp, why: string}[] = [
+    {pattern: /^extension\/node_modules\/@node-llama-cpp\//, why: "node-llama-cpp's prebuilt binaries (dist/native is the one build)"},
+    {pattern: /^extension\/node_modules\/node-llama-cpp\/llama\/(?!(binariesGithubRelease|llama\.cpp\.info|package)\.json$)/, why: "llama.cpp sources and local builds"},
+    {pattern: /^extension\/(test|native|engine|extension|webview|bench)\//, why: "sources, tests and patches"},
+    {pattern: /\.ts$/, why: "TypeScript sources"},
+    {pattern: /\.map$/, why: "source maps"}
+];
+
+export function checkVsix(entries: readonly ZipEntry[], fileBytes: number): string[] {
+    const problems: string[] = [];
+    if (fileBytes > MAX_VSIX_BYTES) problems.push(`the VSIX is ${(fileBytes / 1e6).toFixed(1)} MB, over the ${MAX_VSIX_BYTES / 1e6} MB budget`);
+    const names = new Set(entries.map((entry) => entry.name));
+    for (const required of REQUIRED_FILES) {
+        if (!names.has(required)) problems.push(`missing ${required}`);
+    }
+    const addons = entries.filter((entry) => entry.name.endsWith("/llama-addon.node"));
+    if (addons.length !== 1) problems.push(`expected exactly one llama-addon.node, found ${addons.length}: ${addons.map((entry) => entry.name).join(", ")}`);
+    for (const entry of entries) {
+        const forbidden = FORBIDDEN_PATTERNS.find(({pattern}) => pattern.test(entry.name));
+        if (forbidden !== undefined) problems.push(`${entry.name} should not ship (${forbidden.why})`);
+    }
+    return problems;
+}

@@ -1,0 +1,68 @@
+// Turns any failure into one message with the buttons that fix it. Cancellation is the user's own
+// choice and is only logged, never shown as an error.
+import * as vscode from "vscode";
+import {EngineHostExitedError, EngineRequestError} from "../engine/host/client.js";
+import {ErrorCodes} from "../engine/protocol.js";
+import {ChunkBudgetError} from "./chunking.js";
+import {
+    BinarySelectionError, BlankSelectionError, ModelDownloadFailedError, ModelFileMissingError, ModelNotDownloadedError,
+    NoModelConfiguredError, NoSelectionError, NotAGgufFileError, OperationCancelledError, RelativeModelPathError,
+    UnsupportedModelUriError
+} from "./errors.js";
+import {NativeBuildMissingError} from "./native-build.js";
+import {SummaryNotShrinkingError} from "./summarize-plan.js";
+
+export function isCancellation(error: unknown): boolean {
+    if (error instanceof OperationCancelledError || error instanceof vscode.CancellationError) return true;
+    if (error instanceof EngineRequestError) return error.code === ErrorCodes.aborted;
+    return error instanceof Error && error.name === "AbortError";
+}
+
+type Action = {title: string, run: () => unknown};
+
+function runCommand(title: string, command: string, ...args: unknown[]): Action {
+    return {title, run: () => vscode.commands.executeCommand(command, ...args)};
+}
+
+const openSettings = runCommand("Open Settings", "workbench.action.openSettings", "layerDial");
+const selectModel = runCommand("Select Model", "layerDial.selectModel");
+
+function actionsFor(error: unknown, log: vscode.LogOutputChannel): {severity: "error" | "warning", actions: Action[]} {
+    const showLog: Action = {title: "Show Log", run: () => log.show()};
+    if (error instanceof NoSelectionError || error instanceof BlankSelectionError || error instanceof BinarySelectionError)
+        return {severity: "warning", actions: []};
+    if (error instanceof NoModelConfiguredError)
+        return {severity: "warning", actions: [selectModel, runCommand("Download Recommended Model", "layerDial.downloadRecommendedModel")]};
+    if (error instanceof ModelNotDownloadedError)
+        return {severity: "warning", actions: [runCommand("Download", "layerDial.downloadRecommendedModel", error.uri), selectModel]};
+    if (error instanceof ModelFileMissingError || error instanceof NotAGgufFileError || error instanceof RelativeModelPathError ||
+        error instanceof UnsupportedModelUriError)
+        return {severity: "error", actions: [selectModel, openSettings]};
+    if (error instanceof ChunkBudgetError || error instanceof SummaryNotShrinkingError)
+        return {severity: "error", actions: [openSettings]};
+    if (error instanceof ModelDownloadFailedError)
+        return {severity: "error", actions: [runCommand("Retry", "layerDial.downloadRecommendedModel"), showLog]};
+    if (error instanceof EngineHostExitedError || error instanceof NativeBuildMissingError)
+        return {severity: "error", actions: [showLog]};
+    if (error instanceof EngineRequestError) {
+        if (error.code === ErrorCodes.modelFile || error.code === ErrorCodes.noModel) return {severity: "error", actions: [selectModel, showLog]};
+        if (error.code === ErrorCodes.badInput) return {severity: "error", actions: [openSettings]};
+        return {severity: "error", actions: [showLog]};
+    }
+    return {severity: "error", actions: [showLog]};
+}
+
+/** Logs the failure and shows it without waiting for the user (the caller's work is over either way). */
+export function reportError(error: unknown, log: vscode.LogOutputChannel, what: string): void {
+    if (isCancellation(error)) {
+        log.info(`${what}: cancelled`);
+        return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    log.error(`${what} failed: ${error instanceof Error ? error.stack ?? message : message}`);
+    const {severity, actions} = actionsFor(error, log);
+    const show = severity === "warning" ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
+    void show(`Layer Dial: ${message}`, ...actions.map((action) => action.title)).then((choice) => {
+        actions.find((action) => action.title === choice)?.run();
+    });
+}

@@ -1,0 +1,90 @@
+// The `layerDial.*` settings as one typed, validated object. VS Code validates against the manifest's
+// schema only in the Settings UI; a hand-edited settings.json can hold anything, so every value is
+// checked here and a bad one falls back to its default with a warning for the log.
+import type {GpuChoice, PrefillPolicy, SpeedLevelName} from "../engine/protocol.js";
+
+/** The recommended model: a small instruct coding model that runs on a laptop CPU (about 1.1 GB). */
+export const RECOMMENDED_MODEL_URI = "hf:Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+
+export const SPEED_LEVEL_NAMES: readonly SpeedLevelName[] = ["Quality", "Balanced", "Fast", "Faster", "Max"];
+export const PREFILL_POLICIES: readonly PrefillPolicy[] = ["full", "skip"];
+export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cpu", "cuda", "vulkan", "metal"];
+
+export type LayerDialSettings = {
+    /** A .gguf path (absolute, `~/…`, or relative to the first workspace folder) or an hf: URI; "" for none. */
+    model: string,
+    speedLevel: SpeedLevelName,
+    prefill: PrefillPolicy,
+    gpu: GpuChoice,
+    /** Tokens per sequence; 0 lets the engine choose (the model's training context, at most 4096). */
+    contextSize: number,
+    maxTokens: number,
+    temperature: number
+};
+
+/**
+ * Quality (1x) is the default: skipping layers without the paper's fine-tuning visibly degrades a small
+ * model's output, and a first summary should show what the model really writes. Speeding up is one
+ * click on the status bar, and the quick pick shows what each level costs in layers.
+ */
+export const DEFAULT_SETTINGS: LayerDialSettings = {
+    model: RECOMMENDED_MODEL_URI,
+    speedLevel: "Quality",
+    prefill: "full",
+    gpu: "auto",
+    contextSize: 0,
+    maxTokens: 512,
+    temperature: 0.2
+};
+
+export const SETTING_LIMITS = {
+    contextSize: {min: 0, max: 131072},
+    maxTokens: {min: 1, max: 8192},
+    temperature: {min: 0, max: 2}
+} as const;
+
+/** Reads one raw setting value (`vscode.workspace.getConfiguration("layerDial").get`). */
+export type SettingReader = (key: keyof LayerDialSettings) => unknown;
+
+function oneOf<T extends string>(allowed: readonly T[], value: unknown): T | undefined {
+    return allowed.find((item) => item === value);
+}
+
+function numberIn(value: unknown, limits: {min: number, max: number}, integer: boolean): number | undefined {
+    if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
+    if (integer && !Number.isInteger(value)) return undefined;
+    return value >= limits.min && value <= limits.max ? value : undefined;
+}
+
+export function readSettings(read: SettingReader): {settings: LayerDialSettings, warnings: string[]} {
+    const warnings: string[] = [];
+    function pick<K extends keyof LayerDialSettings>(key: K, parsed: LayerDialSettings[K] | undefined): LayerDialSettings[K] {
+        const raw = read(key);
+        if (raw === undefined || raw === null) return DEFAULT_SETTINGS[key];
+        if (parsed === undefined) {
+            warnings.push(`layerDial.${key} = ${JSON.stringify(raw)} is not valid; using ${JSON.stringify(DEFAULT_SETTINGS[key])}`);
+            return DEFAULT_SETTINGS[key];
+        }
+        return parsed;
+    }
+    const rawModel = read("model");
+    const settings: LayerDialSettings = {
+        model: pick("model", typeof rawModel === "string" ? rawModel.trim() : undefined),
+        speedLevel: pick("speedLevel", oneOf(SPEED_LEVEL_NAMES, read("speedLevel"))),
+        prefill: pick("prefill", oneOf(PREFILL_POLICIES, read("prefill"))),
+        gpu: pick("gpu", oneOf(GPU_CHOICES, read("gpu"))),
+        contextSize: pick("contextSize", numberIn(read("contextSize"), SETTING_LIMITS.contextSize, true)),
+        maxTokens: pick("maxTokens", numberIn(read("maxTokens"), SETTING_LIMITS.maxTokens, true)),
+        temperature: pick("temperature", numberIn(read("temperature"), SETTING_LIMITS.temperature, false))
+    };
+    return {settings, warnings};
+}
+
+/**
+ * The host's native build is chosen when it starts (env LAYER_DIAL_GPU), so this maps the setting to
+ * that variable; "auto" leaves it unset and the engine's default build is used.
+ */
+export function gpuEnvironment(gpu: GpuChoice): {LAYER_DIAL_GPU?: string} {
+    if (gpu === "auto") return {};
+    return {LAYER_DIAL_GPU: gpu === "cpu" ? "false" : gpu};
+}

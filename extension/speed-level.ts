@@ -1,0 +1,83 @@
+// The speed levels as the status bar, the quick pick and the summary header show them. No 'vscode'
+// here: the rows and texts are plain data, so they are unit-tested without an editor.
+import {SPEED_LEVELS} from "../engine/plan/speed-levels.js";
+import type {GenerationStats, PlanInfo, SpeedLevelName} from "../engine/protocol.js";
+
+/** The level's nominal ratio, or undefined for Max (its ratio depends on the model). */
+export function nominalSpeedup(level: SpeedLevelName): number | undefined {
+    const found = SPEED_LEVELS.find((known) => known.name === level);
+    return found === undefined || found.targetSpeedup === "max" ? undefined : found.targetSpeedup;
+}
+
+/** 1 → "1x", 1.25 → "1.25x", 1.5 → "1.5x", 2.3456 → "2.35x". */
+export function formatRatio(ratio: number): string {
+    return `${Number(ratio.toFixed(2))}x`;
+}
+
+/** The ratio a level aims at: its nominal one, or the loaded model's maximum for Max ("max" without a model). */
+export function levelRatioText(level: SpeedLevelName, plan?: PlanInfo): string {
+    const nominal = nominalSpeedup(level);
+    if (nominal !== undefined) return formatRatio(nominal);
+    return plan === undefined ? "max" : formatRatio(plan.maxSpeedup);
+}
+
+/** The status bar item's text, e.g. `$(dashboard) 1.5x`. A custom ratio (from the panel) shows as such. */
+export function statusBarText(level: SpeedLevelName, plan?: PlanInfo, customSpeedup?: number): string {
+    const ratio = customSpeedup !== undefined ? formatRatio(customSpeedup) : levelRatioText(level, plan);
+    return `$(dashboard) ${ratio}`;
+}
+
+export type LevelPickRow = {
+    level: SpeedLevelName,
+    /** starts with the level name */
+    label: string,
+    description: string,
+    detail?: string,
+    current: boolean
+};
+
+export const LOAD_A_MODEL_TO_SEE = "load a model to see";
+
+/** One row per level; `previews` holds the loaded model's plan for each level (absent: no model loaded). */
+export function levelPickRows(current: SpeedLevelName, previews?: ReadonlyMap<SpeedLevelName, PlanInfo>): LevelPickRow[] {
+    return SPEED_LEVELS.map(({name}) => {
+        const plan = previews?.get(name);
+        const target = levelRatioText(name, plan);
+        const description = plan === undefined
+            ? `${target} · ${LOAD_A_MODEL_TO_SEE}`
+            : `${target} · ${plan.keptLayers.length}/${plan.layerCount} layers · predicted ${formatRatio(plan.predictedSpeedup)}`;
+        return {
+            level: name,
+            label: name,
+            description,
+            detail: plan?.message ?? undefined,
+            current: name === current
+        };
+    });
+}
+
+/** The level whose plan runs exactly `depth` layers, if one does (the panel picks depths, the setting holds names). */
+export function levelForDepth(depth: number, previews: ReadonlyMap<SpeedLevelName, PlanInfo>): SpeedLevelName | undefined {
+    for (const {name} of SPEED_LEVELS) {
+        if (previews.get(name)?.depth === depth) return name;
+    }
+    return undefined;
+}
+
+export type LastRun = {stats: GenerationStats, tokens: number};
+
+/** The status bar tooltip: level, plan and, after a run, what it achieved. Plain text lines. */
+export function statusTooltipLines(level: SpeedLevelName, plan: PlanInfo | undefined, lastRun: LastRun | undefined, customSpeedup?: number): string[] {
+    const lines = [customSpeedup !== undefined
+        ? `Layer Dial speed: custom ${formatRatio(customSpeedup)} (from the speed panel)`
+        : `Layer Dial speed: ${level} (${levelRatioText(level, plan)})`];
+    if (plan === undefined) lines.push(`Layers: ${LOAD_A_MODEL_TO_SEE}`);
+    else lines.push(`Layers: ${plan.keptLayers.length}/${plan.layerCount} kept · predicted ${formatRatio(plan.predictedSpeedup)}`);
+    if (lastRun !== undefined) {
+        const achieved = lastRun.stats.achievedSpeedup;
+        lines.push(`Last run: achieved ${achieved === null ? "n/a" : formatRatio(achieved)} · ` +
+            `${lastRun.stats.decodeTokensPerSecond.toFixed(1)} tokens/s · ${lastRun.tokens} tokens`);
+    }
+    lines.push("Click to change the speed level");
+    return lines;
+}

@@ -1,0 +1,124 @@
+// Layer Dial: Summarize Selection. Streams into a side markdown document under a header naming the
+// model, level, layers and achieved speedup; long selections are summarized in parts. The user's own
+// document is only read.
+import * as vscode from "vscode";
+import type {GenerateResult} from "../engine/protocol.js";
+import type {EngineSession} from "./engine-session.js";
+import {NoSelectionError} from "./errors.js";
+import {summaryPrompt} from "./prompts.js";
+import type {SerialQueue} from "./serial-queue.js";
+import {summarizeLongText, summaryBudget} from "./summarize-plan.js";
+import {SummaryDocument} from "./summary-document.js";
+import {chunkedNotice, COMBINED_HEADING, partHeading, stoppedNote, summaryHeader, type SummaryHeaderInfo} from "./summary-format.js";
+import {nominalSpeedup} from "./speed-level.js";
+import {checkSelection} from "./text-input.js";
+
+/** The selected text of every selection, in document order, blank-line separated; undefined when nothing is selected. */
+export function selectedText(editor: vscode.TextEditor): string | undefined {
+    const parts = [...editor.selections]
+        .filter((selection) => !selection.isEmpty)
+        .sort((a, b) => a.start.compareTo(b.start))
+        .map((selection) => editor.document.getText(selection));
+    return parts.length === 0 ? undefined : parts.join("\n\n");
+}
+
+export class SummarizeCommand {
+    constructor(private readonly session: EngineSession, private readonly queue: SerialQueue, private readonly log: vscode.LogOutputChannel) {}
+
+    async run(): Promise<void> {
+        const editor = vscode.window.activeTextEditor;
+        if (editor === undefined)
+            throw new NoSelectionError("Open a file and select the code or text to summarize, then run \"Layer Dial: Summarize Selection\".");
+        const languageId = editor.document.languageId;
+        // read now: the user may move the selection while the request waits
+        const text = checkSelection({text: selectedText(editor), languageId});
+        await vscode.window.withProgress({
+            location: vscode.ProgressLocation.Notification,
+            title: "Layer Dial: summarizing",
+            cancellable: true
+        }, async (progress, token) => {
+            const command = this.session.beginCommand(token);
+            try {
+                await this.queue.run(() => this.summarize(text, languageId, progress, command.signal), {
+                    signal: command.signal,
+                    onWait: (ahead) => progress.report({message: `waiting for ${ahead === 1 ? "the running request" : `${ahead} requests`} to finish…`})
+                });
+            } finally {
+                command.dispose();
+            }
+        });
+    }
+
+    private async summarize(text: string, languageId: string, progress: vscode.Progress<{message?: string}>, signal: AbortSignal): Promise<void> {
+        const model = await this.session.ensureModel(progress);
+        signal.throwIfAborted();
+        const settings = this.session.settings;
+        const plan = model.plan;
+        const custom = this.session.customSpeedup;
+        const headerInfo: SummaryHeaderInfo = {
+            model: model.path,
+            level: custom === undefined ? settings.speedLevel : "Custom",
+            targetSpeedup: (custom === undefined ? nominalSpeedup(settings.speedLevel) : custom) ?? plan.targetSpeedup,
+            keptLayers: plan.keptLayers.length,
+            layerCount: plan.layerCount,
+            achievedSpeedup: null
+        };
+        const overhead = await this.session.countTokens(summaryPrompt("", {kind: "part", part: 99, parts: 99}, languageId).systemPrompt +
+            summaryPrompt("", {kind: "part", part: 99, parts: 99}, languageId).prompt);
+        const {answerTokens, textBudget} = summaryBudget(model.contextSize, settings.maxTokens, overhead);
+        const output = await SummaryDocument.open(summaryHeader(headerInfo));
+        let last: GenerateResult | undefined;
+        let chunked = false;
+        try {
+            await summarizeLongText(text, {
+                countTokens: (part) => this.session.countTokens(part),
+                textBudget,
+                signal,
+                onEvent: (event) => {
+                    if (event.type === "chunked") {
+                        if (event.round === 0) output.append(`${chunkedNotice(event.parts, event.tokens, event.budget)}\n\n`);
+                        chunked = true;
+                        return;
+                    }
+                    const {step, round} = event;
+                    if (step.kind === "part") {
+                        progress.report({message: `part ${step.part} of ${step.parts}${round > 0 ? ` (round ${round + 1})` : ""}`});
+                        output.append(`${partHeading(step.part, step.parts, round)}\n\n`);
+                    } else if (step.kind === "combine") {
+                        progress.report({message: "summarizing the parts"});
+                        output.append(`${COMBINED_HEADING}\n\n`);
+                    } else {
+                        progress.report({message: "writing"});
+                    }
+                },
+                summarize: async (part, step) => {
+                    const prompt = summaryPrompt(part, step, languageId);
+                    const result = await this.session.generate({
+                        ...prompt,
+                        maxTokens: answerTokens,
+                        temperature: settings.temperature
+                    }, {title: step.kind === "whole" ? "Summary" : step.kind === "part" ? `Summary, part ${step.part}/${step.parts}` : "Summary of the parts", signal, onText: (piece) => output.append(piece)});
+                    last = result;
+                    output.append("\n\n");
+                    if (result.stopReason === "aborted") {
+                        output.append(`${stoppedNote("cancelled")}\n`);
+                        signal.throwIfAborted();
+                    } else if (result.stopReason === "maxTokens" && !chunked) {
+                        output.append(`${stoppedNote("maxTokens")}\n`);
+                    }
+                    return result.text;
+                }
+            });
+        } catch (error) {
+            if (!signal.aborted) output.append(`${stoppedNote("error", error instanceof Error ? error.message : String(error))}\n`);
+            throw error;
+        } finally {
+            const finished: GenerateResult | undefined = last;
+            if (finished !== undefined) {
+                headerInfo.keptLayers = finished.keptLayers.length;
+                headerInfo.achievedSpeedup = finished.stats.achievedSpeedup;
+            }
+            await output.setHeader(summaryHeader(headerInfo)).catch((error: unknown) => this.log.warn(`Could not update the summary header: ${String(error)}`));
+        }
+    }
+}

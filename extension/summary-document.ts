@@ -1,0 +1,51 @@
+// The side editor a summary streams into: an untitled markdown document the extension appends to.
+// Tokens arrive faster than edits apply, so text is buffered and written by one drain loop at a time.
+import * as vscode from "vscode";
+
+export class SummaryDocument {
+    private buffer = "";
+    private draining: Promise<void> | undefined;
+
+    private constructor(readonly document: vscode.TextDocument) {}
+
+    /** Opens beside the active editor, keeping the focus where the user is. */
+    static async open(header: string): Promise<SummaryDocument> {
+        const document = await vscode.workspace.openTextDocument({language: "markdown", content: `${header}\n\n`});
+        await vscode.window.showTextDocument(document, {viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false});
+        return new SummaryDocument(document);
+    }
+
+    append(text: string): void {
+        if (text.length === 0) return;
+        this.buffer += text;
+        this.draining ??= this.drain().finally(() => {
+            this.draining = undefined;
+        });
+    }
+
+    /** Resolves once everything appended so far is in the document. */
+    async flush(): Promise<void> {
+        while (this.draining !== undefined) await this.draining;
+    }
+
+    async setHeader(header: string): Promise<void> {
+        await this.flush();
+        if (this.document.isClosed) return;
+        const edit = new vscode.WorkspaceEdit();
+        edit.replace(this.document.uri, this.document.lineAt(0).range, header);
+        await vscode.workspace.applyEdit(edit);
+    }
+
+    private async drain(): Promise<void> {
+        while (this.buffer.length > 0) {
+            const text = this.buffer;
+            this.buffer = "";
+            // closed by the user: the run goes on (the panel and the log still see it), the document is gone
+            if (this.document.isClosed) return;
+            const end = this.document.lineAt(this.document.lineCount - 1).range.end;
+            const edit = new vscode.WorkspaceEdit();
+            edit.insert(this.document.uri, end, text);
+            await vscode.workspace.applyEdit(edit);
+        }
+    }
+}
