@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
-import {EngineClient} from "../engine/host/client.js";
+import type {EngineClient} from "../engine/host/client.js";
 import type {GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting} from "../engine/protocol.js";
 import {NativeBuildMissingError} from "./native-build.js";
 import {checkModelFile, resolveModelSetting} from "./model-path.js";
@@ -136,7 +136,7 @@ export class EngineSession implements vscode.Disposable {
     }
 
     private async load(params: LoadParams, key: string): Promise<ModelSummary> {
-        const client = this.ensureClient();
+        const client = await this.ensureClient();
         const started = performance.now();
         this.options.log.info(`Loading ${params.modelPath} (context ${params.contextSize ?? "auto"}, prefill ${params.prefill})`);
         this.loadedKey = undefined;
@@ -197,7 +197,7 @@ export class EngineSession implements vscode.Disposable {
     }
 
     async countTokens(text: string): Promise<number> {
-        return await this.ensureClient().countTokens(text);
+        return await (await this.ensureClient()).countTokens(text);
     }
 
     /** One generation request, streamed; the result says why it stopped (an aborted run returns its partial text). */
@@ -210,7 +210,8 @@ export class EngineSession implements vscode.Disposable {
         this.requests.set(requestId, controller);
         this.requestEmitter.fire({type: "started", requestId, title: options.title});
         try {
-            const result = await this.ensureClient().generate(params, {
+            const client = await this.ensureClient();
+            const result = await client.generate(params, {
                 signal: controller.signal,
                 onText: (text) => {
                     // a throwing consumer must not break the stream for the others
@@ -282,7 +283,10 @@ export class EngineSession implements vscode.Disposable {
         this.changeEmitter.fire();
     }
 
-    private ensureClient(): EngineClient {
+    private async ensureClient(): Promise<EngineClient> {
+        if (this.client !== undefined) return this.client;
+        // loaded on first use: the JSON-RPC client is most of what activation would otherwise evaluate
+        const {EngineClient} = await import("../engine/host/client.js");
         if (this.client !== undefined) return this.client;
         const hostModule = path.join(this.options.extensionPath, HOST_MODULE);
         const nativeDirectory = path.join(this.options.extensionPath, NATIVE_DIRECTORY);

@@ -59,6 +59,11 @@ export function generatePrompt(instruction: string, context: string | undefined,
 
 /** Chat models often wrap the answer in one code fence despite being asked not to; the editor wants the inside. */
 export function stripCodeFence(text: string): string {
-    const match = /^\s*(`{3,})[^\n`]*\n([\s\S]*?)\n?\1\s*$/.exec(text);
-    return match === null ? text : match[2];
+    const lines = text.trim().split("\n");
+    const open = /^(`{3,})[^`]*$/.exec(lines[0] ?? "");
+    if (open === null || lines.length < 2 || lines[lines.length - 1].trim() !== open[1]) return text;
+    const inner = lines.slice(1, -1);
+    // a fence line inside means several blocks with prose between them: not one wrapped answer
+    if (inner.some((line) => line.trimStart().startsWith(open[1]))) return text;
+    return inner.join("\n");
 }

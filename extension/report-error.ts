@@ -1,7 +1,7 @@
 // Turns any failure into one message with the buttons that fix it. Cancellation is the user's own
 // choice and is only logged, never shown as an error.
 import * as vscode from "vscode";
-import {EngineHostExitedError, EngineRequestError} from "../engine/host/client.js";
+import type {EngineRequestError} from "../engine/host/client.js";
 import {ErrorCodes} from "../engine/protocol.js";
 import {ChunkBudgetError} from "./chunking.js";
 import {
@@ -12,9 +12,18 @@ import {
 import {NativeBuildMissingError} from "./native-build.js";
 import {SummaryNotShrinkingError} from "./summarize-plan.js";
 
+// The engine client is loaded lazily (see EngineSession), so its errors are recognized by name, not instanceof.
+function isEngineHostExited(error: unknown): boolean {
+    return error instanceof Error && error.name === "EngineHostExitedError";
+}
+
+function isEngineRequestError(error: unknown): error is EngineRequestError {
+    return error instanceof Error && error.name === "EngineRequestError" && typeof (error as Partial<EngineRequestError>).code === "number";
+}
+
 export function isCancellation(error: unknown): boolean {
     if (error instanceof OperationCancelledError || error instanceof vscode.CancellationError) return true;
-    if (error instanceof EngineRequestError) return error.code === ErrorCodes.aborted;
+    if (isEngineRequestError(error)) return error.code === ErrorCodes.aborted;
     return error instanceof Error && error.name === "AbortError";
 }
 
@@ -42,9 +51,9 @@ function actionsFor(error: unknown, log: vscode.LogOutputChannel): {severity: "e
         return {severity: "error", actions: [openSettings]};
     if (error instanceof ModelDownloadFailedError)
         return {severity: "error", actions: [runCommand("Retry", "layerDial.downloadRecommendedModel"), showLog]};
-    if (error instanceof EngineHostExitedError || error instanceof NativeBuildMissingError)
+    if (isEngineHostExited(error) || error instanceof NativeBuildMissingError)
         return {severity: "error", actions: [showLog]};
-    if (error instanceof EngineRequestError) {
+    if (isEngineRequestError(error)) {
         if (error.code === ErrorCodes.modelFile || error.code === ErrorCodes.noModel) return {severity: "error", actions: [selectModel, showLog]};
         if (error.code === ErrorCodes.badInput) return {severity: "error", actions: [openSettings]};
         return {severity: "error", actions: [showLog]};

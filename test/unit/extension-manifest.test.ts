@@ -1,0 +1,89 @@
+// The manifest's fixed names (end-to-end tests and users' keybindings rely on them), its settings'
+// defaults against the code's, lazy activation, and the VSIX content rules.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {describe, test} from "node:test";
+import {fileURLToPath} from "node:url";
+import {checkVsix, MAX_VSIX_BYTES, REQUIRED_FILES, type ZipEntry} from "../../extension/packaging/vsix-contents.js";
+import {DEFAULT_SETTINGS, GPU_CHOICES, PREFILL_POLICIES, SPEED_LEVEL_NAMES} from "../../extension/settings.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+type Manifest = {
+    main: string,
+    activationEvents: string[],
+    engines: {vscode: string},
+    contributes: {
+        commands: {command: string, title: string}[],
+        configuration: {properties: Record<string, {default: unknown, enum?: string[]}>}
+    }
+};
+const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as Manifest;
+
+describe("manifest", () => {
+    test("every command with its exact title", () => {
+        assert.deepEqual(Object.fromEntries(manifest.contributes.commands.map((command) => [command.command, command.title])), {
+            "layerDial.summarizeSelection": "Layer Dial: Summarize Selection",
+            "layerDial.generateAtCursor": "Layer Dial: Generate at Cursor",
+            "layerDial.setSpeedLevel": "Layer Dial: Set Speed Level",
+            "layerDial.openSpeedPanel": "Layer Dial: Open Speed Panel",
+            "layerDial.selectModel": "Layer Dial: Select Model",
+            "layerDial.downloadRecommendedModel": "Layer Dial: Download Recommended Model",
+            "layerDial.stopGeneration": "Layer Dial: Stop Generation",
+            "layerDial.calibrateModel": "Layer Dial: Calibrate Model"
+        });
+    });
+
+    test("every command is registered by the extension", () => {
+        const source = fs.readFileSync(path.join(root, "extension/extension.ts"), "utf8");
+        for (const {command} of manifest.contributes.commands) assert.ok(source.includes(`"${command}"`), `${command} is not registered`);
+    });
+
+    test("the settings' defaults and choices are the ones the code falls back to", () => {
+        const properties = manifest.contributes.configuration.properties;
+        assert.deepEqual(Object.keys(properties).sort(), Object.keys(DEFAULT_SETTINGS).map((key) => `layerDial.${key}`).sort());
+        for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) assert.deepEqual(properties[`layerDial.${key}`].default, value, key);
+        assert.deepEqual(properties["layerDial.speedLevel"].enum, SPEED_LEVEL_NAMES);
+        assert.deepEqual(properties["layerDial.prefill"].enum, PREFILL_POLICIES);
+        assert.deepEqual(properties["layerDial.gpu"].enum, GPU_CHOICES);
+    });
+
+    test("activation is lazy: never on '*', the entry is the CommonJS bundle", () => {
+        assert.ok(!manifest.activationEvents.includes("*"));
+        assert.deepEqual(manifest.activationEvents, ["onStartupFinished", "onWebviewPanel:layerDial.speedPanel"]);
+        assert.equal(manifest.main, "./dist/extension.cjs");
+        assert.match(manifest.engines.vscode, /^\^1\.\d+\.0$/);
+    });
+});
+
+describe("VSIX content rules", () => {
+    const good: ZipEntry[] = REQUIRED_FILES.map((name) => ({name, size: 10, compressedSize: 5}));
+
+    test("the required files under the budget pass", () => {
+        assert.deepEqual(checkVsix(good, 13_000_000), []);
+    });
+
+    test("over budget, missing files, stock binaries, sources and a second native build are each named", () => {
+        const problems = checkVsix([
+            ...good.filter((entry) => entry.name !== "extension/dist/engine/host.mjs"),
+            {name: "extension/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node", size: 1, compressedSize: 1},
+            {name: "extension/node_modules/node-llama-cpp/llama/llama.cpp/src/llama.cpp", size: 1, compressedSize: 1},
+            {name: "extension/native/patches/llama.cpp/01.diff", size: 1, compressedSize: 1},
+            {name: "extension/dist/extension.cjs.map", size: 1, compressedSize: 1}
+        ], MAX_VSIX_BYTES + 1);
+        const text = problems.join("\n");
+        assert.match(text, /over the 60 MB budget/);
+        assert.match(text, /missing extension\/dist\/engine\/host\.mjs/);
+        assert.match(text, /exactly one llama-addon\.node, found 2/);
+        assert.match(text, /@node-llama-cpp.*prebuilt/);
+        assert.match(text, /llama\.cpp\/src.*sources/);
+        assert.match(text, /native\/patches.*sources, tests and patches/);
+        assert.match(text, /\.map should not ship/);
+    });
+
+    test("node-llama-cpp's release descriptors are allowed from its llama folder", () => {
+        const entries = [...good, {name: "extension/node_modules/node-llama-cpp/llama/llama.cpp.info.json", size: 1, compressedSize: 1}];
+        assert.deepEqual(checkVsix(entries, 1), []);
+    });
+});

@@ -1,0 +1,72 @@
+// What the extension tells the speed panel, checked with the panel's own validators: a message the
+// panel would drop is a bug on this side.
+import assert from "node:assert/strict";
+import {describe, test} from "node:test";
+import type {GenerateResult, ModelSummary, PlanInfo} from "../../engine/protocol.js";
+import {panelDepth, panelModelInfo, panelRunStats} from "../../extension/panel-model.js";
+import {parseToWebview} from "../../webview/protocol.js";
+
+function plan(keptLayers: number[], layerCount: number, overrides: Partial<PlanInfo> = {}): PlanInfo {
+    return {
+        layerCount, depth: keptLayers.length, keptLayers, skippedLayers: [], strategy: "even",
+        requestedSpeedup: 1, targetSpeedup: 1, predictedSpeedup: 1, maxSpeedup: 2.21, message: null, ...overrides
+    };
+}
+
+function summary(overrides: Partial<ModelSummary> = {}): ModelSummary {
+    return {
+        path: "/models/stories260K.gguf", name: "stories260K", architecture: "llama", layerCount: 5, layerSkipSupported: true,
+        contextSize: 2048, sequences: 1, threads: 2, prefill: "full", costModelSource: "calibrated", fullSpeedTokensPerSecond: 130,
+        maxSpeedup: 2.21,
+        stops: [
+            {depth: 5, predictedSpeedup: 1, keptLayers: [0, 1, 2, 3, 4]},
+            {depth: 4, predictedSpeedup: 1.22, keptLayers: [0, 1, 3, 4]},
+            {depth: 3, predictedSpeedup: 1.58, keptLayers: [4, 0, 2]},
+            {depth: 2, predictedSpeedup: 2.21, keptLayers: [0, 4]}
+        ],
+        plan: plan([0, 1, 3, 4], 5),
+        build: {binsDirectory: "/ext/dist/native", buildType: "localBuild", gpu: "false"},
+        ...overrides
+    };
+}
+
+const accept = (message: unknown) => parseToWebview(message, (problem) => assert.fail(problem));
+
+describe("panel model", () => {
+    test("a loaded model becomes a state message the panel accepts", () => {
+        const model = panelModelInfo(summary());
+        assert.equal(model.name, "stories260K.gguf");
+        assert.equal(model.gpu, "CPU · 2 threads");
+        assert.deepEqual(model.steps[2].keptLayers, [0, 2, 4]);
+        const depth = panelDepth(model, summary().plan);
+        assert.equal(depth, 4);
+        assert.ok(accept({type: "state", model, depth, activeRequestId: null, history: []}));
+    });
+
+    test("a plan depth the panel does not offer (an explicit mask) shows as the full model", () => {
+        const model = panelModelInfo(summary());
+        assert.equal(panelDepth(model, plan([0, 2, 3, 4], 5, {depth: 4, strategy: "explicit"})), 4);
+        const odd = panelModelInfo(summary({stops: [{depth: 5, predictedSpeedup: 1, keptLayers: [0, 1, 2, 3, 4]}]}));
+        assert.equal(panelDepth(odd, plan([0, 4], 5)), 5);
+    });
+
+    test("a model that cannot skip layers still has its full depth to show", () => {
+        const model = panelModelInfo(summary({layerSkipSupported: false, stops: []}));
+        assert.deepEqual(model.steps, [{depth: 5, predictedSpeedup: 1, keptLayers: [0, 1, 2, 3, 4]}]);
+        assert.ok(accept({type: "state", model, depth: 5, activeRequestId: null}));
+    });
+
+    test("a finished run becomes run stats the panel accepts, with or without a measured speedup", () => {
+        const stats = {
+            promptTokens: 5, reusedPromptTokens: 0, generatedTokens: 40, recomputedTokens: 0, promptTokensPerSecond: 400,
+            decodeTokensPerSecond: 130.5, keptLayers: 3, layerCount: 5, targetSpeedup: 1.5, predictedSpeedup: 1.58, achievedSpeedup: 1.49, batch: 1
+        };
+        const result: GenerateResult = {requestId: "r1", text: "…", tokens: 40, stopReason: "maxTokens", keptLayers: [0, 2, 4], skippedLayers: [1, 3], stats};
+        const run = panelRunStats("ext-1", result, 1_700_000_000_000.7);
+        assert.deepEqual(run, {requestId: "ext-1", depth: 3, targetSpeedup: 1.58, tokensPerSecond: 130.5, achievedSpeedup: 1.49, tokens: 40, finishedAt: 1_700_000_000_000});
+        assert.ok(accept({type: "runStats", run}));
+        const unmeasured = panelRunStats("ext-2", {...result, stats: {...stats, achievedSpeedup: null}}, 0);
+        assert.equal("achievedSpeedup" in unmeasured, false);
+        assert.ok(accept({type: "runStats", run: unmeasured}));
+    });
+});
