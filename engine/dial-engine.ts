@@ -87,10 +87,15 @@ export class DialEngine {
             if ((options.calibrate ?? true) && info.layerSkipSupported) {
                 options.onProgress?.("Measuring decode speed at a few depths (once per model and machine)");
                 const schedule = buildSchedule(profile.shape, plannerOptions);
-                costModel = (await calibrateSpeed({
-                    cache, schedule, prior, modelPath: options.modelPath,
-                    buildId: options.buildId ?? "unknown", threads, batch: 1
-                })).costModel;
+                try {
+                    costModel = (await calibrateSpeed({
+                        cache, schedule, prior, modelPath: options.modelPath,
+                        buildId: options.buildId ?? "unknown", threads, batch: 1
+                    })).costModel;
+                } catch (error) {
+                    // a tiny model, or a busy machine, can give timings that fit no line; the estimate still plans
+                    options.onProgress?.(`Speed calibration was not usable (${(error as Error).message}); predictions use the model's tensor sizes instead`);
+                }
             }
 
             let engine: DialEngine | undefined;

@@ -70,6 +70,8 @@ export type GenerateParams = {
     requestId: string,
     prompt: string,
     systemPrompt?: string,
+    /** the text to continue instead of `prompt` when the model has no chat template */
+    completionPrompt?: string,
     /** "auto": chat when the model has a chat template */
     mode?: "auto" | "chat" | "completion",
     maxTokens?: number,

@@ -9,6 +9,8 @@ export type PromptRequest = {
     prompt: string,
     /** chat models only */
     systemPrompt?: string,
+    /** the text to continue instead of `prompt` when the model has no chat template */
+    completionPrompt?: string,
     /** Defaults to "auto": chat when the model has a chat template, else completion. */
     mode?: PromptMode
 };
@@ -33,7 +35,7 @@ export function buildPrompt(model: LlamaModel, request: PromptRequest): BuiltPro
     const mode = request.mode === "chat" || (request.mode !== "completion" && hasChatTemplate(model)) ? "chat" : "completion";
     if (mode === "completion") {
         const bos = model.tokens.bos;
-        const text = model.tokenize(request.prompt, false);
+        const text = model.tokenize(request.completionPrompt ?? request.prompt, false);
         const addBos = bos != null && model.fileInfo.metadata.tokenizer?.ggml?.add_bos_token !== false;
         return {tokens: addBos ? [bos, ...text] : text, mode, stopStrings: []};
     }

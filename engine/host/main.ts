@@ -118,6 +118,7 @@ connection.onRequest(Requests.generate, async (params, token) => {
         const result = await requireEngine().generate({
             prompt: params.prompt,
             systemPrompt: params.systemPrompt,
+            completionPrompt: params.completionPrompt,
             mode: params.mode,
             maxTokens: params.maxTokens,
             temperature: params.temperature,

@@ -1,0 +1,92 @@
+// layer-dial bench speed: for targets 1, 1.25, 1.5, 2, 3 (clamped to the model's max) at batch 1 and 4,
+// the kept layers, the dial's predicted speedup (from the engine's own calibration), the measured decode
+// tokens/s (median of interleaved runs in separate processes), and achieved = tokens/s ÷ tokens/s at 1x of
+// the same batch size; plus the patched build at 1x against the stock prebuilt binary.
+import {execFileSync} from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import {fileURLToPath} from "node:url";
+import {planForSpeed} from "../engine/plan/index.js";
+import type {CalibrationReport} from "./calibrate-worker.js";
+import type {DecodeRequest} from "./decode-worker.js";
+import {measureDecode, median} from "./run-worker.js";
+
+export type SpeedBenchOptions = {
+    modelPath: string,
+    jsonFile?: string,
+    /** interleaved runs per configuration. Defaults to 3. */
+    runs?: number,
+    /** decoded tokens per run. Defaults to 64. */
+    tokens?: number,
+    targets?: number[],
+    batches?: number[]
+};
+
+export type SpeedBenchRow = {
+    target: number, predicted: number, batch: number, keptLayers: number, tokensPerSecond: number, achieved: number
+};
+
+export type SpeedBenchResult = {rows: SpeedBenchRow[], stockRatio: number};
+
+function calibrate(modelPath: string, batches: number[]): CalibrationReport {
+    const worker = fileURLToPath(new URL("./calibrate-worker.ts", import.meta.url));
+    const output = execFileSync(process.execPath, ["--import", "tsx", worker, modelPath, batches.join(",")], {encoding: "utf8", stdio: ["ignore", "pipe", "inherit"]});
+    return JSON.parse(output.trim().split("\n").at(-1)!) as CalibrationReport;
+}
+
+export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBenchResult> {
+    const runs = options.runs ?? 3;
+    const tokens = options.tokens ?? 64;
+    const batches = options.batches ?? [1, 4];
+    const targets = options.targets ?? [1, 1.25, 1.5, 2, 3];
+
+    const calibration = calibrate(options.modelPath, batches);
+    const configurations: {target: number, batch: number, predicted: number, keptLayers: number, request: DecodeRequest}[] = [];
+    for (const batch of batches)
+        for (const target of targets) {
+            const plan = planForSpeed({model: calibration.shape, costModel: calibration.costModels[batch]}, target);
+            configurations.push({
+                target: plan.targetSpeedup, batch, predicted: plan.predictedSpeedup, keptLayers: plan.depth,
+                request: {binary: "patched", modelPath: options.modelPath, mask: [...plan.skipMask], batch, tokens}
+            });
+        }
+    const stock: DecodeRequest = {binary: "stock", modelPath: options.modelPath, batch: 1, tokens};
+
+    const rates = new Map<DecodeRequest, number[]>([...configurations.map((c) => c.request), stock].map((request) => [request, []]));
+    for (let run = 0; run < runs; run++) {
+        // interleaved, and in a different order each run, so drift in the machine's speed spreads evenly
+        const order = [...rates.keys()];
+        if (run % 2 === 1)
+            order.reverse();
+        for (const request of order) {
+            const measurement = measureDecode(request);
+            rates.get(request)!.push(measurement.tokensPerSecond);
+            process.stderr.write(`run ${run + 1}/${runs} ${request.binary} batch ${request.batch} ` +
+                `${request.mask?.filter(Boolean).length ?? 0} skipped: ${measurement.tokensPerSecond.toFixed(2)} tok/s\n`);
+        }
+    }
+
+    const rows: SpeedBenchRow[] = configurations.map((configuration) => {
+        const fullSpeed = median(rates.get(configurations.find((c) => c.batch === configuration.batch && c.keptLayers === calibration.shape.layerCount)!.request)!);
+        const tokensPerSecond = median(rates.get(configuration.request)!);
+        return {
+            target: configuration.target, predicted: configuration.predicted, batch: configuration.batch,
+            keptLayers: configuration.keptLayers, tokensPerSecond, achieved: tokensPerSecond / fullSpeed
+        };
+    });
+    const patchedFull = median(rates.get(configurations.find((c) => c.batch === 1 && c.keptLayers === calibration.shape.layerCount)!.request)!);
+    const result: SpeedBenchResult = {rows, stockRatio: patchedFull / median(rates.get(stock)!)};
+
+    console.log(`\n${path.basename(options.modelPath)}: ${runs} interleaved runs of ${tokens} tokens, median`);
+    console.log("target  batch  kept  predicted  tok/s    achieved  achieved/predicted");
+    for (const row of rows)
+        console.log(`${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
+            `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)}  ${row.achieved.toFixed(3).padStart(8)}  ` +
+            `${(row.achieved / row.predicted).toFixed(3).padStart(18)}`);
+    console.log(`patched 1x / stock 1x (batch 1): ${result.stockRatio.toFixed(3)}`);
+    if (options.jsonFile != null) {
+        fs.mkdirSync(path.dirname(path.resolve(options.jsonFile)), {recursive: true});
+        fs.writeFileSync(options.jsonFile, JSON.stringify(result, null, 2));
+    }
+    return result;
+}

@@ -1,0 +1,243 @@
+// layer-dial: the speed-dial engine from a terminal.
+//   layer-dial summarize <file|->   layer-dial generate --prompt TEXT
+//   layer-dial plan --layers L --ratio R   layer-dial info --model M   layer-dial bench speed --model M
+import fs from "node:fs";
+import path from "node:path";
+import {parseArgs} from "node:util";
+import {DialEngine, planInfo} from "../dial-engine.js";
+import type {DialGenerateResult} from "../dial-engine.js";
+import {summarizeRequest} from "../generation/tasks.js";
+import {isGpuBackend, type GpuBackend} from "../../native/build-key.js";
+import {resolveModelPath} from "../model-source.js";
+import {loadPatchedLlama} from "../native/loader.js";
+import {
+    buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName
+} from "../plan/index.js";
+import type {SpeedSetting} from "../protocol.js";
+import {runSpeedBench} from "../../bench/speed.js";
+
+export class CliUsageError extends Error {
+    override name = "CliUsageError";
+}
+
+const usage = `Usage: layer-dial <command> [options]
+
+Commands:
+  summarize <file|->          summarize a file (or standard input)
+  generate --prompt TEXT      generate a continuation or a chat answer
+  plan --layers L --ratio R   which layers a target speedup keeps (no model needed)
+  info --model M              what Layer Dial knows about a model
+  bench speed --model M       decode speed at every target, batch 1 and 4, against the prediction
+
+Options:
+  --model <path|hf:URI>       model file, or a Hugging Face URI to download (with progress, resumable)
+  --speed <ratio|level>       target speedup (e.g. 1.5) or level: Quality, Balanced, Fast, Faster, Max
+  --skip-layers <i,j,...>     an explicit set of layers to skip, instead of --speed
+  --strategy <name>           layer order: even (default), paper, top, bottom, middle
+  --prefill full|skip         run the prompt through every layer (default) or through the dial
+  --gpu false|cuda|vulkan|metal|auto   which patched native build to load (default false: CPU)
+  --max-tokens N  --temperature T  --seed S  --context-size N  --threads N
+  --json                      print one JSON object
+`;
+
+const options = {
+    model: {type: "string"},
+    speed: {type: "string"},
+    "skip-layers": {type: "string"},
+    strategy: {type: "string"},
+    prefill: {type: "string"},
+    gpu: {type: "string"},
+    "max-tokens": {type: "string"},
+    temperature: {type: "string"},
+    seed: {type: "string"},
+    "context-size": {type: "string"},
+    threads: {type: "string"},
+    prompt: {type: "string"},
+    layers: {type: "string"},
+    ratio: {type: "string"},
+    json: {type: "boolean"},
+    "json-file": {type: "string"},
+    runs: {type: "string"},
+    tokens: {type: "string"},
+    help: {type: "boolean", short: "h"}
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{options: typeof options, allowPositionals: true}>>["values"];
+
+function numberOption(values: Values, name: keyof Values, check: (value: number) => boolean, what: string): number | undefined {
+    const raw = values[name];
+    if (raw == null)
+        return undefined;
+    const value = Number(raw);
+    if (!check(value))
+        throw new CliUsageError(`--${name} must be ${what} (got "${String(raw)}")`);
+    return value;
+}
+
+function speedSetting(values: Values, layerCount: number): SpeedSetting | undefined {
+    if (values["skip-layers"] != null && values.speed != null)
+        throw new CliUsageError("Give either --speed or --skip-layers, not both");
+    if (values["skip-layers"] != null)
+        return {skipLayers: parseSkipLayerList(values["skip-layers"], layerCount)};
+    if (values.speed == null)
+        return undefined;
+    const ratio = Number(values.speed.replace(/x$/i, ""));
+    return {speed: Number.isNaN(ratio) ? values.speed as SpeedSetting extends {speed: infer S} ? S : never : ratio};
+}
+
+async function openEngine(values: Values): Promise<DialEngine> {
+    if (values.model == null)
+        throw new CliUsageError("--model is required (a .gguf path or an hf: URI)");
+    const gpu = values.gpu ?? "false";
+    if (!isGpuBackend(gpu))
+        throw new CliUsageError(`--gpu must be false, auto, cuda, vulkan or metal (got "${gpu}")`);
+    if (values.prefill != null && values.prefill !== "full" && values.prefill !== "skip")
+        throw new CliUsageError(`--prefill must be full or skip (got "${values.prefill}")`);
+
+    const modelPath = await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY});
+    const {llama, buildInfo, binsDirectory} = await loadPatchedLlama({build: {gpu: gpu as GpuBackend}});
+    const engine = await DialEngine.load({
+        llama, modelPath,
+        contextSize: numberOption(values, "context-size", (v) => Number.isInteger(v) && v > 0, "a positive integer"),
+        threads: numberOption(values, "threads", (v) => Number.isInteger(v) && v > 0, "a positive integer"),
+        prefill: values.prefill as "full" | "skip" | undefined,
+        strategy: values.strategy as StrategyName | undefined,
+        sequences: 1,
+        buildId: buildInfo?.id ?? binsDirectory,
+        onProgress: (message) => process.stderr.write(`${message}\n`)
+    });
+    const setting = speedSetting(values, engine.profile.shape.layerCount);
+    if (setting != null) {
+        const plan = engine.setSpeed(setting);
+        if (plan.message != null)
+            process.stderr.write(`${plan.message}\n`);
+    }
+    return engine;
+}
+
+function generationOptions(values: Values) {
+    return {
+        maxTokens: numberOption(values, "max-tokens", (v) => Number.isInteger(v) && v > 0, "a positive integer"),
+        temperature: numberOption(values, "temperature", (v) => v >= 0, "a number ≥ 0"),
+        seed: numberOption(values, "seed", Number.isInteger, "an integer")
+    };
+}
+
+function printResult(result: DialGenerateResult, json: boolean) {
+    if (json) {
+        console.log(JSON.stringify({
+            text: result.text, tokens: result.tokens.length, keptLayers: result.keptLayers, skippedLayers: result.skippedLayers,
+            stopReason: result.stopReason, stats: result.stats
+        }));
+        return;
+    }
+    process.stdout.write("\n");
+    const stats = result.stats;
+    process.stderr.write(`\n[${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
+        `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
+        `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`);
+}
+
+async function generateWith(values: Values, request: Parameters<DialEngine["generate"]>[0]) {
+    const engine = await openEngine(values);
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    try {
+        const result = await engine.generate({
+            ...request, ...generationOptions(values), signal: controller.signal,
+            onText: values.json ? undefined : (piece) => process.stdout.write(piece)
+        });
+        printResult(result, values.json ?? false);
+    } finally {
+        await engine.dispose();
+    }
+}
+
+async function summarize(values: Values, file: string | undefined) {
+    if (file == null)
+        throw new CliUsageError("summarize needs a file, or - for standard input");
+    const text = file === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(path.resolve(file), "utf8");
+    if (text.trim().length === 0)
+        throw new CliUsageError(`${file === "-" ? "Standard input" : file} is empty; there is nothing to summarize`);
+    await generateWith(values, summarizeRequest(text));
+}
+
+function plan(values: Values) {
+    const layerCount = numberOption(values, "layers", (v) => Number.isInteger(v) && v >= 2, "an integer ≥ 2");
+    if (layerCount == null || values.ratio == null)
+        throw new CliUsageError("plan needs --layers L and --ratio R");
+    const strategy = (values.strategy ?? "even") as StrategyName;
+    // without a model: a typical split of decode time, 85% in the layers and 15% fixed
+    const costModel = uniformCostModel(layerCount, 0.15);
+    const input = {model: {layerCount}, costModel, strategy};
+    const ratio = Number(values.ratio);
+    const result = planInfo(planForSpeed(input, Number.isNaN(ratio) ? values.ratio : ratio));
+    if (values.json)
+        return console.log(JSON.stringify({...result, reachableDepths: reachableDepths(buildSchedule({layerCount}, {strategy}))}));
+    console.log(`${result.depth}/${layerCount} layers kept (${strategy}): ${result.keptLayers.join(",")}`);
+    console.log(`skipped: ${result.skippedLayers.join(",") || "none"}`);
+    console.log(`predicted speedup ${result.predictedSpeedup.toFixed(2)}x for a ${result.targetSpeedup.toFixed(2)}x target ` +
+        `(assuming 15% of decode time outside the layers; info --model gives a model's own numbers)`);
+    if (result.message != null)
+        console.log(result.message);
+}
+
+async function info(values: Values) {
+    const engine = await openEngine(values);
+    try {
+        const summary = engine.summary({binsDirectory: "", buildType: "localBuild", gpu: values.gpu ?? "false"});
+        if (values.json)
+            return console.log(JSON.stringify(summary));
+        console.log(`${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}`);
+        console.log(`layer skipping: ${summary.layerSkipSupported ? "supported" : "not supported (1x only)"}; cost model: ${summary.costModelSource}` +
+            (summary.fullSpeedTokensPerSecond > 0 ? `, ${summary.fullSpeedTokensPerSecond.toFixed(1)} tok/s at 1x` : ""));
+        console.log("depth  predicted  kept layers");
+        for (const stop of summary.stops)
+            console.log(`${String(stop.depth).padStart(5)}  ${stop.predictedSpeedup.toFixed(2).padStart(8)}x  ${stop.keptLayers.join(",")}`);
+    } finally {
+        await engine.dispose();
+    }
+}
+
+/** `bench speed --json FILE` takes a file where other commands take a bare --json flag */
+function normaliseBenchJson(argv: string[]): string[] {
+    if (argv[0] !== "bench")
+        return argv;
+    const index = argv.indexOf("--json");
+    if (index < 0 || argv[index + 1] == null || argv[index + 1].startsWith("--"))
+        return argv;
+    return [...argv.slice(0, index), "--json-file", argv[index + 1], ...argv.slice(index + 2)];
+}
+
+export async function main(argv: string[]): Promise<void> {
+    const {values, positionals} = parseArgs({args: normaliseBenchJson(argv), options, allowPositionals: true});
+    const [command, sub] = positionals;
+    if (values.help || command == null)
+        return void process.stdout.write(usage);
+
+    switch (command) {
+        case "summarize":
+            return await summarize(values, sub);
+        case "generate":
+            if (values.prompt == null)
+                throw new CliUsageError("generate needs --prompt TEXT");
+            return await generateWith(values, {prompt: values.prompt});
+        case "plan":
+            return plan(values);
+        case "info":
+            return await info(values);
+        case "bench":
+            if (sub !== "speed")
+                throw new CliUsageError(`Unknown benchmark "${sub ?? ""}". Available: speed`);
+            if (values.model == null)
+                throw new CliUsageError("bench speed needs --model");
+            return void await runSpeedBench({
+                modelPath: await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY}),
+                jsonFile: values["json-file"],
+                runs: numberOption(values, "runs", (v) => Number.isInteger(v) && v >= 1, "a positive integer"),
+                tokens: numberOption(values, "tokens", (v) => Number.isInteger(v) && v >= 8, "an integer ≥ 8")
+            });
+        default:
+            throw new CliUsageError(`Unknown command "${command}".\n\n${usage}`);
+    }
+}
