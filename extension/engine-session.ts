@@ -305,7 +305,10 @@ export class EngineSession implements vscode.Disposable {
             log: (level, message) => log[level](`[engine] ${message}`)
         });
         this.clientSubscriptions = [
-            client.onProgress(({message}) => this.loadProgress?.report({message})),
+            client.onProgress(({message}) => {
+                log.info(message);
+                this.loadProgress?.report({message});
+            }),
             client.onDidChangeState((state) => {
                 log.info(`Engine host ${state}`);
                 this.changeEmitter.fire();
@@ -342,6 +345,8 @@ export class EngineSession implements vscode.Disposable {
         }
         if (event.affectsConfiguration("layerDial.speedLevel")) {
             this.customSpeedupValue = undefined;
+            // the status bar shows the new level at once; the plan follows when the engine answers
+            this.changeEmitter.fire();
             this.applySpeed().catch((error: unknown) => this.options.log.error(`Applying the speed level failed: ${String(error)}`));
         }
     }

@@ -68,8 +68,10 @@ export function reportError(error: unknown, log: vscode.LogOutputChannel, what: 
         return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    log.error(`${what} failed: ${error instanceof Error ? error.stack ?? message : message}`);
     const {severity, actions} = actionsFor(error, log);
+    // a bad input is the user's to fix and needs no stack; anything else does
+    if (severity === "warning") log.warn(`${what}: ${message}`);
+    else log.error(`${what} failed: ${error instanceof Error ? error.stack ?? message : message}`);
     const show = severity === "warning" ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
     void show(`Layer Dial: ${message}`, ...actions.map((action) => action.title)).then((choice) => {
         actions.find((action) => action.title === choice)?.run();

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import type {GenerateResult, ModelSummary, PlanInfo} from "../../engine/protocol.js";
-import {panelDepth, panelModelInfo, panelRunStats} from "../../extension/panel-model.js";
+import {panelDepth, panelModelInfo, panelRunStats, singleCspSource} from "../../extension/panel-model.js";
+import {buildPanelHtml, createNonce} from "../../webview/panel-html.js";
 import {parseToWebview} from "../../webview/protocol.js";
 
 function plan(keptLayers: number[], layerCount: number, overrides: Partial<PlanInfo> = {}): PlanInfo {
@@ -68,5 +69,19 @@ describe("panel model", () => {
         const unmeasured = panelRunStats("ext-2", {...result, stats: {...stats, achievedSpeedup: null}}, 0);
         assert.equal("achievedSpeedup" in unmeasured, false);
         assert.ok(accept({type: "runStats", run: unmeasured}));
+    });
+});
+
+describe("webview CSP source", () => {
+    test("VS Code's source list becomes the one host source the HTML builder accepts", () => {
+        assert.equal(singleCspSource("'self' https://*.vscode-cdn.net"), "https://*.vscode-cdn.net");
+        assert.equal(singleCspSource("https://*.vscode-cdn.net"), "https://*.vscode-cdn.net");
+        const html = buildPanelHtml({
+            cspSource: singleCspSource("'self' https://*.vscode-cdn.net"), nonce: createNonce(),
+            scriptUri: "https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/panel.js",
+            styleUris: ["https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/panel.css"],
+            codiconUri: "https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/codicons/codicon.css"
+        });
+        assert.match(html, /style-src https:\/\/\*\.vscode-cdn\.net/);
     });
 });
