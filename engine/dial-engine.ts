@@ -14,6 +14,7 @@ import {
 import type {DialStopInfo, GenerationStats, ModelSummary, PlanInfo, SpeedSetting} from "./protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
 import {calibrateSpeed} from "./speed-calibration.js";
+import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
 
 export type DialEngineOptions = {
     llama: Llama,
@@ -28,8 +29,11 @@ export type DialEngineOptions = {
     prefill?: PrefillPolicy,
     /** Defaults to "even". */
     strategy?: StrategyName,
-    /** a calibrated removal order (strategy "calibrated") */
+    /** a calibrated removal order (strategy "calibrated"). Defaults to the cached calibration of this
+     *  model file, if `layer-dial calibrate` or the Calibrate Model command made one. */
     calibratedOrder?: number[],
+    /** where calibrated layer orders are cached. Defaults to ~/.cache/layer-dial/calibration. */
+    calibrationCacheDirectory?: string,
     /** measure decode speed at a few depths to make predictions exact (cached). Defaults to true. */
     calibrate?: boolean,
     /** identifies the native build in calibration caches */
@@ -81,7 +85,15 @@ export class DialEngine {
             const context = await LayerSkipContext.create(model, {contextSize, sequences: options.sequences ?? 4, threads});
             const cache = new SkipAwareCache(context);
             const prior = estimateCostModelFromTensorBytes({layerBytes: profile.layerBytes, fixedBytes: profile.fixedBytes});
-            const plannerOptions = {strategy: options.strategy ?? "even", calibratedOrder: options.calibratedOrder};
+            // a calibrated order, when one exists for this very file, replaces the default even spacing
+            let calibratedOrder = options.calibratedOrder;
+            if (calibratedOrder == null && options.strategy == null && info.layerSkipSupported)
+                calibratedOrder = (await readCachedCalibration(options.calibrationCacheDirectory ?? defaultCalibrationCacheDirectory(), options.modelPath)
+                    .catch(() => undefined))?.entry.order;
+            const plannerOptions = {
+                strategy: options.strategy ?? (calibratedOrder != null ? "calibrated" : "even"),
+                calibratedOrder
+            };
 
             let costModel = prior;
             if ((options.calibrate ?? true) && info.layerSkipSupported) {

@@ -15,6 +15,8 @@ import {
 } from "../plan/index.js";
 import type {SpeedSetting} from "../protocol.js";
 import {runSpeedBench} from "../../bench/speed.js";
+import {runQualityBench} from "../../bench/quality.js";
+import {calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
 
 export class CliUsageError extends Error {
     override name = "CliUsageError";
@@ -27,7 +29,9 @@ Commands:
   generate --prompt TEXT      generate a continuation or a chat answer
   plan --layers L --ratio R   which layers a target speedup keeps (no model needed)
   info --model M              what Layer Dial knows about a model
-  bench speed --model M       decode speed at every target, batch 1 and 4, against the prediction
+  calibrate --model M [--text FILE]   find and cache this model's best layer order (greedy KL)
+  bench speed --model M [--json FILE]   decode speed at every target, batch 1 and 4, against the prediction
+  bench quality --model M --text FILE [--json FILE]   what each strategy and depth costs in quality
 
 Options:
   --model <path|hf:URI>       model file, or a Hugging Face URI to download (with progress, resumable)
@@ -53,6 +57,7 @@ const options = {
     "context-size": {type: "string"},
     threads: {type: "string"},
     prompt: {type: "string"},
+    text: {type: "string"},
     layers: {type: "string"},
     ratio: {type: "string"},
     json: {type: "boolean"},
@@ -226,9 +231,42 @@ export async function main(argv: string[]): Promise<void> {
             return plan(values);
         case "info":
             return await info(values);
+        case "calibrate": {
+            if (values.model == null)
+                throw new CliUsageError("calibrate needs --model");
+            const controller = new AbortController();
+            process.once("SIGINT", () => controller.abort());
+            const result = await calibrateLayerOrder({
+                modelPath: await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY}),
+                text: values.text != null ? fs.readFileSync(values.text, "utf8") : undefined,
+                textName: values.text != null ? path.basename(values.text) : undefined,
+                signal: controller.signal,
+                onProgress: (progress) => process.stderr.write(`\r${formatCalibrationProgress(progress)}   `),
+                log: (line) => process.stderr.write(`${line}\n`)
+            });
+            process.stderr.write("\n");
+            if (values.json)
+                return console.log(JSON.stringify(result));
+            console.log(`calibrated removal order (${result.method}${result.cached ? ", from the cache" : ""}): ${result.order.join(" ")}`);
+            console.log(`cached in ${result.cacheFile}; the engine uses it from now on for this model file`);
+            return;
+        }
         case "bench":
+            if (sub === "quality") {
+                if (values.model == null || values.text == null)
+                    throw new CliUsageError("bench quality needs --model M --text FILE");
+                const result = await runQualityBench({
+                    modelPath: await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY}),
+                    textPath: values.text,
+                    jsonPath: values["json-file"],
+                    log: (line) => process.stderr.write(`${line}\n`)
+                });
+                console.log(result.table);
+                console.log(`wrote ${result.files.json}, ${result.files.table}, ${result.files.svg}`);
+                return;
+            }
             if (sub !== "speed")
-                throw new CliUsageError(`Unknown benchmark "${sub ?? ""}". Available: speed`);
+                throw new CliUsageError(`Unknown benchmark "${sub ?? ""}". Available: speed, quality`);
             if (values.model == null)
                 throw new CliUsageError("bench speed needs --model");
             return void await runSpeedBench({
