@@ -57,7 +57,7 @@ export class LayerSkipNotSupportedError extends Error {
 
 export class DialEngine {
     private plan: SkipPlan;
-    private readonly schedule: SkipSchedule;
+    private schedule: SkipSchedule;
     private lastStats: GenerationStats | null = null;
     private disposed = false;
 
@@ -69,7 +69,7 @@ export class DialEngine {
         private readonly generator: Generator,
         private costModel: CostModel,
         private prefillPolicy: PrefillPolicy,
-        private readonly plannerOptions: {strategy: StrategyName, calibratedOrder?: number[]},
+        private plannerOptions: {strategy: StrategyName, calibratedOrder?: number[]},
         readonly threads: number
     ) {
         this.schedule = buildSchedule(profile.shape, plannerOptions);
@@ -126,6 +126,18 @@ export class DialEngine {
 
     private plannerInput(): PlannerInput {
         return {model: this.profile.shape, costModel: this.costModel, ...this.plannerOptions};
+    }
+
+    /** switches the dial to a calibrated layer order, keeping the current target speed */
+    useCalibratedOrder(order: number[]): SkipPlan {
+        this.plannerOptions = {strategy: "calibrated", calibratedOrder: order};
+        this.schedule = buildSchedule(this.profile.shape, this.plannerOptions);
+        this.plan = this.plan.strategy === "explicit" ? this.plan : planForSpeed(this.plannerInput(), this.plan.requestedSpeedup);
+        return this.plan;
+    }
+
+    get layerOrder(): {strategy: StrategyName, order?: number[]} {
+        return {strategy: this.plannerOptions.strategy, order: this.plannerOptions.calibratedOrder};
     }
 
     /** the plan a setting gives, without applying it */

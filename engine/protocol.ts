@@ -20,7 +20,22 @@ export type LoadParams = {
     prefill?: PrefillPolicy,
     speed?: SpeedSetting,
     /** Defaults to the CPU's math cores. */
-    threads?: number
+    threads?: number,
+    /** where calibrated layer orders are cached (the extension's global storage). Defaults to ~/.cache/layer-dial/calibration. */
+    calibrationCacheDirectory?: string
+};
+
+export type CalibrateParams = {
+    /** calibrate again even when this model file has a cached order */
+    force?: boolean
+};
+
+export type CalibrateResult = {
+    method: string,
+    order: number[],
+    cached: boolean,
+    cacheFile: string,
+    plan: PlanInfo
 };
 
 export type DialStopInfo = {
@@ -126,7 +141,9 @@ export const Requests = {
     previewSpeed: new RequestType<SpeedSetting, PlanInfo, void>("layerDial/previewSpeed"),
     countTokens: new RequestType<{text: string}, number, void>("layerDial/countTokens"),
     stats: new RequestType0<GenerationStats | null, void>("layerDial/stats"),
-    info: new RequestType0<HostInfo, void>("layerDial/info")
+    info: new RequestType0<HostInfo, void>("layerDial/info"),
+    /** greedy layer-order calibration of the loaded model (progress notifications; cancellable) */
+    calibrate: new RequestType<CalibrateParams, CalibrateResult, void>("layerDial/calibrate")
 } as const;
 
 export const Notifications = {

@@ -3,10 +3,10 @@
 // the next call starts a fresh host and loads the last model again.
 import {fork, type ChildProcess} from "node:child_process";
 import {EventEmitter} from "node:events";
-import {ResponseError, type MessageConnection} from "vscode-jsonrpc";
+import {CancellationTokenSource, ResponseError, type MessageConnection} from "vscode-jsonrpc";
 import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscode-jsonrpc/node.js";
 import {
-    Notifications, Requests, type GenerateParams, type GenerateResult, type GenerationStats, type HostInfo, type LoadParams,
+    Notifications, Requests, type CalibrateParams, type CalibrateResult, type GenerateParams, type GenerateResult, type GenerationStats, type HostInfo, type LoadParams,
     type LogNotification, type ModelSummary, type PlanInfo, type ProgressNotification, type SpeedSetting
 } from "../protocol.js";
 
@@ -121,6 +121,22 @@ export class EngineClient {
         if (host.model != null)
             host.model = {...host.model, plan};
         return plan;
+    }
+
+    /** finds (or reuses) the loaded model's calibrated layer order and switches the dial to it */
+    async calibrate(params: CalibrateParams = {}, options: {signal?: AbortSignal} = {}): Promise<CalibrateResult> {
+        const host = await this.ensureModel();
+        const source = new CancellationTokenSource();
+        const onAbort = () => source.cancel();
+        options.signal?.addEventListener("abort", onAbort, {once: true});
+        try {
+            if (options.signal?.aborted)
+                source.cancel();
+            return await this.send(host, (connection) => connection.sendRequest(Requests.calibrate, params, source.token));
+        } finally {
+            options.signal?.removeEventListener("abort", onAbort);
+            source.dispose();
+        }
     }
 
     async previewSpeed(setting: SpeedSetting): Promise<PlanInfo> {

@@ -9,6 +9,7 @@ import {InvalidSamplingOptionError} from "../generation/sampler.js";
 import {loadPatchedLlama, PatchedBuildInvalidError, PatchedBuildMissingError, type PatchedLlama} from "../native/loader.js";
 import {ModelFileCorruptError, ModelFileNotFoundError, ModelLoadError} from "../native/model-file.js";
 import {LayerSkipMaskError} from "../native/skip-context.js";
+import {CalibrationCancelledError, calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
 import {ErrorCodes, Notifications, Requests, type LoadParams, type ModelSummary} from "../protocol.js";
 
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
@@ -16,6 +17,7 @@ const connection = createMessageConnection(new IPCMessageReader(process), new IP
 let patched: Promise<PatchedLlama> | undefined;
 let engine: DialEngine | undefined;
 let summary: ModelSummary | undefined;
+let calibrationCacheDirectory: string | undefined;
 const running = new Map<string, AbortController>();
 
 const badInputErrors = [
@@ -35,7 +37,7 @@ function toResponseError(error: unknown): ResponseError<void> {
     if (err instanceof PromptTooLongError || err instanceof InvalidSamplingOptionError || err instanceof LayerSkipMaskError ||
         err instanceof LayerSkipNotSupportedError || badInputErrors.includes(err.name))
         return new ResponseError(ErrorCodes.badInput, err.message);
-    if (err instanceof GenerationAbortedError)
+    if (err instanceof GenerationAbortedError || err instanceof CalibrationCancelledError)
         return new ResponseError(ErrorCodes.aborted, err.message);
     return new ResponseError(ErrorCodes.internal, `${err.name}: ${err.message}`);
 }
@@ -68,6 +70,7 @@ async function llama(): Promise<PatchedLlama> {
 async function load(params: LoadParams): Promise<ModelSummary> {
     const {llama: llamaInstance, binsDirectory, buildInfo} = await llama();
     await unload();
+    calibrationCacheDirectory = params.calibrationCacheDirectory;
     engine = await DialEngine.load({
         llama: llamaInstance as Llama,
         modelPath: params.modelPath,
@@ -76,6 +79,7 @@ async function load(params: LoadParams): Promise<ModelSummary> {
         threads: params.threads,
         prefill: params.prefill,
         buildId: buildInfo?.id ?? binsDirectory,
+        calibrationCacheDirectory: params.calibrationCacheDirectory,
         onProgress: (message) => connection.sendNotification(Notifications.progress, {message})
     });
     if (params.speed != null)
@@ -109,6 +113,32 @@ connection.onRequest(Requests.cancel, handle(({requestId}) => {
     running.get(requestId)?.abort();
     return null;
 }));
+connection.onRequest(Requests.calibrate, async (params, token) => {
+    const controller = new AbortController();
+    const cancellation = token.onCancellationRequested(() => controller.abort());
+    try {
+        const current = requireEngine();
+        const {llama: llamaInstance} = await llama();
+        const result = await calibrateLayerOrder({
+            modelPath: current.fileInfo.path,
+            llama: llamaInstance as Llama,
+            model: current.model,
+            cacheDirectory: calibrationCacheDirectory,
+            force: params.force,
+            signal: controller.signal,
+            onProgress: (progress) => connection.sendNotification(Notifications.progress, {
+                message: formatCalibrationProgress(progress), fraction: progress.fraction
+            })
+        });
+        const plan = planInfo(current.useCalibratedOrder(result.order));
+        return {method: result.method, order: result.order, cached: result.cached, cacheFile: result.cacheFile, plan};
+    } catch (error) {
+        return toResponseError(error);
+    } finally {
+        cancellation.dispose();
+    }
+});
+
 connection.onRequest(Requests.generate, async (params, token) => {
     const controller = new AbortController();
     running.set(params.requestId, controller);

@@ -1,6 +1,8 @@
 // The engine host process over JSON-RPC: streaming, speed changes, errors for bad input, cancellation,
 // and recovery from a native abort (the next request starts a fresh host).
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {after, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
@@ -21,6 +23,8 @@ function newClient() {
     return {client, logs};
 }
 
+const calibrationCacheDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-host-calibration-"));
+
 describe("engine host", () => {
     const {client, logs} = newClient();
     after(async () => await client.dispose());
@@ -33,7 +37,7 @@ describe("engine host", () => {
     test("a missing model file is a clear error, and a good one loads afterwards", async () => {
         await assert.rejects(client.load({modelPath: path.join(root, "no-such-model.gguf")}),
             (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.modelFile && /not found/.test(error.message));
-        const summary = await client.load({modelPath: storiesPath, contextSize: 256, sequences: 2, threads: 1});
+        const summary = await client.load({modelPath: storiesPath, contextSize: 256, sequences: 2, threads: 1, calibrationCacheDirectory});
         assert.equal(summary.layerCount, 5);
         assert.equal(summary.architecture, "llama");
         assert.equal(summary.stops[0].depth, 5);
@@ -62,6 +66,24 @@ describe("engine host", () => {
         await assert.rejects(client.setSpeed({skipLayers: [0, 1, 2, 3, 4]}), (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.badInput);
         const clamped = await client.setSpeed({speed: 100});
         assert.ok(clamped.message != null && clamped.predictedSpeedup === clamped.maxSpeedup);
+        await client.setSpeed({speed: 1});
+    });
+
+    test("calibration finds a layer order, switches the dial to it, and is reused from the cache", async () => {
+        const progress: string[] = [];
+        const subscription = client.onProgress((report) => progress.push(report.message));
+        const first = await client.calibrate();
+        subscription.dispose();
+        assert.deepEqual([...first.order].sort(), [1, 2, 3]);
+        assert.equal(first.cached, false);
+        assert.equal(first.plan.strategy, "calibrated");
+        assert.ok(progress.length > 0, "calibration should report progress");
+        assert.ok(fs.existsSync(first.cacheFile));
+        const second = await client.calibrate();
+        assert.equal(second.cached, true);
+        assert.deepEqual(second.order, first.order);
+        const plan = await client.setSpeed({speed: "Faster"});
+        assert.equal(plan.strategy, "calibrated");
         await client.setSpeed({speed: 1});
     });
 
