@@ -2,6 +2,9 @@
 // Tokens arrive faster than edits apply, so text is buffered and written by one drain loop at a time.
 import * as vscode from "vscode";
 
+/** Text arriving faster than this is written in batches: smooth enough to watch, cheap to render. */
+const MIN_EDIT_INTERVAL_MS = 100;
+
 export class SummaryDocument {
     private buffer = "";
     private draining: Promise<void> | undefined;
@@ -38,6 +41,7 @@ export class SummaryDocument {
 
     private async drain(): Promise<void> {
         while (this.buffer.length > 0) {
+            const started = Date.now();
             const text = this.buffer;
             this.buffer = "";
             // closed by the user: the run goes on (the panel and the log still see it), the document is gone
@@ -46,6 +50,9 @@ export class SummaryDocument {
             const edit = new vscode.WorkspaceEdit();
             edit.insert(this.document.uri, end, text);
             await vscode.workspace.applyEdit(edit);
+            // an edit per token re-renders the editor per token, and that CPU is taken from the model
+            const wait = MIN_EDIT_INTERVAL_MS - (Date.now() - started);
+            if (wait > 0 && this.buffer.length > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         }
     }
 }
