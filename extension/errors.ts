@@ -52,6 +52,10 @@ export class BinarySelectionError extends Error {
 /** A model download failed part-way; running it again resumes. */
 export class ModelDownloadFailedError extends Error {
     override name = "ModelDownloadFailedError";
+    /** what to download again (undefined: the recommended model) */
+    constructor(message: string, readonly uri?: string) {
+        super(message);
+    }
 }
 
 /** The user stopped the operation. Never shown as an error. */

@@ -3,15 +3,15 @@
 // selection is the context and the text goes after it.
 import * as vscode from "vscode";
 import type {EngineSession} from "./engine-session.js";
-import {NoSelectionError} from "./errors.js";
+import {BinarySelectionError, NoSelectionError} from "./errors.js";
 import {generatePrompt, stripCodeFence} from "./prompts.js";
 import type {SerialQueue} from "./serial-queue.js";
 import {selectedText} from "./summarize-command.js";
 import {looksBinary} from "./text-input.js";
-import {BinarySelectionError} from "./errors.js";
 
 /** The notification shows the end of the streamed text; a line is about this long. */
 const PREVIEW_CHARACTERS = 60;
+const PROGRESS_INTERVAL_MS = 150;
 
 export class GenerateAtCursorCommand {
     constructor(private readonly session: EngineSession, private readonly queue: SerialQueue, private readonly log: vscode.LogOutputChannel) {}
@@ -47,6 +47,7 @@ export class GenerateAtCursorCommand {
                     command.signal.throwIfAborted();
                     progress.report({message: "writing…"});
                     let streamed = "";
+                    let reportedAt = 0;
                     const result = await this.session.generate({
                         ...generatePrompt(instruction, context, languageId),
                         maxTokens: this.session.settings.maxTokens,
@@ -56,6 +57,9 @@ export class GenerateAtCursorCommand {
                         signal: command.signal,
                         onText: (piece) => {
                             streamed += piece;
+                            // the notification re-renders on every report; a few a second are enough to watch
+                            if (Date.now() - reportedAt < PROGRESS_INTERVAL_MS) return;
+                            reportedAt = Date.now();
                             const tail = streamed.replace(/\s+/g, " ").slice(-PREVIEW_CHARACTERS);
                             progress.report({message: `${streamed.length} characters: …${tail}`});
                         }

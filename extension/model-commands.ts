@@ -86,7 +86,7 @@ export async function downloadRecommendedModel(modelsDirectory: string, log: vsc
     try {
         await checkModelFile({kind: "file", path: filePath});
     } catch (error) {
-        throw new ModelDownloadFailedError(`The downloaded file is not a usable model (${(error as Error).message}). Delete ${filePath} and download again.`);
+        throw new ModelDownloadFailedError(`The downloaded file is not a usable model (${(error as Error).message}). Delete ${filePath} and download again.`, uri);
     }
     recordDownload(modelsDirectory, uri, filePath);
     log.info(`Downloaded ${uri} to ${filePath}`);

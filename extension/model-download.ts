@@ -36,7 +36,7 @@ export async function downloadModel(options: DownloadOptions): Promise<string> {
     } catch (error) {
         if (options.signal.aborted) throw new OperationCancelledError("Download paused");
         throw new ModelDownloadFailedError(`Downloading ${options.uri} failed: ${(error as Error).message}. ` +
-            "Check the network connection and run the download again; it resumes where it stopped.");
+            "Check the network connection and run the download again; it resumes where it stopped.", options.uri);
     }
 }
 

@@ -36,7 +36,9 @@ function runCommand(title: string, command: string, ...args: unknown[]): Action 
 const openSettings = runCommand("Open Settings", "workbench.action.openSettings", "layerDial");
 const selectModel = runCommand("Select Model", "layerDial.selectModel");
 
-function actionsFor(error: unknown, log: vscode.LogOutputChannel): {severity: "error" | "warning", actions: Action[]} {
+type Report = {severity: "error" | "warning", actions: Action[], /** a stack helps only with failures the user cannot fix */ stack?: boolean};
+
+function actionsFor(error: unknown, log: vscode.LogOutputChannel): Report {
     const showLog: Action = {title: "Show Log", run: () => log.show()};
     if (error instanceof NoSelectionError || error instanceof BlankSelectionError || error instanceof BinarySelectionError)
         return {severity: "warning", actions: []};
@@ -50,15 +52,15 @@ function actionsFor(error: unknown, log: vscode.LogOutputChannel): {severity: "e
     if (error instanceof ChunkBudgetError || error instanceof SummaryNotShrinkingError)
         return {severity: "error", actions: [openSettings]};
     if (error instanceof ModelDownloadFailedError)
-        return {severity: "error", actions: [runCommand("Retry", "layerDial.downloadRecommendedModel"), showLog]};
+        return {severity: "error", actions: [runCommand("Retry", "layerDial.downloadRecommendedModel", error.uri), showLog]};
     if (isEngineHostExited(error) || error instanceof NativeBuildMissingError)
-        return {severity: "error", actions: [showLog]};
+        return {severity: "error", actions: [showLog], stack: true};
     if (isEngineRequestError(error)) {
         if (error.code === ErrorCodes.modelFile || error.code === ErrorCodes.noModel) return {severity: "error", actions: [selectModel, showLog]};
         if (error.code === ErrorCodes.badInput) return {severity: "error", actions: [openSettings]};
-        return {severity: "error", actions: [showLog]};
+        return {severity: "error", actions: [showLog], stack: true};
     }
-    return {severity: "error", actions: [showLog]};
+    return {severity: "error", actions: [showLog], stack: true};
 }
 
 /** Logs the failure and shows it without waiting for the user (the caller's work is over either way). */
@@ -68,10 +70,10 @@ export function reportError(error: unknown, log: vscode.LogOutputChannel, what: 
         return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    const {severity, actions} = actionsFor(error, log);
-    // a bad input is the user's to fix and needs no stack; anything else does
-    if (severity === "warning") log.warn(`${what}: ${message}`);
-    else log.error(`${what} failed: ${error instanceof Error ? error.stack ?? message : message}`);
+    const {severity, actions, stack = false} = actionsFor(error, log);
+    const detail = stack && error instanceof Error ? error.stack ?? message : `${error instanceof Error ? `${error.name}: ` : ""}${message}`;
+    if (severity === "warning") log.warn(`${what}: ${detail}`);
+    else log.error(`${what} failed: ${detail}`);
     const show = severity === "warning" ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
     void show(`Layer Dial: ${message}`, ...actions.map((action) => action.title)).then((choice) => {
         actions.find((action) => action.title === choice)?.run();

@@ -10,6 +10,9 @@ import {levelForDepth} from "./speed-level.js";
 
 export const SPEED_PANEL_VIEW_TYPE = "layerDial.speedPanel";
 
+/** Streamed text reaches the panel at most this often. */
+const OUTPUT_INTERVAL_MS = 100;
+
 /** Owns the run history (so a reopened panel shows it) and the one open panel. */
 export class SpeedPanelManager implements vscode.Disposable, vscode.WebviewPanelSerializer {
     private panel: SpeedPanel | undefined;
@@ -63,12 +66,12 @@ export class SpeedPanelManager implements vscode.Disposable, vscode.WebviewPanel
     }
 
     private onRequest(event: RequestEvent): void {
+        this.panel?.postRequestEvent(event);
         if (event.type === "ended" && event.result !== undefined) {
             const run = panelRunStats(event.requestId, event.result, Date.now());
             this.history = [...this.history, run].slice(-MAX_HISTORY);
             this.panel?.post({type: "runStats", run});
         }
-        this.panel?.postRequestEvent(event);
     }
 
     dispose(): void {
@@ -81,6 +84,8 @@ class SpeedPanel {
     private readonly disposables: vscode.Disposable[] = [];
     private ready = false;
     private disposed = false;
+    private pendingOutput: {requestId: string, text: string} | undefined;
+    private outputTimer: ReturnType<typeof setTimeout> | undefined;
     private readonly disposeEmitter = new vscode.EventEmitter<void>();
     readonly onDidDispose = this.disposeEmitter.event;
 
@@ -127,13 +132,26 @@ class SpeedPanel {
     }
 
     postRequestEvent(event: RequestEvent): void {
-        if (event.type === "started") this.post({type: "requestStarted", requestId: event.requestId, title: event.title.slice(0, 500)});
-        else if (event.type === "ended")
-            this.post({type: "requestEnded", requestId: event.requestId, stopReason: event.stopReason, ...(event.error === undefined ? {} : {error: event.error.slice(0, 2000)})});
-        else {
-            for (let start = 0; start < event.text.length; start += MAX_CHUNK_CHARS)
-                this.post({type: "output", requestId: event.requestId, text: event.text.slice(start, start + MAX_CHUNK_CHARS)});
+        if (event.type === "output") {
+            // batched like the summary document: a message per token would re-render the panel per token
+            if (this.pendingOutput !== undefined && this.pendingOutput.requestId !== event.requestId) this.flushOutput();
+            this.pendingOutput = {requestId: event.requestId, text: (this.pendingOutput?.text ?? "") + event.text};
+            this.outputTimer ??= setTimeout(() => this.flushOutput(), OUTPUT_INTERVAL_MS);
+            return;
         }
+        this.flushOutput();
+        if (event.type === "started") this.post({type: "requestStarted", requestId: event.requestId, title: event.title.slice(0, 500)});
+        else this.post({type: "requestEnded", requestId: event.requestId, stopReason: event.stopReason, ...(event.error === undefined ? {} : {error: event.error.slice(0, 2000)})});
+    }
+
+    private flushOutput(): void {
+        if (this.outputTimer !== undefined) clearTimeout(this.outputTimer);
+        this.outputTimer = undefined;
+        const pending = this.pendingOutput;
+        this.pendingOutput = undefined;
+        if (pending === undefined) return;
+        for (let start = 0; start < pending.text.length; start += MAX_CHUNK_CHARS)
+            this.post({type: "output", requestId: pending.requestId, text: pending.text.slice(start, start + MAX_CHUNK_CHARS)});
     }
 
     private onMessage(raw: unknown): void {
@@ -164,6 +182,7 @@ class SpeedPanel {
     dispose(): void {
         if (this.disposed) return;
         this.disposed = true;
+        if (this.outputTimer !== undefined) clearTimeout(this.outputTimer);
         this.panel.dispose();
         for (const disposable of this.disposables) disposable.dispose();
         this.disposeEmitter.fire();

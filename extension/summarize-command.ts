@@ -5,7 +5,7 @@ import * as vscode from "vscode";
 import type {GenerateResult} from "../engine/protocol.js";
 import type {EngineSession} from "./engine-session.js";
 import {NoSelectionError} from "./errors.js";
-import {summaryPrompt} from "./prompts.js";
+import {summaryPrompt, type SummaryStep} from "./prompts.js";
 import type {SerialQueue} from "./serial-queue.js";
 import {summarizeLongText, summaryBudget} from "./summarize-plan.js";
 import {SummaryDocument} from "./summary-document.js";
@@ -20,6 +20,11 @@ export function selectedText(editor: vscode.TextEditor): string | undefined {
         .sort((a, b) => a.start.compareTo(b.start))
         .map((selection) => editor.document.getText(selection));
     return parts.length === 0 ? undefined : parts.join("\n\n");
+}
+
+function requestTitle(step: SummaryStep): string {
+    if (step.kind === "whole") return "Summary";
+    return step.kind === "part" ? `Summary, part ${step.part}/${step.parts}` : "Summary of the parts";
 }
 
 export class SummarizeCommand {
@@ -63,8 +68,9 @@ export class SummarizeCommand {
             layerCount: plan.layerCount,
             achievedSpeedup: null
         };
-        const overhead = await this.session.countTokens(summaryPrompt("", {kind: "part", part: 99, parts: 99}, languageId).systemPrompt +
-            summaryPrompt("", {kind: "part", part: 99, parts: 99}, languageId).prompt);
+        // the longest wrapper a request gets (a part's), measured with the model's own tokenizer
+        const wrapper = summaryPrompt("", {kind: "part", part: 99, parts: 99}, languageId);
+        const overhead = await this.session.countTokens(wrapper.systemPrompt + wrapper.prompt);
         const {answerTokens, textBudget} = summaryBudget(model.contextSize, settings.maxTokens, overhead);
         const output = await SummaryDocument.open(summaryHeader(headerInfo));
         let last: GenerateResult | undefined;
@@ -97,7 +103,7 @@ export class SummarizeCommand {
                         ...prompt,
                         maxTokens: answerTokens,
                         temperature: settings.temperature
-                    }, {title: step.kind === "whole" ? "Summary" : step.kind === "part" ? `Summary, part ${step.part}/${step.parts}` : "Summary of the parts", signal, onText: (piece) => output.append(piece)});
+                    }, {title: requestTitle(step), signal, onText: (piece) => output.append(piece)});
                     last = result;
                     output.append("\n\n");
                     if (result.stopReason === "aborted") {
