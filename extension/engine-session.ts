@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 import type {EngineClient} from "../engine/host/client.js";
-import type {GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting} from "../engine/protocol.js";
+import type {CalibrateResult, GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting} from "../engine/protocol.js";
 import {NativeBuildMissingError} from "./native-build.js";
 import {checkModelFile, resolveModelSetting} from "./model-path.js";
 import {gpuEnvironment, readSettings, SPEED_LEVEL_NAMES, type LayerDialSettings} from "./settings.js";
@@ -21,11 +21,13 @@ export type EngineSessionOptions = {
     extensionPath: string,
     /** where downloaded models live (under context.globalStorageUri) */
     modelsDirectory: string,
+    /** where calibrated layer orders are cached (under context.globalStorageUri) */
+    calibrationDirectory: string,
     log: vscode.LogOutputChannel
 };
 
 /** Reports loading steps to whoever is waiting (a progress notification). */
-export type ProgressSink = {report(value: {message?: string}): void};
+export type ProgressSink = {report(value: {message?: string, increment?: number}): void};
 
 /** The host's entry and the patched llama.cpp build, both inside the installed extension. */
 export const HOST_MODULE = "dist/engine/host.mjs";
@@ -40,6 +42,7 @@ export class EngineSession implements vscode.Disposable {
     private customSpeedupValue: number | undefined;
     private lastRunValue: LastRun | undefined;
     private requestCounter = 0;
+    private readonly reportedFraction = new WeakMap<ProgressSink, number>();
     /** per request: aborts it (the panel's Stop names one request) */
     private readonly requests = new Map<string, AbortController>();
     /** per command: aborts the whole command, including parts not started yet (Stop Generation) */
@@ -109,7 +112,8 @@ export class EngineSession implements vscode.Disposable {
             // requests run one at a time (SerialQueue), so one sequence is all the context memory needed
             sequences: 1,
             prefill: settings.prefill,
-            speed: this.speedSetting(settings)
+            speed: this.speedSetting(settings),
+            calibrationCacheDirectory: this.options.calibrationDirectory
         };
         const key = JSON.stringify([params.modelPath, params.contextSize, params.prefill]);
         const loaded = this.model;
@@ -244,6 +248,26 @@ export class EngineSession implements vscode.Disposable {
         }
     }
 
+    /**
+     * Finds the loaded model's best layer order (or reuses the cached one), then reloads the model so the
+     * dial's stops, the panel and the status bar all use it.
+     */
+    async calibrate(force: boolean, progress: ProgressSink, signal: AbortSignal): Promise<CalibrateResult> {
+        await this.ensureModel(progress);
+        const client = await this.ensureClient();
+        const previous = this.loadProgress;
+        this.loadProgress = progress;
+        try {
+            const result = await client.calibrate({force}, {signal});
+            this.options.log.info(`Calibrated layer order (${result.method}${result.cached ? ", cached" : ""}): ${result.order.join(" ")}; saved in ${result.cacheFile}`);
+            this.loadedKey = undefined;
+            await this.ensureModel(progress);
+            return result;
+        } finally {
+            this.loadProgress = previous;
+        }
+    }
+
     /** A controller for one command run; Stop Generation aborts every one that is registered. */
     beginCommand(token?: vscode.CancellationToken): {signal: AbortSignal, dispose(): void} {
         const controller = new AbortController();
@@ -305,9 +329,9 @@ export class EngineSession implements vscode.Disposable {
             log: (level, message) => log[level](`[engine] ${message}`)
         });
         this.clientSubscriptions = [
-            client.onProgress(({message}) => {
+            client.onProgress(({message, fraction}) => {
                 log.info(message);
-                this.loadProgress?.report({message});
+                this.reportProgress(message, fraction);
             }),
             client.onDidChangeState((state) => {
                 log.info(`Engine host ${state}`);
@@ -317,6 +341,20 @@ export class EngineSession implements vscode.Disposable {
         ];
         this.client = client;
         return client;
+    }
+
+    /** Forwards the engine's progress to whoever waits; a fraction becomes the notification's bar (VS Code wants increments). */
+    private reportProgress(message: string, fraction: number | undefined): void {
+        const sink = this.loadProgress;
+        if (sink === undefined) return;
+        if (fraction === undefined) {
+            sink.report({message});
+            return;
+        }
+        const reported = this.reportedFraction.get(sink) ?? 0;
+        const increment = Math.max(0, Math.min(1, fraction) - reported);
+        this.reportedFraction.set(sink, reported + increment);
+        sink.report({message, increment: increment * 100});
     }
 
     private onCrash(description: string): void {

@@ -3,6 +3,7 @@
 // it creates is owned by context.subscriptions.
 import path from "node:path";
 import * as vscode from "vscode";
+import {calibrateModel} from "./calibrate-command.js";
 import {EngineSession} from "./engine-session.js";
 import {GenerateAtCursorCommand} from "./generate-command.js";
 import {downloadRecommendedModel, selectModel} from "./model-commands.js";
@@ -19,7 +20,12 @@ export function activate(context: vscode.ExtensionContext): void {
     const started = performance.now();
     const log = vscode.window.createOutputChannel("Layer Dial", {log: true});
     const modelsDirectory = path.join(context.globalStorageUri.fsPath, "models");
-    const engine = new EngineSession({extensionPath: context.extensionPath, modelsDirectory, log});
+    const engine = new EngineSession({
+        extensionPath: context.extensionPath,
+        modelsDirectory,
+        calibrationDirectory: path.join(context.globalStorageUri.fsPath, "calibration"),
+        log
+    });
     session = engine;
     const queue = new SerialQueue();
     const panels = new SpeedPanelManager(context.extensionUri, engine, log);
@@ -52,8 +58,7 @@ export function activate(context: vscode.ExtensionContext): void {
         command("layerDial.stopGeneration", "Stop Generation", () => {
             if (engine.stopAll() === 0) void vscode.window.setStatusBarMessage("Layer Dial: nothing is running", 3000);
         }),
-        command("layerDial.calibrateModel", "Calibrate Model", () =>
-            vscode.window.showInformationMessage("Layer Dial: calibration is not available yet. Predictions use the speed measured when the model loads."))
+        command("layerDial.calibrateModel", "Calibrate Model", () => calibrateModel(engine, queue))
     );
     log.info(`Layer Dial activated in ${(performance.now() - started).toFixed(1)} ms (no model loaded, no engine started)`);
 }
