@@ -44,13 +44,3 @@ export function panelRunStats(requestId: string, result: GenerateResult, finishe
 function range(count: number): number[] {
     return Array.from({length: count}, (_, index) => index);
 }
-
-/**
- * buildPanelHtml takes one CSP source, but VS Code's webview.cspSource is a list ("'self' https://*.vscode-cdn.net").
- * Extension resources come from the vscode-cdn.net host in desktop and web alike, so that source is the
- * one kept; the full list goes through once the builder accepts lists.
- */
-export function singleCspSource(cspSource: string): string {
-    const sources = cspSource.split(/\s+/).filter((source) => source.length > 0);
-    return sources.find((source) => !source.startsWith("'")) ?? cspSource;
-}

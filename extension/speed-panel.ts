@@ -5,7 +5,7 @@ import * as vscode from "vscode";
 import {MAX_CHUNK_CHARS, MAX_HISTORY, parseFromWebview, type FromWebview, type RunStats, type ToWebview} from "../webview/protocol.js";
 import {buildPanelHtml, createNonce, PANEL_ASSETS} from "../webview/panel-html.js";
 import type {EngineSession, RequestEvent} from "./engine-session.js";
-import {panelDepth, panelModelInfo, panelRunStats, singleCspSource} from "./panel-model.js";
+import {panelDepth, panelModelInfo, panelRunStats} from "./panel-model.js";
 import {levelForDepth} from "./speed-level.js";
 
 export const SPEED_PANEL_VIEW_TYPE = "layerDial.speedPanel";
@@ -99,7 +99,7 @@ class SpeedPanel {
         const webview = panel.webview;
         const asset = (relative: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, relative)).toString();
         webview.html = buildPanelHtml({
-            cspSource: singleCspSource(webview.cspSource),
+            cspSource: webview.cspSource,
             nonce: createNonce(),
             scriptUri: asset(PANEL_ASSETS.script),
             styleUris: PANEL_ASSETS.styles.map(asset),

@@ -12,7 +12,7 @@ export const PANEL_ASSETS = {
 } as const;
 
 export interface PanelHtmlOptions {
-    /** webview.cspSource: the origin the webview serves extension files from. */
+    /** webview.cspSource: the sources (space-separated) the webview serves extension files from. */
     readonly cspSource: string;
     /** From createNonce(); a fresh one for every HTML build. */
     readonly nonce: string;
@@ -40,7 +40,9 @@ export function createNonce(): string {
 
 const NONCE_PATTERN = /^[A-Za-z0-9+/_-]{16,}={0,2}$/;
 // a CSP source expression: no spaces, quotes, semicolons or commas that could add or end a directive
-const CSP_SOURCE_PATTERN = /^[^\s;,'"]+$/;
+/** one source: a host or scheme source, or 'self' (VS Code's cspSource is a list such as "'self' https://*.vscode-cdn.net");
+ *  no other keyword, so nothing like 'unsafe-inline' can slip into the policy */
+const CSP_SOURCE_PATTERN = /^(?:[^\s;,'"]+|'self')$/;
 
 /** Enough for text and for double-quoted attributes, the only kind this file writes. */
 function escapeHtml(value: string): string {
@@ -57,8 +59,9 @@ export function buildPanelHtml(options: PanelHtmlOptions): string {
     const { cspSource, nonce } = options;
     if (!NONCE_PATTERN.test(nonce))
         throw new InvalidPanelHtmlOptionsError("nonce must be at least 16 base64 characters; use createNonce()");
-    if (!CSP_SOURCE_PATTERN.test(cspSource))
-        throw new InvalidPanelHtmlOptionsError(`cspSource "${cspSource}" is not a single CSP source; pass webview.cspSource`);
+    const sources = cspSource.trim().split(/\s+/);
+    if (cspSource.trim() === "" || !sources.every((source) => CSP_SOURCE_PATTERN.test(source)))
+        throw new InvalidPanelHtmlOptionsError(`cspSource "${cspSource}" is not a list of CSP sources; pass webview.cspSource`);
     const csp = [
         "default-src 'none'",
         `script-src 'nonce-${nonce}'`,
