@@ -2,21 +2,11 @@
 // fresh evaluation of the same tokens under the same masks: the answer never depends on cache history.
 import assert from "node:assert/strict";
 import {test} from "node:test";
+import {seededRandom} from "../../engine/generation/sampler.js";
 import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
 import {testFixtureFor} from "../fixtures/fixture-models.js";
 import {maskOf, maxAbsDifference, openContext, patchedLlama} from "../native/harness.js";
 
-/** a small seeded generator, so a failure can be replayed */
-function random(seed: number) {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 const fixture = testFixtureFor("llama");
 // llama.cpp multiplies batches of 64 tokens or more through another kernel path, whose results differ in
@@ -32,7 +22,7 @@ for (const prefill of ["full", "skip"] as const) {
         const model = await llama.loadModel({modelPath: fixture.path});
         const live = new SkipAwareCache(await openContext(model, 2, batchSize));
         const fresh = new SkipAwareCache(await openContext(model, 1, batchSize));
-        const next = random(prefill === "full" ? 7 : 11);
+        const next = seededRandom(prefill === "full" ? 7 : 11);
         const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)];
         let dial = dialMasks[0];
         let checks = 0;

@@ -32,13 +32,8 @@ export function maxAbsDifferenceOfRows(a: readonly Float32Array[], b: readonly F
     return a.reduce((max, row, i) => Math.max(max, maxAbsDifference(row, b[i])), 0);
 }
 
-export function argmax(logits: Float32Array): number {
-    let best = 0;
-    for (let i = 1; i < logits.length; i++)
-        if (logits[i] > logits[best])
-            best = i;
-    return best;
-}
+/** the greedy choice, exactly as generation makes it */
+export {argmaxToken as argmax} from "../../engine/generation/sampler.js";
 
 export function allFinite(logits: Float32Array): boolean {
     return logits.every((value) => Number.isFinite(value));
