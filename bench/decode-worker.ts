@@ -4,9 +4,12 @@
 import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {addonContextOf} from "../engine/native/internals.js";
 import {loadPatchedLlama} from "../engine/native/loader.js";
+import {DialEngine} from "../engine/dial-engine.js";
 
 export type DecodeRequest = {
-    binary: "patched" | "stock",
+    /** "engine": the patched build through DialEngine.generate, the path users' requests take (the dial's
+     *  predictions are about it); "patched"/"stock": raw decode loops, to compare the two binaries alone */
+    binary: "engine" | "patched" | "stock",
     modelPath: string,
     /** 1 skips the layer; omitted or empty runs all layers */
     mask?: number[],
@@ -15,7 +18,10 @@ export type DecodeRequest = {
     /** decode steps measured (end of generation is not a concern: tokens are fed, not sampled) */
     tokens: number,
     promptTokens?: number,
-    threads?: number
+    threads?: number,
+    /** the context's shape; defaults to the engine's (DialEngine): 4096 tokens per sequence, 4 sequences */
+    contextSize?: number,
+    sequences?: number
 };
 
 export type DecodeMeasurement = DecodeRequest & {
@@ -25,19 +31,41 @@ export type DecodeMeasurement = DecodeRequest & {
     tokensPerSecond: number
 };
 
-async function loadLlama(binary: DecodeRequest["binary"]): Promise<Llama> {
+async function loadLlama(binary: "patched" | "stock"): Promise<Llama> {
     if (binary === "patched")
         return (await loadPatchedLlama()).llama;
     return await getLlama({gpu: false, build: "never", usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error});
 }
 
+/** tokens/s of `batch` concurrent greedy requests through the engine, end of generation ignored */
+async function measureEngine(request: DecodeRequest): Promise<DecodeMeasurement> {
+    const {llama, buildInfo, binsDirectory} = await loadPatchedLlama();
+    const engine = await DialEngine.load({
+        llama, modelPath: request.modelPath, threads: request.threads, sequences: Math.max(request.batch, request.sequences ?? 4),
+        contextSize: request.contextSize, buildId: buildInfo?.id ?? binsDirectory, strategy: "even"
+    });
+    const skipLayers = (request.mask ?? []).flatMap((skip, layer) => skip ? [layer] : []);
+    engine.setSpeed(skipLayers.length > 0 ? {skipLayers} : {speed: 1});
+    const generateAll = async (maxTokens: number) => await Promise.all(Array.from({length: request.batch}, (_, sequence) =>
+        engine.generate({prompt: `Request ${sequence}: def function_${sequence}(x):`, mode: "completion", maxTokens, temperature: 0, stopAtEndOfGeneration: false})));
+    await generateAll(4); // warm-up: builds the decode graphs
+    const results = await generateAll(request.tokens + 1);
+    // every request decodes in each shared step, so one request's rate is the step rate
+    const tokensPerSecond = results[0].timings.decodeTokensPerSecond * request.batch;
+    await engine.dispose();
+    await llama.dispose();
+    return {...request, buildType: "localBuild", seconds: request.tokens * request.batch / tokensPerSecond, tokensPerSecond};
+}
+
 async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
+    if (request.binary === "engine")
+        return await measureEngine(request);
     const llama = await loadLlama(request.binary);
     const model = await llama.loadModel({modelPath: request.modelPath});
     const promptTokens = request.promptTokens ?? 16;
     const context = await model.createContext({
-        contextSize: Math.max(256, promptTokens + request.tokens + 8),
-        sequences: request.batch,
+        contextSize: request.contextSize ?? 4096,
+        sequences: Math.max(request.batch, request.sequences ?? 4),
         batchSize: Math.max(promptTokens * request.batch, 64),
         // node-llama-cpp's default (hardware threads) oversubscribes small machines; both binaries get the same count
         threads: request.threads ?? llama.cpuMathCores

@@ -20,7 +20,7 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey & {
     cache: SkipAwareCache,
     schedule: SkipSchedule,
     prior: CostModel,
-    /** measured decode steps per depth, after two warm-up steps. Defaults to 8. */
+    /** measured decode steps per depth, after two warm-up steps. Defaults to 16. */
     steps?: number,
     /** Defaults to the shared cache directory. */
     cacheDirectory?: string
@@ -29,7 +29,7 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey & {
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        version: 1,
+        version: 2,
         model: path.resolve(key.modelPath), size: stat.size, mtime: stat.mtimeMs,
         build: key.buildId, threads: key.threads, batch: key.batch, cpu: os.cpus()[0]?.model ?? "unknown"
     });
@@ -44,12 +44,13 @@ export function readCachedSpeedCalibration(file: string, layerCount: number): Co
     }
 }
 
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
+function mean(values: number[]): number {
+    return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
-/** median seconds per decode step for `batch` sequences at once under `mask`; leaves the sequences empty */
+/** mean seconds per decode step for `batch` sequences at once under `mask`; leaves the sequences empty.
+ *  The mean, not the median: on a 2-core machine some steps take 10-20 ms longer (thread wake-ups), more
+ *  often in short graphs, and tokens/s over a whole answer pays for every one of them. */
 export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array, batch: number, steps: number): Promise<number> {
     const sequenceIds = Array.from({length: batch}, (_, i) => i);
     for (const sequenceId of sequenceIds)
@@ -65,7 +66,7 @@ export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array
     }
     for (const sequenceId of sequenceIds)
         await cache.clear(sequenceId);
-    return median(samples);
+    return mean(samples);
 }
 
 /** the depths measured: full, three quarters, half and a quarter of the layers. The very shallowest
@@ -90,7 +91,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         const mask = new Uint8Array(layerCount).fill(1);
         for (const layer of keptLayers)
             mask[layer] = 0;
-        const seconds = await measureStepSeconds(options.cache, mask, options.batch, options.steps ?? 8);
+        const seconds = await measureStepSeconds(options.cache, mask, options.batch, options.steps ?? 16);
         timings.push({keptLayers, secondsPerToken: seconds});
     }
     const costModel = calibrateCostModel(options.prior, timings);
