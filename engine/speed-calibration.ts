@@ -29,7 +29,7 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey & {
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        version: 2,
+        version: 3,
         model: path.resolve(key.modelPath), size: stat.size, mtime: stat.mtimeMs,
         build: key.buildId, threads: key.threads, batch: key.batch, cpu: os.cpus()[0]?.model ?? "unknown"
     });
@@ -69,13 +69,13 @@ export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array
     return mean(samples);
 }
 
-/** the depths measured: full, three quarters, half and a quarter of the layers. The very shallowest
- *  depths are left out: their steps are so short that thread wake-ups dominate and the timings scatter. */
+/** the depths measured: full, three quarters, half, a quarter and an eighth of the layers, so the fitted
+ *  line spans the shallow end too, where the per-step overhead weighs most */
 function calibrationDepths(schedule: SkipSchedule): number[] {
     const depths = reachableDepths(schedule);
     const full = Math.max(...depths);
     const nearest = (goal: number) => depths.reduce((best, depth) => Math.abs(depth - goal) < Math.abs(best - goal) ? depth : best, full);
-    return [...new Set([full, nearest(full * 0.75), nearest(full * 0.5), nearest(full * 0.25)])];
+    return [...new Set([full, nearest(full * 0.75), nearest(full * 0.5), nearest(full * 0.25), nearest(full * 0.125)])];
 }
 
 export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<{costModel: CostModel, cached: boolean, file: string}> {
