@@ -2,6 +2,7 @@
 // token of each active request. Prompts are evaluated in their own steps, through every layer under the
 // "full" prefill policy (as in the paper) or through the dial under "skip".
 import type {LlamaModel} from "node-llama-cpp";
+import {maskKey} from "../kv-ledger.js";
 import {SkipAwareCache} from "../skip-aware-cache.js";
 import {buildPrompt, type PromptRequest} from "./prompt.js";
 import {TokenSampler, type SamplingOptions} from "./sampler.js";
@@ -9,9 +10,22 @@ import {TextStream} from "./text-stream.js";
 
 export type PrefillPolicy = "full" | "skip";
 
-export type GenerateRequest = PromptRequest & SamplingOptions & {
+/** a prompt as text (through the chat template or as completion text), or as tokens built by the caller */
+export type GeneratePrompt = PromptRequest | {promptTokens: readonly number[]};
+
+export type GenerateRequest = GeneratePrompt & SamplingOptions & {
     /** Defaults to 256. */
     maxTokens?: number,
+    /** this request's own layer mask (1 skips the layer); defaults to the dial's, read before every step */
+    skipMask?: Uint8Array,
+    /** Defaults to the generator's policy. */
+    prefill?: PrefillPolicy,
+    /** evaluate the prompt in steps of at most this many tokens, so an abort lands between steps. Defaults to all at once. */
+    prefillChunkTokens?: number,
+    /** tokens that end generation like end-of-generation tokens (e.g. a fill-in-the-middle end marker) */
+    stopTokens?: readonly number[],
+    /** called with the text so far after each token; a number ends generation there, keeping that many characters */
+    stopAt?: (text: string) => number | undefined,
     /** false keeps decoding past end-of-generation tokens (benchmarks). Defaults to true. */
     stopAtEndOfGeneration?: boolean,
     /** called with each new piece of text as soon as it is complete */
@@ -19,7 +33,7 @@ export type GenerateRequest = PromptRequest & SamplingOptions & {
     signal?: AbortSignal
 };
 
-export type StopReason = "endOfGeneration" | "maxTokens" | "stopString" | "aborted";
+export type StopReason = "endOfGeneration" | "maxTokens" | "stopString" | "boundary" | "aborted";
 
 export type GenerationTimings = {
     promptTokens: number,
@@ -30,6 +44,10 @@ export type GenerationTimings = {
     recomputedTokens: number,
     promptSeconds: number,
     decodeSeconds: number,
+    /** from the request's arrival to its first generated token (queueing and prompt included); null when none came */
+    firstTokenSeconds: number | null,
+    /** from the request's arrival to its end */
+    totalSeconds: number,
     promptTokensPerSecond: number,
     decodeTokensPerSecond: number,
     /** the most requests decoded side by side during this one */
@@ -60,6 +78,9 @@ type Active = {
     stream: TextStream,
     stopStrings: string[],
     generated: number[],
+    /** characters of the text to keep when stopAt ended generation */
+    keepCharacters?: number,
+    arrived: number,
     timings: GenerationTimings,
     resolve: (output: GenerationOutput) => void,
     reject: (error: Error) => void
@@ -78,6 +99,8 @@ export class Generator {
     private readonly active: Active[] = [];
     private readonly busySequences = new Set<number>();
     private running = false;
+    /** which mask group decodes next when requests with different masks run side by side */
+    private decodeTurn = 0;
 
     constructor(private readonly options: GeneratorOptions) {}
 
@@ -86,7 +109,9 @@ export class Generator {
     }
 
     async generate(request: GenerateRequest): Promise<GenerationOutput> {
-        const prompt = buildPrompt(this.options.model, request);
+        const prompt = "promptTokens" in request
+            ? {tokens: [...request.promptTokens], stopStrings: [] as string[]}
+            : buildPrompt(this.options.model, request);
         const maxTokens = request.maxTokens ?? 256;
         if (prompt.tokens.length + 1 > this.contextSize)
             throw new PromptTooLongError(`The prompt is ${prompt.tokens.length} tokens; the context holds ${this.contextSize}. Shorten it, or raise the context size.`);
@@ -103,6 +128,7 @@ export class Generator {
                 stream: new TextStream((tokens) => this.options.model.detokenize(tokens as Parameters<LlamaModel["detokenize"]>[0])),
                 stopStrings: prompt.stopStrings,
                 generated: [],
+                arrived: performance.now(),
                 timings: emptyTimings(prompt.tokens.length),
                 resolve,
                 reject
@@ -115,6 +141,20 @@ export class Generator {
     /** the number of requests running or queued */
     get load(): number {
         return this.waiting.length + this.active.length;
+    }
+
+    /** sequences held by running requests (a finished or aborted request frees its own) */
+    get busySequenceCount(): number {
+        return this.busySequences.size;
+    }
+
+    private decodeMaskOf(entry: Active): Uint8Array {
+        return entry.request.skipMask ?? this.options.currentMask();
+    }
+
+    private prefillMaskOf(entry: Active): Uint8Array {
+        const policy = entry.request.prefill ?? this.options.prefill();
+        return policy === "full" ? new Uint8Array(this.options.cache.context.layerCount) : this.decodeMaskOf(entry);
     }
 
     private ensureRunning() {
@@ -135,11 +175,16 @@ export class Generator {
             try {
                 await this.admitWaiting();
                 this.dropAborted();
-                prefilling = this.active.filter((entry) => !entry.prefilled);
-                if (prefilling.length > 0)
-                    await this.prefillStep(prefilling);
-                else if (this.active.length > 0)
-                    await this.decodeStep([...this.active]);
+                // one native batch runs one mask: requests with different masks take turns
+                const unprefilled = groupByMask(this.active.filter((entry) => !entry.prefilled), (entry) => this.prefillMaskOf(entry));
+                if (unprefilled.length > 0) {
+                    prefilling = unprefilled[0].entries;
+                    await this.prefillStep(unprefilled[0].mask, prefilling);
+                } else if (this.active.length > 0) {
+                    const groups = groupByMask(this.active, (entry) => this.decodeMaskOf(entry));
+                    const group = groups[this.decodeTurn++ % groups.length];
+                    await this.decodeStep(group.mask, group.entries);
+                }
             } catch (error) {
                 const failed = prefilling.length > 0 ? prefilling : [...this.active];
                 for (const entry of failed)
@@ -187,23 +232,30 @@ export class Generator {
                 this.finish(entry, "aborted");
     }
 
-    private async prefillStep(entries: Active[]) {
-        const mask = this.options.prefill() === "full" ? new Uint8Array(this.options.cache.context.layerCount) : this.options.currentMask();
+    private async prefillStep(mask: Uint8Array, entries: Active[]) {
         const started = performance.now();
-        const results = await this.options.cache.evaluate(mask, entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})));
+        const chunks = entries.map((entry) => entry.pending.slice(0, entry.request.prefillChunkTokens ?? entry.pending.length));
+        const results = await this.options.cache.evaluate(mask, entries.map((entry, index) => ({
+            sequenceId: entry.sequenceId,
+            tokens: chunks[index],
+            // only the prompt's last token gives logits to sample from
+            logitIndexes: chunks[index].length === entry.pending.length ? [chunks[index].length - 1] : []
+        })));
         const seconds = (performance.now() - started) / 1000;
         entries.forEach((entry, index) => {
             entry.timings.promptSeconds += seconds;
             entry.timings.recomputedTokens += results[index].recomputed;
+            entry.pending = entry.pending.slice(chunks[index].length);
+            if (entry.pending.length > 0)
+                return;
             entry.prefilled = true;
-            entry.pending = [];
             this.accept(entry, results[index].logits[0]);
         });
     }
 
-    private async decodeStep(entries: Active[]) {
+    private async decodeStep(mask: Uint8Array, entries: Active[]) {
         const started = performance.now();
-        const results = await this.options.cache.evaluate(this.options.currentMask(),
+        const results = await this.options.cache.evaluate(mask,
             entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})));
         const seconds = (performance.now() - started) / 1000;
         entries.forEach((entry, index) => {
@@ -221,8 +273,9 @@ export class Generator {
             return this.finish(entry, "aborted");
 
         const token = entry.sampler.sample(logits);
+        entry.timings.firstTokenSeconds ??= (performance.now() - entry.arrived) / 1000;
         const stopAtEog = entry.request.stopAtEndOfGeneration ?? true;
-        if (stopAtEog && this.options.model.isEogToken(token as Parameters<LlamaModel["isEogToken"]>[0]))
+        if (stopAtEog && (this.options.model.isEogToken(token as Parameters<LlamaModel["isEogToken"]>[0]) || entry.request.stopTokens?.includes(token)))
             return this.finish(entry, "endOfGeneration");
 
         entry.generated.push(token);
@@ -233,6 +286,11 @@ export class Generator {
 
         if (entry.stopStrings.some((stop) => entry.stream.text.includes(stop)))
             return this.finish(entry, "stopString");
+        const keep = entry.request.stopAt?.(entry.stream.text);
+        if (keep != null) {
+            entry.keepCharacters = keep;
+            return this.finish(entry, "boundary");
+        }
         if (entry.generated.length >= (entry.request.maxTokens ?? 256))
             return this.finish(entry, "maxTokens");
         entry.pending = [token];
@@ -255,8 +313,11 @@ export class Generator {
             for (const stop of entry.stopStrings)
                 if (text.includes(stop))
                     text = text.slice(0, text.indexOf(stop));
+        if (stopReason === "boundary" && entry.keepCharacters != null)
+            text = text.slice(0, entry.keepCharacters);
 
         const timings = entry.timings;
+        timings.totalSeconds = (performance.now() - entry.arrived) / 1000;
         timings.promptTokensPerSecond = timings.promptSeconds > 0 ? (timings.promptTokens - timings.reusedPromptTokens) / timings.promptSeconds : 0;
         // the first generated token comes from the prompt's logits; the others each cost one decode step
         timings.decodeTokensPerSecond = timings.decodeSeconds > 0 ? Math.max(0, timings.generatedTokens - 1) / timings.decodeSeconds : 0;
@@ -267,12 +328,29 @@ export class Generator {
 function emptyTimings(promptTokens: number): GenerationTimings {
     return {
         promptTokens, reusedPromptTokens: 0, generatedTokens: 0, recomputedTokens: 0,
-        promptSeconds: 0, decodeSeconds: 0, promptTokensPerSecond: 0, decodeTokensPerSecond: 0, maxBatch: 1
+        promptSeconds: 0, decodeSeconds: 0, firstTokenSeconds: null, totalSeconds: 0, promptTokensPerSecond: 0, decodeTokensPerSecond: 0, maxBatch: 1
     };
 }
 
 function abortedOutput(): GenerationOutput {
     return {text: "", tokens: [], stopReason: "aborted", timings: emptyTimings(0)};
+}
+
+type MaskGroup = {mask: Uint8Array, entries: Active[]};
+
+/** entries that share a layer mask, in order of first appearance */
+function groupByMask(entries: readonly Active[], maskOf: (entry: Active) => Uint8Array): MaskGroup[] {
+    const groups = new Map<string, MaskGroup>();
+    for (const entry of entries) {
+        const mask = maskOf(entry);
+        const key = maskKey(mask);
+        const group = groups.get(key);
+        if (group != null)
+            group.entries.push(entry);
+        else
+            groups.set(key, {mask, entries: [entry]});
+    }
+    return [...groups.values()];
 }
 
 /** a throwing user callback must not break the loop that serves every request */
