@@ -30,6 +30,8 @@ export type SyntheticModelSpec = {
     /** Type of token_embd / output; defaults to `weightType`. Lets fixtures mix F16 and Q8_0. */
     readonly embeddingWeightType?: SyntheticWeightType;
     readonly seed: number;
+    /** Control tokens to put in the vocabulary (e.g. a coder model's fill-in-the-middle markers). */
+    readonly specialTokens?: readonly string[];
     /** Standard deviation of the random weights; small so activations stay finite. Default 0.02. */
     readonly weightStd?: number;
     /** gemma2/gemma3: per-layer sliding-window flags; default is the architecture's stock pattern. */

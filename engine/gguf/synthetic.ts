@@ -72,7 +72,7 @@ async function writeTensorData(tensor: SyntheticTensorPlan, seed: number, weight
 export function syntheticModelPlanWithVocabulary(spec: SyntheticModelSpec): SyntheticModelPlan {
     const plan = planSyntheticModel(spec);
     // llama.cpp's vocab loader looks up "<|endoftext|>" by text when the model name mentions phi3
-    const extraControlTokens = spec.architecture === "phi3" ? ["<|endoftext|>", "<|end|>"] : [];
+    const extraControlTokens = [...(spec.architecture === "phi3" ? ["<|endoftext|>", "<|end|>"] : []), ...(spec.specialTokens ?? [])];
     const vocabulary = buildLlamaVocabulary(spec.vocabSize, extraControlTokens);
     return { ...plan, metadata: [...plan.metadata, ...llamaVocabularyMetadata(vocabulary)] };
 }
