@@ -4,6 +4,10 @@
 import path from "node:path";
 import type {Llama, LlamaModel} from "node-llama-cpp";
 import {Generator, type GenerateRequest, type GenerationOutput, type PrefillPolicy} from "./generation/generator.js";
+import {boundaryOf, finishSuggestion, suggestionShape} from "./completion/boundary.js";
+import {buildCompletionPrompt, DEFAULT_PROMPT_BUDGET, type PromptBudget} from "./completion/completion-prompt.js";
+import {detectFimStyle, type CompletionVocabulary, type ResolvedFimStyle} from "./completion/fim-styles.js";
+import {modelVocabulary} from "./completion/model-vocabulary.js";
 import {readModelProfile, type ModelProfile} from "./model-profile.js";
 import {openModel, type ModelFileInfo} from "./native/model-file.js";
 import {LayerSkipContext} from "./native/skip-context.js";
@@ -11,7 +15,7 @@ import {
     buildSchedule, dialStops, estimateCostModelFromTensorBytes, keptLayersAtDepth, planForSpeed, planFromSkipMask,
     secondsPerToken, skipMaskFromLayers, type CostModel, type PlannerInput, type SkipPlan, type SkipSchedule, type StrategyName
 } from "./plan/index.js";
-import type {DialStopInfo, GenerationStats, ModelSummary, PlanInfo, SpeedSetting} from "./protocol.js";
+import type {CompleteParams, CompleteResult, DialStopInfo, GenerationStats, ModelSummary, PlanInfo, SpeedSetting} from "./protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
 import {calibrateSpeed} from "./speed-calibration.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
@@ -47,6 +51,18 @@ export type DialGenerateResult = GenerationOutput & {
     stats: GenerationStats
 };
 
+export type CompletionRequest = Omit<CompleteParams, "requestId"> & {
+    signal?: AbortSignal,
+    onText?: (piece: string) => void,
+    /** Defaults to DEFAULT_PROMPT_BUDGET. */
+    budget?: PromptBudget
+};
+
+export type CompletionOutput = Omit<CompleteResult, "requestId">;
+
+/** prompt tokens evaluated per step for completions: a newer keystroke's abort waits at most this long */
+export const COMPLETION_PREFILL_CHUNK_TOKENS = 32;
+
 export class InvalidSpeedSettingError extends Error {
     override name = "InvalidSpeedSettingError";
 }
@@ -60,6 +76,8 @@ export class DialEngine {
     private schedule: SkipSchedule;
     private lastStats: GenerationStats | null = null;
     private disposed = false;
+    private readonly vocabulary: CompletionVocabulary;
+    private readonly fimStyle: ResolvedFimStyle | undefined;
 
     private constructor(
         readonly model: LlamaModel,
@@ -74,6 +92,8 @@ export class DialEngine {
     ) {
         this.schedule = buildSchedule(profile.shape, plannerOptions);
         this.plan = planForSpeed(this.plannerInput(), 1);
+        this.vocabulary = modelVocabulary(model);
+        this.fimStyle = detectFimStyle(this.vocabulary);
     }
 
     static async load(options: DialEngineOptions): Promise<DialEngine> {
@@ -216,6 +236,60 @@ export class DialEngine {
         return {...output, keptLayers: [...this.plan.keptLayers], skippedLayers: [...this.plan.skippedLayers], stats};
     }
 
+    /** "prefix", or the fill-in-the-middle style the model's vocabulary has markers for */
+    get completionStyle(): string {
+        return this.fimStyle?.style.name ?? "prefix";
+    }
+
+    /**
+     * One inline suggestion at a cursor. It decodes with its own speed (the dial's by default), and its
+     * prompt goes through the same layers: time to the first token is what completion waits on. Greedy,
+     * so the same text at the same speed gives the same suggestion.
+     */
+    async complete(request: CompletionRequest): Promise<CompletionOutput> {
+        if (this.disposed)
+            throw new Error("The engine is disposed");
+        // a model that cannot skip completes at 1x whatever the completion level says
+        const plan = request.speed != null && this.fileInfo.layerSkipSupported ? this.previewSpeed(request.speed) : this.plan;
+        const prompt = buildCompletionPrompt(this.vocabulary, request, request.budget ?? DEFAULT_PROMPT_BUDGET, this.fimStyle);
+        const shape = suggestionShape(request.prefix, request.suffix);
+        const output = await this.generator.generate({
+            promptTokens: prompt.tokens,
+            skipMask: plan.skipMask,
+            prefill: "skip",
+            prefillChunkTokens: COMPLETION_PREFILL_CHUNK_TOKENS,
+            stopTokens: prompt.stopTokens,
+            stopAt: (text) => boundaryOf(shape, text),
+            maxTokens: request.maxTokens ?? 64,
+            temperature: 0,
+            signal: request.signal,
+            onText: request.onText
+        });
+        const timings = output.timings;
+        return {
+            text: output.stopReason === "aborted" ? "" : finishSuggestion(shape, output.text),
+            stopReason: output.stopReason,
+            style: prompt.style,
+            multiline: shape.multiline,
+            stats: {
+                promptTokens: timings.promptTokens,
+                reusedPromptTokens: timings.reusedPromptTokens,
+                recomputedTokens: timings.recomputedTokens,
+                generatedTokens: timings.generatedTokens,
+                firstTokenMs: timings.firstTokenSeconds == null ? null : timings.firstTokenSeconds * 1000,
+                totalMs: timings.totalSeconds * 1000,
+                keptLayers: plan.depth,
+                layerCount: plan.layerCount,
+                predictedSpeedup: plan.predictedSpeedup
+            }
+        };
+    }
+
+    /** sequences held by requests now running (0 once every request has finished or been aborted) */
+    get busySequences(): number {
+        return this.generator.busySequenceCount;
+    }
+
     summary(build: ModelSummary["build"]): ModelSummary {
         const stops: DialStopInfo[] = dialStops(this.schedule, this.costModel).map((stop) => ({
             depth: stop.depth, predictedSpeedup: stop.predictedSpeedup, keptLayers: keptLayersAtDepth(this.schedule, stop.depth)
@@ -233,6 +307,7 @@ export class DialEngine {
             costModelSource: this.costModel.source,
             fullSpeedTokensPerSecond: this.fullSpeedTokensPerSecond,
             maxSpeedup: this.plan.maxSpeedup,
+            completionStyle: this.completionStyle,
             stops: this.fileInfo.layerSkipSupported ? stops : stops.filter((stop) => stop.depth === this.profile.shape.layerCount),
             plan: planInfo(this.plan),
             build

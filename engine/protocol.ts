@@ -75,6 +75,8 @@ export type ModelSummary = {
     /** decode tokens/s at 1x, batch 1, as calibrated (0 when not calibrated) */
     fullSpeedTokensPerSecond: number,
     maxSpeedup: number,
+    /** how inline completions prompt this model: a fill-in-the-middle style found in its vocabulary, or "prefix" */
+    completionStyle: string,
     /** every depth the dial can land on, slowest first */
     stops: DialStopInfo[],
     plan: PlanInfo,
@@ -93,6 +95,51 @@ export type GenerateParams = {
     temperature?: number,
     topP?: number,
     seed?: number
+};
+
+export type StopReason = "endOfGeneration" | "maxTokens" | "stopString" | "boundary" | "aborted";
+
+export type CompleteParams = {
+    requestId: string,
+    /** the document's text before the cursor (the engine keeps what fits its token budget) */
+    prefix: string,
+    /** the document's text after the cursor */
+    suffix: string,
+    /** the document's path, relative to the workspace when it has one */
+    path?: string,
+    /** the language's line comment, e.g. "#" (for context in prompts without file separators) */
+    lineComment?: string,
+    /** short excerpts of other open files of the same language */
+    context?: {path: string, text: string}[],
+    /** completions' own speed; defaults to the dial's */
+    speed?: SpeedSetting,
+    /** Defaults to 64. */
+    maxTokens?: number
+};
+
+export type CompletionStats = {
+    promptTokens: number,
+    /** prompt tokens the KV cache still held from the previous completion */
+    reusedPromptTokens: number,
+    recomputedTokens: number,
+    generatedTokens: number,
+    /** from the request reaching the engine to its first token; null when none came */
+    firstTokenMs: number | null,
+    totalMs: number,
+    keptLayers: number,
+    layerCount: number,
+    predictedSpeedup: number
+};
+
+export type CompleteResult = {
+    requestId: string,
+    /** the suggestion to insert ("" for none) */
+    text: string,
+    stopReason: StopReason,
+    /** "qwen2.5-coder", "starcoder2", "codellama", "deepseek-coder", or "prefix" */
+    style: string,
+    multiline: boolean,
+    stats: CompletionStats
 };
 
 export type GenerationStats = {
@@ -115,7 +162,7 @@ export type GenerateResult = {
     requestId: string,
     text: string,
     tokens: number,
-    stopReason: "endOfGeneration" | "maxTokens" | "stopString" | "aborted",
+    stopReason: StopReason,
     keptLayers: number[],
     skippedLayers: number[],
     stats: GenerationStats
@@ -135,6 +182,8 @@ export const Requests = {
     load: new RequestType<LoadParams, ModelSummary, void>("layerDial/load"),
     unload: new RequestType0<null, void>("layerDial/unload"),
     generate: new RequestType<GenerateParams, GenerateResult, void>("layerDial/generate"),
+    /** one inline completion at a cursor (cancel with layerDial/cancel and its requestId) */
+    complete: new RequestType<CompleteParams, CompleteResult, void>("layerDial/complete"),
     cancel: new RequestType<{requestId: string}, null, void>("layerDial/cancel"),
     setSpeed: new RequestType<SpeedSetting, PlanInfo, void>("layerDial/setSpeed"),
     /** the plan a setting would give, without applying it (for pickers) */

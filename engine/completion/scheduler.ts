@@ -59,6 +59,8 @@ function quietFor(ms: number, signal: AbortSignal): Promise<boolean> {
 
 export class CompletionScheduler<Q extends CompletionQuery> {
     readonly cache: SuggestionCache;
+    /** quiet time after a keystroke before a request is sent (settings may change it) */
+    debounceMs: number;
     private countsValue = emptyCounts();
     private newest = 0;
     private inFlight: AbortController | undefined;
@@ -66,6 +68,7 @@ export class CompletionScheduler<Q extends CompletionQuery> {
 
     constructor(private readonly options: CompletionSchedulerOptions<Q>) {
         this.cache = options.cache ?? new SuggestionCache();
+        this.debounceMs = options.debounceMs;
     }
 
     get counts(): SchedulerCounts {
@@ -90,7 +93,7 @@ export class CompletionScheduler<Q extends CompletionQuery> {
             counts.cached++;
             return cached;
         }
-        if (!await quietFor(this.options.debounceMs, signal)) {
+        if (!await quietFor(this.debounceMs, signal)) {
             counts.debounced++;
             return undefined;
         }

@@ -85,7 +85,8 @@ export function buildLlamaVocabulary(vocabSize: number, extraControlTokens: read
         tokenTypes.push(TokenType.byte);
     }
 
-    for (const token of extraControlTokens) {
+    // llama.cpp aborts on a vocabulary that spells two tokens alike
+    for (const token of new Set(extraControlTokens)) {
         tokens.push(token);
         scores.push(0);
         tokenTypes.push(TokenType.control);

@@ -6,7 +6,7 @@ import {EventEmitter} from "node:events";
 import {CancellationTokenSource, ResponseError, type MessageConnection} from "vscode-jsonrpc";
 import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscode-jsonrpc/node.js";
 import {
-    Notifications, Requests, type CalibrateParams, type CalibrateResult, type GenerateParams, type GenerateResult, type GenerationStats, type HostInfo, type LoadParams,
+    Notifications, Requests, type CalibrateParams, type CalibrateResult, type CompleteParams, type CompleteResult, type GenerateParams, type GenerateResult, type GenerationStats, type HostInfo, type LoadParams,
     type LogNotification, type ModelSummary, type PlanInfo, type ProgressNotification, type SpeedSetting
 } from "../protocol.js";
 
@@ -111,6 +111,21 @@ export class EngineClient {
         } finally {
             options.signal?.removeEventListener("abort", onAbort);
             this.textListeners.delete(requestId);
+        }
+    }
+
+    /** one inline completion; an aborted one resolves with stopReason "aborted" and no text */
+    async complete(params: Omit<CompleteParams, "requestId">, options: {signal?: AbortSignal} = {}): Promise<CompleteResult> {
+        const host = await this.ensureModel();
+        const requestId = `c${process.pid}-${++requestCounter}`;
+        const onAbort = () => void this.send(host, (connection) => connection.sendRequest(Requests.cancel, {requestId})).catch(() => undefined);
+        options.signal?.addEventListener("abort", onAbort, {once: true});
+        try {
+            if (options.signal?.aborted)
+                onAbort();
+            return await this.send(host, (connection) => connection.sendRequest(Requests.complete, {...params, requestId}));
+        } finally {
+            options.signal?.removeEventListener("abort", onAbort);
         }
     }
 

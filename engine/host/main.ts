@@ -1,6 +1,6 @@
 // The engine host: a separate Node process that owns llama.cpp, so a native crash never takes the editor
 // down. It speaks JSON-RPC over the IPC channel its parent opened (vscode-jsonrpc).
-import {ResponseError} from "vscode-jsonrpc";
+import {ResponseError, type CancellationToken} from "vscode-jsonrpc";
 import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscode-jsonrpc/node.js";
 import type {Llama} from "node-llama-cpp";
 import {DialEngine, LayerSkipNotSupportedError, planInfo} from "../dial-engine.js";
@@ -139,41 +139,51 @@ connection.onRequest(Requests.calibrate, async (params, token) => {
     }
 });
 
-connection.onRequest(Requests.generate, async (params, token) => {
+/** runs `work` with an AbortSignal that layerDial/cancel (by request id) and $/cancelRequest both fire */
+async function cancellable<R>(requestId: string, token: CancellationToken, work: (signal: AbortSignal) => Promise<R>): Promise<R | ResponseError<void>> {
     const controller = new AbortController();
-    running.set(params.requestId, controller);
-    // a $/cancelRequest from the client aborts too
+    running.set(requestId, controller);
     const cancellation = token.onCancellationRequested(() => controller.abort());
     try {
-        const result = await requireEngine().generate({
-            prompt: params.prompt,
-            systemPrompt: params.systemPrompt,
-            completionPrompt: params.completionPrompt,
-            mode: params.mode,
-            maxTokens: params.maxTokens,
-            temperature: params.temperature,
-            topP: params.topP,
-            seed: params.seed,
-            signal: controller.signal,
-            onText: (text) => connection.sendNotification(Notifications.token, {requestId: params.requestId, text})
-        });
-        return {
-            requestId: params.requestId,
-            text: result.text,
-            tokens: result.tokens.length,
-            stopReason: result.stopReason,
-            keptLayers: result.keptLayers,
-            skippedLayers: result.skippedLayers,
-            stats: result.stats
-        };
+        return await work(controller.signal);
     } catch (error) {
         connection.sendNotification(Notifications.log, {level: "error", message: String((error as Error).stack ?? error)});
         return toResponseError(error);
     } finally {
         cancellation.dispose();
-        running.delete(params.requestId);
+        running.delete(requestId);
     }
-});
+}
+
+connection.onRequest(Requests.complete, (params, token) => cancellable(params.requestId, token, async (signal) => {
+    const {requestId, ...request} = params;
+    const result = await requireEngine().complete({...request, signal});
+    return {requestId, ...result};
+}));
+
+connection.onRequest(Requests.generate, (params, token) => cancellable(params.requestId, token, async (signal) => {
+    const result = await requireEngine().generate({
+        prompt: params.prompt,
+        systemPrompt: params.systemPrompt,
+        completionPrompt: params.completionPrompt,
+        mode: params.mode,
+        maxTokens: params.maxTokens,
+        temperature: params.temperature,
+        topP: params.topP,
+        seed: params.seed,
+        signal,
+        onText: (text) => connection.sendNotification(Notifications.token, {requestId: params.requestId, text})
+    });
+    return {
+        requestId: params.requestId,
+        text: result.text,
+        tokens: result.tokens.length,
+        stopReason: result.stopReason,
+        keptLayers: result.keptLayers,
+        skippedLayers: result.skippedLayers,
+        stats: result.stats
+    };
+}));
 
 // tests prove that a native abort reaches the client as an error and the next request gets a fresh host
 if (process.env.LAYER_DIAL_TEST_HOOKS === "1")

@@ -18,7 +18,7 @@ function summary(overrides: Partial<ModelSummary> = {}): ModelSummary {
     return {
         path: "/models/stories260K.gguf", name: "stories260K", architecture: "llama", layerCount: 5, layerSkipSupported: true,
         contextSize: 2048, sequences: 1, threads: 2, prefill: "full", costModelSource: "calibrated", fullSpeedTokensPerSecond: 130,
-        maxSpeedup: 2.21,
+        maxSpeedup: 2.21, completionStyle: "prefix",
         stops: [
             {depth: 5, predictedSpeedup: 1, keptLayers: [0, 1, 2, 3, 4]},
             {depth: 4, predictedSpeedup: 1.22, keptLayers: [0, 1, 3, 4]},
