@@ -5,7 +5,9 @@ import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 import type {EngineClient} from "../engine/host/client.js";
-import type {CalibrateResult, GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting} from "../engine/protocol.js";
+import type {
+    CalibrateResult, CompleteParams, CompleteResult, GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting
+} from "../engine/protocol.js";
 import {NativeBuildMissingError} from "./native-build.js";
 import {checkModelFile, resolveModelSetting} from "./model-path.js";
 import {gpuEnvironment, readSettings, SPEED_LEVEL_NAMES, type LayerDialSettings} from "./settings.js";
@@ -109,8 +111,9 @@ export class EngineSession implements vscode.Disposable {
         const params: LoadParams = {
             modelPath,
             contextSize: settings.contextSize > 0 ? settings.contextSize : undefined,
-            // requests run one at a time (SerialQueue), so one sequence is all the context memory needed
-            sequences: 1,
+            // commands run one at a time (SerialQueue); inline completions get the second sequence, so a
+            // command never evicts the KV cache that completions reuse from keystroke to keystroke
+            sequences: 2,
             prefill: settings.prefill,
             speed: this.speedSetting(settings),
             calibrationCacheDirectory: this.options.calibrationDirectory
@@ -246,6 +249,16 @@ export class EngineSession implements vscode.Disposable {
             options.signal?.removeEventListener("abort", onAbort);
             this.requests.delete(requestId);
         }
+    }
+
+    /**
+     * One inline completion, only while a model is loaded: undefined when none is (a completion never
+     * starts the engine or loads a model). An aborted one resolves with stopReason "aborted".
+     */
+    async complete(params: Omit<CompleteParams, "requestId">, signal: AbortSignal): Promise<CompleteResult | undefined> {
+        const client = this.client;
+        if (client === undefined || this.model === undefined) return undefined;
+        return await client.complete(params, {signal});
     }
 
     /**

@@ -4,8 +4,10 @@
 import path from "node:path";
 import * as vscode from "vscode";
 import {calibrateModel} from "./calibrate-command.js";
+import {CompletionStatusBar, loadModel, pickCompletionSpeedLevel, toggleCompletion} from "./completion-status.js";
 import {EngineSession} from "./engine-session.js";
 import {GenerateAtCursorCommand} from "./generate-command.js";
+import {COMPLETION_SELECTOR, InlineCompletions} from "./inline-completion.js";
 import {downloadRecommendedModel, selectModel} from "./model-commands.js";
 import {parseHfUri} from "./model-path.js";
 import {reportError} from "./report-error.js";
@@ -31,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): void {
     const panels = new SpeedPanelManager(context.extensionUri, engine, log);
     const summarize = new SummarizeCommand(engine, queue, log);
     const generate = new GenerateAtCursorCommand(engine, queue, log);
+    const completions = new InlineCompletions(engine, log);
 
     /** every command reports its own failures; none throws into VS Code's generic error toast */
     const command = (id: string, title: string, run: (...args: unknown[]) => Promise<unknown> | unknown) =>
@@ -47,6 +50,9 @@ export function activate(context: vscode.ExtensionContext): void {
         engine,
         panels,
         new SpeedStatusBar(engine),
+        completions,
+        new CompletionStatusBar(engine, completions),
+        vscode.languages.registerInlineCompletionItemProvider(COMPLETION_SELECTOR, completions),
         vscode.window.registerWebviewPanelSerializer(SPEED_PANEL_VIEW_TYPE, panels),
         command("layerDial.summarizeSelection", "Summarize Selection", () => summarize.run()),
         command("layerDial.generateAtCursor", "Generate at Cursor", () => generate.run()),
@@ -58,7 +64,10 @@ export function activate(context: vscode.ExtensionContext): void {
         command("layerDial.stopGeneration", "Stop Generation", () => {
             if (engine.stopAll() === 0) void vscode.window.setStatusBarMessage("Layer Dial: nothing is running", 3000);
         }),
-        command("layerDial.calibrateModel", "Calibrate Model", () => calibrateModel(engine, queue))
+        command("layerDial.calibrateModel", "Calibrate Model", () => calibrateModel(engine, queue)),
+        command("layerDial.loadModel", "Load Model", () => loadModel(engine)),
+        command("layerDial.toggleCompletion", "Toggle Inline Completion", () => toggleCompletion(completions)),
+        command("layerDial.setCompletionSpeedLevel", "Set Inline Completion Speed Level", () => pickCompletionSpeedLevel(completions))
     );
     log.info(`Layer Dial activated in ${(performance.now() - started).toFixed(1)} ms (no model loaded, no engine started)`);
 }

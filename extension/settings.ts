@@ -88,3 +88,53 @@ export function gpuEnvironment(gpu: GpuChoice): {LAYER_DIAL_GPU?: string} {
     if (gpu === "auto") return {};
     return {LAYER_DIAL_GPU: gpu === "cpu" ? "false" : gpu};
 }
+
+/** The `layerDial.completion.*` settings: inline ghost-text completion as you type. */
+export type CompletionSettings = {
+    enabled: boolean,
+    /** completions' own level, so typing can be faster than the commands */
+    speedLevel: SpeedLevelName,
+    maxTokens: number,
+    /** quiet time after a keystroke before the model is asked */
+    debounceMs: number
+};
+
+/**
+ * On by default, but completions only run while a model is loaded: they never load one, start the
+ * engine or download anything by themselves. Faster than the commands' default, since a suggestion is
+ * only worth something if it arrives before the user has typed it.
+ */
+export const DEFAULT_COMPLETION_SETTINGS: CompletionSettings = {
+    enabled: true,
+    speedLevel: "Faster",
+    maxTokens: 64,
+    debounceMs: 200
+};
+
+export const COMPLETION_SETTING_LIMITS = {
+    maxTokens: {min: 1, max: 512},
+    debounceMs: {min: 0, max: 5000}
+} as const;
+
+export function readCompletionSettings(read: (key: keyof CompletionSettings) => unknown): {settings: CompletionSettings, warnings: string[]} {
+    const warnings: string[] = [];
+    function pick<K extends keyof CompletionSettings>(key: K, parsed: CompletionSettings[K] | undefined): CompletionSettings[K] {
+        const raw = read(key);
+        if (raw === undefined || raw === null) return DEFAULT_COMPLETION_SETTINGS[key];
+        if (parsed === undefined) {
+            warnings.push(`layerDial.completion.${key} = ${JSON.stringify(raw)} is not valid; using ${JSON.stringify(DEFAULT_COMPLETION_SETTINGS[key])}`);
+            return DEFAULT_COMPLETION_SETTINGS[key];
+        }
+        return parsed;
+    }
+    const enabled = read("enabled");
+    return {
+        settings: {
+            enabled: pick("enabled", typeof enabled === "boolean" ? enabled : undefined),
+            speedLevel: pick("speedLevel", oneOf(SPEED_LEVEL_NAMES, read("speedLevel"))),
+            maxTokens: pick("maxTokens", numberIn(read("maxTokens"), COMPLETION_SETTING_LIMITS.maxTokens, true)),
+            debounceMs: pick("debounceMs", numberIn(read("debounceMs"), COMPLETION_SETTING_LIMITS.debounceMs, true))
+        },
+        warnings
+    };
+}

@@ -30,7 +30,7 @@ function standIn(name) {
 }
 const vscode = {};
 for (const name of ["CancellationError", "ConfigurationTarget", "EventEmitter", "FileSystemError", "ProgressLocation",
-    "StatusBarAlignment", "ThemeIcon", "Uri", "ViewColumn", "WorkspaceEdit", "commands", "window", "workspace"])
+    "InlineCompletionItem", "Range", "StatusBarAlignment", "ThemeIcon", "Uri", "ViewColumn", "WorkspaceEdit", "commands", "languages", "window", "workspace"])
     vscode[name] = standIn("vscode." + name);
 vscode.commands = new Proxy(vscode.commands, {get: (target, property) => property === "registerCommand"
     ? (id) => { registered.push(id); return {dispose() {}}; } : target[property]});
@@ -78,8 +78,9 @@ describe("activation", () => {
         assert.deepEqual(report.spawned, []);
         assert.ok(!report.loaded.includes("node-llama-cpp"), "node-llama-cpp was imported during activation");
         assert.deepEqual(report.registered.sort(), [
-            "layerDial.calibrateModel", "layerDial.downloadRecommendedModel", "layerDial.generateAtCursor", "layerDial.openSpeedPanel",
-            "layerDial.selectModel", "layerDial.setSpeedLevel", "layerDial.stopGeneration", "layerDial.summarizeSelection"
+            "layerDial.calibrateModel", "layerDial.downloadRecommendedModel", "layerDial.generateAtCursor", "layerDial.loadModel",
+            "layerDial.openSpeedPanel", "layerDial.selectModel", "layerDial.setCompletionSpeedLevel", "layerDial.setSpeedLevel",
+            "layerDial.stopGeneration", "layerDial.summarizeSelection", "layerDial.toggleCompletion"
         ]);
         assert.ok(report.subscriptions >= report.registered.length + 4, `only ${report.subscriptions} disposables were handed to VS Code`);
     });

@@ -6,7 +6,9 @@ import path from "node:path";
 import {describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
 import {checkVsix, MAX_VSIX_BYTES, REQUIRED_FILES, type ZipEntry} from "../../extension/packaging/vsix-contents.js";
-import {DEFAULT_SETTINGS, GPU_CHOICES, PREFILL_POLICIES, SPEED_LEVEL_NAMES} from "../../extension/settings.js";
+import {
+    COMPLETION_SETTING_LIMITS, DEFAULT_COMPLETION_SETTINGS, DEFAULT_SETTINGS, GPU_CHOICES, PREFILL_POLICIES, SPEED_LEVEL_NAMES
+} from "../../extension/settings.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -16,7 +18,7 @@ type Manifest = {
     engines: {vscode: string},
     contributes: {
         commands: {command: string, title: string}[],
-        configuration: {properties: Record<string, {default: unknown, enum?: string[]}>}
+        configuration: {properties: Record<string, {default: unknown, enum?: string[], minimum?: number, maximum?: number}>}
     }
 };
 const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as Manifest;
@@ -31,7 +33,10 @@ describe("manifest", () => {
             "layerDial.selectModel": "Layer Dial: Select Model",
             "layerDial.downloadRecommendedModel": "Layer Dial: Download Recommended Model",
             "layerDial.stopGeneration": "Layer Dial: Stop Generation",
-            "layerDial.calibrateModel": "Layer Dial: Calibrate Model"
+            "layerDial.calibrateModel": "Layer Dial: Calibrate Model",
+            "layerDial.loadModel": "Layer Dial: Load Model",
+            "layerDial.toggleCompletion": "Layer Dial: Toggle Inline Completion",
+            "layerDial.setCompletionSpeedLevel": "Layer Dial: Set Inline Completion Speed Level"
         });
     });
 
@@ -42,8 +47,16 @@ describe("manifest", () => {
 
     test("the settings' defaults and choices are the ones the code falls back to", () => {
         const properties = manifest.contributes.configuration.properties;
-        assert.deepEqual(Object.keys(properties).sort(), Object.keys(DEFAULT_SETTINGS).map((key) => `layerDial.${key}`).sort());
+        assert.deepEqual(Object.keys(properties).sort(), [
+            ...Object.keys(DEFAULT_SETTINGS).map((key) => `layerDial.${key}`),
+            ...Object.keys(DEFAULT_COMPLETION_SETTINGS).map((key) => `layerDial.completion.${key}`)
+        ].sort());
         for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) assert.deepEqual(properties[`layerDial.${key}`].default, value, key);
+        for (const [key, value] of Object.entries(DEFAULT_COMPLETION_SETTINGS))
+            assert.deepEqual(properties[`layerDial.completion.${key}`].default, value, key);
+        for (const [key, limits] of Object.entries(COMPLETION_SETTING_LIMITS))
+            assert.deepEqual([properties[`layerDial.completion.${key}`].minimum, properties[`layerDial.completion.${key}`].maximum], [limits.min, limits.max], key);
+        assert.deepEqual(properties["layerDial.completion.speedLevel"].enum, SPEED_LEVEL_NAMES);
         assert.deepEqual(properties["layerDial.speedLevel"].enum, SPEED_LEVEL_NAMES);
         assert.deepEqual(properties["layerDial.prefill"].enum, PREFILL_POLICIES);
         assert.deepEqual(properties["layerDial.gpu"].enum, GPU_CHOICES);
