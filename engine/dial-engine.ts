@@ -5,7 +5,7 @@ import path from "node:path";
 import type {Llama, LlamaModel} from "node-llama-cpp";
 import {Generator, type GenerateRequest, type GenerationOutput, type PrefillPolicy} from "./generation/generator.js";
 import {boundaryOf, finishSuggestion, suggestionShape} from "./completion/boundary.js";
-import {buildCompletionPrompt, DEFAULT_PROMPT_BUDGET, type PromptBudget} from "./completion/completion-prompt.js";
+import {budgetWithin, buildCompletionPrompt, DEFAULT_PROMPT_BUDGET, type PromptBudget} from "./completion/completion-prompt.js";
 import {detectFimStyle, type CompletionVocabulary, type ResolvedFimStyle} from "./completion/fim-styles.js";
 import {modelVocabulary} from "./completion/model-vocabulary.js";
 import {readModelProfile, type ModelProfile} from "./model-profile.js";
@@ -251,7 +251,10 @@ export class DialEngine {
             throw new Error("The engine is disposed");
         // a model that cannot skip completes at 1x whatever the completion level says
         const plan = request.speed != null && this.fileInfo.layerSkipSupported ? this.previewSpeed(request.speed) : this.plan;
-        const prompt = buildCompletionPrompt(this.vocabulary, request, request.budget ?? DEFAULT_PROMPT_BUDGET, this.fimStyle);
+        const maxTokens = request.maxTokens ?? 64;
+        // a small context (a tiny model's) shrinks the budget; the markers and BOS take a few tokens more
+        const budget = budgetWithin(request.budget ?? DEFAULT_PROMPT_BUDGET, this.cache.context.contextSize - maxTokens - 16);
+        const prompt = buildCompletionPrompt(this.vocabulary, request, budget, this.fimStyle);
         const shape = suggestionShape(request.prefix, request.suffix);
         const output = await this.generator.generate({
             promptTokens: prompt.tokens,
@@ -260,7 +263,7 @@ export class DialEngine {
             prefillChunkTokens: COMPLETION_PREFILL_CHUNK_TOKENS,
             stopTokens: prompt.stopTokens,
             stopAt: (text) => boundaryOf(shape, text),
-            maxTokens: request.maxTokens ?? 64,
+            maxTokens,
             temperature: 0,
             signal: request.signal,
             onText: request.onText

@@ -16,6 +16,7 @@ import {
 import type {SpeedSetting} from "../protocol.js";
 import {runSpeedBench} from "../../bench/speed.js";
 import {runQualityBench} from "../../bench/quality.js";
+import {runCompletionBench} from "../../bench/completion.js";
 import {calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
 
 export class CliUsageError extends Error {
@@ -32,6 +33,7 @@ Commands:
   calibrate --model M [--text FILE]   find and cache this model's best layer order (greedy KL)
   bench speed --model M [--json FILE]   decode speed at every target, batch 1 and 4, against the prediction
   bench quality --model M --text FILE [--json FILE]   what each strategy and depth costs in quality
+  bench completion --model M [--json FILE] [--max-tokens N] [--files A,B]   inline completion latency at each level, and requests while typing
 
 Options:
   --model <path|hf:URI>       model file, or a Hugging Face URI to download (with progress, resumable)
@@ -64,6 +66,7 @@ const options = {
     "json-file": {type: "string"},
     runs: {type: "string"},
     tokens: {type: "string"},
+    files: {type: "string"},
     help: {type: "boolean", short: "h"}
 } as const;
 
@@ -265,8 +268,18 @@ export async function main(argv: string[]): Promise<void> {
                 console.log(`wrote ${result.files.json}, ${result.files.table}, ${result.files.svg}`);
                 return;
             }
+            if (sub === "completion") {
+                if (values.model == null)
+                    throw new CliUsageError("bench completion needs --model");
+                return void await runCompletionBench({
+                    modelPath: await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY}),
+                    jsonFile: values["json-file"],
+                    files: values.files?.split(",").map((file) => file.trim()).filter((file) => file.length > 0),
+                    maxTokens: numberOption(values, "max-tokens", (v) => Number.isInteger(v) && v >= 1, "a positive integer")
+                });
+            }
             if (sub !== "speed")
-                throw new CliUsageError(`Unknown benchmark "${sub ?? ""}". Available: speed, quality`);
+                throw new CliUsageError(`Unknown benchmark "${sub ?? ""}". Available: speed, quality, completion`);
             if (values.model == null)
                 throw new CliUsageError("bench speed needs --model");
             return void await runSpeedBench({

@@ -31,6 +31,19 @@ export type PromptBudget = {
 
 export const DEFAULT_PROMPT_BUDGET: PromptBudget = {prefixTokens: 1024, suffixTokens: 256, contextTokens: 512};
 
+/** the budget scaled down, in proportion, so that prompt and suggestion fit `available` tokens */
+export function budgetWithin(budget: PromptBudget, available: number): PromptBudget {
+    const total = budget.prefixTokens + budget.suffixTokens + budget.contextTokens;
+    if (total <= available)
+        return budget;
+    const scale = Math.max(0, available) / total;
+    return {
+        prefixTokens: Math.floor(budget.prefixTokens * scale),
+        suffixTokens: Math.floor(budget.suffixTokens * scale),
+        contextTokens: Math.floor(budget.contextTokens * scale)
+    };
+}
+
 /** the prefix's first line is a multiple of this, so the prompt's start holds still while the user types */
 export const PREFIX_LINE_STEP = 32;
 
