@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import {boundaryOf, finishSuggestion, suggestionShape} from "../../engine/completion/boundary.js";
-import {buildCompletionPrompt, PREFIX_LINE_STEP} from "../../engine/completion/completion-prompt.js";
+import {budgetWithin, buildCompletionPrompt, DEFAULT_PROMPT_BUDGET, PREFIX_LINE_STEP} from "../../engine/completion/completion-prompt.js";
 import {detectFimStyle, FIM_STYLES, type CompletionVocabulary} from "../../engine/completion/fim-styles.js";
 
 const BOS = 1;
@@ -90,6 +90,14 @@ describe("completion prompt layout", () => {
         const text = qwenVocabulary.text(prompt.tokens);
         const suffix = text.slice(text.indexOf("<|fim_suffix|>") + "<|fim_suffix|>".length, text.indexOf("<|fim_middle|>"));
         assert.equal(suffix, "line 0\nline 1\nline 2\nline 3\n");
+    });
+
+    test("a small context shrinks every part of the budget in proportion", () => {
+        assert.equal(budgetWithin(DEFAULT_PROMPT_BUDGET, 4000), DEFAULT_PROMPT_BUDGET);
+        const small = budgetWithin(DEFAULT_PROMPT_BUDGET, 176);
+        assert.ok(small.prefixTokens + small.suffixTokens + small.contextTokens <= 176);
+        assert.deepEqual(small, {prefixTokens: 100, suffixTokens: 25, contextTokens: 50});
+        assert.deepEqual(budgetWithin(DEFAULT_PROMPT_BUDGET, -5), {prefixTokens: 0, suffixTokens: 0, contextTokens: 0});
     });
 
     test("context beyond its budget is cut at a line, and whole files that do not fit are left out", () => {
