@@ -60,9 +60,6 @@ export type CompletionRequest = Omit<CompleteParams, "requestId"> & {
 
 export type CompletionOutput = Omit<CompleteResult, "requestId">;
 
-/** prompt tokens evaluated per step for completions: a newer keystroke's abort waits at most this long */
-export const COMPLETION_PREFILL_CHUNK_TOKENS = 32;
-
 export class InvalidSpeedSettingError extends Error {
     override name = "InvalidSpeedSettingError";
 }
@@ -260,7 +257,6 @@ export class DialEngine {
             promptTokens: prompt.tokens,
             skipMask: plan.skipMask,
             prefill: "skip",
-            prefillChunkTokens: COMPLETION_PREFILL_CHUNK_TOKENS,
             stopTokens: prompt.stopTokens,
             stopAt: (text) => boundaryOf(shape, text),
             maxTokens,
@@ -286,6 +282,11 @@ export class DialEngine {
                 predictedSpeedup: plan.predictedSpeedup
             }
         };
+    }
+
+    /** native decodes stopped part-way because every request in them was cancelled */
+    get abortedDecodes(): number {
+        return this.generator.abortedDecodes;
     }
 
     /** sequences held by requests now running (0 once every request has finished or been aborted) */

@@ -54,7 +54,7 @@ export class SkipAwareCache {
     }
 
     /** evaluates every item in one native batch (or as few as the batch size allows) under `mask` */
-    async evaluate(mask: Uint8Array, items: readonly CacheEvaluation[]): Promise<CacheEvaluationResult[]> {
+    async evaluate(mask: Uint8Array, items: readonly CacheEvaluation[], options: {signal?: AbortSignal} = {}): Promise<CacheEvaluationResult[]> {
         // set (and so validate) the mask before touching any cache, so a refused mask changes nothing
         const key = maskKey(mask);
         if (key !== this.nativeMaskKey) {
@@ -83,7 +83,7 @@ export class SkipAwareCache {
                 firstPosition: entry.firstPosition,
                 tokens: entry.tokens,
                 logitIndexes: entry.logitIndexes
-            })));
+            })), options);
         } catch (error) {
             // a batch may have been decoded in part: drop whatever it wrote, so ledger and cache agree
             for (const entry of prepared)

@@ -3,6 +3,7 @@
 // "full" prefill policy (as in the paper) or through the dial under "skip".
 import type {LlamaModel} from "node-llama-cpp";
 import {maskKey} from "../kv-ledger.js";
+import {DecodeAbortedError} from "../native/skip-context.js";
 import {SkipAwareCache} from "../skip-aware-cache.js";
 import {buildPrompt, type PromptRequest} from "./prompt.js";
 import {TokenSampler, type SamplingOptions} from "./sampler.js";
@@ -20,8 +21,6 @@ export type GenerateRequest = GeneratePrompt & SamplingOptions & {
     skipMask?: Uint8Array,
     /** Defaults to the generator's policy. */
     prefill?: PrefillPolicy,
-    /** evaluate the prompt in steps of at most this many tokens, so an abort lands between steps. Defaults to all at once. */
-    prefillChunkTokens?: number,
     /** tokens that end generation like end-of-generation tokens (e.g. a fill-in-the-middle end marker) */
     stopTokens?: readonly number[],
     /** called with the text so far after each token; a number ends generation there, keeping that many characters */
@@ -101,6 +100,10 @@ export class Generator {
     private running = false;
     /** which mask group decodes next when requests with different masks run side by side */
     private decodeTurn = 0;
+    /** the requests in the native decode now running, and what stops it */
+    private inDecode: readonly Active[] = [];
+    private decodeAbort: AbortController | undefined;
+    private abortedDecodeCount = 0;
 
     constructor(private readonly options: GeneratorOptions) {}
 
@@ -118,6 +121,9 @@ export class Generator {
         if (request.signal?.aborted)
             return abortedOutput();
 
+        // caller-built tokens (an inline completion) are text the output continues: detokenized after the
+        // prompt's last tokens, a first token "▁there" keeps its space (alone, SentencePiece drops it)
+        const continuesFrom = "promptTokens" in request ? prompt.tokens : undefined;
         return await new Promise<GenerationOutput>((resolve, reject) => {
             const entry: Active = {
                 request: {...request, maxTokens: Math.min(maxTokens, this.contextSize - prompt.tokens.length)},
@@ -125,7 +131,8 @@ export class Generator {
                 pending: prompt.tokens,
                 prefilled: false,
                 sampler: new TokenSampler(request),
-                stream: new TextStream((tokens) => this.options.model.detokenize(tokens as Parameters<LlamaModel["detokenize"]>[0])),
+                stream: new TextStream((tokens) => this.options.model.detokenize(tokens as Parameters<LlamaModel["detokenize"]>[0], false,
+                    continuesFrom as Parameters<LlamaModel["detokenize"]>[2])),
                 stopStrings: prompt.stopStrings,
                 generated: [],
                 arrived: performance.now(),
@@ -146,6 +153,11 @@ export class Generator {
     /** sequences held by running requests (a finished or aborted request frees its own) */
     get busySequenceCount(): number {
         return this.busySequences.size;
+    }
+
+    /** native decodes stopped part-way because every request in them was cancelled */
+    get abortedDecodes(): number {
+        return this.abortedDecodeCount;
     }
 
     private decodeMaskOf(entry: Active): Uint8Array {
@@ -186,6 +198,12 @@ export class Generator {
                     await this.decodeStep(group.mask, group.entries);
                 }
             } catch (error) {
+                if (error instanceof DecodeAbortedError) {
+                    this.abortedDecodeCount++;
+                    // only decodes whose every request was cancelled are aborted; anyone else retries the step
+                    this.dropAborted();
+                    continue;
+                }
                 const failed = prefilling.length > 0 ? prefilling : [...this.active];
                 for (const entry of failed)
                     this.finish(entry, undefined, error as Error);
@@ -201,6 +219,9 @@ export class Generator {
                 entry.resolve(abortedOutput());
                 continue;
             }
+            // a request whose every neighbour in the running decode was cancelled stops that decode at once,
+            // so a newer keystroke waits for no prompt it no longer needs
+            entry.request.signal?.addEventListener("abort", () => this.abortDecodeIfAllCancelled(), {once: true});
             entry.sequenceId = this.pickSequence(entry.pending);
             this.busySequences.add(entry.sequenceId);
             const reused = await this.options.cache.reuse(entry.sequenceId, entry.pending);
@@ -232,31 +253,41 @@ export class Generator {
                 this.finish(entry, "aborted");
     }
 
+    private abortDecodeIfAllCancelled() {
+        if (this.inDecode.length > 0 && this.inDecode.every((entry) => entry.request.signal?.aborted))
+            this.decodeAbort?.abort();
+    }
+
+    /** one native decode of `entries` under `mask` */
+    private async evaluate(mask: Uint8Array, entries: Active[]) {
+        this.inDecode = entries;
+        this.decodeAbort = new AbortController();
+        this.abortDecodeIfAllCancelled();
+        try {
+            return await this.options.cache.evaluate(mask, entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})),
+                {signal: this.decodeAbort.signal});
+        } finally {
+            this.inDecode = [];
+            this.decodeAbort = undefined;
+        }
+    }
+
     private async prefillStep(mask: Uint8Array, entries: Active[]) {
         const started = performance.now();
-        const chunks = entries.map((entry) => entry.pending.slice(0, entry.request.prefillChunkTokens ?? entry.pending.length));
-        const results = await this.options.cache.evaluate(mask, entries.map((entry, index) => ({
-            sequenceId: entry.sequenceId,
-            tokens: chunks[index],
-            // only the prompt's last token gives logits to sample from
-            logitIndexes: chunks[index].length === entry.pending.length ? [chunks[index].length - 1] : []
-        })));
+        const results = await this.evaluate(mask, entries);
         const seconds = (performance.now() - started) / 1000;
         entries.forEach((entry, index) => {
             entry.timings.promptSeconds += seconds;
             entry.timings.recomputedTokens += results[index].recomputed;
-            entry.pending = entry.pending.slice(chunks[index].length);
-            if (entry.pending.length > 0)
-                return;
             entry.prefilled = true;
+            entry.pending = [];
             this.accept(entry, results[index].logits[0]);
         });
     }
 
     private async decodeStep(mask: Uint8Array, entries: Active[]) {
         const started = performance.now();
-        const results = await this.options.cache.evaluate(mask,
-            entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})));
+        const results = await this.evaluate(mask, entries);
         const seconds = (performance.now() - started) / 1000;
         entries.forEach((entry, index) => {
             entry.timings.decodeSeconds += seconds;

@@ -14,7 +14,9 @@ export type AddonContext = {
     disposeSequence(sequenceId: number): void,
     setLayerSkip(mask: Uint8Array): void,
     getLayerSkip(): Uint8Array,
-    getLogits(batchLogitIndex: number): Float32Array
+    getLogits(batchLogitIndex: number): Float32Array,
+    /** stops the decode in flight; decodeBatch then rejects with "Decoding was aborted" */
+    abortDecode(): void
 };
 
 export type NativeBinding = {
@@ -28,7 +30,7 @@ export type BuildMetadata = {
     }
 };
 
-export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits"] as const;
+export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits", "abortDecode"] as const;
 
 /** load a llama-addon.node as node-llama-cpp's own loader does: a fresh module instance per Llama */
 export function loadBindingModule(bindingPath: string): NativeBinding {

@@ -8,6 +8,11 @@ export class LayerSkipMaskError extends Error {
     override name = "LayerSkipMaskError";
 }
 
+/** a decode stopped by abortDecode(); llama.cpp has dropped the batch's positions from the KV cache */
+export class DecodeAbortedError extends Error {
+    override name = "DecodeAbortedError";
+}
+
 export class LayerSkipUnsupportedError extends Error {
     override name = "LayerSkipUnsupportedError";
 }
@@ -90,8 +95,9 @@ export class LayerSkipContext {
     }
 
     /** decodes the items (several sequences may share one batch) and returns, per item, the requested logits rows */
-    decode(items: readonly DecodeItem[]): Promise<Float32Array[][]> {
+    decode(items: readonly DecodeItem[], options: {signal?: AbortSignal} = {}): Promise<Float32Array[][]> {
         return this.serialised(async () => {
+            const {signal} = options;
             const results = items.map(() => [] as Float32Array[]);
             const wanted = items.map((item) => new Set(item.logitIndexes ?? [item.tokens.length - 1]));
             const offsets = items.map(() => 0);
@@ -126,7 +132,21 @@ export class LayerSkipContext {
                     for (const row of batchRows)
                         rows.push({item: part.item, row});
                 }
-                await this.addon.decodeBatch();
+                if (signal?.aborted)
+                    throw new DecodeAbortedError("The decode was aborted before it started");
+                // the native flag is cleared when the decode is queued, so an abort from here on reaches it
+                const decoding = this.addon.decodeBatch();
+                const onAbort = () => this.addon.abortDecode();
+                signal?.addEventListener("abort", onAbort, {once: true});
+                try {
+                    await decoding;
+                } catch (error) {
+                    if ((error as Error).message === "Decoding was aborted")
+                        throw new DecodeAbortedError("The decode was aborted");
+                    throw error;
+                } finally {
+                    signal?.removeEventListener("abort", onAbort);
+                }
                 for (const {item, row} of rows)
                     results[item].push(this.addon.getLogits(row));
             }
