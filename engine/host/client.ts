@@ -102,14 +102,10 @@ export class EngineClient {
         const requestId = `r${process.pid}-${++requestCounter}`;
         if (options.onText != null)
             this.textListeners.set(requestId, options.onText);
-        const onAbort = () => void this.send(host, (connection) => connection.sendRequest(Requests.cancel, {requestId})).catch(() => undefined);
-        options.signal?.addEventListener("abort", onAbort, {once: true});
         try {
-            if (options.signal?.aborted)
-                onAbort();
-            return await this.send(host, (connection) => connection.sendRequest(Requests.generate, {...params, requestId}));
+            return await this.cancellable(host, requestId, options.signal,
+                (connection) => connection.sendRequest(Requests.generate, {...params, requestId}));
         } finally {
-            options.signal?.removeEventListener("abort", onAbort);
             this.textListeners.delete(requestId);
         }
     }
@@ -118,14 +114,20 @@ export class EngineClient {
     async complete(params: Omit<CompleteParams, "requestId">, options: {signal?: AbortSignal} = {}): Promise<CompleteResult> {
         const host = await this.ensureModel();
         const requestId = `c${process.pid}-${++requestCounter}`;
+        return await this.cancellable(host, requestId, options.signal, (connection) => connection.sendRequest(Requests.complete, {...params, requestId}));
+    }
+
+    /** a request that `signal` cancels on the host (by request id: the host aborts it within one decoded token) */
+    private async cancellable<T>(host: Host, requestId: string, signal: AbortSignal | undefined,
+        request: (connection: MessageConnection) => Promise<T>): Promise<T> {
         const onAbort = () => void this.send(host, (connection) => connection.sendRequest(Requests.cancel, {requestId})).catch(() => undefined);
-        options.signal?.addEventListener("abort", onAbort, {once: true});
+        signal?.addEventListener("abort", onAbort, {once: true});
         try {
-            if (options.signal?.aborted)
+            if (signal?.aborted)
                 onAbort();
-            return await this.send(host, (connection) => connection.sendRequest(Requests.complete, {...params, requestId}));
+            return await this.send(host, request);
         } finally {
-            options.signal?.removeEventListener("abort", onAbort);
+            signal?.removeEventListener("abort", onAbort);
         }
     }
 

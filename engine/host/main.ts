@@ -19,6 +19,8 @@ let engine: DialEngine | undefined;
 let summary: ModelSummary | undefined;
 let calibrationCacheDirectory: string | undefined;
 const running = new Map<string, AbortController>();
+/** cancels that arrived before their request (a client aborting at once); the request then starts aborted */
+const cancelledEarly = new Set<string>();
 
 const badInputErrors = [
     "InvalidSpeedSettingError", "InvalidSpeedRatioError", "UnknownSpeedLevelError", "SkipMaskLengthError", "AllLayersSkippedError",
@@ -110,7 +112,15 @@ connection.onRequest(Requests.info, handle(() => ({
     model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null
 })));
 connection.onRequest(Requests.cancel, handle(({requestId}) => {
-    running.get(requestId)?.abort();
+    const controller = running.get(requestId);
+    if (controller !== undefined) {
+        controller.abort();
+    } else {
+        cancelledEarly.add(requestId);
+        // ids of requests that never came must not pile up
+        if (cancelledEarly.size > 256)
+            cancelledEarly.delete(cancelledEarly.values().next().value!);
+    }
     return null;
 }));
 connection.onRequest(Requests.calibrate, async (params, token) => {
@@ -143,6 +153,8 @@ connection.onRequest(Requests.calibrate, async (params, token) => {
 async function cancellable<R>(requestId: string, token: CancellationToken, work: (signal: AbortSignal) => Promise<R>): Promise<R | ResponseError<void>> {
     const controller = new AbortController();
     running.set(requestId, controller);
+    if (cancelledEarly.delete(requestId))
+        controller.abort();
     const cancellation = token.onCancellationRequested(() => controller.abort());
     try {
         return await work(controller.signal);

@@ -101,6 +101,23 @@ describe("engine host", () => {
         assert.ok(result.tokens < 200);
     });
 
+    test("completes at a cursor through the host at its own speed; an aborted completion has no text", async () => {
+        const result = await client.complete({prefix: "Once upon a time", suffix: "\n", speed: {speed: "Quality"}, maxTokens: 16});
+        assert.equal(result.style, "prefix");
+        assert.ok(result.text.startsWith(", there was a little girl named Lily"), result.text);
+        assert.ok(!result.text.includes("\n"));
+        assert.equal(result.stats.keptLayers, 5);
+        const fast = await client.complete({prefix: "Once upon a time", suffix: "\n", speed: {speed: "Max"}, maxTokens: 4});
+        assert.ok(fast.stats.keptLayers < 5);
+        assert.ok(fast.stats.reusedPromptTokens > 0, "the prompt's KV cache carried over");
+
+        const controller = new AbortController();
+        controller.abort();
+        const aborted = await client.complete({prefix: "The dog", suffix: "", maxTokens: 200}, {signal: controller.signal});
+        assert.equal(aborted.stopReason, "aborted");
+        assert.equal(aborted.text, "");
+    });
+
     test("a native abort in the host fails the request in flight; the next request gets a fresh host with the same model", async () => {
         const firstPid = (await client.info()).pid;
         const inFlight = client.generate({prompt: "Once upon a time", maxTokens: 200});
