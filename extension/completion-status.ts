@@ -15,7 +15,7 @@ export class CompletionStatusBar implements vscode.Disposable {
         this.item = vscode.window.createStatusBarItem("layerDial.completion", vscode.StatusBarAlignment.Right, 99);
         this.item.name = "Layer Dial Inline Completion";
         this.item.command = "layerDial.toggleCompletion";
-        this.disposables.push(this.item, session.onDidChange(() => this.update()), completions.onDidChange(() => this.update()));
+        this.disposables.push(this.item, session.onDidChange(() => this.update()), completions.onDidChangeState(() => this.update()));
         this.update();
         this.item.show();
     }

@@ -20,8 +20,12 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
     private readonly changeEmitter = new vscode.EventEmitter<void>();
     private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
 
-    /** enabled, busy or the last result changed */
-    readonly onDidChange = this.changeEmitter.event;
+    /**
+     * enabled, busy or the last result changed (for the status bar item). Not named onDidChange: on a provider,
+     * that is the proposed API's "ask again" event, which code-server (it enables every proposal) subscribes
+     * to: firing it as a request starts made VS Code cancel that request and ask again, in a loop.
+     */
+    readonly onDidChangeState = this.changeEmitter.event;
 
     constructor(private readonly session: EngineSession, private readonly log: vscode.LogOutputChannel) {
         this.scheduler = new CompletionScheduler<Query>({

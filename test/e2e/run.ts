@@ -23,7 +23,8 @@ import { findMarkedProcesses, killGroupsOnExit, reapMarkedProcesses } from "./ha
 import { ProbeServer, SPEED_ITEM_SELECTOR } from "./harness/probe-server.js";
 import { Workbench } from "./harness/workbench.js";
 import { generateAtCursor } from "./scenarios/generate-at-cursor.js";
-import { closeSummaryEditors, STORY_FILE, STORY_TEXT } from "./scenarios/layer-dial-ui.js";
+import { inlineCompletion } from "./scenarios/inline-completion.js";
+import { closeSummaryEditors, COMPLETION_FILE, STORY_FILE, STORY_TEXT } from "./scenarios/layer-dial-ui.js";
 import { missingModel } from "./scenarios/missing-model.js";
 import type { Scenario } from "./scenarios/scenario.js";
 import { speedLevelStatusBar } from "./scenarios/speed-level-status-bar.js";
@@ -31,8 +32,11 @@ import { summarizeSelection } from "./scenarios/summarize-selection.js";
 import { PROBE_URL_VARIABLE } from "./suite/probe-protocol.js";
 import { parseResultLine, SUITE_FILTER_VARIABLE } from "./suite/result-line.js";
 
-/** In this order: the level change expects Quality first; the missing model comes last because it changes the setting. */
-const SCENARIOS: readonly Scenario[] = [summarizeSelection, speedLevelStatusBar, generateAtCursor, missingModel];
+/**
+ * In this order: the level change expects Quality first; the missing model comes last because it changes the
+ * setting. Inline completion loads the model itself, so it also runs alone.
+ */
+const SCENARIOS: readonly Scenario[] = [summarizeSelection, speedLevelStatusBar, generateAtCursor, inlineCompletion, missingModel];
 
 const OUTPUT_DIR = path.join(REPO_ROOT, "test/.output/e2e");
 const MODEL_PATH = path.resolve(REPO_ROOT, "../shared/models/stories260K.gguf");
@@ -186,6 +190,7 @@ async function main(): Promise<number> {
     let browser: Browser | undefined;
     try {
         await fsp.writeFile(path.join(server.workspaceDir, STORY_FILE), STORY_TEXT);
+        await fsp.writeFile(path.join(server.workspaceDir, COMPLETION_FILE), "");
         await timed(`installed ${path.relative(REPO_ROOT, vsix)}`, () => server.installExtension(vsix));
         await timed("code-server started", () => server.start());
         browser = await launchChromium(marker, path.join(server.root, "chromium"));

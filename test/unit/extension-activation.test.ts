@@ -36,6 +36,10 @@ vscode.commands = new Proxy(vscode.commands, {get: (target, property) => propert
     ? (id) => { registered.push(id); return {dispose() {}}; } : target[property]});
 vscode.workspace = new Proxy(vscode.workspace, {get: (target, property) => property === "getConfiguration"
     ? () => ({get: () => undefined, inspect: () => undefined, update: async () => undefined}) : target[property]});
+// the inline-completion provider as VS Code gets it
+const providers = [];
+vscode.languages = new Proxy(vscode.languages, {get: (target, property) => property === "registerInlineCompletionItemProvider"
+    ? (_selector, provider) => { providers.push(provider); return {dispose() {}}; } : target[property]});
 const load = Module._load;
 Module._load = (request, parent, isMain) => {
     loaded.push(request);
@@ -49,6 +53,7 @@ for (const kind of ["fork", "spawn", "exec", "execFile"])
     for (let attempt = 0; attempt < 3; attempt++) {
         delete require.cache[bundle];
         registered.length = 0;
+        providers.length = 0;
         subscriptions = [];
         const started = performance.now();
         const extension = require(bundle);
@@ -57,11 +62,12 @@ for (const kind of ["fork", "spawn", "exec", "execFile"])
         await extension.deactivate();
     }
     for (const subscription of subscriptions) subscription.dispose();
-    process.stdout.write(JSON.stringify({timings, registered, loaded, spawned, subscriptions: subscriptions.length}));
+    const providerEvents = providers.map((provider) => typeof provider.onDidChange);
+    process.stdout.write(JSON.stringify({timings, registered, loaded, spawned, subscriptions: subscriptions.length, providerEvents}));
 })().catch((error) => { console.error(error); process.exit(1); });
 `;
 
-type ProbeReport = {timings: number[], registered: string[], loaded: string[], spawned: string[], subscriptions: number};
+type ProbeReport = {timings: number[], registered: string[], loaded: string[], spawned: string[], subscriptions: number, providerEvents: string[]};
 
 describe("activation", () => {
     test("loads and activates in under 50 ms without a process or node-llama-cpp", () => {
@@ -83,5 +89,8 @@ describe("activation", () => {
             "layerDial.stopGeneration", "layerDial.summarizeSelection", "layerDial.toggleCompletion"
         ]);
         assert.ok(report.subscriptions >= report.registered.length + 4, `only ${report.subscriptions} disposables were handed to VS Code`);
+        // a provider's onDidChange is the proposed API's "ask again" event (code-server enables every proposal):
+        // the provider must not fire it when its own state changes, or VS Code cancels each request it starts
+        assert.deepEqual(report.providerEvents, ["undefined"], "one inline-completion provider, without an onDidChange event");
     });
 });

@@ -23,6 +23,13 @@ const SETTLE_ANIMATIONS = `Promise.race([
     new Promise((resolve) => setTimeout(resolve, 2000))
 ])`;
 
+/**
+ * An inline suggestion's ghost text as Monaco 1.100 renders it: the part on the cursor's line is injected
+ * text (class ghost-text-decoration, or -preview), further lines are a view zone of .suggest-preview-text lines.
+ */
+const GHOST_TEXT_INLINE = ".ghost-text-decoration, .ghost-text-decoration-preview";
+const GHOST_TEXT_LINES = ".view-zones .suggest-preview-text .view-line";
+
 /** Monaco renders spaces as no-break spaces. */
 function plainText(text: string): string {
     return text.replace(/\u00a0/g, " ");
@@ -172,16 +179,21 @@ export class Workbench {
      * The text an editor shows, one entry per document line, top to bottom. Monaco renders only the lines
      * in view, not necessarily in DOM order, so they are sorted by offset; a line the editor wraps is
      * several view lines, of which only the first has a line number in the gutter, so they are joined.
+     * Ghost text (an inline suggestion not accepted yet) is not part of the document and is left out.
      */
     async editorLines(editor: Locator): Promise<string[]> {
         // runs in the page: no named inner functions, which tsx's esbuild would wrap in a node-only `__name` helper
-        const { lines, numbered } = await editor.evaluate((root) => ({
-            lines: [...root.querySelectorAll(".view-lines .view-line")]
-                .map((element) => ({ top: parseFloat((element as HTMLElement).style.top), text: element.textContent ?? "" })),
+        const { lines, numbered } = await editor.evaluate((root, ghostSelector) => ({
+            lines: [...root.querySelectorAll(".view-lines .view-line")].map((element) => {
+                // a suggestion's inline part is injected text inside the line's own spans
+                const copy = element.cloneNode(true) as HTMLElement;
+                copy.querySelectorAll(ghostSelector).forEach((ghost) => ghost.remove());
+                return { top: parseFloat((element as HTMLElement).style.top), text: copy.textContent ?? "" };
+            }),
             numbered: [...root.querySelectorAll(".margin-view-overlays > div")]
                 .filter((element) => (element.querySelector(".line-numbers")?.textContent ?? "").trim() !== "")
                 .map((element) => parseFloat((element as HTMLElement).style.top))
-        }));
+        }), GHOST_TEXT_INLINE);
         const starts = new Set(numbered);
         const joined: string[] = [];
         for (const line of lines.sort((a, b) => a.top - b.top)) {
@@ -190,6 +202,34 @@ export class Workbench {
             else joined[joined.length - 1] += plainText(line.text);
         }
         return joined;
+    }
+
+    /**
+     * The ghost text an editor shows now (an inline suggestion's inline part, then its further lines, each
+     * after a line break), or undefined when it shows none.
+     */
+    async ghostText(editor: Locator): Promise<string | undefined> {
+        const { inline, lines } = await editor.evaluate((root, [inlineSelector, linesSelector]) => ({
+            inline: [...root.querySelectorAll(`.view-lines :is(${inlineSelector})`)].map((element) => element.textContent ?? ""),
+            lines: [...root.querySelectorAll(linesSelector)]
+                .map((element) => ({ top: parseFloat((element as HTMLElement).style.top), text: element.textContent ?? "" }))
+        }), [GHOST_TEXT_INLINE, GHOST_TEXT_LINES] as const);
+        if (inline.length === 0 && lines.length === 0) return undefined;
+        const below = lines.sort((a, b) => a.top - b.top).map((line) => `\n${plainText(line.text)}`);
+        return plainText(inline.join("")) + below.join("");
+    }
+
+    /** Waits until the editor shows ghost text that `test` accepts; returns it. */
+    async waitForGhostText(editor: Locator, test: (ghost: string) => boolean, timeoutMs: number): Promise<string> {
+        const deadline = Date.now() + timeoutMs;
+        let ghost: string | undefined;
+        for (;;) {
+            ghost = await this.ghostText(editor);
+            if (ghost !== undefined && test(ghost)) return ghost;
+            if (Date.now() > deadline)
+                throw new Error(`no ghost text within ${timeoutMs} ms; ${ghost === undefined ? "none shown" : `shown: ${JSON.stringify(ghost)}`}`);
+            await this.page.waitForTimeout(50);
+        }
     }
 
     /** The first visible editor whose first line satisfies `test`, waiting for it to appear. */

@@ -8,10 +8,25 @@ import type { Workbench } from "../harness/workbench.js";
 
 export const COMMANDS = {
     summarize: "Layer Dial: Summarize Selection",
-    generate: "Layer Dial: Generate at Cursor"
+    generate: "Layer Dial: Generate at Cursor",
+    loadModel: "Layer Dial: Load Model",
+    toggleCompletion: "Layer Dial: Toggle Inline Completion"
 } as const;
 
+/**
+ * The inline-completion status bar item. Its element's id is the entry's id, `<extension id>.layerDial.completion`;
+ * its icon changes (sparkle, spinner, circle-slash), so the id is what finds it.
+ */
+export const COMPLETION_ITEM_SELECTOR = '.part.statusbar .statusbar-item[id$=".layerDial.completion"]';
+
 export const STORY_FILE = "story.txt";
+
+/**
+ * An empty file the inline-completion scenario types into, so the story stays as the other scenarios expect.
+ * The runner writes it before the workbench opens: quick open keeps the file list it first saw, and does not
+ * list a file created later.
+ */
+export const COMPLETION_FILE = "completion.txt";
 
 /** TinyStories-style text, so the tiny stories260K model has something it can continue and summarize. */
 export const STORY_TEXT = [
@@ -91,15 +106,35 @@ export function speedItem(workbench: Workbench): Locator {
 
 /** Waits for the speed item's text (icon excluded, e.g. "1.5x") to satisfy `test`. */
 export async function waitForSpeedItemText(workbench: Workbench, test: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
-    const item = speedItem(workbench);
+    return waitForItemText(workbench, speedItem(workbench), "speed", test, timeoutMs);
+}
+
+export function completionItem(workbench: Workbench): Locator {
+    return workbench.page.locator(COMPLETION_ITEM_SELECTOR).first();
+}
+
+/**
+ * Waits for the inline-completion item's text (icon excluded: "Faster" when on with a model loaded, "Complete"
+ * when on without one or off) to satisfy `test`; `spinning` says whether its icon must be the spinner or not.
+ */
+export async function waitForCompletionItemText(workbench: Workbench, test: (text: string) => boolean,
+    options: { spinning?: boolean, timeoutMs?: number } = {}): Promise<string> {
+    const item = completionItem(workbench);
+    const spinner = item.locator(".codicon-loading");
+    return waitForItemText(workbench, item, "inline-completion", async (text) =>
+        test(text) && (options.spinning === undefined || (await spinner.count() > 0) === options.spinning), options.timeoutMs ?? 15_000);
+}
+
+async function waitForItemText(workbench: Workbench, item: Locator, what: string,
+    test: (text: string) => boolean | Promise<boolean>, timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let text = "";
     for (;;) {
         if (await item.isVisible()) {
             text = await workbench.statusBarText(item);
-            if (test(text)) return text;
+            if (await test(text)) return text;
         }
-        if (Date.now() > deadline) throw new Error(`the speed status bar item shows "${text}" after ${timeoutMs} ms`);
+        if (Date.now() > deadline) throw new Error(`the ${what} status bar item shows "${text}" after ${timeoutMs} ms`);
         await workbench.page.waitForTimeout(100);
     }
 }
