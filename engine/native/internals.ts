@@ -62,7 +62,7 @@ export async function createLlamaFromBinding(options: CreateLlamaOptions): Promi
         buildMetadata: options.buildMetadata,
         logLevel: options.logLevel,
         logger: (level: LlamaLogLevel, message: string) => {
-            if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal)
+            if ((level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) && !isCancelledDecodeReport(message))
                 console.error(message);
         },
         maxThreads: options.maxThreads,
@@ -74,6 +74,11 @@ export async function createLlamaFromBinding(options: CreateLlamaOptions): Promi
         skipLlamaInit: false,
         experimentalOptions: undefined
     }) as Llama;
+}
+
+/** llama.cpp reports a decode stopped by the abort callback (GGML_STATUS_ABORTED = 1) as three errors; it is a cancellation */
+export function isCancelledDecodeReport(message: string): boolean {
+    return /graph_compute_async failed with error 1\b|failed to compute graph, compute status: 1\b|llama_decode: failed to decode, ret = 2\b/.test(message);
 }
 
 export function addonContextOf(context: LlamaContext): AddonContext {
