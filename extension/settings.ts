@@ -101,12 +101,14 @@ export type CompletionSettings = {
 
 /**
  * On by default, but completions only run while a model is loaded: they never load one, start the
- * engine or download anything by themselves. Faster than the commands' default, since a suggestion is
- * only worth something if it arrives before the user has typed it.
+ * engine or download anything by themselves. One step faster than the commands' Quality, since a
+ * suggestion is only worth something if it arrives before the user has typed it, but no further: the
+ * models run as they are (not fine-tuned per ratio), and on pycode-16L half the layers agreed with the
+ * full model's next token only 44-57% of the time, against 72-83% with three quarters of them.
  */
 export const DEFAULT_COMPLETION_SETTINGS: CompletionSettings = {
     enabled: true,
-    speedLevel: "Faster",
+    speedLevel: "Balanced",
     maxTokens: 64,
     debounceMs: 200
 };

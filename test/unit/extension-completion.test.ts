@@ -47,13 +47,13 @@ describe("completion status item", () => {
         assert.match(completionStatus({settings: {...settings, enabled: false}, modelName: "m", busy: false, last: undefined, counts: noCounts}).text, /circle-slash/);
         const waiting = completionStatus({settings, modelName: undefined, busy: false, last: undefined, counts: noCounts});
         assert.match(waiting.tooltip, /never loads one by itself/);
-        assert.equal(completionStatus({settings, modelName: "m", busy: true, last: undefined, counts: noCounts}).text, "$(loading~spin) Faster");
+        assert.equal(completionStatus({settings, modelName: "m", busy: true, last: undefined, counts: noCounts}).text, "$(loading~spin) Balanced");
         const last: CompleteResult = {
             requestId: "c1", text: "x", stopReason: "boundary", style: "prefix", multiline: false,
             stats: {promptTokens: 300, reusedPromptTokens: 296, recomputedTokens: 0, generatedTokens: 7, firstTokenMs: 84.4, totalMs: 390.2, keptLayers: 11, layerCount: 24, predictedSpeedup: 2}
         };
         const idle = completionStatus({settings, modelName: "m", busy: false, last, counts: {...noCounts, asked: 40, requested: 3, superseded: 1, cached: 6}});
-        assert.equal(idle.text, "$(sparkle) Faster");
+        assert.equal(idle.text, "$(sparkle) Balanced");
         assert.match(idle.tooltip, /7 tokens at 11\/24 layers; first token after 84 ms, done after 390 ms; 296 of 300 prompt tokens reused/);
         assert.match(idle.tooltip, /40 keystrokes asked: 3 model requests \(1 cancelled by typing\), 6 answered from the cache/);
     });

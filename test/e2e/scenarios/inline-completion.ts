@@ -20,13 +20,13 @@ export const inlineCompletion: Scenario = {
         const page = workbench.page;
         const item = completionItem(workbench);
         await item.waitFor({ timeout: 15_000 });
-        // "Complete" before any model is loaded (this scenario alone), "Faster" when an earlier one loaded it
-        const initial = await waitForCompletionItemText(workbench, (text) => text === "Complete" || text === "Faster");
+        // "Complete" before any model is loaded (this scenario alone), "Balanced" when an earlier one loaded it
+        const initial = await waitForCompletionItemText(workbench, (text) => text === "Complete" || text === "Balanced");
         assert.equal(await item.locator(".codicon-circle-slash").count(), 0, `inline completion is off: ${initial}`);
 
         await workbench.runCommand(COMMANDS.loadModel);
         // the default completion level, and a sparkle (not the spinner): loaded and idle
-        await waitForCompletionItemText(workbench, (text) => text === "Faster", { spinning: false, timeoutMs: 120_000 });
+        await waitForCompletionItemText(workbench, (text) => text === "Balanced", { spinning: false, timeoutMs: 120_000 });
         assert.equal(await item.locator(".codicon-sparkle").count(), 1, "the item has no sparkle once the model is loaded");
 
         // empty, written by the runner

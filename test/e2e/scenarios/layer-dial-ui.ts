@@ -114,7 +114,7 @@ export function completionItem(workbench: Workbench): Locator {
 }
 
 /**
- * Waits for the inline-completion item's text (icon excluded: "Faster" when on with a model loaded, "Complete"
+ * Waits for the inline-completion item's text (icon excluded: "Balanced" (the level) when on with a model loaded, "Complete"
  * when on without one or off) to satisfy `test`; `spinning` says whether its icon must be the spinner or not.
  */
 export async function waitForCompletionItemText(workbench: Workbench, test: (text: string) => boolean,
