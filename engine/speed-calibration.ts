@@ -20,7 +20,8 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey & {
     cache: SkipAwareCache,
     schedule: SkipSchedule,
     prior: CostModel,
-    /** measured decode steps per depth, after two warm-up steps. Defaults to 16. */
+    /** measured decode steps per depth, after two warm-up steps: at least this many, and at least 0.5 s
+     *  of them, so the short steps of shallow depths are not a handful of noisy samples. Defaults to 16. */
     steps?: number,
     /** Defaults to the shared cache directory. */
     cacheDirectory?: string
@@ -29,7 +30,7 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey & {
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        version: 3,
+        version: 4,
         model: path.resolve(key.modelPath), size: stat.size, mtime: stat.mtimeMs,
         build: key.buildId, threads: key.threads, batch: key.batch, cpu: os.cpus()[0]?.model ?? "unknown"
     });
@@ -51,31 +52,34 @@ function mean(values: number[]): number {
 /** mean seconds per decode step for `batch` sequences at once under `mask`; leaves the sequences empty.
  *  The mean, not the median: on a 2-core machine some steps take 10-20 ms longer (thread wake-ups), more
  *  often in short graphs, and tokens/s over a whole answer pays for every one of them. */
-export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array, batch: number, steps: number): Promise<number> {
+export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array, batch: number, steps: number, minimumSeconds = 0): Promise<number> {
     const sequenceIds = Array.from({length: batch}, (_, i) => i);
     for (const sequenceId of sequenceIds)
         await cache.clear(sequenceId);
     // ordinary token ids, identical for every mask so only the layers differ
     await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [1, 2, 3, 4, 5, 6, 7, 8].map((t) => t + 10 * sequenceId)})));
     const samples: number[] = [];
-    for (let step = 0; step < steps + 2; step++) {
+    let measured = 0;
+    for (let step = 0; step < steps + 2 || (measured < minimumSeconds && step < 1000); step++) {
         const started = process.hrtime.bigint();
         await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [20 + step]})));
-        if (step >= 2)
+        if (step >= 2) {
             samples.push(Number(process.hrtime.bigint() - started) / 1e9);
+            measured += samples.at(-1)!;
+        }
     }
     for (const sequenceId of sequenceIds)
         await cache.clear(sequenceId);
     return mean(samples);
 }
 
-/** the depths measured: full, three quarters, half, a quarter and an eighth of the layers, so the fitted
- *  line spans the shallow end too, where the per-step overhead weighs most */
+/** the depths measured: full, three quarters, half, a quarter, an eighth and the fewest layers the dial
+ *  reaches (Max), so the fitted line spans the shallow end, where the per-step overhead weighs most */
 function calibrationDepths(schedule: SkipSchedule): number[] {
     const depths = reachableDepths(schedule);
     const full = Math.max(...depths);
     const nearest = (goal: number) => depths.reduce((best, depth) => Math.abs(depth - goal) < Math.abs(best - goal) ? depth : best, full);
-    return [...new Set([full, nearest(full * 0.75), nearest(full * 0.5), nearest(full * 0.25), nearest(full * 0.125)])];
+    return [...new Set([full, nearest(full * 0.75), nearest(full * 0.5), nearest(full * 0.25), nearest(full * 0.125), Math.min(...depths)])];
 }
 
 export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<{costModel: CostModel, cached: boolean, file: string}> {
@@ -91,7 +95,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         const mask = new Uint8Array(layerCount).fill(1);
         for (const layer of keptLayers)
             mask[layer] = 0;
-        const seconds = await measureStepSeconds(options.cache, mask, options.batch, options.steps ?? 16);
+        const seconds = await measureStepSeconds(options.cache, mask, options.batch, options.steps ?? 16, options.steps === undefined ? 0.5 : 0);
         timings.push({keptLayers, secondsPerToken: seconds});
     }
     const costModel = calibrateCostModel(options.prior, timings);

@@ -96,7 +96,7 @@ describe("completion prompt layout", () => {
         assert.equal(budgetWithin(DEFAULT_PROMPT_BUDGET, 4000), DEFAULT_PROMPT_BUDGET);
         const small = budgetWithin(DEFAULT_PROMPT_BUDGET, 176);
         assert.ok(small.prefixTokens + small.suffixTokens + small.contextTokens <= 176);
-        assert.deepEqual(small, {prefixTokens: 100, suffixTokens: 25, contextTokens: 50});
+        assert.deepEqual(small, {prefixTokens: 108, suffixTokens: 13, contextTokens: 54});
         assert.deepEqual(budgetWithin(DEFAULT_PROMPT_BUDGET, -5), {prefixTokens: 0, suffixTokens: 0, contextTokens: 0});
     });
 
