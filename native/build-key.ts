@@ -1,6 +1,7 @@
 // What identifies a patched native build: the node-llama-cpp release it was built from, our patches,
-// the GPU backend, the CPU variant set and the platform. Shared by the build script (to cache builds)
-// and the engine's loader (to find the build that matches the checkout it runs from).
+// where ggml's backends come from (node-llama-cpp's prebuilt packages, or our own compile), and the
+// platform. Shared by the build script (to cache builds) and the engine's loader (to find the build
+// that matches the checkout it runs from).
 import {createHash} from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -16,10 +17,41 @@ export type GpuBackend = (typeof gpuBackends)[number];
 export const cpuVariantSets = ["all", "native"] as const;
 export type CpuVariantSet = (typeof cpuVariantSets)[number];
 
+/** `prebuilt`: compile only what our patches change (libllama, llama-common and the addon) and take every
+ *  ggml library (libggml-base, the CPU variants, Vulkan) from node-llama-cpp's own release packages of
+ *  the same version. `source`: compile everything, ggml included (platforms without those packages). */
+export const backendSources = ["prebuilt", "source"] as const;
+export type BackendSource = (typeof backendSources)[number];
+
 export type NativeBuildOptions = {
+    backends: BackendSource,
+    /** `source` builds only: the GPU backend compiled in */
     gpu: GpuBackend,
+    /** `source` builds only */
     cpuVariants: CpuVariantSet
 };
+
+/** node-llama-cpp's prebuilt ggml packages for a platform, pinned to node-llama-cpp's own version
+ *  (they are its optional dependencies, and ours, at exactly that version) */
+export type PrebuiltBackendPackages = {cpu: string, vulkan?: string, cuda?: string, cudaFallback?: string};
+
+export function prebuiltBackendPackages(platform: string = process.platform, arch: string = process.arch): PrebuiltBackendPackages | undefined {
+    if (platform === "linux" && arch === "x64")
+        return {
+            cpu: "@node-llama-cpp/linux-x64",
+            vulkan: "@node-llama-cpp/linux-x64-vulkan",
+            cuda: "@node-llama-cpp/linux-x64-cuda",
+            cudaFallback: "@node-llama-cpp/linux-x64-cuda-ext"
+        };
+    if (platform === "linux" && arch === "arm64")
+        return {cpu: "@node-llama-cpp/linux-arm64"};
+    // node-llama-cpp's macOS and Windows packages stop at an older release than the one it bundles:
+    // those platforms build everything from source
+    return undefined;
+}
+
+/** bump when the layout of a build folder changes, so cached builds of the old layout are not reused */
+const BUILD_LAYOUT_VERSION = 2;
 
 export type NativeBuildKey = NativeBuildOptions & {
     nodeLlamaCppVersion: string,
@@ -57,6 +89,7 @@ export function nodeLlamaCppVersion(): string {
 
 export function computePatchHash(): string {
     const hash = createHash("sha256");
+    hash.update(`layout ${BUILD_LAYOUT_VERSION}\0`);
     for (const patch of listPatches()) {
         hash.update(path.relative(patchesDirectory, patch.file));
         hash.update("\0");
@@ -72,9 +105,10 @@ export function computeBuildKey(options: NativeBuildOptions): NativeBuildKey {
     const id = [
         `nlc${nodeLlamaCppVersionValue}`,
         `${process.platform}-${process.arch}`,
-        `gpu-${options.gpu}`,
-        `cpu-${options.cpuVariants}`,
-        patchHash.slice(0, 12)
+        ...(options.backends === "prebuilt"
+            ? [`prebuilt-backends`]
+            : [`source`, `gpu-${options.gpu}`, `cpu-${options.cpuVariants}`]),
+        `${patchHash.slice(0, 12)}`
     ].join("_");
     return {...options, nodeLlamaCppVersion: nodeLlamaCppVersionValue, patchHash, platform: process.platform, arch: process.arch, id};
 }
@@ -94,9 +128,16 @@ export function buildDirectory(key: NativeBuildKey): string {
 
 export const buildInfoFileName = "layer-dial-build.json";
 
+/** where one ggml library set of a build came from */
+export type BackendOrigin = {package: string, version: string, llamaCppRelease: string};
+
 export type BuildInfo = NativeBuildKey & {
     builtAt: string,
-    buildSeconds: number
+    buildSeconds: number,
+    /** the llama.cpp release our libllama and addon were compiled from */
+    llamaCppRelease: string,
+    /** prebuilt builds: the packages their ggml libraries came from (cpu: bins/, vulkan: backends/vulkan/) */
+    backendOrigins?: {cpu: BackendOrigin, vulkan?: BackendOrigin}
 };
 
 export function readBuildInfo(directory: string): BuildInfo | undefined {
@@ -107,13 +148,21 @@ export function readBuildInfo(directory: string): BuildInfo | undefined {
     }
 }
 
+/** prebuilt backends where node-llama-cpp publishes them; `$LAYER_DIAL_NATIVE_BACKENDS=source` (with
+ *  `$LAYER_DIAL_BUILD_GPU` and `$LAYER_DIAL_CPU_VARIANTS`) selects a from-source build instead */
 export function defaultBuildOptions(): NativeBuildOptions {
-    const gpu = process.env.LAYER_DIAL_GPU;
+    const backends = process.env.LAYER_DIAL_NATIVE_BACKENDS;
+    const gpu = process.env.LAYER_DIAL_BUILD_GPU;
     const cpuVariants = process.env.LAYER_DIAL_CPU_VARIANTS;
     return {
+        backends: isBackendSource(backends) ? backends : prebuiltBackendPackages() != null ? "prebuilt" : "source",
         gpu: isGpuBackend(gpu) ? gpu : "false",
         cpuVariants: isCpuVariantSet(cpuVariants) ? cpuVariants : "all"
     };
+}
+
+export function isBackendSource(value: string | undefined): value is BackendSource {
+    return backendSources.includes(value as BackendSource);
 }
 
 export function isGpuBackend(value: string | undefined): value is GpuBackend {

@@ -1,28 +1,44 @@
-// npm run build:native [-- --gpu false|auto|cuda|vulkan|metal] [--cpu-variants all|native] [--force]
+// npm run build:native [-- --backends prebuilt|source] [--gpu false|auto|cuda|vulkan|metal] [--cpu-variants all|native] [--force]
 //
-// Builds node-llama-cpp's bundled llama.cpp release with our patches, offline, and caches the result
-// outside the repo by (node-llama-cpp version, patch hash, gpu, cpu variants, platform). An unchanged
-// rebuild does no work. The CPU build uses node-llama-cpp's release options (no OpenMP, ggml's
-// dynamically loaded CPU backends) so it decodes as fast as the stock prebuilt binaries.
+// Our patches change only llama.cpp's libllama and node-llama-cpp's addon; ggml itself is untouched. So
+// the default build (`--backends prebuilt`, wherever node-llama-cpp publishes prebuilt packages) compiles
+// only libllama and the addon (native/cmake/CMakeLists.txt), and takes every other library from
+// node-llama-cpp's own release packages of the same version: libggml-base, the registry, every CPU
+// variant and llama-common from @node-llama-cpp/<platform>, the Vulkan backend from -vulkan. They are built on node-llama-cpp's CI and
+// run on every CPU they claim (our own gcc-12 compile of the AMX variant did not). `--backends source`
+// compiles everything from source, as platforms without those packages (macOS, Windows) must.
+//
+// The result is cached outside the repo by (node-llama-cpp version, patches, backends, platform); an
+// unchanged rebuild does no work, a changed patch recompiles only what it touches.
 import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-    buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, isCpuVariantSet, isGpuBackend, listPatches,
-    nodeLlamaCppDirectory, readBuildInfo, type BuildInfo, type NativeBuildKey, type NativeBuildOptions
+    buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, isBackendSource, isCpuVariantSet, isGpuBackend,
+    listPatches, nativeCacheRoot, nodeLlamaCppDirectory, prebuiltBackendPackages, projectRoot, readBuildInfo,
+    type BackendOrigin, type BuildInfo, type NativeBuildKey, type NativeBuildOptions
 } from "./build-key.js";
+import {applyPatchStack, PatchStackError, type StackedPatch} from "./patch-stack.js";
+import {checkGgmlSymbols} from "./symbols.js";
 
 class NativeBuildError extends Error {
     override name = "NativeBuildError";
 }
+
+const usage = "Usage: npm run build:native -- [--backends prebuilt|source] [--gpu false|auto|cuda|vulkan|metal] [--cpu-variants all|native] [--force]";
 
 function parseArgs(argv: string[]): NativeBuildOptions & {force: boolean} {
     const options = {...defaultBuildOptions(), force: false};
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const value = argv[i + 1];
-        if (arg === "--gpu") {
+        if (arg === "--backends") {
+            if (!isBackendSource(value))
+                throw new NativeBuildError(`--backends must be "prebuilt" or "source" (got "${value}")`);
+            options.backends = value;
+            i++;
+        } else if (arg === "--gpu") {
             if (!isGpuBackend(value))
                 throw new NativeBuildError(`--gpu must be one of false, auto, cuda, vulkan, metal (got "${value}")`);
             options.gpu = value;
@@ -35,13 +51,174 @@ function parseArgs(argv: string[]): NativeBuildOptions & {force: boolean} {
         } else if (arg === "--force")
             options.force = true;
         else
-            throw new NativeBuildError(`Unknown option "${arg}". Usage: npm run build:native -- [--gpu false|auto|cuda|vulkan|metal] [--cpu-variants all|native] [--force]`);
+            throw new NativeBuildError(`Unknown option "${arg}". ${usage}`);
     }
+    if (options.backends === "prebuilt" && prebuiltBackendPackages() == null)
+        throw new NativeBuildError(`node-llama-cpp publishes no prebuilt ggml backends for ${process.platform}-${process.arch}; build with --backends source`);
+    if (options.backends === "prebuilt" && (options.gpu !== "false" || options.cpuVariants !== "all"))
+        throw new NativeBuildError("--gpu and --cpu-variants choose what a from-source build compiles; add --backends source");
     return options;
 }
 
-/** node-llama-cpp's own CI options for its release binaries (see its compileLLamaCpp ciMode), as custom cmake options */
-function releaseCmakeOptions(options: NativeBuildOptions): Record<string, string> {
+function run(command: string, args: string[], options: {cwd: string, env?: NodeJS.ProcessEnv}) {
+    const result = spawnSync(command, args, {cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "inherit", "inherit"]});
+    return result.status ?? 1;
+}
+
+function nodeLlamaCppCli(nlcDirectory: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+    const status = run(process.execPath, [path.join(nlcDirectory, "dist", "cli", "cli.js"), ...args], {cwd: nlcDirectory, env});
+    if (status !== 0)
+        throw new NativeBuildError(`"node-llama-cpp ${args.join(" ")}" failed (exit ${status}); see the output above`);
+}
+
+function readJson<T>(file: string): T {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+}
+
+type NlcBuildMetadata = {buildOptions: {gpu: string | false, llamaCpp: {repo: string, release: string}, customCmakeOptions: Record<string, string>}};
+
+function bundledRelease(nlcDirectory: string): {repo: string, release: string} {
+    const info = readJson<{tag: string, llamaCppGithubRepo: string}>(path.join(nlcDirectory, "llama", "llama.cpp.info.json"));
+    return {repo: info.llamaCppGithubRepo, release: info.tag};
+}
+
+function ensureLlamaCppSource(nlcDirectory: string, gpu: string) {
+    if (fs.existsSync(path.join(nlcDirectory, "llama", "llama.cpp", "CMakeLists.txt")))
+        return;
+    console.log("Cloning the bundled llama.cpp release (offline, from node-llama-cpp's git bundle)");
+    nodeLlamaCppCli(nlcDirectory, ["source", "download", "--skipBuild", "--noUsageExample", "--gpu", gpu]);
+}
+
+function applyPatches(nlcDirectory: string) {
+    const llamaDirectory = path.join(nlcDirectory, "llama");
+    const patches: StackedPatch[] = listPatches().map((patch) => ({
+        name: `${patch.target}/${path.basename(patch.file)}`,
+        directory: patch.target === "llama.cpp" ? path.join(llamaDirectory, "llama.cpp") : llamaDirectory,
+        content: fs.readFileSync(patch.file, "utf8")
+    }));
+    const report = applyPatchStack(patches, path.join(llamaDirectory, ".layer-dial-applied-patches.json"),
+        "Reinstall node-llama-cpp (rm -rf node_modules/node-llama-cpp && npm install --ignore-scripts), then run npm run build:native again.");
+    if (report.unchanged)
+        console.log(`  ${patches.length} patches already applied`);
+    for (const name of report.reversed)
+        console.log(`  patch ${name}: reversed (changed since it was applied)`);
+    for (const name of report.applied)
+        console.log(`  patch ${name}: applied`);
+}
+
+/** a prebuilt package's folder, checked to be exactly node-llama-cpp's version and llama.cpp release */
+function prebuiltPackage(name: string, expectedVersion: string, expectedRelease: string): {binsFolder: string, origin: BackendOrigin} {
+    const packageFolder = path.join(nodeLlamaCppDirectory(), "..", ...name.split("/"));
+    const packageJsonPath = path.join(packageFolder, "package.json");
+    if (!fs.existsSync(packageJsonPath))
+        throw new NativeBuildError(`${name} is not installed. Run "npm install --ignore-scripts" (it is pinned in package.json's optionalDependencies).`);
+    const version = readJson<{version: string}>(packageJsonPath).version;
+    if (version !== expectedVersion)
+        throw new NativeBuildError(`${name} is version ${version}, but node-llama-cpp is ${expectedVersion}: their libraries must come from one release. Pin both to the same version and run npm install.`);
+    const binsRoot = path.join(packageFolder, "bins");
+    const [platformFolder] = fs.readdirSync(binsRoot);
+    const binsFolder = path.join(binsRoot, platformFolder);
+    const metadata = readJson<NlcBuildMetadata>(path.join(binsFolder, "_nlcBuildMetadata.json"));
+    if (metadata.buildOptions.llamaCpp.release !== expectedRelease)
+        throw new NativeBuildError(`${name}@${version} was built from llama.cpp ${metadata.buildOptions.llamaCpp.release}, but node-llama-cpp bundles ${expectedRelease}`);
+    return {binsFolder, origin: {package: name, version, llamaCppRelease: expectedRelease}};
+}
+
+/** the persistent cmake build tree of prebuilt-backend builds: kept between builds, so a changed patch
+ *  recompiles only the files it touches */
+function prebuiltBuildTree(): string {
+    return path.join(nativeCacheRoot(), "build-tree", `${process.platform}-${process.arch}-prebuilt-backends`);
+}
+
+/** the library variant suffix node-llama-cpp's release used (`libggml.v0.5.0.so` → `v0.5.0`); ours must
+ *  match, since our libllama links libggml by that name */
+function stockVariant(cpuBinsFolder: string): string {
+    const registry = fs.readdirSync(cpuBinsFolder).find((name) => /^libggml\..+\.(so|dylib|dll)$/.test(name));
+    if (registry == null)
+        throw new NativeBuildError(`${cpuBinsFolder} has no libggml.<variant> library`);
+    return registry.replace(/^libggml\./, "").replace(/\.(so|dylib|dll)$/, "");
+}
+
+/** compiles our libllama and the addon with native/cmake/CMakeLists.txt, which imports libggml,
+ *  libggml-base and libllama-common from the prebuilt package instead of compiling them */
+function compilePatchedLibraries(nlcDirectory: string, prebuiltBinsFolder: string, variant: string): string {
+    const tree = prebuiltBuildTree();
+    fs.mkdirSync(tree, {recursive: true});
+    const cmakeOptions: Record<string, string> = {
+        NLC_LLAMA_DIR: path.join(nlcDirectory, "llama"), PREBUILT_BINS_DIR: prebuiltBinsFolder, NLC_VARIANT: variant,
+        LLAMA_CURL: "OFF", LLAMA_HTTPLIB: "OFF", LLAMA_OPENSSL: "OFF", LLAMA_BUILD_NUMBER: "1", CMAKE_CONFIGURATION_TYPES: "Release"
+    };
+    console.log(`Compiling libllama and the addon against ${prebuiltBinsFolder}`);
+    // cmake-js, run through npm as node-llama-cpp runs it, finds Node's headers the way npm is configured to
+    const status = run("npm", [
+        "exec", "--no", "--", "cmake-js", "compile", "--log-level", "warn", "--config", "Release", `--arch=${process.arch}`,
+        "--directory", path.join(projectRoot, "native", "cmake"), "--out", tree,
+        `--runtime-version=${process.versions.node}`, `--parallel=${os.availableParallelism()}`,
+        ...Object.entries(cmakeOptions).map(([name, value]) => `--CD${name}=${value}`)
+    ], {cwd: projectRoot});
+    if (status !== 0)
+        throw new NativeBuildError(`Compiling the patched libraries failed (exit ${status}); see the output above`);
+    return tree;
+}
+
+function findFile(root: string, name: string): string {
+    for (const entry of fs.readdirSync(root, {withFileTypes: true, recursive: true})) {
+        if (entry.isFile() && entry.name === name)
+            return path.join(entry.parentPath, entry.name);
+    }
+    throw new NativeBuildError(`The build finished but ${root} has no ${name}`);
+}
+
+function copyInto(folder: string, file: string, name = path.basename(file)) {
+    fs.mkdirSync(folder, {recursive: true});
+    fs.copyFileSync(file, path.join(folder, name));
+}
+
+function buildWithPrebuiltBackends(nlcDirectory: string, key: NativeBuildKey, staging: string): Pick<BuildInfo, "llamaCppRelease" | "backendOrigins"> {
+    const release = bundledRelease(nlcDirectory);
+    const packages = prebuiltBackendPackages()!;
+    const cpu = prebuiltPackage(packages.cpu, key.nodeLlamaCppVersion, release.release);
+    const vulkan = packages.vulkan != null ? prebuiltPackage(packages.vulkan, key.nodeLlamaCppVersion, release.release) : undefined;
+    const variant = stockVariant(cpu.binsFolder);
+
+    ensureLlamaCppSource(nlcDirectory, "false");
+    console.log("Applying Layer Dial's patches");
+    applyPatches(nlcDirectory);
+    const tree = compilePatchedLibraries(nlcDirectory, cpu.binsFolder, variant);
+
+    const bins = path.join(staging, "bins");
+    const libraryExtension = process.platform === "win32" ? "dll" : process.platform === "darwin" ? "dylib" : "so";
+    const prefix = process.platform === "win32" ? "" : "lib";
+    // ours: what the patches change
+    for (const name of ["llama-addon.node", `${prefix}llama.${variant}.${libraryExtension}`])
+        copyInto(bins, findFile(tree, name));
+    // theirs: every ggml library, and llama-common (it uses only libllama's public API, which the patches extend but do not change)
+    const stock = fs.readdirSync(cpu.binsFolder).filter((name) => /^(lib)?(ggml[-.]|llama-common\.)/.test(name));
+    for (const name of stock)
+        copyInto(bins, path.join(cpu.binsFolder, name));
+    const metadata: NlcBuildMetadata = {buildOptions: {gpu: false, llamaCpp: release, customCmakeOptions: {LAYER_DIAL_GGML: `${cpu.origin.package}@${cpu.origin.version}`}}};
+    fs.writeFileSync(path.join(bins, "_nlcBuildMetadata.json"), JSON.stringify(metadata));
+
+    if (vulkan != null) {
+        const folder = path.join(staging, "backends", "vulkan");
+        copyInto(folder, path.join(vulkan.binsFolder, `${prefix}ggml-vulkan.${libraryExtension}`));
+        fs.writeFileSync(path.join(folder, "layer-dial-backend.json"), JSON.stringify({
+            backend: "vulkan", package: vulkan.origin.package, version: vulkan.origin.version,
+            llamaCppRelease: vulkan.origin.llamaCppRelease, files: [`${prefix}ggml-vulkan.${libraryExtension}`]
+        }, null, 2));
+    }
+
+    // our libllama was compiled against the release's ggml headers; prove the stock libraries define
+    // every ggml symbol it and the addon use, so a mismatch fails here rather than at a user's dlopen
+    const missing = checkGgmlSymbols(bins);
+    if (missing.length > 0)
+        throw new NativeBuildError(`The prebuilt ggml libraries of ${cpu.origin.package}@${cpu.origin.version} lack symbols our build needs: ` +
+            `${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""}. The patches or the pinned packages changed; see CONTRIBUTING.md.`);
+    return {llamaCppRelease: release.release, backendOrigins: {cpu: cpu.origin, ...(vulkan != null ? {vulkan: vulkan.origin} : {})}};
+}
+
+/** node-llama-cpp's own CI options for its release binaries (see its compileLLamaCpp ciMode) */
+function sourceCmakeOptions(options: NativeBuildOptions): Record<string, string> {
     const cmake: Record<string, string> = {GGML_OPENMP: "OFF", GGML_BACKEND_DL: "ON"};
     if (options.cpuVariants === "all") {
         cmake.GGML_NATIVE = "OFF";
@@ -51,217 +228,60 @@ function releaseCmakeOptions(options: NativeBuildOptions): Record<string, string
     return cmake;
 }
 
-function run(command: string, args: string[], options: {cwd: string, env?: NodeJS.ProcessEnv, quiet?: boolean}) {
-    const result = spawnSync(command, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        stdio: options.quiet ? "pipe" : ["ignore", "inherit", "inherit"],
-        encoding: "utf8"
-    });
-    return {status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}`};
-}
-
-function nodeLlamaCppCli(nlcDirectory: string, args: string[], env: NodeJS.ProcessEnv) {
-    const result = run(process.execPath, [path.join(nlcDirectory, "dist", "cli", "cli.js"), ...args], {cwd: nlcDirectory, env});
-    if (result.status !== 0)
-        throw new NativeBuildError(`"node-llama-cpp ${args.join(" ")}" failed (exit ${result.status}); see the output above`);
-}
-
-/** git apply, without letting git discover an enclosing repository (our own checkout contains node_modules),
- *  which would make it skip every path silently */
-function gitApply(directory: string, args: string[]) {
-    return run("git", ["apply", ...args], {
-        cwd: directory,
-        env: {...process.env, GIT_CEILING_DIRECTORIES: path.dirname(directory)},
-        quiet: true
-    });
-}
-
-const appliedStampName = ".layer-dial-applied-patches.json";
-
-type AppliedStamp = {patches: {name: string, content: string}[]};
-
-function patchTargetDirectory(llamaDirectory: string, target: "llama.cpp" | "addon") {
-    return target === "llama.cpp" ? path.join(llamaDirectory, "llama.cpp") : llamaDirectory;
-}
-
-/** reverse what an earlier run applied, so that changed patches apply to pristine sources */
-function unapplyStalePatches(llamaDirectory: string, wanted: AppliedStamp) {
-    const stampPath = path.join(llamaDirectory, appliedStampName);
-    if (!fs.existsSync(stampPath))
-        return;
-
-    const applied = JSON.parse(fs.readFileSync(stampPath, "utf8")) as AppliedStamp;
-    if (JSON.stringify(applied) === JSON.stringify(wanted))
-        return;
-
-    for (const patch of [...applied.patches].reverse()) {
-        const target = patch.name.startsWith("llama.cpp/") ? "llama.cpp" : "addon";
-        const tempPatch = path.join(os.tmpdir(), `layer-dial-unapply-${process.pid}.diff`);
-        fs.writeFileSync(tempPatch, patch.content);
-        const result = gitApply(patchTargetDirectory(llamaDirectory, target), ["--reverse", tempPatch]);
-        fs.rmSync(tempPatch, {force: true});
-        if (result.status !== 0)
-            throw new NativeBuildError(`Could not reverse the previously applied patch ${patch.name}:\n${result.output}\n` +
-                `Reinstall node-llama-cpp (rm -rf node_modules/node-llama-cpp && npm ci --ignore-scripts) and run npm run build:native again.`);
-    }
-    fs.rmSync(stampPath);
-}
-
-/** applies each patch unless it is already applied; a failed apply names the patch, file and hunk */
-function applyPatches(llamaDirectory: string) {
-    const patches = listPatches();
-    const wanted: AppliedStamp = {
-        patches: patches.map((patch) => ({name: `${patch.target}/${path.basename(patch.file)}`, content: fs.readFileSync(patch.file, "utf8")}))
-    };
-    unapplyStalePatches(llamaDirectory, wanted);
-
-    for (const patch of patches) {
-        const directory = patchTargetDirectory(llamaDirectory, patch.target);
-        const name = `${patch.target}/${path.basename(patch.file)}`;
-        if (gitApply(directory, ["--check", "--reverse", patch.file]).status === 0) {
-            console.log(`  patch ${name}: already applied`);
-            continue;
-        }
-        const check = gitApply(directory, ["--check", "-v", patch.file]);
-        if (check.status !== 0) {
-            const failures = check.output.split("\n").filter((line) => line.startsWith("error:")).join("\n");
-            throw new NativeBuildError(`Patch ${name} does not apply to ${directory}:\n${failures || check.output}\n` +
-                "The bundled llama.cpp release or addon changed; update the patch (see native/README.md).");
-        }
-        if (!check.output.includes("Checking patch"))
-            throw new NativeBuildError(`git apply checked no file of ${name} in ${directory}; refusing to continue`);
-
-        const result = gitApply(directory, [patch.file]);
-        if (result.status !== 0)
-            throw new NativeBuildError(`Applying ${name} failed:\n${result.output}`);
-        console.log(`  patch ${name}: applied`);
-    }
-    fs.writeFileSync(path.join(llamaDirectory, appliedStampName), JSON.stringify(wanted));
-}
-
-function ensureLlamaCppSource(nlcDirectory: string, options: NativeBuildOptions) {
-    const llamaCppDirectory = path.join(nlcDirectory, "llama", "llama.cpp");
-    if (fs.existsSync(path.join(llamaCppDirectory, "CMakeLists.txt")))
-        return;
-
-    console.log("Cloning the bundled llama.cpp release (offline, from node-llama-cpp's git bundle)");
-    nodeLlamaCppCli(nlcDirectory, ["source", "download", "--skipBuild", "--noUsageExample", "--gpu", options.gpu], process.env);
-}
-
-type LastBuild = {folderName: string};
-
-function copyBuildResult(nlcDirectory: string, destination: string) {
-    const lastBuild = JSON.parse(fs.readFileSync(path.join(nlcDirectory, "llama", "lastBuild.json"), "utf8")) as LastBuild;
-    const releaseDirectory = path.join(nlcDirectory, "llama", "localBuilds", lastBuild.folderName, "Release");
-    if (!fs.existsSync(path.join(releaseDirectory, "llama-addon.node")))
-        throw new NativeBuildError(`The build finished but ${releaseDirectory} has no llama-addon.node`);
-
-    fs.rmSync(destination, {recursive: true, force: true});
-    fs.mkdirSync(path.dirname(destination), {recursive: true});
-    fs.cpSync(releaseDirectory, destination, {recursive: true, dereference: true});
-}
-
-function readCmakeCache(folder: string): Map<string, string> {
-    const cache = new Map<string, string>();
-    for (const line of fs.readFileSync(path.join(folder, "CMakeCache.txt"), "utf8").split("\n")) {
-        const match = /^([A-Za-z0-9_]+):[A-Z]+=(.*)$/.exec(line);
-        if (match != null)
-            cache.set(match[1], match[2]);
-    }
-    return cache;
-}
-
-function isCmakeOn(value: string | undefined) {
-    return value != null && ["ON", "1", "TRUE", "YES"].includes(value.toUpperCase());
-}
-
-/** the build folder of node-llama-cpp's last build, when it was configured exactly as this build needs:
- *  then only what our patches touch is recompiled (`source build` always starts from scratch) */
-function reusableBuildFolder(nlcDirectory: string, key: NativeBuildKey, cmakeOptions: Record<string, string>): string | undefined {
-    if (key.gpu === "auto")
-        return undefined;
-    try {
-        const lastBuild = JSON.parse(fs.readFileSync(path.join(nlcDirectory, "llama", "lastBuild.json"), "utf8")) as LastBuild;
-        const folder = path.join(nlcDirectory, "llama", "localBuilds", lastBuild.folderName);
-        if (!fs.existsSync(path.join(folder, "buildDone.status")))
-            return undefined;
-
-        const cache = readCmakeCache(folder);
-        const wanted: Record<string, boolean> = {GGML_CUDA: key.gpu === "cuda", GGML_VULKAN: key.gpu === "vulkan", GGML_METAL: key.gpu === "metal"};
-        for (const [name, value] of Object.entries(cmakeOptions))
-            wanted[name] = isCmakeOn(value);
-        for (const [name, on] of Object.entries(wanted))
-            if (isCmakeOn(cache.get(name)) !== on)
-                return undefined;
-        return folder;
-    } catch {
-        return undefined;
-    }
-}
-
-function rebuildIncrementally(folder: string) {
-    console.log(`  reusing the configured build folder ${folder}`);
-    const cmake = readCmakeCache(folder).get("CMAKE_COMMAND") ?? "cmake";
-    const result = run(cmake, ["--build", folder, "--config", "Release", "--parallel", String(os.availableParallelism())], {cwd: folder});
-    if (result.status !== 0)
-        throw new NativeBuildError(`cmake --build ${folder} failed (exit ${result.status}); see the output above`);
-
-    // the shared libraries land in bin/; node-llama-cpp loads them from next to the addon
-    const binFolder = path.join(folder, "bin");
-    for (const name of fs.readdirSync(binFolder))
-        fs.cpSync(path.join(binFolder, name), path.join(folder, "Release", name), {dereference: true});
-}
-
-function build(nlcDirectory: string, key: NativeBuildKey): BuildInfo {
-    const started = Date.now();
-    ensureLlamaCppSource(nlcDirectory, key);
+function buildFromSource(nlcDirectory: string, key: NativeBuildKey, staging: string): Pick<BuildInfo, "llamaCppRelease"> {
+    ensureLlamaCppSource(nlcDirectory, key.gpu);
     console.log("Applying Layer Dial's patches");
-    applyPatches(path.join(nlcDirectory, "llama"));
-
-    const cmakeOptions = releaseCmakeOptions(key);
+    applyPatches(nlcDirectory);
+    const cmakeOptions = sourceCmakeOptions(key);
     const env: NodeJS.ProcessEnv = {...process.env};
     for (const [name, value] of Object.entries(cmakeOptions))
         env[`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`] = value;
-
-    console.log(`Building llama.cpp (gpu ${key.gpu}, cpu variants ${key.cpuVariants}; ` +
+    console.log(`Building all of llama.cpp from source (gpu ${key.gpu}, cpu variants ${key.cpuVariants}; ` +
         `${Object.entries(cmakeOptions).map(([name, value]) => `${name}=${value}`).join(" ")})`);
-    const reusable = reusableBuildFolder(nlcDirectory, key, cmakeOptions);
-    if (reusable != null)
-        rebuildIncrementally(reusable);
-    else
-        nodeLlamaCppCli(nlcDirectory, ["source", "build", "--noUsageExample", "--gpu", key.gpu], env);
+    nodeLlamaCppCli(nlcDirectory, ["source", "build", "--noUsageExample", "--gpu", key.gpu], env);
 
+    const lastBuild = readJson<{folderName: string}>(path.join(nlcDirectory, "llama", "lastBuild.json"));
+    const releaseDirectory = path.join(nlcDirectory, "llama", "localBuilds", lastBuild.folderName, "Release");
+    if (!fs.existsSync(path.join(releaseDirectory, "llama-addon.node")))
+        throw new NativeBuildError(`The build finished but ${releaseDirectory} has no llama-addon.node`);
+    fs.cpSync(releaseDirectory, path.join(staging, "bins"), {recursive: true, dereference: true});
+    return {llamaCppRelease: bundledRelease(nlcDirectory).release};
+}
+
+function build(key: NativeBuildKey): BuildInfo {
+    const started = Date.now();
+    const nlcDirectory = nodeLlamaCppDirectory();
     const staging = `${buildDirectory(key)}.partial-${process.pid}`;
-    copyBuildResult(nlcDirectory, path.join(staging, "bins"));
-    const info: BuildInfo = {...key, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 1000)};
-    fs.writeFileSync(path.join(staging, buildInfoFileName), JSON.stringify(info, null, 2));
-
-    // publish atomically: a build interrupted half-way never looks complete to the loader
-    fs.rmSync(buildDirectory(key), {recursive: true, force: true});
-    fs.renameSync(staging, buildDirectory(key));
-    return info;
+    fs.rmSync(staging, {recursive: true, force: true});
+    try {
+        const parts = key.backends === "prebuilt" ? buildWithPrebuiltBackends(nlcDirectory, key, staging) : buildFromSource(nlcDirectory, key, staging);
+        const info: BuildInfo = {...key, ...parts, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 1000)};
+        fs.writeFileSync(path.join(staging, buildInfoFileName), JSON.stringify(info, null, 2));
+        // publish atomically: a build interrupted half-way never looks complete to the loader
+        fs.rmSync(buildDirectory(key), {recursive: true, force: true});
+        fs.renameSync(staging, buildDirectory(key));
+        return info;
+    } finally {
+        fs.rmSync(staging, {recursive: true, force: true});
+    }
 }
 
 function main() {
     const options = parseArgs(process.argv.slice(2));
     const key = computeBuildKey(options);
     const directory = buildDirectory(key);
-    const existing = readBuildInfo(directory);
-
-    if (existing != null && !options.force && fs.existsSync(path.join(directory, "bins", "llama-addon.node"))) {
+    if (!options.force && readBuildInfo(directory) != null && fs.existsSync(path.join(directory, "bins", "llama-addon.node"))) {
         console.log(`Native build up to date: ${directory}`);
         return;
     }
-
-    const info = build(nodeLlamaCppDirectory(), key);
+    const info = build(key);
     console.log(`Native build ready in ${info.buildSeconds}s: ${directory}`);
 }
 
 try {
     main();
 } catch (error) {
-    if (error instanceof NativeBuildError) {
+    if (error instanceof NativeBuildError || error instanceof PatchStackError) {
         console.error(`build:native: ${error.message}`);
         process.exit(1);
     }
