@@ -1,0 +1,184 @@
+// layer-dial gpu: install node-llama-cpp's prebuilt CUDA backend when asked, and list what is installed.
+//   layer-dial gpu install cuda [--registry URL] [--dir DIR] [--fallback] [--json [FILE]]
+//   layer-dial gpu list [--dir DIR] [--json]
+import fs from "node:fs";
+import path from "node:path";
+import {parseArgs} from "node:util";
+import {layerDialCacheDir} from "../cache-dir.js";
+import {listInstalledBackends} from "../gpu/backend-manifest.js";
+import {
+    DEFAULT_REGISTRY_URL, GpuBackendInstallError, installGpuBackend, type GpuBackendInstallProgress
+} from "../gpu/install-backend.js";
+
+export type GpuCommandIo = {stdout: (text: string) => void, stderr: (text: string) => void};
+
+const usage = `Usage: layer-dial gpu <command> [options]
+
+Commands:
+  install cuda   download node-llama-cpp's prebuilt CUDA backend (about 160 MB) from the npm registry
+  list           the GPU backends installed
+
+Options:
+  --dir DIR        where backends are installed (default ${layerDialCacheDir("backends")})
+  --registry URL   install: the npm registry or mirror (default ${DEFAULT_REGISTRY_URL})
+  --fallback       install: also the CUDA 12 build, for older drivers (about 375 MB more)
+  --json [FILE]    print one JSON object (install: or write it to FILE)
+`;
+
+const options = {
+    dir: {type: "string"},
+    registry: {type: "string"},
+    fallback: {type: "boolean"},
+    json: {type: "boolean"},
+    "json-file": {type: "string"},
+    help: {type: "boolean", short: "h"}
+} as const;
+
+class GpuUsageError extends Error {
+    override name = "GpuUsageError";
+}
+
+/** `gpu …` with `argv` the words after `gpu`; resolves with the exit code */
+export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<number> {
+    try {
+        const {values, positionals} = parseGpuArgs(argv);
+        const [command, backend, extra] = positionals;
+        if (values.help) {
+            io.stdout(usage);
+            return 0;
+        }
+        if (command == null)
+            throw new GpuUsageError("gpu needs a command: install cuda, or list");
+        const root = path.resolve(values.dir ?? layerDialCacheDir("backends"));
+        if (command === "list") {
+            if (backend != null || values.registry != null || values.fallback || values["json-file"] != null)
+                throw new GpuUsageError("gpu list takes only --dir and --json");
+            return list(root, values.json ?? false, io);
+        }
+        if (command !== "install")
+            throw new GpuUsageError(`unknown gpu command "${command}" (install or list)`);
+        if (backend !== "cuda" || extra != null)
+            throw new GpuUsageError(backend == null || backend === "cuda"
+                ? "gpu install needs one backend: gpu install cuda"
+                : `Layer Dial can install the cuda backend only, not "${backend}" (Vulkan and the CPU come with the extension)`);
+        return await install(root, values, io);
+    } catch (error) {
+        if (error instanceof GpuUsageError || isParseArgsError(error)) {
+            io.stderr(`layer-dial: ${(error as Error).message}; see layer-dial gpu --help\n`);
+            return 1;
+        }
+        if (error instanceof GpuBackendInstallError) {
+            io.stderr(`layer-dial: ${error.message}\n`);
+            return 1;
+        }
+        throw error;
+    }
+}
+
+type Values = ReturnType<typeof parseArgs<{options: typeof options, allowPositionals: true}>>["values"];
+
+function parseGpuArgs(argv: string[]) {
+    return parseArgs({args: normaliseJsonFile(argv), options, allowPositionals: true, strict: true});
+}
+
+/** `install --json FILE` (or `--json=FILE`) writes to a file where a bare --json prints */
+function normaliseJsonFile(argv: string[]): string[] {
+    if (argv[0] !== "install")
+        return argv;
+    return argv.flatMap((word, index) => {
+        if (word.startsWith("--json="))
+            return ["--json", "--json-file", word.slice("--json=".length)];
+        const previous = argv[index - 1];
+        // the word after --json is its file unless it is an option or the backend's name
+        if (previous === "--json" && !word.startsWith("-") && word !== "cuda")
+            return ["--json-file", word];
+        return [word];
+    });
+}
+
+function isParseArgsError(error: unknown): boolean {
+    return typeof (error as NodeJS.ErrnoException)?.code === "string" && (error as NodeJS.ErrnoException).code!.startsWith("ERR_PARSE_ARGS_");
+}
+
+async function install(root: string, values: Values, io: GpuCommandIo): Promise<number> {
+    const controller = new AbortController();
+    const onInterrupt = () => controller.abort();
+    process.once("SIGINT", onInterrupt);
+    try {
+        const result = await installGpuBackend({
+            backend: "cuda",
+            targetRoot: root,
+            registryUrl: values.registry,
+            includeFallback: values.fallback ?? false,
+            signal: controller.signal,
+            onProgress: progressPrinter(io.stderr)
+        });
+        const json = `${JSON.stringify(result)}\n`;
+        if (values["json-file"] != null)
+            fs.writeFileSync(values["json-file"], json);
+        if (values.json && values["json-file"] == null)
+            io.stdout(json);
+        else
+            io.stdout(`CUDA backend installed in ${result.directory} (node-llama-cpp ${result.manifest.version}, ` +
+                `llama.cpp ${result.manifest.llamaCppRelease}, ${megabytes(result.downloadedBytes)} downloaded)\n`);
+        return 0;
+    } finally {
+        process.off("SIGINT", onInterrupt);
+    }
+}
+
+function list(root: string, json: boolean, io: GpuCommandIo): number {
+    const installs = listInstalledBackends(root);
+    if (json) {
+        io.stdout(`${JSON.stringify(installs)}\n`);
+        return 0;
+    }
+    if (installs.length === 0) {
+        io.stdout(`No GPU backend installed in ${root}. Install CUDA with: layer-dial gpu install cuda\n`);
+        return 0;
+    }
+    for (const {directory, manifest} of installs) {
+        const fallback = manifest.files.some((file) => file.startsWith("fallback/")) ? ", with the CUDA 12 fallback" : "";
+        io.stdout(`${manifest.backend} ${manifest.version} (llama.cpp ${manifest.llamaCppRelease}${fallback}): ${directory}\n`);
+    }
+    return 0;
+}
+
+/** one line per phase, and during a download at most one per 5% (or per 10 MB without a known size) */
+function progressPrinter(write: (text: string) => void): (progress: GpuBackendInstallProgress) => void {
+    let key = "";
+    let lastStep = -1;
+    return (progress) => {
+        const phaseKey = `${progress.phase} ${progress.package}`;
+        const firstOfPhase = phaseKey !== key;
+        if (firstOfPhase) {
+            key = phaseKey;
+            lastStep = -1;
+        }
+        if (progress.phase !== "download") {
+            if (firstOfPhase)
+                write(`${phaseTitles[progress.phase]} ${progress.package}\n`);
+            return;
+        }
+        const total = progress.totalBytes;
+        const step = total != null && total > 0
+            ? Math.floor(progress.receivedBytes * 20 / total)
+            : Math.floor(progress.receivedBytes / 10e6);
+        if (step <= lastStep)
+            return;
+        lastStep = step;
+        write(total != null && total > 0
+            ? `downloading ${progress.package}: ${step * 5}% (${megabytes(progress.receivedBytes)} of ${megabytes(total)})\n`
+            : `downloading ${progress.package}: ${megabytes(progress.receivedBytes)}\n`);
+    };
+}
+
+const phaseTitles: Record<Exclude<GpuBackendInstallProgress["phase"], "download">, string> = {
+    metadata: "asking the npm registry for",
+    verify: "checking the integrity of",
+    unpack: "unpacking"
+};
+
+function megabytes(bytes: number): string {
+    return `${(bytes / 1e6).toFixed(1)} MB`;
+}
