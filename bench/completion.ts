@@ -111,10 +111,10 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
     const files = options.files ?? DEFAULT_COMPLETION_BENCH_FILES;
     const cursors = files.flatMap((file) => cursorsIn(path.basename(file), fs.readFileSync(path.resolve(repoRoot, file), "utf8")));
 
-    const {llama, binsDirectory, buildInfo} = await loadPatchedLlama();
+    const {llama, binsDirectory, buildInfo, backend} = await loadPatchedLlama();
     // the same build id as the engine host, so both share (and trust) one speed calibration
     const engine = await DialEngine.load({
-        llama: llama as Llama, modelPath: options.modelPath, sequences: 2, buildId: buildInfo?.id ?? binsDirectory, onProgress: log
+        llama: llama as Llama, backend, modelPath: options.modelPath, sequences: 2, buildId: buildInfo?.id ?? binsDirectory, onProgress: log
     });
     try {
         log(`${path.basename(options.modelPath)}: ${engine.profile.shape.layerCount} layers, ${engine.completionStyle} prompts, ${engine.threads} threads, ` +

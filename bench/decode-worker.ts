@@ -39,9 +39,9 @@ async function loadLlama(binary: "patched" | "stock"): Promise<Llama> {
 
 /** tokens/s of `batch` concurrent greedy requests through the engine, end of generation ignored */
 async function measureEngine(request: DecodeRequest): Promise<DecodeMeasurement> {
-    const {llama, buildInfo, binsDirectory} = await loadPatchedLlama();
+    const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
     const engine = await DialEngine.load({
-        llama, modelPath: request.modelPath, threads: request.threads, sequences: Math.max(request.batch, request.sequences ?? 4),
+        llama, backend, modelPath: request.modelPath, threads: request.threads, sequences: Math.max(request.batch, request.sequences ?? 4),
         contextSize: request.contextSize, buildId: buildInfo?.id ?? binsDirectory, strategy: "even"
     });
     const skipLayers = (request.mask ?? []).flatMap((skip, layer) => skip ? [layer] : []);

@@ -15,7 +15,8 @@ import {
     buildSchedule, dialStops, estimateCostModelFromTensorBytes, keptLayersAtDepth, planForSpeed, planFromSkipMask,
     secondsPerToken, skipMaskFromLayers, type CostModel, type PlannerInput, type SkipPlan, type SkipSchedule, type StrategyName
 } from "./plan/index.js";
-import type {CompleteParams, CompleteResult, DialStopInfo, GenerationStats, ModelSummary, PlanInfo, SpeedSetting} from "./protocol.js";
+import type {ComputeBackend} from "./native/loader.js";
+import {describeCompute, type CompleteParams, type CompleteResult, type ComputeInfo, type DialStopInfo, type GenerationStats, type ModelSummary, type PlanInfo, type SpeedSetting} from "./protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
 import {calibrateSpeed} from "./speed-calibration.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
@@ -42,6 +43,10 @@ export type DialEngineOptions = {
     calibrate?: boolean,
     /** identifies the native build in calibration caches */
     buildId?: string,
+    /** the compute backend the loader chose (loadPatchedLlama's `backend`). Defaults to the CPU. */
+    backend?: ComputeBackend,
+    /** layers offloaded to the GPU: "auto" (as many as VRAM holds) or at most this many. Defaults to "auto". */
+    gpuLayers?: "auto" | number,
     onProgress?: (message: string) => void
 };
 
@@ -85,7 +90,10 @@ export class DialEngine {
         private costModel: CostModel,
         private prefillPolicy: PrefillPolicy,
         private plannerOptions: {strategy: StrategyName, calibratedOrder?: number[]},
-        readonly threads: number
+        readonly threads: number,
+        readonly compute: ComputeInfo,
+        /** why the speed calibration failed, when it did (predictions then come from tensor sizes) */
+        readonly speedCalibrationError: string | undefined
     ) {
         this.schedule = buildSchedule(profile.shape, plannerOptions);
         this.plan = planForSpeed(this.plannerInput(), 1);
@@ -94,9 +102,19 @@ export class DialEngine {
     }
 
     static async load(options: DialEngineOptions): Promise<DialEngine> {
-        const {model, info} = await openModel(options.llama, options.modelPath);
+        const backend = options.backend ?? {requested: "cpu", gpu: false, deviceNames: []};
+        // on the CPU nothing is offloaded, even when a GPU backend is loaded (the user chose the CPU)
+        const gpuLayers = backend.gpu === false ? 0 : options.gpuLayers ?? "auto";
+        const {model, info} = await openModel(options.llama, options.modelPath, {gpuLayers, backendName: backend.gpu || "cpu"});
         try {
             const profile = await readModelProfile(options.modelPath);
+            const compute: ComputeInfo = {
+                backend: backend.gpu || "cpu",
+                deviceNames: backend.deviceNames,
+                offloadedLayers: model.gpuLayers,
+                offloadableLayers: profile.shape.layerCount + 1,
+                ...(backend.fallbackReason != null ? {fallbackReason: backend.fallbackReason} : {})
+            };
             const contextSize = options.contextSize ?? Math.min(4096, profile.trainContextSize ?? 4096);
             const threads = options.threads ?? options.llama.cpuMathCores;
             const context = await LayerSkipContext.create(model, {contextSize, sequences: options.sequences ?? 4, threads});
@@ -113,17 +131,20 @@ export class DialEngine {
             };
 
             let costModel = prior;
+            let speedCalibrationError: string | undefined;
             if ((options.calibrate ?? true) && info.layerSkipSupported) {
                 options.onProgress?.("Measuring decode speed at a few depths (once per model and machine)");
                 const schedule = buildSchedule(profile.shape, plannerOptions);
                 try {
                     costModel = (await calibrateSpeed({
-                        cache, schedule, prior, modelPath: options.modelPath,
-                        buildId: options.buildId ?? "unknown", threads, batch: 1
+                        cache, schedule, prior, modelPath: options.modelPath, vocabularySize: profile.vocabularySize,
+                        buildId: options.buildId ?? "unknown", device: describeCompute(compute), threads, batch: 1
                     })).costModel;
                 } catch (error) {
-                    // a tiny model, or a busy machine, can give timings that fit no line; the estimate still plans
-                    options.onProgress?.(`Speed calibration was not usable (${(error as Error).message}); predictions use the model's tensor sizes instead`);
+                    // a tiny model, or a busy machine, can give timings that fit no line; the estimate still
+                    // plans, and the failure is said (in the summary, and so in info, the panel and the log)
+                    speedCalibrationError = (error as Error).message;
+                    options.onProgress?.(`Speed calibration failed (${speedCalibrationError}); predictions use the model's tensor sizes instead`);
                 }
             }
 
@@ -133,7 +154,7 @@ export class DialEngine {
                 currentMask: () => engine!.plan.skipMask,
                 prefill: () => engine!.prefillPolicy
             });
-            engine = new DialEngine(model, info, profile, cache, generator, costModel, options.prefill ?? "full", plannerOptions, threads);
+            engine = new DialEngine(model, info, profile, cache, generator, costModel, options.prefill ?? "full", plannerOptions, threads, compute, speedCalibrationError);
             return engine;
         } catch (error) {
             await model.dispose();
@@ -227,7 +248,8 @@ export class DialEngine {
             achievedSpeedup: fullSpeed > 0 && timings.maxBatch === 1 && plan === this.plan && timings.generatedTokens > 2
                 ? timings.decodeTokensPerSecond / fullSpeed
                 : null,
-            batch: timings.maxBatch
+            batch: timings.maxBatch,
+            compute: describeCompute(this.compute)
         };
         this.lastStats = stats;
         return {...output, keptLayers: [...this.plan.keptLayers], skippedLayers: [...this.plan.skippedLayers], stats};
@@ -309,12 +331,14 @@ export class DialEngine {
             threads: this.threads,
             prefill: this.prefillPolicy,
             costModelSource: this.costModel.source,
+            ...(this.speedCalibrationError != null ? {speedCalibrationError: this.speedCalibrationError} : {}),
             fullSpeedTokensPerSecond: this.fullSpeedTokensPerSecond,
             maxSpeedup: this.plan.maxSpeedup,
             completionStyle: this.completionStyle,
             stops: this.fileInfo.layerSkipSupported ? stops : stops.filter((stop) => stop.depth === this.profile.shape.layerCount),
             plan: planInfo(this.plan),
-            build
+            build,
+            compute: this.compute
         };
     }
 
@@ -347,3 +371,5 @@ export function planInfo(plan: SkipPlan): PlanInfo {
         message: plan.message
     };
 }
+
+

@@ -13,7 +13,9 @@ export type ModelProfile = {
     fixedBytes: number,
     /** the model's training context, when it says */
     trainContextSize: number | undefined,
-    expertFraction: number
+    expertFraction: number,
+    /** tokens in the vocabulary (the token embedding's rows): every token id is below it */
+    vocabularySize: number
 };
 
 type ArchitectureMetadata = {
@@ -48,6 +50,14 @@ function tensorSizes(tensorInfo: readonly GgufTensorInfo[], dataBytes: number): 
     }));
 }
 
+function vocabularySize(tensors: readonly GgufTensorInfo[], metadata: {tokenizer?: {ggml?: {tokens?: unknown[]}}}): number {
+    const embedding = tensors.find((tensor) => tensor.name === "token_embd.weight");
+    const rows = embedding != null ? Number(embedding.dimensions[1]) : NaN;
+    if (Number.isInteger(rows) && rows > 0)
+        return rows;
+    return metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+}
+
 export async function readModelProfile(modelPath: string): Promise<ModelProfile> {
     const file = await readGgufFile(modelPath);
     const info = file.info;
@@ -66,6 +76,7 @@ export async function readModelProfile(modelPath: string): Promise<ModelProfile>
         layerBytes,
         fixedBytes,
         trainContextSize: metadata.context_length,
-        expertFraction
+        expertFraction,
+        vocabularySize: vocabularySize(file.tensors, info.metadata as unknown as {tokenizer?: {ggml?: {tokens?: unknown[]}}})
     };
 }

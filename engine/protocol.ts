@@ -22,7 +22,10 @@ export type LoadParams = {
     /** Defaults to the CPU's math cores. */
     threads?: number,
     /** where calibrated layer orders are cached (the extension's global storage). Defaults to ~/.cache/layer-dial/calibration. */
-    calibrationCacheDirectory?: string
+    calibrationCacheDirectory?: string,
+    /** layers offloaded to the GPU: "auto" fits as many as VRAM holds (node-llama-cpp's default), a number
+     *  offloads at most that many. Ignored on the CPU. Defaults to "auto". */
+    gpuLayers?: "auto" | number
 };
 
 export type CalibrateParams = {
@@ -72,6 +75,8 @@ export type ModelSummary = {
     prefill: PrefillPolicy,
     /** where the cost model came from: "calibrated" (measured on this machine) or an estimate */
     costModelSource: string,
+    /** why the speed calibration failed, when it did: predictions then come from tensor sizes */
+    speedCalibrationError?: string,
     /** decode tokens/s at 1x, batch 1, as calibrated (0 when not calibrated) */
     fullSpeedTokensPerSecond: number,
     maxSpeedup: number,
@@ -80,8 +85,30 @@ export type ModelSummary = {
     /** every depth the dial can land on, slowest first */
     stops: DialStopInfo[],
     plan: PlanInfo,
-    build: {binsDirectory: string, buildType: string, gpu: string}
+    build: {binsDirectory: string, buildType: string},
+    compute: ComputeInfo
 };
+
+/** where the model runs: shown in the panel header, the status bar's tooltip, `layer-dial info` and run stats */
+export type ComputeInfo = {
+    /** "cpu", or the GPU backend: "vulkan", "cuda" or "metal" */
+    backend: string,
+    /** the GPU devices in use (empty on the CPU) */
+    deviceNames: string[],
+    /** model layers offloaded to the GPU (node-llama-cpp counts the output layer as one more) */
+    offloadedLayers: number,
+    /** the model's layers plus its output layer: everything that could be offloaded */
+    offloadableLayers: number,
+    /** why the chosen backend is not the requested one (e.g. no Vulkan device), for the log and tooltips */
+    fallbackReason?: string
+};
+
+/** "cpu", or "vulkan · llvmpipe (LLVM 15.0.6, 256 bits) · 7/7 layers" */
+export function describeCompute(compute: ComputeInfo): string {
+    if (compute.backend === "cpu")
+        return "cpu";
+    return [compute.backend, ...compute.deviceNames, `${compute.offloadedLayers}/${compute.offloadableLayers} layers`].join(" · ");
+}
 
 export type GenerateParams = {
     requestId: string,
@@ -155,7 +182,9 @@ export type GenerationStats = {
     predictedSpeedup: number,
     /** decode tokens/s ÷ the calibrated 1x rate; null before calibration or for batched decodes */
     achievedSpeedup: number | null,
-    batch: number
+    batch: number,
+    /** where this run decoded: "cpu", or "vulkan · llvmpipe · 7/7 layers" */
+    compute: string
 };
 
 export type GenerateResult = {

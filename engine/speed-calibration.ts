@@ -1,6 +1,6 @@
 // The short on-device calibration behind the dial's predictions: decode a few tokens at three depths and
 // fit the cost model's fixed and per-layer time (engine/plan's calibrateCostModel). Cached per model
-// file, build, thread count, batch size and CPU, so a model loads without re-measuring.
+// file, build, compute device, thread count, batch size and CPU, so a model loads without re-measuring.
 import {createHash} from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -12,6 +12,9 @@ import type {SkipAwareCache} from "./skip-aware-cache.js";
 export type SpeedCalibrationKey = {
     modelPath: string,
     buildId: string,
+    /** where the model decodes: "cpu", or the backend, its devices and the offloaded layers
+     *  (describeCompute); a calibration on one device says nothing about another */
+    device: string,
     threads: number,
     batch: number
 };
@@ -20,6 +23,8 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey & {
     cache: SkipAwareCache,
     schedule: SkipSchedule,
     prior: CostModel,
+    /** the model's vocabulary size: the token ids decoded stay below it */
+    vocabularySize: number,
     /** measured decode steps per depth, after two warm-up steps: at least this many, and at least 0.5 s
      *  of them, so the short steps of shallow depths are not a handful of noisy samples. Defaults to 16. */
     steps?: number,
@@ -30,9 +35,9 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey & {
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        version: 4,
+        version: 5,
         model: path.resolve(key.modelPath), size: stat.size, mtime: stat.mtimeMs,
-        build: key.buildId, threads: key.threads, batch: key.batch, cpu: os.cpus()[0]?.model ?? "unknown"
+        build: key.buildId, device: key.device, threads: key.threads, batch: key.batch, cpu: os.cpus()[0]?.model ?? "unknown"
     });
     return path.join(cacheDirectory, `${createHash("sha256").update(identity).digest("hex").slice(0, 32)}.json`);
 }
@@ -52,17 +57,21 @@ function mean(values: number[]): number {
 /** mean seconds per decode step for `batch` sequences at once under `mask`; leaves the sequences empty.
  *  The mean, not the median: on a 2-core machine some steps take 10-20 ms longer (thread wake-ups), more
  *  often in short graphs, and tokens/s over a whole answer pays for every one of them. */
-export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array, batch: number, steps: number, minimumSeconds = 0): Promise<number> {
+export async function measureStepSeconds(cache: SkipAwareCache, mask: Uint8Array, batch: number, steps: number, vocabularySize: number, minimumSeconds = 0): Promise<number> {
+    if (!Number.isInteger(vocabularySize) || vocabularySize < 2)
+        throw new Error(`cannot time decode steps: the model's vocabulary size is ${vocabularySize}`);
+    // ordinary token ids, identical for every mask so only the layers differ, and always inside the
+    // vocabulary (a 512-token model rejects id 512 and the whole calibration failed)
+    const token = (n: number) => 1 + (n % (vocabularySize - 1));
     const sequenceIds = Array.from({length: batch}, (_, i) => i);
     for (const sequenceId of sequenceIds)
         await cache.clear(sequenceId);
-    // ordinary token ids, identical for every mask so only the layers differ
-    await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [1, 2, 3, 4, 5, 6, 7, 8].map((t) => t + 10 * sequenceId)})));
+    await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [0, 1, 2, 3, 4, 5, 6, 7].map((t) => token(t + 10 * sequenceId))})));
     const samples: number[] = [];
     let measured = 0;
     for (let step = 0; step < steps + 2 || (measured < minimumSeconds && step < 1000); step++) {
         const started = process.hrtime.bigint();
-        await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [20 + step]})));
+        await cache.evaluate(mask, sequenceIds.map((sequenceId) => ({sequenceId, tokens: [token(19 + step)]})));
         if (step >= 2) {
             samples.push(Number(process.hrtime.bigint() - started) / 1e9);
             measured += samples.at(-1)!;
@@ -95,7 +104,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         const mask = new Uint8Array(layerCount).fill(1);
         for (const layer of keptLayers)
             mask[layer] = 0;
-        const seconds = await measureStepSeconds(options.cache, mask, options.batch, options.steps ?? 16, options.steps === undefined ? 0.5 : 0);
+        const seconds = await measureStepSeconds(options.cache, mask, options.batch, options.steps ?? 16, options.vocabularySize, options.steps === undefined ? 0.5 : 0);
         timings.push({keptLayers, secondsPerToken: seconds});
     }
     const costModel = calibrateCostModel(options.prior, timings);

@@ -5,11 +5,12 @@ import fs from "node:fs";
 import path from "node:path";
 import {parseArgs} from "node:util";
 import {DialEngine, planInfo} from "../dial-engine.js";
+import {describeCompute} from "../protocol.js";
 import type {DialGenerateResult} from "../dial-engine.js";
 import {summarizeRequest} from "../generation/tasks.js";
-import {isGpuBackend, type GpuBackend} from "../../native/build-key.js";
 import {resolveModelPath} from "../model-source.js";
-import {loadPatchedLlama} from "../native/loader.js";
+import {gpuChoices, isGpuChoice, loadPatchedLlama} from "../native/loader.js";
+import {runGpuCommand} from "./gpu-command.js";
 import {
     buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName
 } from "../plan/index.js";
@@ -31,6 +32,8 @@ Commands:
   plan --layers L --ratio R   which layers a target speedup keeps (no model needed)
   info --model M              what Layer Dial knows about a model
   calibrate --model M [--text FILE]   find and cache this model's best layer order (greedy KL)
+  gpu install cuda [--registry URL] [--dir DIR]   fetch node-llama-cpp's prebuilt CUDA backend (about 145 MB)
+  gpu list [--dir DIR]        installed GPU backends
   bench speed --model M [--json FILE]   decode speed at every target, batch 1 and 4, against the prediction
   bench quality --model M --text FILE [--json FILE]   what each strategy and depth costs in quality
   bench completion --model M [--json FILE] [--max-tokens N] [--files A,B]   inline completion latency at each level, and requests while typing
@@ -41,7 +44,9 @@ Options:
   --skip-layers <i,j,...>     an explicit set of layers to skip, instead of --speed
   --strategy <name>           layer order: even (default), paper, top, bottom, middle
   --prefill full|skip         run the prompt through every layer (default) or through the dial
-  --gpu false|cuda|vulkan|metal|auto   which patched native build to load (default false: CPU)
+  --gpu auto|vulkan|cuda|metal|cpu   compute backend (default auto: CUDA when installed, else Vulkan, else the CPU;
+                              a backend named explicitly that cannot run is an error)
+  --gpu-layers auto|N         layers offloaded to the GPU (default auto: as many as VRAM holds)
   --max-tokens N  --temperature T  --seed S  --context-size N  --threads N
   --json                      print one JSON object
 `;
@@ -53,6 +58,7 @@ const options = {
     strategy: {type: "string"},
     prefill: {type: "string"},
     gpu: {type: "string"},
+    "gpu-layers": {type: "string"},
     "max-tokens": {type: "string"},
     temperature: {type: "string"},
     seed: {type: "string"},
@@ -93,19 +99,29 @@ function speedSetting(values: Values, layerCount: number): SpeedSetting | undefi
     return {speed: Number.isNaN(ratio) ? values.speed as SpeedSetting extends {speed: infer S} ? S : never : ratio};
 }
 
-async function openEngine(values: Values): Promise<DialEngine> {
+function gpuChoice(values: Values) {
+    const gpu = values.gpu ?? "auto";
+    if (!isGpuChoice(gpu))
+        throw new CliUsageError(`--gpu must be one of ${gpuChoices.join(", ")} (got "${gpu}")`);
+    return gpu;
+}
+
+async function openEngine(values: Values): Promise<{engine: DialEngine, build: {binsDirectory: string, buildType: string}}> {
     if (values.model == null)
         throw new CliUsageError("--model is required (a .gguf path or an hf: URI)");
-    const gpu = values.gpu ?? "false";
-    if (!isGpuBackend(gpu))
-        throw new CliUsageError(`--gpu must be false, auto, cuda, vulkan or metal (got "${gpu}")`);
+    const gpuLayersOption = values["gpu-layers"] ?? "auto";
+    const gpuLayers = gpuLayersOption === "auto" ? "auto" as const : Number(gpuLayersOption);
+    if (gpuLayers !== "auto" && !(Number.isInteger(gpuLayers) && gpuLayers >= 0))
+        throw new CliUsageError(`--gpu-layers must be auto or an integer ≥ 0 (got "${gpuLayersOption}")`);
     if (values.prefill != null && values.prefill !== "full" && values.prefill !== "skip")
         throw new CliUsageError(`--prefill must be full or skip (got "${values.prefill}")`);
 
     const modelPath = await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY});
-    const {llama, buildInfo, binsDirectory} = await loadPatchedLlama({build: {gpu: gpu as GpuBackend}});
+    const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama({gpu: gpuChoice(values), fallbackToCpu: values.gpu == null});
+    if (backend.fallbackReason != null)
+        process.stderr.write(`${backend.fallbackReason}\n`);
     const engine = await DialEngine.load({
-        llama, modelPath,
+        llama, modelPath, backend, gpuLayers,
         contextSize: numberOption(values, "context-size", (v) => Number.isInteger(v) && v > 0, "a positive integer"),
         threads: numberOption(values, "threads", (v) => Number.isInteger(v) && v > 0, "a positive integer"),
         prefill: values.prefill as "full" | "skip" | undefined,
@@ -120,7 +136,7 @@ async function openEngine(values: Values): Promise<DialEngine> {
         if (plan.message != null)
             process.stderr.write(`${plan.message}\n`);
     }
-    return engine;
+    return {engine, build: {binsDirectory, buildType: llama.buildType}};
 }
 
 function generationOptions(values: Values) {
@@ -141,13 +157,13 @@ function printResult(result: DialGenerateResult, json: boolean) {
     }
     process.stdout.write("\n");
     const stats = result.stats;
-    process.stderr.write(`\n[${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
+    process.stderr.write(`\n[${stats.compute}, ${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
         `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
         `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`);
 }
 
 async function generateWith(values: Values, request: Parameters<DialEngine["generate"]>[0]) {
-    const engine = await openEngine(values);
+    const {engine} = await openEngine(values);
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     try {
@@ -191,12 +207,15 @@ function plan(values: Values) {
 }
 
 async function info(values: Values) {
-    const engine = await openEngine(values);
+    const {engine, build} = await openEngine(values);
     try {
-        const summary = engine.summary({binsDirectory: "", buildType: "localBuild", gpu: values.gpu ?? "false"});
+        const summary = engine.summary(build);
         if (values.json)
             return console.log(JSON.stringify(summary));
         console.log(`${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}`);
+        console.log(`compute: ${describeCompute(summary.compute)}${summary.compute.fallbackReason != null ? ` (${summary.compute.fallbackReason})` : ""}`);
+        if (summary.speedCalibrationError != null)
+            console.log(`speed calibration failed: ${summary.speedCalibrationError}`);
         console.log(`layer skipping: ${summary.layerSkipSupported ? "supported" : "not supported (1x only)"}; cost model: ${summary.costModelSource}` +
             (summary.fullSpeedTokensPerSecond > 0 ? `, ${summary.fullSpeedTokensPerSecond.toFixed(1)} tok/s at 1x` : ""));
         console.log("depth  predicted  kept layers");
@@ -218,10 +237,18 @@ function normaliseBenchJson(argv: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
+    // its own options (--registry, --dir): parsed by the gpu command itself
+    if (argv[0] === "gpu") {
+        process.exitCode = await runGpuCommand(argv.slice(1), {stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text)});
+        return;
+    }
     const {values, positionals} = parseArgs({args: normaliseBenchJson(argv), options, allowPositionals: true});
     const [command, sub] = positionals;
     if (values.help || command == null)
         return void process.stdout.write(usage);
+    // benchmarks and calibration load the engine in worker processes: they read the choice from here
+    if (values.gpu != null)
+        process.env.LAYER_DIAL_GPU = gpuChoice(values);
 
     switch (command) {
         case "summarize":

@@ -70,12 +70,16 @@ async function llama(): Promise<PatchedLlama> {
 }
 
 async function load(params: LoadParams): Promise<ModelSummary> {
-    const {llama: llamaInstance, binsDirectory, buildInfo} = await llama();
+    const {llama: llamaInstance, binsDirectory, buildInfo, backend} = await llama();
+    if (backend.fallbackReason != null)
+        connection.sendNotification(Notifications.log, {level: backend.requested === "auto" ? "info" : "warn", message: backend.fallbackReason});
     await unload();
     calibrationCacheDirectory = params.calibrationCacheDirectory;
     engine = await DialEngine.load({
         llama: llamaInstance as Llama,
         modelPath: params.modelPath,
+        backend,
+        gpuLayers: params.gpuLayers,
         contextSize: params.contextSize,
         sequences: params.sequences,
         threads: params.threads,
@@ -86,7 +90,7 @@ async function load(params: LoadParams): Promise<ModelSummary> {
     });
     if (params.speed != null)
         engine.setSpeed(params.speed);
-    summary = engine.summary({binsDirectory, buildType: llamaInstance.buildType, gpu: String(llamaInstance.gpu)});
+    summary = engine.summary({binsDirectory, buildType: llamaInstance.buildType});
     return summary;
 }
 

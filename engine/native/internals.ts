@@ -20,7 +20,12 @@ export type AddonContext = {
 };
 
 export type NativeBinding = {
-    AddonContext: {prototype: Record<string, unknown>}
+    AddonContext: {prototype: Record<string, unknown>},
+    /** without a folder: initialise ggml's backend registry; with one: load every ggml backend library in it */
+    loadBackends(folder?: string): void,
+    /** "vulkan"/"metal" when such a backend is registered, "cuda" when a CUDA device exists, false for the CPU only */
+    getGpuType(): string | false | undefined,
+    getGpuDeviceInfo(): {deviceNames: string[]}
 };
 
 export type BuildMetadata = {

@@ -1,10 +1,19 @@
-// Loads Layer Dial's patched llama.cpp build and proves it is the patched one before anything uses it.
-// A stock node-llama-cpp binary cannot skip layers, so it is never a silent fallback.
+// Loads Layer Dial's patched llama.cpp build, proves it is the patched one and that its pieces belong
+// together, and chooses the compute backend. A stock node-llama-cpp binary cannot skip layers, so it is
+// never a silent fallback; a GPU backend that cannot run is, with the reason said once.
+//
+// A build folder (`npm run build:native`'s cache entry, or dist/native in the VSIX) holds:
+//   layer-dial-build.json   what was built from what (BuildInfo)
+//   bins/                   our llama-addon.node and libllama, node-llama-cpp's ggml base and CPU variants
+//   backends/vulkan/        node-llama-cpp's prebuilt Vulkan backend (prebuilt-backend builds)
+// CUDA is not in it: `layer-dial gpu install cuda` (Layer Dial: Enable CUDA) puts it in a backends folder.
 import fs from "node:fs";
 import path from "node:path";
 import {LlamaLogLevel, type Llama} from "node-llama-cpp";
-import {buildDirectory, computeBuildKey, defaultBuildOptions, readBuildInfo, type BuildInfo, type NativeBuildOptions} from "../../native/build-key.js";
-import {createLlamaFromBinding, layerSkipMethods, loadBindingModule, type BuildMetadata} from "./internals.js";
+import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, readBuildInfo, type BuildInfo, type NativeBuildOptions} from "../../native/build-key.js";
+import {layerDialCacheDir} from "../cache-dir.js";
+import {readBackendManifest} from "../gpu/backend-manifest.js";
+import {createLlamaFromBinding, layerSkipMethods, loadBindingModule, type BuildMetadata, type NativeBinding} from "./internals.js";
 
 export class PatchedBuildMissingError extends Error {
     override name = "PatchedBuildMissingError";
@@ -14,54 +23,209 @@ export class PatchedBuildInvalidError extends Error {
     override name = "PatchedBuildInvalidError";
 }
 
+/** an explicitly chosen GPU backend cannot run here (with `fallbackToCpu: false`) */
+export class GpuBackendUnavailableError extends Error {
+    override name = "GpuBackendUnavailableError";
+}
+
+export const gpuChoices = ["auto", "cpu", "vulkan", "cuda", "metal"] as const;
+export type GpuChoice = (typeof gpuChoices)[number];
+export type GpuBackendName = "vulkan" | "cuda" | "metal";
+
+export function isGpuChoice(value: unknown): value is GpuChoice {
+    return gpuChoices.includes(value as GpuChoice);
+}
+
 export type LoadPatchedLlamaOptions = {
-    /** A folder holding llama-addon.node and its libraries (what a VSIX ships).
-     *  Defaults to `$LAYER_DIAL_NATIVE_DIR`, else the cached build for this checkout's patches. */
-    binsDirectory?: string,
+    /** A build folder (layer-dial-build.json, bins/, backends/), or a bare folder holding llama-addon.node
+     *  and its libraries. Defaults to `$LAYER_DIAL_NATIVE_DIR`, else the cached build for this checkout. */
+    nativeDirectory?: string,
     /** Which cached build to look for when no folder is given. Defaults to `npm run build:native`'s defaults. */
     build?: Partial<NativeBuildOptions>,
+    /** The compute backend. `auto` takes the first that has a device: CUDA (when installed), Vulkan, Metal;
+     *  else the CPU. Defaults to `$LAYER_DIAL_GPU`, else `auto`. */
+    gpu?: GpuChoice,
+    /** Folders holding installed GPU backends (`layer-dial gpu install cuda`). Defaults to
+     *  `$LAYER_DIAL_BACKENDS_DIR`, else ~/.cache/layer-dial/backends. */
+    installedBackendsDirectory?: string,
+    /** When an explicitly chosen backend cannot run: true runs on the CPU and says why in
+     *  `backend.fallbackReason`; false throws GpuBackendUnavailableError. Defaults to true. */
+    fallbackToCpu?: boolean,
     /** Defaults to `LlamaLogLevel.error`. */
     logLevel?: LlamaLogLevel,
     /** Defaults to every core. */
     maxThreads?: number
 };
 
+export type ComputeBackend = {
+    requested: GpuChoice,
+    /** what runs: a GPU backend, or false for the CPU */
+    gpu: GpuBackendName | false,
+    /** the GPU devices of that backend (ggml's descriptions, e.g. "NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)") */
+    deviceNames: string[],
+    /** where the backend library was loaded from */
+    backendDirectory?: string,
+    /** why the request was not met, or why `auto` chose the CPU; one line for the log */
+    fallbackReason?: string
+};
+
 export type PatchedLlama = {
     llama: Llama,
     binsDirectory: string,
-    /** present when the build came from `npm run build:native`'s cache */
-    buildInfo?: BuildInfo
+    /** present when the folder carries layer-dial-build.json */
+    buildInfo?: BuildInfo,
+    backend: ComputeBackend
 };
 
-function resolveBinsDirectory(options: LoadPatchedLlamaOptions): {binsDirectory: string, buildInfo?: BuildInfo} {
-    const explicit = options.binsDirectory ?? process.env.LAYER_DIAL_NATIVE_DIR;
-    if (explicit != null && explicit !== "")
-        return {binsDirectory: path.resolve(explicit)};
+type ResolvedBuild = {root?: string, binsDirectory: string, buildInfo?: BuildInfo};
 
+function resolveBuild(options: LoadPatchedLlamaOptions): ResolvedBuild {
+    const explicit = options.nativeDirectory ?? process.env.LAYER_DIAL_NATIVE_DIR;
+    if (explicit != null && explicit !== "") {
+        const folder = path.resolve(explicit);
+        if (fs.existsSync(path.join(folder, buildInfoFileName)))
+            return {root: folder, binsDirectory: path.join(folder, "bins"), buildInfo: readBuildInfo(folder)};
+        return {binsDirectory: folder};
+    }
     const key = computeBuildKey({...defaultBuildOptions(), ...options.build});
     const directory = buildDirectory(key);
     const buildInfo = readBuildInfo(directory);
     if (buildInfo == null)
         throw new PatchedBuildMissingError(
-            `No patched llama.cpp build for this checkout (gpu ${key.gpu}, cpu variants ${key.cpuVariants}, patches ${key.patchHash.slice(0, 12)}). ` +
-            `Run "npm run build:native" (about 10 minutes on 2 cores the first time; instant when cached). Expected it at ${directory}`);
-    return {binsDirectory: path.join(directory, "bins"), buildInfo};
+            `No patched llama.cpp build for this checkout (${key.backends} backends, patches ${key.patchHash.slice(0, 12)}). ` +
+            `Run "npm run build:native" (a few minutes the first time; instant when cached). Expected it at ${directory}`);
+    return {root: directory, binsDirectory: path.join(directory, "bins"), buildInfo};
+}
+
+function loadBinding(bindingPath: string): NativeBinding {
+    try {
+        return loadBindingModule(bindingPath);
+    } catch (error) {
+        const message = (error as Error).message;
+        const symbol = /undefined symbol: (\S+)/.exec(message)?.[1];
+        if (symbol != null)
+            throw new PatchedBuildInvalidError(
+                `The native libraries in ${path.dirname(bindingPath)} do not belong together: ${symbol} is missing from the ggml libraries beside ` +
+                `Layer Dial's libllama (they come from another llama.cpp release). Reinstall the extension, or run "npm run build:native -- --force".`);
+        throw new PatchedBuildInvalidError(`Could not load ${bindingPath}: ${message}. Reinstall the extension, or run "npm run build:native -- --force".`);
+    }
+}
+
+/** the pieces of a prebuilt-backend build must come from one release: ours, and each package's */
+function checkBuildCoherence(build: ResolvedBuild, metadata: BuildMetadata) {
+    const ourRelease = metadata.buildOptions.llamaCpp.release;
+    const info = build.buildInfo;
+    if (info == null)
+        return;
+    if (info.llamaCppRelease != null && info.llamaCppRelease !== ourRelease)
+        throw new PatchedBuildInvalidError(`${build.binsDirectory} was compiled from llama.cpp ${ourRelease}, but its build record says ${info.llamaCppRelease}. Rebuild it: npm run build:native -- --force`);
+    for (const [name, origin] of Object.entries(info.backendOrigins ?? {})) {
+        if (origin.llamaCppRelease !== ourRelease || origin.version !== info.nodeLlamaCppVersion)
+            throw new PatchedBuildInvalidError(
+                `The ${name} ggml libraries come from ${origin.package}@${origin.version} (llama.cpp ${origin.llamaCppRelease}), ` +
+                `but Layer Dial's libllama is from node-llama-cpp ${info.nodeLlamaCppVersion} (llama.cpp ${ourRelease}). Rebuild: npm run build:native -- --force`);
+    }
+}
+
+function gpuDeviceNames(binding: NativeBinding): string[] {
+    return binding.getGpuDeviceInfo().deviceNames;
+}
+
+type Candidate = {backend: GpuBackendName, directory?: string, problem?: string};
+
+/** installed CUDA backends that belong to this build's release, newest install first */
+function cudaCandidates(installedRoot: string, release: string, nodeLlamaCppVersion: string | undefined): Candidate[] {
+    if (!fs.existsSync(installedRoot))
+        return [];
+    const candidates: Candidate[] = [];
+    for (const name of fs.readdirSync(installedRoot).filter((entry) => entry.startsWith("cuda-")).sort().reverse()) {
+        const directory = path.join(installedRoot, name);
+        const manifest = readBackendManifest(directory);
+        if (manifest == null)
+            continue;
+        if (manifest.llamaCppRelease !== release || (nodeLlamaCppVersion != null && manifest.version !== nodeLlamaCppVersion)) {
+            candidates.push({backend: "cuda", directory, problem:
+                `the CUDA backend in ${directory} is ${manifest.package}@${manifest.version} (llama.cpp ${manifest.llamaCppRelease}), ` +
+                `but Layer Dial needs ${nodeLlamaCppVersion ?? "the same version"} (llama.cpp ${release}); run Layer Dial: Enable CUDA (layer-dial gpu install cuda) again`});
+            continue;
+        }
+        candidates.push({backend: "cuda", directory});
+        if (fs.existsSync(path.join(directory, "fallback")))
+            candidates.push({backend: "cuda", directory: path.join(directory, "fallback")});
+    }
+    return candidates;
+}
+
+function candidatesFor(choice: GpuChoice, build: ResolvedBuild, installedRoot: string, release: string): Candidate[] {
+    const vulkanDirectory = build.root != null ? path.join(build.root, "backends", "vulkan") : undefined;
+    const vulkan: Candidate[] = vulkanDirectory != null && fs.existsSync(vulkanDirectory)
+        ? [{backend: "vulkan", directory: vulkanDirectory}]
+        : [{backend: "vulkan"}]; // a from-source build may have it compiled into bins/
+    const cuda = cudaCandidates(installedRoot, release, build.buildInfo?.nodeLlamaCppVersion);
+    const metal: Candidate[] = [{backend: "metal"}];
+    switch (choice) {
+        case "cpu": return [];
+        case "vulkan": return vulkan;
+        case "cuda": return cuda.length > 0 ? cuda : [{backend: "cuda", problem: "CUDA is not installed: run Layer Dial: Enable CUDA (layer-dial gpu install cuda)"}];
+        case "metal": return metal;
+        case "auto": return [...cuda.filter((candidate) => candidate.problem == null), ...vulkan, ...(process.platform === "darwin" ? metal : [])];
+    }
+}
+
+const deviceHelp: Record<GpuBackendName, string> = {
+    vulkan: "no Vulkan GPU device found (install your GPU's Vulkan driver, e.g. Mesa's mesa-vulkan-drivers or NVIDIA's driver)",
+    cuda: "no CUDA device found (an NVIDIA driver and the CUDA 13 runtime, libcudart.so.13 and libcublas.so.13, must be installed)",
+    metal: "no Metal device found (Metal needs a macOS build of Layer Dial)"
+};
+
+/** loads the CPU backend, then GPU backends in the order the choice allows until one yields a device */
+function chooseBackend(binding: NativeBinding, build: ResolvedBuild, choice: GpuChoice, installedRoot: string, release: string): ComputeBackend {
+    binding.loadBackends();
+    binding.loadBackends(build.binsDirectory);
+    const problems: string[] = [];
+    for (const candidate of candidatesFor(choice, build, installedRoot, release)) {
+        if (candidate.problem != null) {
+            problems.push(candidate.problem);
+            continue;
+        }
+        const before = new Set(gpuDeviceNames(binding));
+        if (candidate.directory != null)
+            binding.loadBackends(candidate.directory);
+        const type = binding.getGpuType();
+        const added = gpuDeviceNames(binding).filter((name) => !before.has(name));
+        const devices = candidate.directory != null ? added : gpuDeviceNames(binding);
+        if (devices.length > 0 && (type === candidate.backend || candidate.directory != null))
+            return {requested: choice, gpu: candidate.backend, deviceNames: devices, backendDirectory: candidate.directory ?? build.binsDirectory};
+        problems.push(`${candidate.backend}: ${deviceHelp[candidate.backend]}`);
+    }
+    const fallbackReason = choice === "cpu" ? undefined
+        : problems.length > 0 ? `running on the CPU: ${problems.join("; ")}`
+        : "running on the CPU: this build has no GPU backend";
+    return {requested: choice, gpu: false, deviceNames: [], fallbackReason};
 }
 
 export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): Promise<PatchedLlama> {
-    const {binsDirectory, buildInfo} = resolveBinsDirectory(options);
-    const bindingPath = path.join(binsDirectory, "llama-addon.node");
-    const metadataPath = path.join(binsDirectory, "_nlcBuildMetadata.json");
+    const build = resolveBuild(options);
+    const bindingPath = path.join(build.binsDirectory, "llama-addon.node");
+    const metadataPath = path.join(build.binsDirectory, "_nlcBuildMetadata.json");
     if (!fs.existsSync(bindingPath) || !fs.existsSync(metadataPath))
-        throw new PatchedBuildMissingError(`${binsDirectory} has no llama-addon.node and build metadata. Run "npm run build:native".`);
+        throw new PatchedBuildMissingError(`${build.binsDirectory} has no llama-addon.node and build metadata. Run "npm run build:native".`);
+    const buildMetadata = JSON.parse(fs.readFileSync(metadataPath, "utf8")) as BuildMetadata;
+    checkBuildCoherence(build, buildMetadata);
 
-    const binding = loadBindingModule(bindingPath);
+    const binding = loadBinding(bindingPath);
     const missing = layerSkipMethods.filter((method) => typeof binding.AddonContext.prototype[method] !== "function");
     if (missing.length > 0)
         throw new PatchedBuildInvalidError(
             `${bindingPath} is a stock node-llama-cpp binary: it lacks ${missing.join(", ")}. Run "npm run build:native -- --force" to rebuild it with Layer Dial's patches.`);
 
-    const buildMetadata = JSON.parse(fs.readFileSync(metadataPath, "utf8")) as BuildMetadata;
+    const envChoice = process.env.LAYER_DIAL_GPU;
+    const choice: GpuChoice = options.gpu ?? (isGpuChoice(envChoice) ? envChoice : "auto");
+    const installedRoot = options.installedBackendsDirectory ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? layerDialCacheDir("backends");
+    const backend = chooseBackend(binding, build, choice, installedRoot, buildMetadata.buildOptions.llamaCpp.release);
+    if (backend.gpu === false && choice !== "auto" && choice !== "cpu" && options.fallbackToCpu === false)
+        throw new GpuBackendUnavailableError(`${choice} was requested, but it cannot run here: ${backend.fallbackReason?.replace(/^running on the CPU: /, "")}. Use --gpu auto or --gpu cpu to run on the CPU.`);
+
     const llama = await createLlamaFromBinding({
         binding,
         bindingPath,
@@ -72,5 +236,5 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
     if (llama.buildType !== "localBuild")
         throw new PatchedBuildInvalidError(`Loaded ${bindingPath} but node-llama-cpp reports build type "${llama.buildType}", not the local patched build`);
 
-    return {llama, binsDirectory, buildInfo};
+    return {llama, binsDirectory: build.binsDirectory, buildInfo: build.buildInfo, backend};
 }

@@ -52,12 +52,24 @@ export async function inspectModelFile(modelPath: string): Promise<ModelFileInfo
     return {path: modelPath, architecture, layerCount, layerSkipSupported: layerSkipArchitectures.has(architecture)};
 }
 
-export async function openModel(llama: Llama, modelPath: string): Promise<{model: LlamaModel, info: ModelFileInfo}> {
+export type OpenModelOptions = {
+    /** layers offloaded to the GPU: "auto" fits as many as VRAM holds, a number at most that many. Defaults to "auto". */
+    gpuLayers?: "auto" | number,
+    /** for messages: the backend the layers go to */
+    backendName?: string
+};
+
+export async function openModel(llama: Llama, modelPath: string, options: OpenModelOptions = {}): Promise<{model: LlamaModel, info: ModelFileInfo}> {
     const info = await inspectModelFile(modelPath);
+    const gpuLayers = options.gpuLayers ?? "auto";
     try {
-        const model = await llama.loadModel({modelPath});
+        // a number is an upper bound the user set; fitted to VRAM like "auto", never forced past it
+        const model = await llama.loadModel({modelPath, gpuLayers: gpuLayers === "auto" ? "auto" : {max: gpuLayers}});
         return {model, info};
     } catch (error) {
+        if (/VRAM|GPU memory|out of memory|InsufficientMemory/i.test(`${(error as Error).name} ${(error as Error).message}`))
+            throw new ModelLoadError(`Not enough GPU memory on ${options.backendName ?? "the GPU"} for ${modelPath} (${(error as Error).message}). ` +
+                "Offload fewer layers (layerDial.gpuLayers, or --gpu-layers), pick a smaller model, or run on the CPU (layerDial.gpu: cpu, or --gpu cpu).");
         throw new ModelLoadError(`llama.cpp could not load ${modelPath} (architecture "${info.architecture}"): ${(error as Error).message}. ` +
             "The file may be truncated or of an architecture this llama.cpp release does not know; try another model file.");
     }

@@ -98,7 +98,7 @@ describe("fill-in-the-middle from a model's vocabulary", () => {
         const engine = await DialEngine.load({llama, modelPath, contextSize: 256, sequences: 1, threads: 1, calibrate: false});
         try {
             assert.equal(engine.completionStyle, "qwen2.5-coder");
-            assert.equal(engine.summary({binsDirectory: "", buildType: "", gpu: ""}).completionStyle, "qwen2.5-coder");
+            assert.equal(engine.summary({binsDirectory: "", buildType: ""}).completionStyle, "qwen2.5-coder");
             const result = await engine.complete({prefix: "def f(", suffix: "):\n", maxTokens: 4});
             assert.equal(result.style, "qwen2.5-coder");
         } finally {

@@ -5,9 +5,9 @@ import {LayerSkipContext} from "../../engine/native/skip-context.js";
 
 let patched: Promise<Llama> | undefined;
 
-/** one patched Llama per test process; models and contexts are the tests' own */
+/** one patched Llama per test process, on the CPU; models and contexts are the tests' own */
 export function patchedLlama(): Promise<Llama> {
-    patched ??= loadPatchedLlama().then((result) => result.llama);
+    patched ??= loadPatchedLlama({gpu: "cpu"}).then((result) => result.llama);
     return patched;
 }
 
