@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 import type {EngineClient} from "../engine/host/client.js";
+import {describeCompute} from "../engine/protocol.js";
 import type {
     CalibrateResult, CompleteParams, CompleteResult, GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting
 } from "../engine/protocol.js";
@@ -25,6 +26,8 @@ export type EngineSessionOptions = {
     modelsDirectory: string,
     /** where calibrated layer orders are cached (under context.globalStorageUri) */
     calibrationDirectory: string,
+    /** where Enable CUDA installs GPU backends (under context.globalStorageUri) */
+    backendsDirectory: string,
     log: vscode.LogOutputChannel
 };
 
@@ -116,9 +119,10 @@ export class EngineSession implements vscode.Disposable {
             sequences: 2,
             prefill: settings.prefill,
             speed: this.speedSetting(settings),
-            calibrationCacheDirectory: this.options.calibrationDirectory
+            calibrationCacheDirectory: this.options.calibrationDirectory,
+            gpuLayers: settings.gpuLayers
         };
-        const key = JSON.stringify([params.modelPath, params.contextSize, params.prefill]);
+        const key = JSON.stringify([params.modelPath, params.contextSize, params.prefill, params.gpuLayers]);
         const loaded = this.model;
         if (loaded !== undefined && this.loadedKey === key) return loaded;
         let loading = this.loading;
@@ -150,8 +154,10 @@ export class EngineSession implements vscode.Disposable {
         const summary = await client.load(params);
         this.loadedKey = key;
         this.options.log.info(`Loaded ${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}, ` +
-            `${summary.threads} threads, max ${summary.maxSpeedup.toFixed(2)}x, cost model ${summary.costModelSource} ` +
+            `${describeCompute(summary.compute)}, ${summary.threads} threads, max ${summary.maxSpeedup.toFixed(2)}x, cost model ${summary.costModelSource} ` +
             `(${Math.round(performance.now() - started)} ms)`);
+        if (summary.speedCalibrationError !== undefined)
+            this.options.log.warn(`Speed calibration failed (${summary.speedCalibrationError}); the dial predicts from tensor sizes and shows no achieved speedup.`);
         if (!summary.layerSkipSupported)
             this.options.log.warn(`${summary.architecture} cannot skip layers; ${summary.name} runs at 1x at every level.`);
         if (summary.plan.message !== null) this.options.log.info(summary.plan.message);
@@ -327,18 +333,16 @@ export class EngineSession implements vscode.Disposable {
         if (this.client !== undefined) return this.client;
         const hostModule = path.join(this.options.extensionPath, HOST_MODULE);
         const nativeDirectory = path.join(this.options.extensionPath, NATIVE_DIRECTORY);
-        if (!fs.existsSync(hostModule) || !fs.existsSync(path.join(nativeDirectory, "llama-addon.node")))
+        if (!fs.existsSync(hostModule) || !fs.existsSync(path.join(nativeDirectory, "bins", "llama-addon.node")))
             throw new NativeBuildMissingError(`This installation of Layer Dial is incomplete: ${fs.existsSync(hostModule) ? nativeDirectory : hostModule} ` +
                 "is missing. Reinstall the extension; in a development checkout run \"npm run build:native\" and then \"npm run build\".");
         const settings = this.settings;
-        if (settings.gpu !== "auto" && settings.gpu !== "cpu")
-            this.options.log.warn(`layerDial.gpu is "${settings.gpu}", but this build of Layer Dial ships the CPU backend only; running on the CPU.`);
         const log = this.options.log;
         const client = new EngineClient({
             hostModule,
             // VS Code's own runtime: Electron as plain Node, so users need no Node installed
             execPath: process.execPath,
-            env: {...process.env, ...gpuEnvironment(settings.gpu), ELECTRON_RUN_AS_NODE: "1", LAYER_DIAL_NATIVE_DIR: nativeDirectory},
+            env: {...process.env, ...gpuEnvironment(settings.gpu, this.options.backendsDirectory), ELECTRON_RUN_AS_NODE: "1", LAYER_DIAL_NATIVE_DIR: nativeDirectory},
             log: (level, message) => log[level](`[engine] ${message}`)
         });
         this.clientSubscriptions = [
@@ -385,12 +389,12 @@ export class EngineSession implements vscode.Disposable {
 
     private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
         if (!event.affectsConfiguration("layerDial")) return;
-        if (event.affectsConfiguration("layerDial.gpu")) {
+        if (event.affectsConfiguration("layerDial.gpu") && !event.affectsConfiguration("layerDial.gpuLayers")) {
             // the backend is chosen when the host starts
             void this.stop().catch((error: unknown) => this.options.log.error(`Stopping the engine failed: ${String(error)}`));
             return;
         }
-        if (["model", "contextSize", "prefill"].some((key) => event.affectsConfiguration(`layerDial.${key}`))) {
+        if (["model", "contextSize", "prefill", "gpuLayers"].some((key) => event.affectsConfiguration(`layerDial.${key}`))) {
             this.loadedKey = undefined;
             this.changeEmitter.fire();
         }

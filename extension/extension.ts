@@ -26,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
         extensionPath: context.extensionPath,
         modelsDirectory,
         calibrationDirectory: path.join(context.globalStorageUri.fsPath, "calibration"),
+        backendsDirectory: path.join(context.globalStorageUri.fsPath, "backends"),
         log
     });
     session = engine;

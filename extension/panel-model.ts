@@ -10,13 +10,10 @@ export function panelModelInfo(summary: ModelSummary): ModelInfo {
         predictedSpeedup: Math.max(1, stop.predictedSpeedup),
         keptLayers: [...stop.keptLayers].sort((a, b) => a - b)
     }));
-    const gpu = summary.build.gpu === "false" || summary.build.gpu === ""
-        ? `CPU · ${summary.threads} thread${summary.threads === 1 ? "" : "s"}`
-        : `${summary.build.gpu} · ${summary.threads} CPU thread${summary.threads === 1 ? "" : "s"}`;
     return {
         name: path.basename(summary.path),
         layerCount: summary.layerCount,
-        gpu,
+        gpu: computeLabel(summary),
         build: `llama.cpp (${summary.build.buildType}) + Layer Dial patches`,
         layerOrder: summary.plan.strategy === "calibrated" ? "calibrated" : "even",
         steps: steps.length > 0 ? steps : [{depth: summary.layerCount, predictedSpeedup: 1, keptLayers: range(summary.layerCount)}]
@@ -39,6 +36,18 @@ export function panelRunStats(requestId: string, result: GenerateResult, finishe
         tokens: result.tokens,
         finishedAt: Math.floor(finishedAt)
     };
+}
+
+const backendNames: Record<string, string> = {cpu: "CPU", vulkan: "Vulkan", cuda: "CUDA", metal: "Metal"};
+
+/** "CPU · 2 threads", or "Vulkan · llvmpipe (LLVM 15.0.6, 256 bits) · 7/7 layers offloaded": the panel
+ *  header and the status bar's tooltip say where the model runs */
+export function computeLabel(summary: Pick<ModelSummary, "compute" | "threads">): string {
+    const {compute, threads} = summary;
+    const name = backendNames[compute.backend] ?? compute.backend;
+    if (compute.backend === "cpu")
+        return `${name} · ${threads} thread${threads === 1 ? "" : "s"}`;
+    return [name, ...compute.deviceNames, `${compute.offloadedLayers}/${compute.offloadableLayers} layers offloaded`].join(" · ");
 }
 
 function range(count: number): number[] {

@@ -16,6 +16,8 @@ export type LayerDialSettings = {
     speedLevel: SpeedLevelName,
     prefill: PrefillPolicy,
     gpu: GpuChoice,
+    /** layers offloaded to the GPU: "auto" (as many as VRAM holds) or at most this many */
+    gpuLayers: "auto" | number,
     /** Tokens per sequence; 0 lets the engine choose (the model's training context, at most 4096). */
     contextSize: number,
     maxTokens: number,
@@ -32,6 +34,7 @@ export const DEFAULT_SETTINGS: LayerDialSettings = {
     speedLevel: "Quality",
     prefill: "full",
     gpu: "auto",
+    gpuLayers: "auto",
     contextSize: 0,
     maxTokens: 512,
     temperature: 0.2
@@ -73,6 +76,7 @@ export function readSettings(read: SettingReader): {settings: LayerDialSettings,
         speedLevel: pick("speedLevel", oneOf(SPEED_LEVEL_NAMES, read("speedLevel"))),
         prefill: pick("prefill", oneOf(PREFILL_POLICIES, read("prefill"))),
         gpu: pick("gpu", oneOf(GPU_CHOICES, read("gpu"))),
+        gpuLayers: pick("gpuLayers", gpuLayersValue(read("gpuLayers"))),
         contextSize: pick("contextSize", numberIn(read("contextSize"), SETTING_LIMITS.contextSize, true)),
         maxTokens: pick("maxTokens", numberIn(read("maxTokens"), SETTING_LIMITS.maxTokens, true)),
         temperature: pick("temperature", numberIn(read("temperature"), SETTING_LIMITS.temperature, false))
@@ -80,13 +84,19 @@ export function readSettings(read: SettingReader): {settings: LayerDialSettings,
     return {settings, warnings};
 }
 
+/** "auto", or a whole number of layers ("12" in settings.json, or 12) */
+function gpuLayersValue(value: unknown): "auto" | number | undefined {
+    if (value === "auto") return "auto";
+    const layers = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    return typeof layers === "number" && Number.isInteger(layers) && layers >= 0 ? layers : undefined;
+}
+
 /**
- * The host's native build is chosen when it starts (env LAYER_DIAL_GPU), so this maps the setting to
- * that variable; "auto" leaves it unset and the engine's default build is used.
+ * The host chooses its compute backend when it starts, from these variables: the setting itself
+ * (engine/native/loader.ts reads LAYER_DIAL_GPU), and where Enable CUDA installed the CUDA backend.
  */
-export function gpuEnvironment(gpu: GpuChoice): {LAYER_DIAL_GPU?: string} {
-    if (gpu === "auto") return {};
-    return {LAYER_DIAL_GPU: gpu === "cpu" ? "false" : gpu};
+export function gpuEnvironment(gpu: GpuChoice, installedBackendsDirectory: string): {LAYER_DIAL_GPU: string, LAYER_DIAL_BACKENDS_DIR: string} {
+    return {LAYER_DIAL_GPU: gpu, LAYER_DIAL_BACKENDS_DIR: installedBackendsDirectory};
 }
 
 /** The `layerDial.completion.*` settings: inline ghost-text completion as you type. */

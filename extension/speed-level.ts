@@ -67,12 +67,13 @@ export function levelForDepth(depth: number, previews: ReadonlyMap<SpeedLevelNam
 export type LastRun = {stats: GenerationStats, tokens: number};
 
 /** The status bar tooltip: level, plan and, after a run, what it achieved. Plain text lines. */
-export function statusTooltipLines(level: SpeedLevelName, plan: PlanInfo | undefined, lastRun: LastRun | undefined, customSpeedup?: number): string[] {
+export function statusTooltipLines(level: SpeedLevelName, plan: PlanInfo | undefined, lastRun: LastRun | undefined, customSpeedup?: number, compute?: string): string[] {
     const lines = [customSpeedup !== undefined
         ? `Layer Dial speed: custom ${formatRatio(customSpeedup)} (from the speed panel)`
         : `Layer Dial speed: ${level} (${levelRatioText(level, plan)})`];
     if (plan === undefined) lines.push(`Layers: ${LOAD_A_MODEL_TO_SEE}`);
     else lines.push(`Layers: ${plan.keptLayers.length}/${plan.layerCount} kept · predicted ${formatRatio(plan.predictedSpeedup)}`);
+    if (compute !== undefined) lines.push(`Runs on: ${compute}`);
     if (lastRun !== undefined) {
         const achieved = lastRun.stats.achievedSpeedup;
         lines.push(`Last run: achieved ${achieved === null ? "n/a" : formatRatio(achieved)} · ` +

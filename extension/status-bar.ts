@@ -3,6 +3,7 @@
 import * as vscode from "vscode";
 import type {SpeedLevelName} from "../engine/protocol.js";
 import type {EngineSession} from "./engine-session.js";
+import {computeLabel} from "./panel-model.js";
 import {levelPickRows, statusBarText, statusTooltipLines} from "./speed-level.js";
 
 export class SpeedStatusBar implements vscode.Disposable {
@@ -19,9 +20,9 @@ export class SpeedStatusBar implements vscode.Disposable {
     }
 
     private update(): void {
-        const {level, plan, customSpeedup, lastRun} = this.session;
+        const {level, plan, customSpeedup, lastRun, model} = this.session;
         this.item.text = statusBarText(level, plan, customSpeedup);
-        this.item.tooltip = statusTooltipLines(level, plan, lastRun, customSpeedup).join("\n");
+        this.item.tooltip = statusTooltipLines(level, plan, lastRun, customSpeedup, model !== undefined ? computeLabel(model) : undefined).join("\n");
     }
 
     dispose(): void {

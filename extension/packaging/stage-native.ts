@@ -1,6 +1,7 @@
 // Copies the patched llama.cpp build from the native build cache into dist/native, where the installed
-// extension tells the engine host to load it from (LAYER_DIAL_NATIVE_DIR). This is the only native build
-// a VSIX ships: not node-llama-cpp's prebuilt variants, not the llama.cpp sources.
+// extension tells the engine host to load it from (LAYER_DIAL_NATIVE_DIR): layer-dial-build.json, bins/
+// (our addon and libllama, node-llama-cpp's ggml base and CPU variants) and backends/vulkan/. This is the
+// only native build a VSIX ships: not node-llama-cpp's prebuilt addons, not the llama.cpp sources.
 // Usage: tsx extension/packaging/stage-native.ts [--require]   (--require: fail when there is no build)
 import fs from "node:fs";
 import path from "node:path";
@@ -29,20 +30,15 @@ if (sourceInfo === undefined) {
 }
 
 const staged = readBuildInfo(target);
-if (staged?.id === sourceInfo.id && staged.builtAt === sourceInfo.builtAt && fs.existsSync(path.join(target, "llama-addon.node"))) {
+if (staged?.id === sourceInfo.id && staged.builtAt === sourceInfo.builtAt && fs.existsSync(path.join(target, "bins", "llama-addon.node"))) {
     console.log(`stage-native: dist/native already holds ${sourceInfo.id}`);
     process.exit(0);
 }
 
 // a fresh folder, so files of an older build never linger next to the new ones
 fs.rmSync(target, {recursive: true, force: true});
-fs.mkdirSync(target, {recursive: true});
+fs.cpSync(source, target, {recursive: true, dereference: true});
 let bytes = 0;
-for (const entry of fs.readdirSync(path.join(source, "bins"), {withFileTypes: true})) {
-    if (!entry.isFile()) continue;
-    const from = path.join(source, "bins", entry.name);
-    fs.copyFileSync(from, path.join(target, entry.name));
-    bytes += fs.statSync(from).size;
-}
-fs.copyFileSync(path.join(source, buildInfoFileName), path.join(target, buildInfoFileName));
+for (const entry of fs.readdirSync(target, {withFileTypes: true, recursive: true}))
+    if (entry.isFile()) bytes += fs.statSync(path.join(entry.parentPath, entry.name)).size;
 console.log(`stage-native: copied ${sourceInfo.id} (${(bytes / 1e6).toFixed(1)} MB) into dist/native`);

@@ -15,7 +15,7 @@ describe("settings", () => {
 
     test("valid values are kept; the model path is trimmed", () => {
         const values: Record<string, unknown> = {
-            model: "  /m/a.gguf ", speedLevel: "Faster", prefill: "skip", gpu: "cpu", contextSize: 2048, maxTokens: 64, temperature: 0
+            model: "  /m/a.gguf ", speedLevel: "Faster", prefill: "skip", gpu: "cpu", gpuLayers: 12, contextSize: 2048, maxTokens: 64, temperature: 0
         };
         const {settings, warnings} = readSettings((key) => values[key]);
         assert.deepEqual(settings, {...values, model: "/m/a.gguf"} as LayerDialSettings);
@@ -23,17 +23,26 @@ describe("settings", () => {
     });
 
     test("a hand-edited bad value falls back to its default and is reported", () => {
-        const values: Record<string, unknown> = {speedLevel: "fast", contextSize: -1, maxTokens: 1.5, temperature: "hot", gpu: "tpu", model: 42};
+        const values: Record<string, unknown> = {speedLevel: "fast", contextSize: -1, maxTokens: 1.5, temperature: "hot", gpu: "tpu", gpuLayers: "most", model: 42};
         const {settings, warnings} = readSettings((key) => values[key]);
         assert.deepEqual(settings, DEFAULT_SETTINGS);
-        assert.equal(warnings.length, 6);
+        assert.equal(warnings.length, 7);
         assert.match(warnings.join("\n"), /layerDial\.speedLevel = "fast" is not valid; using "Quality"/);
     });
 
-    test("the gpu setting picks the host's native build variant; auto leaves the default", () => {
-        assert.deepEqual(gpuEnvironment("auto"), {});
-        assert.deepEqual(gpuEnvironment("cpu"), {LAYER_DIAL_GPU: "false"});
-        assert.deepEqual(gpuEnvironment("cuda"), {LAYER_DIAL_GPU: "cuda"});
+    test("gpuLayers takes auto, a whole number, or its digits as a string", () => {
+        assert.equal(readSettings((key) => key === "gpuLayers" ? "auto" : undefined).settings.gpuLayers, "auto");
+        assert.equal(readSettings((key) => key === "gpuLayers" ? "8" : undefined).settings.gpuLayers, 8);
+        assert.equal(readSettings((key) => key === "gpuLayers" ? 0 : undefined).settings.gpuLayers, 0);
+        const negative = readSettings((key) => key === "gpuLayers" ? -3 : undefined);
+        assert.equal(negative.settings.gpuLayers, "auto");
+        assert.match(negative.warnings.join(), /layerDial\.gpuLayers = -3 is not valid/);
+    });
+
+    test("the gpu setting reaches the host as the loader's choice, with where CUDA is installed", () => {
+        assert.deepEqual(gpuEnvironment("auto", "/s/backends"), {LAYER_DIAL_GPU: "auto", LAYER_DIAL_BACKENDS_DIR: "/s/backends"});
+        assert.deepEqual(gpuEnvironment("cpu", "/s/backends"), {LAYER_DIAL_GPU: "cpu", LAYER_DIAL_BACKENDS_DIR: "/s/backends"});
+        assert.deepEqual(gpuEnvironment("cuda", "/s/backends"), {LAYER_DIAL_GPU: "cuda", LAYER_DIAL_BACKENDS_DIR: "/s/backends"});
     });
 });
 

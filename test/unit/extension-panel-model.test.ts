@@ -26,7 +26,8 @@ function summary(overrides: Partial<ModelSummary> = {}): ModelSummary {
             {depth: 2, predictedSpeedup: 2.21, keptLayers: [0, 4]}
         ],
         plan: plan([0, 1, 3, 4], 5),
-        build: {binsDirectory: "/ext/dist/native", buildType: "localBuild", gpu: "false"},
+        build: {binsDirectory: "/ext/dist/native", buildType: "localBuild"},
+        compute: {backend: "cpu", deviceNames: [], offloadedLayers: 0, offloadableLayers: 6},
         ...overrides
     };
 }
@@ -42,6 +43,12 @@ describe("panel model", () => {
         const depth = panelDepth(model, summary().plan);
         assert.equal(depth, 4);
         assert.ok(accept({type: "state", model, depth, activeRequestId: null, history: []}));
+    });
+
+    test("the header names the GPU backend, its device and the offloaded layers", () => {
+        const model = panelModelInfo(summary({compute: {backend: "vulkan", deviceNames: ["llvmpipe (LLVM 15.0.6, 256 bits)"], offloadedLayers: 6, offloadableLayers: 6}}));
+        assert.equal(model.gpu, "Vulkan · llvmpipe (LLVM 15.0.6, 256 bits) · 6/6 layers offloaded");
+        assert.ok(accept({type: "state", model, depth: 5, activeRequestId: null, history: []}));
     });
 
     test("a plan depth the panel does not offer (an explicit mask) shows as the full model", () => {
@@ -60,7 +67,7 @@ describe("panel model", () => {
     test("a finished run becomes run stats the panel accepts, with or without a measured speedup", () => {
         const stats = {
             promptTokens: 5, reusedPromptTokens: 0, generatedTokens: 40, recomputedTokens: 0, promptTokensPerSecond: 400,
-            decodeTokensPerSecond: 130.5, keptLayers: 3, layerCount: 5, targetSpeedup: 1.5, predictedSpeedup: 1.58, achievedSpeedup: 1.49, batch: 1
+            decodeTokensPerSecond: 130.5, keptLayers: 3, layerCount: 5, targetSpeedup: 1.5, predictedSpeedup: 1.58, achievedSpeedup: 1.49, batch: 1, compute: "cpu"
         };
         const result: GenerateResult = {requestId: "r1", text: "…", tokens: 40, stopReason: "maxTokens", keptLayers: [0, 2, 4], skippedLayers: [1, 3], stats};
         const run = panelRunStats("ext-1", result, 1_700_000_000_000.7);

@@ -67,11 +67,16 @@ describe("status bar", () => {
             stats: {
                 promptTokens: 10, reusedPromptTokens: 0, generatedTokens: 64, recomputedTokens: 0, promptTokensPerSecond: 300,
                 decodeTokensPerSecond: 41.25, keptLayers: 18, layerCount: 28, targetSpeedup: 1.5, predictedSpeedup: 1.49,
-                achievedSpeedup: 1.463, batch: 1
+                achievedSpeedup: 1.463, batch: 1, compute: "cpu"
             }
         });
         assert.equal(lines[1], "Layers: 18/28 kept · predicted 1.49x");
         assert.equal(lines[2], "Last run: achieved 1.46x · 41.3 tokens/s · 64 tokens");
+    });
+
+    test("with a model loaded, the tooltip says where it runs", () => {
+        const lines = statusTooltipLines("Fast", previews.get("Fast"), undefined, undefined, "CUDA · NVIDIA H200 · 29/29 layers offloaded");
+        assert.equal(lines[2], "Runs on: CUDA · NVIDIA H200 · 29/29 layers offloaded");
     });
 });
 
