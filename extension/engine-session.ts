@@ -47,6 +47,7 @@ export class EngineSession implements vscode.Disposable {
     private customSpeedupValue: number | undefined;
     private lastRunValue: LastRun | undefined;
     private requestCounter = 0;
+    private warnedGpuFallback = false;
     private readonly reportedFraction = new WeakMap<ProgressSink, number>();
     /** per request: aborts it (the panel's Stop names one request) */
     private readonly requests = new Map<string, AbortController>();
@@ -156,6 +157,7 @@ export class EngineSession implements vscode.Disposable {
         this.options.log.info(`Loaded ${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}, ` +
             `${describeCompute(summary.compute)}, ${summary.threads} threads, max ${summary.maxSpeedup.toFixed(2)}x, cost model ${summary.costModelSource} ` +
             `(${Math.round(performance.now() - started)} ms)`);
+        this.warnOnGpuFallback(summary);
         if (summary.speedCalibrationError !== undefined)
             this.options.log.warn(`Speed calibration failed (${summary.speedCalibrationError}); the dial predicts from tensor sizes and shows no achieved speedup.`);
         if (!summary.layerSkipSupported)
@@ -318,6 +320,7 @@ export class EngineSession implements vscode.Disposable {
     /** Stops the host (a new one starts on the next use). */
     async stop(): Promise<void> {
         this.loadedKey = undefined;
+        this.warnedGpuFallback = false;
         const client = this.client;
         this.client = undefined;
         for (const subscription of this.clientSubscriptions) subscription.dispose();
@@ -358,6 +361,21 @@ export class EngineSession implements vscode.Disposable {
         ];
         this.client = client;
         return client;
+    }
+
+    /** A backend chosen by name that could not run: the model still runs on the CPU, and the user is told
+     *  once per engine host why and where to change it (auto's choices only reach the log). */
+    private warnOnGpuFallback(summary: ModelSummary): void {
+        const requested = this.settings.gpu;
+        const reason = summary.compute.fallbackReason;
+        if (reason === undefined || requested === "auto" || requested === "cpu" || this.warnedGpuFallback) return;
+        this.warnedGpuFallback = true;
+        this.options.log.warn(`layerDial.gpu is "${requested}": ${reason}`);
+        void vscode.window.showWarningMessage(`Layer Dial: layerDial.gpu is "${requested}", but the model is ${reason}.`, "Open Settings", "Show Log")
+            .then((choice) => {
+                if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "layerDial.gpu");
+                if (choice === "Show Log") this.options.log.show();
+            });
     }
 
     /** Forwards the engine's progress to whoever waits; a fraction becomes the notification's bar (VS Code wants increments). */

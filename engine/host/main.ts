@@ -62,7 +62,12 @@ function requireEngine(): DialEngine {
 }
 
 async function llama(): Promise<PatchedLlama> {
-    patched ??= loadPatchedLlama().catch((error: unknown) => {
+    patched ??= loadPatchedLlama().then((loaded) => {
+        // once per host: the backend is chosen once, when the host starts
+        if (loaded.backend.fallbackReason != null)
+            connection.sendNotification(Notifications.log, {level: loaded.backend.requested === "auto" ? "info" : "warn", message: loaded.backend.fallbackReason});
+        return loaded;
+    }, (error: unknown) => {
         patched = undefined;
         throw error;
     });
@@ -71,8 +76,6 @@ async function llama(): Promise<PatchedLlama> {
 
 async function load(params: LoadParams): Promise<ModelSummary> {
     const {llama: llamaInstance, binsDirectory, buildInfo, backend} = await llama();
-    if (backend.fallbackReason != null)
-        connection.sendNotification(Notifications.log, {level: backend.requested === "auto" ? "info" : "warn", message: backend.fallbackReason});
     await unload();
     calibrationCacheDirectory = params.calibrationCacheDirectory;
     engine = await DialEngine.load({
