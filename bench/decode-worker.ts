@@ -34,7 +34,9 @@ export type DecodeMeasurement = DecodeRequest & {
 async function loadLlama(binary: "patched" | "stock"): Promise<Llama> {
     if (binary === "patched")
         return (await loadPatchedLlama()).llama;
-    return await getLlama({gpu: false, build: "never", usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error});
+    // the stock prebuilt of the backend the patched build runs on (bench speed --gpu), so the ratio compares binaries, not devices
+    const gpu = process.env.LAYER_DIAL_GPU;
+    return await getLlama({gpu: gpu === "vulkan" || gpu === "cuda" || gpu === "metal" ? gpu : false, build: "never", usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error});
 }
 
 /** tokens/s of `batch` concurrent greedy requests through the engine, end of generation ignored */

@@ -27,7 +27,7 @@ export type SpeedBenchRow = {
     target: number, predicted: number, batch: number, keptLayers: number, tokensPerSecond: number, achieved: number
 };
 
-export type SpeedBenchResult = {rows: SpeedBenchRow[], stockRatio: number};
+export type SpeedBenchResult = {rows: SpeedBenchRow[], stockRatio: number, patchedTokensPerSecond: number, stockTokensPerSecond: number, compute: string};
 
 function calibrate(modelPath: string, batches: number[]): CalibrationReport {
     const worker = fileURLToPath(new URL("./calibrate-worker.ts", import.meta.url));
@@ -77,15 +77,17 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
             keptLayers: configuration.keptLayers, tokensPerSecond, achieved: tokensPerSecond / fullSpeed
         };
     });
-    const result: SpeedBenchResult = {rows, stockRatio: median(rates.get(patchedRaw)!) / median(rates.get(stock)!)};
+    const patchedTokensPerSecond = median(rates.get(patchedRaw)!);
+    const stockTokensPerSecond = median(rates.get(stock)!);
+    const result: SpeedBenchResult = {rows, stockRatio: patchedTokensPerSecond / stockTokensPerSecond, patchedTokensPerSecond, stockTokensPerSecond, compute: calibration.compute};
 
-    console.log(`\n${path.basename(options.modelPath)}: ${runs} interleaved runs of ${tokens} tokens, median`);
+    console.log(`\n${path.basename(options.modelPath)} on ${calibration.compute}: ${runs} interleaved runs of ${tokens} tokens, median`);
     console.log("target  batch  kept  predicted  tok/s    achieved  achieved/predicted");
     for (const row of rows)
         console.log(`${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
             `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)}  ${row.achieved.toFixed(3).padStart(8)}  ` +
             `${(row.achieved / row.predicted).toFixed(3).padStart(18)}`);
-    console.log(`patched 1x / stock 1x (batch 1): ${result.stockRatio.toFixed(3)}`);
+    console.log(`patched 1x / stock 1x (batch 1, raw decode): ${patchedTokensPerSecond.toFixed(2)} / ${stockTokensPerSecond.toFixed(2)} tok/s = ${result.stockRatio.toFixed(3)}`);
     if (options.jsonFile != null) {
         fs.mkdirSync(path.dirname(path.resolve(options.jsonFile)), {recursive: true});
         fs.writeFileSync(options.jsonFile, JSON.stringify(result, null, 2));
