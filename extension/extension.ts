@@ -5,6 +5,7 @@ import path from "node:path";
 import * as vscode from "vscode";
 import {calibrateModel} from "./calibrate-command.js";
 import {CompletionStatusBar, loadModel, pickCompletionSpeedLevel, toggleCompletion} from "./completion-status.js";
+import {enableCuda, vscodeEnableCudaUi} from "./enable-cuda-command.js";
 import {EngineSession} from "./engine-session.js";
 import {GenerateAtCursorCommand} from "./generate-command.js";
 import {COMPLETION_SELECTOR, InlineCompletions} from "./inline-completion.js";
@@ -22,11 +23,12 @@ export function activate(context: vscode.ExtensionContext): void {
     const started = performance.now();
     const log = vscode.window.createOutputChannel("Layer Dial", {log: true});
     const modelsDirectory = path.join(context.globalStorageUri.fsPath, "models");
+    const backendsDirectory = path.join(context.globalStorageUri.fsPath, "backends");
     const engine = new EngineSession({
         extensionPath: context.extensionPath,
         modelsDirectory,
         calibrationDirectory: path.join(context.globalStorageUri.fsPath, "calibration"),
-        backendsDirectory: path.join(context.globalStorageUri.fsPath, "backends"),
+        backendsDirectory,
         log
     });
     session = engine;
@@ -68,7 +70,10 @@ export function activate(context: vscode.ExtensionContext): void {
         command("layerDial.calibrateModel", "Calibrate Model", () => calibrateModel(engine, queue)),
         command("layerDial.loadModel", "Load Model", () => loadModel(engine)),
         command("layerDial.toggleCompletion", "Toggle Inline Completion", () => toggleCompletion(completions)),
-        command("layerDial.setCompletionSpeedLevel", "Set Inline Completion Speed Level", () => pickCompletionSpeedLevel(completions))
+        command("layerDial.setCompletionSpeedLevel", "Set Inline Completion Speed Level", () => pickCompletionSpeedLevel(completions)),
+        // takes no arguments: nothing lets a caller skip its confirmation
+        command("layerDial.enableCuda", "Enable CUDA", () =>
+            enableCuda({extensionPath: context.extensionPath, backendsDirectory, ui: vscodeEnableCudaUi(vscode), log}))
     );
     log.info(`Layer Dial activated in ${(performance.now() - started).toFixed(1)} ms (no model loaded, no engine started)`);
 }

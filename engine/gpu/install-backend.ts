@@ -8,7 +8,6 @@ import fs from "node:fs";
 import path from "node:path";
 import {pipeline} from "node:stream/promises";
 import zlib from "node:zlib";
-import {nodeLlamaCppVersion} from "../../native/build-key.js";
 import {writeBackendManifest, type BackendManifest} from "./backend-manifest.js";
 import {readTar, TarFormatError} from "./tar-reader.js";
 
@@ -135,7 +134,9 @@ export async function installGpuBackend(options: InstallGpuBackendOptions): Prom
                 : "Choose another backend with the layerDial.gpu setting, or build the native addon with CUDA from source (npm run build:native -- --gpu cuda)."),
         "unsupported-platform");
 
-    const version = options.version ?? nodeLlamaCppVersion();
+    // the checkout's node-llama-cpp, loaded only when asked: the extension's CommonJS bundle has no
+    // import.meta.url for build-key.ts to resolve the checkout with, and passes the version itself
+    const version = options.version ?? (await import("../../native/build-key.js")).nodeLlamaCppVersion();
     // it becomes part of a folder name and a URL
     if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version))
         throw new GpuBackendInstallError(`"${version}" is not a version the ${backendTitle} backend package can have (expected e.g. 3.22.1).`, "registry");

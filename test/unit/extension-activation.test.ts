@@ -84,7 +84,7 @@ describe("activation", () => {
         assert.deepEqual(report.spawned, []);
         assert.ok(!report.loaded.includes("node-llama-cpp"), "node-llama-cpp was imported during activation");
         assert.deepEqual(report.registered.sort(), [
-            "layerDial.calibrateModel", "layerDial.downloadRecommendedModel", "layerDial.generateAtCursor", "layerDial.loadModel",
+            "layerDial.calibrateModel", "layerDial.downloadRecommendedModel", "layerDial.enableCuda", "layerDial.generateAtCursor", "layerDial.loadModel",
             "layerDial.openSpeedPanel", "layerDial.selectModel", "layerDial.setCompletionSpeedLevel", "layerDial.setSpeedLevel",
             "layerDial.stopGeneration", "layerDial.summarizeSelection", "layerDial.toggleCompletion"
         ]);

@@ -36,7 +36,8 @@ describe("manifest", () => {
             "layerDial.calibrateModel": "Layer Dial: Calibrate Model",
             "layerDial.loadModel": "Layer Dial: Load Model",
             "layerDial.toggleCompletion": "Layer Dial: Toggle Inline Completion",
-            "layerDial.setCompletionSpeedLevel": "Layer Dial: Set Inline Completion Speed Level"
+            "layerDial.setCompletionSpeedLevel": "Layer Dial: Set Inline Completion Speed Level",
+            "layerDial.enableCuda": "Layer Dial: Enable CUDA"
         });
     });
 
