@@ -40,7 +40,9 @@ test("summarize reads standard input and streams text", () => {
         "Lily and Tom went to the park. They played with a red ball all day.");
     assert.equal(status, 0, stderr);
     assert.ok(stdout.trim().length > 10, stdout);
-    assert.match(stderr, /4\/5 layers/);
+    // Balanced skips at least one layer; how many follows stories260K's speed calibration on this machine
+    // (it calibrates now that its token ids stay inside the 512-token vocabulary), so it is not fixed here
+    assert.match(stderr, /\[cpu, [1-4]\/5 layers, target 1\.25x/);
 });
 
 test("bad input: a ratio below 1, both --speed and --skip-layers, a missing model, an empty summary", () => {
