@@ -6,7 +6,7 @@ import {LayerSkipContext} from "../engine/native/skip-context.js";
 import {buildSchedule, estimateCostModelFromTensorBytes, type CostModel, type ModelShape} from "../engine/plan/index.js";
 import {SkipAwareCache} from "../engine/skip-aware-cache.js";
 import {calibrateSpeed} from "../engine/speed-calibration.js";
-import {describeCompute} from "../engine/protocol.js";
+import {describeCompute} from "../common/engine-protocol.js";
 
 export type CalibrationReport = {shape: ModelShape, costModels: Record<number, CostModel>, cached: Record<number, boolean>, compute: string};
 

@@ -14,10 +14,10 @@ import fs from "node:fs";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import type {Llama} from "node-llama-cpp";
-import {CompletionScheduler, type CompletionQuery, type SchedulerCounts} from "../engine/completion/scheduler.js";
+import {CompletionScheduler, type CompletionQuery, type SchedulerCounts} from "../extension/completion/scheduler.js";
 import {DialEngine} from "../engine/dial-engine.js";
 import {loadPatchedLlama} from "../engine/native/loader.js";
-import type {SpeedLevelName} from "../engine/protocol.js";
+import type {SpeedLevelName} from "../common/engine-protocol.js";
 import {median} from "./run-worker.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));

@@ -16,7 +16,7 @@ import {
     secondsPerToken, skipMaskFromLayers, type CostModel, type PlannerInput, type SkipPlan, type SkipSchedule, type StrategyName
 } from "./plan/index.js";
 import type {ComputeBackend} from "./native/loader.js";
-import {describeCompute, type CompleteParams, type CompleteResult, type ComputeInfo, type DialStopInfo, type GenerationStats, type ModelSummary, type PlanInfo, type SpeedSetting} from "./protocol.js";
+import {describeCompute, type CompleteParams, type CompleteResult, type ComputeInfo, type DialStopInfo, type GenerationStats, type ModelSummary, type PlanInfo, type SpeedSetting} from "../common/engine-protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
 import {calibrateSpeed} from "./speed-calibration.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import {createModelDownloader} from "node-llama-cpp";
-import {layerDialCacheDir} from "./cache-dir.js";
+import {layerDialCacheDir} from "../common/cache-dir.js";
 
 export class ModelDownloadError extends Error {
     override name = "ModelDownloadError";

@@ -5,7 +5,7 @@ import {createHash} from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {layerDialCacheDir, writeFileAtomically} from "./cache-dir.js";
+import {layerDialCacheDir, writeFileAtomically} from "../common/cache-dir.js";
 import {calibrateCostModel, keptLayersAtDepth, reachableDepths, validateCostModel, type CostModel, type DecodeTiming, type SkipSchedule} from "./plan/index.js";
 import type {SkipAwareCache} from "./skip-aware-cache.js";
 

@@ -4,13 +4,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
-import type {EngineClient} from "../engine/host/client.js";
-import {describeCompute} from "../engine/protocol.js";
+import type {EngineClient} from "./engine-client.js";
+import {describeCompute} from "../common/engine-protocol.js";
 import type {
     CalibrateResult, CompleteParams, CompleteResult, GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting
-} from "../engine/protocol.js";
-import {NativeBuildMissingError} from "./native-build.js";
-import {checkModelFile, resolveModelSetting} from "./model-path.js";
+} from "../common/engine-protocol.js";
+import {NativeBuildMissingError} from "./errors.js";
+import {checkModelFile, resolveModelSetting} from "./models/model-path.js";
 import {gpuEnvironment, readSettings, SPEED_LEVEL_NAMES, type LayerDialSettings} from "./settings.js";
 import type {LastRun} from "./speed-level.js";
 
@@ -332,7 +332,7 @@ export class EngineSession implements vscode.Disposable {
     private async ensureClient(): Promise<EngineClient> {
         if (this.client !== undefined) return this.client;
         // loaded on first use: the JSON-RPC client is most of what activation would otherwise evaluate
-        const {EngineClient} = await import("../engine/host/client.js");
+        const {EngineClient} = await import("./engine-client.js");
         if (this.client !== undefined) return this.client;
         const hostModule = path.join(this.options.extensionPath, HOST_MODULE);
         const nativeDirectory = path.join(this.options.extensionPath, NATIVE_DIRECTORY);

@@ -65,3 +65,8 @@ export class OperationCancelledError extends Error {
         super(message);
     }
 }
+
+/** The extension's host bundle or its native build (dist/native) is missing: a broken install or an unbuilt checkout. */
+export class NativeBuildMissingError extends Error {
+    override name = "NativeBuildMissingError";
+}

@@ -3,19 +3,19 @@
 // it creates is owned by context.subscriptions.
 import path from "node:path";
 import * as vscode from "vscode";
-import {calibrateModel} from "./calibrate-command.js";
-import {CompletionStatusBar, loadModel, pickCompletionSpeedLevel, toggleCompletion} from "./completion-status.js";
-import {enableCuda, vscodeEnableCudaUi} from "./enable-cuda-command.js";
+import {calibrateModel} from "./commands/calibrate-command.js";
+import {CompletionStatusBar, loadModel, pickCompletionSpeedLevel, toggleCompletion} from "./completion/completion-status.js";
+import {enableCuda, vscodeEnableCudaUi} from "./commands/enable-cuda-command.js";
 import {EngineSession} from "./engine-session.js";
-import {GenerateAtCursorCommand} from "./generate-command.js";
-import {COMPLETION_SELECTOR, InlineCompletions} from "./inline-completion.js";
-import {downloadRecommendedModel, selectModel} from "./model-commands.js";
-import {parseHfUri} from "./model-path.js";
+import {GenerateAtCursorCommand} from "./commands/generate-command.js";
+import {COMPLETION_SELECTOR, InlineCompletions} from "./completion/inline-completion.js";
+import {downloadRecommendedModel, selectModel} from "./models/model-commands.js";
+import {parseHfUri} from "./models/model-path.js";
 import {reportError} from "./report-error.js";
 import {SerialQueue} from "./serial-queue.js";
-import {SPEED_PANEL_VIEW_TYPE, SpeedPanelManager} from "./speed-panel.js";
+import {SPEED_PANEL_VIEW_TYPE, SpeedPanelManager} from "./panel/speed-panel.js";
 import {pickSpeedLevel, SpeedStatusBar} from "./status-bar.js";
-import {SummarizeCommand} from "./summarize-command.js";
+import {SummarizeCommand} from "./commands/summarize-command.js";
 
 let session: EngineSession | undefined;
 

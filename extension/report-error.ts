@@ -1,16 +1,16 @@
 // Turns any failure into one message with the buttons that fix it. Cancellation is the user's own
 // choice and is only logged, never shown as an error.
 import * as vscode from "vscode";
-import type {EngineRequestError} from "../engine/host/client.js";
-import {ErrorCodes} from "../engine/protocol.js";
-import {ChunkBudgetError} from "./chunking.js";
+import type {EngineRequestError} from "./engine-client.js";
+import {ErrorCodes} from "../common/engine-protocol.js";
+import {ChunkBudgetError} from "./commands/chunking.js";
 import {
     BinarySelectionError, BlankSelectionError, ModelDownloadFailedError, ModelFileMissingError, ModelNotDownloadedError,
     NoModelConfiguredError, NoSelectionError, NotAGgufFileError, OperationCancelledError, RelativeModelPathError,
     UnsupportedModelUriError
 } from "./errors.js";
-import {NativeBuildMissingError} from "./native-build.js";
-import {SummaryNotShrinkingError} from "./summarize-plan.js";
+import {NativeBuildMissingError} from "./errors.js";
+import {SummaryNotShrinkingError} from "./commands/summarize-plan.js";
 
 // The engine client is loaded lazily (see EngineSession), so its errors are recognized by name, not instanceof.
 function isEngineHostExited(error: unknown): boolean {

@@ -1,7 +1,7 @@
 // The `layerDial.*` settings as one typed, validated object. VS Code validates against the manifest's
 // schema only in the Settings UI; a hand-edited settings.json can hold anything, so every value is
 // checked here and a bad one falls back to its default with a warning for the log.
-import type {GpuChoice, PrefillPolicy, SpeedLevelName} from "../engine/protocol.js";
+import type {GpuChoice, PrefillPolicy, SpeedLevelName} from "../common/engine-protocol.js";
 
 /** The recommended model: a small instruct coding model that runs on a laptop CPU (about 1.1 GB). */
 export const RECOMMENDED_MODEL_URI = "hf:Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";

@@ -1,7 +1,7 @@
 // The speed levels as the status bar, the quick pick and the summary header show them. No 'vscode'
 // here: the rows and texts are plain data, so they are unit-tested without an editor.
-import {SPEED_LEVELS} from "../engine/plan/speed-levels.js";
-import type {GenerationStats, PlanInfo, SpeedLevelName} from "../engine/protocol.js";
+import {SPEED_LEVELS} from "../common/speed-levels.js";
+import type {GenerationStats, PlanInfo, SpeedLevelName} from "../common/engine-protocol.js";
 
 /** The level's nominal ratio, or undefined for Max (its ratio depends on the model). */
 export function nominalSpeedup(level: SpeedLevelName): number | undefined {

@@ -1,9 +1,9 @@
 // The status bar item (`$(dashboard) 1.5x`) and the level quick pick it opens. Both read the level
 // from the one setting, through the session; the quick pick never loads a model just to show numbers.
 import * as vscode from "vscode";
-import type {SpeedLevelName} from "../engine/protocol.js";
+import type {SpeedLevelName} from "../common/engine-protocol.js";
 import type {EngineSession} from "./engine-session.js";
-import {computeLabel} from "./panel-model.js";
+import {computeLabel} from "./panel/panel-model.js";
 import {levelPickRows, statusBarText, statusTooltipLines} from "./speed-level.js";
 
 export class SpeedStatusBar implements vscode.Disposable {

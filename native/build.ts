@@ -18,7 +18,7 @@ import {
     buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, isBackendSource, isCpuVariantSet, isGpuBackend,
     listPatches, nativeCacheRoot, nodeLlamaCppDirectory, prebuiltBackendPackages, projectRoot, readBuildInfo,
     type BackendOrigin, type BuildInfo, type NativeBuildKey, type NativeBuildOptions
-} from "./build-key.js";
+} from "../engine/native/build-record.js";
 import {applyPatchStack, PatchStackError, type StackedPatch} from "./patch-stack.js";
 import {checkGgmlSymbols} from "./symbols.js";
 

@@ -1,6 +1,6 @@
 // One cell per transformer layer, marked "run" or "skipped" for the step on show. Cells are reused
 // between updates (only classes change), so dragging the slider over an 80-layer model stays cheap.
-import type { SpeedStep } from "./protocol.js";
+import type { SpeedStep } from "../common/panel-messages.js";
 import { el } from "./dom.js";
 
 export class LayerStrip {

@@ -1,6 +1,6 @@
 // The speed panel's entry point (bundled to dist/webview/panel.js). Order matters: draw the saved
 // state first, so a reloaded panel is never blank, then listen, then tell the extension it may talk.
-import { parseToWebview, type FromWebview } from "./protocol.js";
+import { parseToWebview, type FromWebview } from "../common/panel-messages.js";
 import { applyMessage, restorePanelState, toSavedState, withDepth, type PanelState, type SavedPanelState } from "./panel-state.js";
 import { PanelView } from "./panel-view.js";
 import type { VsCodeApi } from "./vscode-api.js";

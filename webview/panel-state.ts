@@ -3,8 +3,8 @@
 import {
     MAX_HISTORY, modelInfoSchema, runStatsSchema, isOfferedDepth,
     type ModelInfo, type RunStats, type SpeedStep, type StopReason, type ToWebview
-} from "./protocol.js";
-import { array, literal, nullable, num, object, optional, refine, str, type Schema } from "./schema.js";
+} from "../common/panel-messages.js";
+import { array, literal, nullable, num, object, optional, refine, str, type Schema } from "../common/panel-schema.js";
 
 /** Streamed text kept per request; older text is dropped from the front (the newest is what users watch). */
 export const MAX_OUTPUT_CHARS = 200_000;

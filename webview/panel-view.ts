@@ -1,6 +1,6 @@
 // Draws PanelState into the document. Every region has a fixed place and reserved size from the
 // start (empty values show "—"), so streaming text or the first stats never shift the layout.
-import type { ModelInfo, RunStats, SpeedStep } from "./protocol.js";
+import type { ModelInfo, RunStats, SpeedStep } from "../common/panel-messages.js";
 import { MAX_OUTPUT_CHARS, offeredSteps, type PanelRequest, type PanelState, type RequestStatus } from "./panel-state.js";
 import { el, icon, setText } from "./dom.js";
 import { formatPercent, formatRatio, formatTime, formatTokensPerSecond } from "./format.js";

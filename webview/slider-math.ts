@@ -1,6 +1,6 @@
 // The slider's geometry: positions are proportional to the speedup ratio (so 1.5x sits halfway to 2x),
 // and any position snaps to the nearest depth the planner can deliver.
-import type { SpeedStep } from "./protocol.js";
+import type { SpeedStep } from "../common/panel-messages.js";
 
 /** Where a step sits on the track, 0 (1x, Quality) to 1 (the fastest step). */
 export function positionOf(step: SpeedStep, steps: readonly SpeedStep[]): number {

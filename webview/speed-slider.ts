@@ -1,7 +1,7 @@
 // The speed/quality slider: an ARIA slider (role="slider") rather than <input type="range">, because
 // its stops are the planner's achievable depths, unevenly spaced in speedup, and the track is drawn
 // proportional to the ratio. Dragging previews; releasing or a key press commits.
-import type { SpeedStep } from "./protocol.js";
+import type { SpeedStep } from "../common/panel-messages.js";
 import { el } from "./dom.js";
 import { formatRatio } from "./format.js";
 import { nearestStepIndex, positionOf, stepIndexForKey } from "./slider-math.js";

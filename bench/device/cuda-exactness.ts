@@ -15,7 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {parseArgs} from "node:util";
-import {SYNTHETIC_ARCHITECTURES, type SyntheticArchitecture} from "../../engine/gguf/synthetic.js";
+import {SYNTHETIC_ARCHITECTURES, type SyntheticArchitecture} from "../../test/fixtures/gguf/synthetic.js";
 import {loadPatchedLlama} from "../../engine/native/loader.js";
 import {ensureFixture, testFixtureFor} from "../../test/fixtures/fixture-models.js";
 import {checkSkipEqualsPruned} from "../../test/native/exactness-check.js";

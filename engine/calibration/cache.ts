@@ -5,7 +5,7 @@
 import {createHash} from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import {layerDialCacheDir, writeFileAtomically} from "../cache-dir.js";
+import {layerDialCacheDir, writeFileAtomically} from "../../common/cache-dir.js";
 import {validateCalibratedOrder} from "../plan/index.js";
 import type {QualityScore} from "../quality/metrics.js";
 import {modelFingerprint} from "./fingerprint.js";

@@ -4,11 +4,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import {parseArgs} from "node:util";
-import {layerDialCacheDir} from "../cache-dir.js";
-import {listInstalledBackends} from "../gpu/backend-manifest.js";
+import {layerDialCacheDir} from "../../common/cache-dir.js";
+import {listInstalledBackends} from "../../common/gpu-backends/backend-manifest.js";
+import {nodeLlamaCppVersion} from "../native/build-record.js";
 import {
     DEFAULT_REGISTRY_URL, GpuBackendInstallError, installGpuBackend, type GpuBackendInstallProgress
-} from "../gpu/install-backend.js";
+} from "../../common/gpu-backends/install-backend.js";
 
 export type GpuCommandIo = {stdout: (text: string) => void, stderr: (text: string) => void};
 
@@ -107,6 +108,7 @@ async function install(root: string, values: Values, io: GpuCommandIo): Promise<
     try {
         const result = await installGpuBackend({
             backend: "cuda",
+            version: nodeLlamaCppVersion(),
             targetRoot: root,
             registryUrl: values.registry,
             includeFallback: values.fallback ?? false,

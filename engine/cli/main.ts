@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {parseArgs} from "node:util";
 import {DialEngine, planInfo} from "../dial-engine.js";
-import {describeCompute} from "../protocol.js";
+import {describeCompute} from "../../common/engine-protocol.js";
 import type {DialGenerateResult} from "../dial-engine.js";
 import {summarizeRequest} from "../generation/tasks.js";
 import {resolveModelPath} from "../model-source.js";
@@ -14,7 +14,7 @@ import {runGpuCommand} from "./gpu-command.js";
 import {
     buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName
 } from "../plan/index.js";
-import type {SpeedSetting} from "../protocol.js";
+import type {SpeedSetting} from "../../common/engine-protocol.js";
 import {runSpeedBench} from "../../bench/speed.js";
 import {runQualityBench} from "../../bench/quality.js";
 import {runCompletionBench} from "../../bench/completion.js";

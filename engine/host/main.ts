@@ -10,7 +10,7 @@ import {loadPatchedLlama, PatchedBuildInvalidError, PatchedBuildMissingError, ty
 import {ModelFileCorruptError, ModelFileNotFoundError, ModelLoadError} from "../native/model-file.js";
 import {LayerSkipMaskError} from "../native/skip-context.js";
 import {CalibrationCancelledError, calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
-import {ErrorCodes, Notifications, Requests, type LoadParams, type ModelSummary} from "../protocol.js";
+import {ErrorCodes, Notifications, Requests, type LoadParams, type ModelSummary} from "../../common/engine-protocol.js";
 
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 

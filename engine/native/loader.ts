@@ -10,9 +10,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import {LlamaLogLevel, type Llama} from "node-llama-cpp";
-import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, readBuildInfo, type BuildInfo, type NativeBuildOptions} from "../../native/build-key.js";
-import {layerDialCacheDir} from "../cache-dir.js";
-import {readBackendManifest} from "../gpu/backend-manifest.js";
+import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, readBuildInfo, type BuildInfo, type NativeBuildOptions} from "./build-record.js";
+import {layerDialCacheDir} from "../../common/cache-dir.js";
+import {readBackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import {createLlamaFromBinding, layerSkipMethods, loadBindingModule, type BuildMetadata, type NativeBinding} from "./internals.js";
 
 export class PatchedBuildMissingError extends Error {

@@ -20,7 +20,7 @@ export { planForSpeedup, planForDepth, dialStops, type PlannerInput, type SkipPl
 export { validateSkipMask, parseSkipLayerList, skipMaskFromLayers, planFromSkipMask } from "./skip-mask.js";
 export {
     SPEED_LEVELS, SPEED_LEVEL_NAMES, findSpeedLevel, planForSpeed, type SpeedLevel, type SpeedLevelName, type SpeedSetting
-} from "./speed-levels.js";
+} from "../../common/speed-levels.js";
 export {
     InvalidModelShapeError, UnknownStrategyError, InvalidRemovalOrderError, UnreachableDepthError, InvalidCostModelError,
     InsufficientCalibrationError, UnusableCalibrationError, InvalidSpeedRatioError, UnknownSpeedLevelError,

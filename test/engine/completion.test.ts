@@ -10,9 +10,9 @@ import type {Llama, LlamaModel} from "node-llama-cpp";
 import {buildCompletionPrompt} from "../../engine/completion/completion-prompt.js";
 import {detectFimStyle, FIM_STYLES, type FimStyle} from "../../engine/completion/fim-styles.js";
 import {modelVocabulary} from "../../engine/completion/model-vocabulary.js";
-import {CompletionScheduler, type CompletionQuery} from "../../engine/completion/scheduler.js";
+import {CompletionScheduler, type CompletionQuery} from "../../extension/completion/scheduler.js";
 import {DialEngine} from "../../engine/dial-engine.js";
-import {writeSyntheticModel, type SyntheticModelSpec} from "../../engine/gguf/synthetic.js";
+import {writeSyntheticModel, type SyntheticModelSpec} from "../fixtures/gguf/synthetic.js";
 import {patchedLlama} from "../native/harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;

@@ -8,8 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import {after, before, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
-import {buildDirectory, computeBuildKey, defaultBuildOptions} from "../../native/build-key.js";
-import type {ModelSummary} from "../../engine/protocol.js";
+import {buildDirectory, computeBuildKey, defaultBuildOptions} from "../../engine/native/build-record.js";
+import type {ModelSummary} from "../../common/engine-protocol.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const stories = path.resolve(root, "../shared/models/stories260K.gguf");

@@ -12,11 +12,11 @@ import path from "node:path";
 import {after, test} from "node:test";
 import zlib from "node:zlib";
 import {runGpuCommand} from "../../engine/cli/gpu-command.js";
-import {BACKEND_MANIFEST_FILE, readBackendManifest, type BackendManifest} from "../../engine/gpu/backend-manifest.js";
+import {BACKEND_MANIFEST_FILE, readBackendManifest, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import {
     GpuBackendInstallError, gpuBackendFolderName, installGpuBackend, type GpuBackendInstallErrorCode, type GpuBackendInstallProgress
-} from "../../engine/gpu/install-backend.js";
-import {nodeLlamaCppVersion} from "../../native/build-key.js";
+} from "../../common/gpu-backends/install-backend.js";
+import {nodeLlamaCppVersion} from "../../engine/native/build-record.js";
 
 const version = "3.22.1";
 const cudaPackage = "@node-llama-cpp/linux-x64-cuda";

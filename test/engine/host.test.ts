@@ -6,8 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import {after, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
-import {EngineClient, EngineHostExitedError, EngineRequestError} from "../../engine/host/client.js";
-import {ErrorCodes} from "../../engine/protocol.js";
+import {EngineClient, EngineHostExitedError, EngineRequestError} from "../../extension/engine-client.js";
+import {ErrorCodes} from "../../common/engine-protocol.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const storiesPath = path.resolve(root, "../shared/models/stories260K.gguf");

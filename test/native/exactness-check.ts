@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import type {Llama} from "node-llama-cpp";
-import {writePrunedModel} from "../../engine/gguf/prune.js";
+import {writePrunedModel} from "../fixtures/gguf/prune.js";
 import type {LayerSkipContext} from "../../engine/native/skip-context.js";
 import {FIXTURE_DIR, type FixtureModel} from "../fixtures/fixture-models.js";
 import {allFinite, argmax, maskOf, maxAbsDifferenceOfRows, openContext, range} from "./harness.js";

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import {setTimeout as sleep} from "node:timers/promises";
-import {CompletionScheduler, type CompletionQuery} from "../../engine/completion/scheduler.js";
-import {SuggestionCache} from "../../engine/completion/suggestion-cache.js";
+import {CompletionScheduler, type CompletionQuery} from "../../extension/completion/scheduler.js";
+import {SuggestionCache} from "../../extension/completion/suggestion-cache.js";
 
 /** a model that answers `answer(query)` after `delayMs`, or undefined as soon as it is aborted */
 function scriptedBackend(delayMs: number, answer: (query: CompletionQuery) => string) {

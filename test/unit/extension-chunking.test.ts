@@ -1,9 +1,9 @@
 // Splitting long selections by token counts, and summarizing parts and then the parts' summaries.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import {ChunkBudgetError, packLines, splitByTokens, splitNearMiddle, type CountTokens} from "../../extension/chunking.js";
-import type {SummaryStep} from "../../extension/prompts.js";
-import {summarizeLongText, summaryBudget, SummaryNotShrinkingError, TEMPLATE_MARGIN_TOKENS, type SummaryEvent} from "../../extension/summarize-plan.js";
+import {ChunkBudgetError, packLines, splitByTokens, splitNearMiddle, type CountTokens} from "../../extension/commands/chunking.js";
+import type {SummaryStep} from "../../extension/commands/prompts.js";
+import {summarizeLongText, summaryBudget, SummaryNotShrinkingError, TEMPLATE_MARGIN_TOKENS, type SummaryEvent} from "../../extension/commands/summarize-plan.js";
 
 /** A stand-in tokenizer: one token per word or punctuation mark, and the number of calls made. */
 function wordCounter(): {count: CountTokens, calls: () => number} {

@@ -2,10 +2,10 @@
 // comment syntax, and what the status item says.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import {contextExcerpt, CONTEXT_CHARACTERS, lineCommentFor, PREFIX_LINE_BLOCK, PREFIX_LINES, prefixFirstLine, suffixLastLine} from "../../extension/completion-query.js";
-import {completionStatus} from "../../extension/completion-status-text.js";
+import {contextExcerpt, CONTEXT_CHARACTERS, lineCommentFor, PREFIX_LINE_BLOCK, PREFIX_LINES, prefixFirstLine, suffixLastLine} from "../../extension/completion/completion-query.js";
+import {completionStatus} from "../../extension/completion/completion-status-text.js";
 import {DEFAULT_COMPLETION_SETTINGS, readCompletionSettings} from "../../extension/settings.js";
-import type {CompleteResult} from "../../engine/protocol.js";
+import type {CompleteResult} from "../../common/engine-protocol.js";
 
 const noCounts = {asked: 0, cached: 0, debounced: 0, requested: 0, superseded: 0, answered: 0};
 

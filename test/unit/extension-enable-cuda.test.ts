@@ -7,16 +7,16 @@ import os from "node:os";
 import path from "node:path";
 import {afterEach, beforeEach, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
-import {listInstalledBackends, writeBackendManifest, type BackendManifest} from "../../engine/gpu/backend-manifest.js";
+import {listInstalledBackends, writeBackendManifest, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import {
     gpuBackendFolderName, GpuBackendInstallError, type GpuBackendInstallProgress, type InstallGpuBackendOptions, type InstallGpuBackendResult
-} from "../../engine/gpu/install-backend.js";
+} from "../../common/gpu-backends/install-backend.js";
 import {
     CUDA_PACKAGE, createProgressReporter, cudaConfirmation, enableCuda, findMatchingCudaInstall, formatMegabytes, INSTALL, installedBytes,
     isCancelledInstall, isCudaPlatform, keepLabel, NPM_REGISTRY_URL, readBundledNodeLlamaCppVersion, REINSTALL, unsupportedPlatformMessage,
     USE_CUDA, workspaceOverrideWarning, type CudaInstaller, type EnableCudaUi, type GpuSettingState, type ProgressUpdate
-} from "../../extension/enable-cuda-command.js";
-import {NativeBuildMissingError} from "../../extension/native-build.js";
+} from "../../extension/commands/enable-cuda-command.js";
+import {NativeBuildMissingError} from "../../extension/errors.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 

@@ -1,8 +1,8 @@
 // The summary document's header and notes, and the prompts the extension sends.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import {generatePrompt, stripCodeFence, summaryPrompt} from "../../extension/prompts.js";
-import {chunkedNotice, partHeading, stoppedNote, summaryHeader} from "../../extension/summary-format.js";
+import {generatePrompt, stripCodeFence, summaryPrompt} from "../../extension/commands/prompts.js";
+import {chunkedNotice, partHeading, stoppedNote, summaryHeader} from "../../extension/commands/summary-format.js";
 
 describe("summary header", () => {
     test("has the fixed form end-to-end tests read", () => {

@@ -4,7 +4,7 @@ import {describe, test} from "node:test";
 import {BinarySelectionError, BlankSelectionError, NoSelectionError} from "../../extension/errors.js";
 import {SerialQueue} from "../../extension/serial-queue.js";
 import {DEFAULT_SETTINGS, gpuEnvironment, readSettings, type LayerDialSettings} from "../../extension/settings.js";
-import {checkSelection, looksBinary} from "../../extension/text-input.js";
+import {checkSelection, looksBinary} from "../../extension/commands/text-input.js";
 
 describe("settings", () => {
     test("unset values take the defaults without warnings", () => {

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
-import {checkVsix, MAX_VSIX_BYTES, REQUIRED_FILES, type ZipEntry} from "../../extension/packaging/vsix-contents.js";
+import {checkVsix, MAX_VSIX_BYTES, REQUIRED_FILES, type ZipEntry} from "../../tools/packaging/vsix-contents.js";
 import {
     COMPLETION_SETTING_LIMITS, DEFAULT_COMPLETION_SETTINGS, DEFAULT_SETTINGS, GPU_CHOICES, PREFILL_POLICIES, SPEED_LEVEL_NAMES
 } from "../../extension/settings.js";

@@ -8,7 +8,7 @@ import {fileURLToPath} from "node:url";
 import {
     ModelFileMissingError, ModelNotDownloadedError, NoModelConfiguredError, NotAGgufFileError, RelativeModelPathError, UnsupportedModelUriError
 } from "../../extension/errors.js";
-import {checkModelFile, downloadFileName, parseHfUri, readDownloadsIndex, recordDownload, resolveModelSetting} from "../../extension/model-path.js";
+import {checkModelFile, downloadFileName, parseHfUri, readDownloadsIndex, recordDownload, resolveModelSetting} from "../../extension/models/model-path.js";
 import {RECOMMENDED_MODEL_URI} from "../../extension/settings.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -2,10 +2,10 @@
 // panel would drop is a bug on this side.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import type {GenerateResult, ModelSummary, PlanInfo} from "../../engine/protocol.js";
-import {panelDepth, panelModelInfo, panelRunStats} from "../../extension/panel-model.js";
-import {buildPanelHtml, createNonce} from "../../webview/panel-html.js";
-import {parseToWebview} from "../../webview/protocol.js";
+import type {GenerateResult, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
+import {panelDepth, panelModelInfo, panelRunStats} from "../../extension/panel/panel-model.js";
+import {buildPanelHtml, createNonce} from "../../extension/panel/panel-html.js";
+import {parseToWebview} from "../../common/panel-messages.js";
 
 function plan(keptLayers: number[], layerCount: number, overrides: Partial<PlanInfo> = {}): PlanInfo {
     return {

@@ -2,7 +2,7 @@
 // depths and the setting's level names.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import type {PlanInfo, SpeedLevelName} from "../../engine/protocol.js";
+import type {PlanInfo, SpeedLevelName} from "../../common/engine-protocol.js";
 import {
     formatRatio, LOAD_A_MODEL_TO_SEE, levelForDepth, levelPickRows, levelRatioText, nominalSpeedup, statusBarText, statusTooltipLines
 } from "../../extension/speed-level.js";

@@ -7,8 +7,8 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type Token } from "node-llama-cpp";
-import { writePrunedModel } from "../../engine/gguf/prune.js";
-import type { AttentionType } from "../../engine/gguf/synthetic.js";
+import { writePrunedModel } from "../fixtures/gguf/prune.js";
+import type { AttentionType } from "../fixtures/gguf/synthetic.js";
 import { ensureTestFixtures, TEST_FIXTURES, type FixtureModel } from "../fixtures/fixture-models.js";
 
 const PROMPT = "Hello world, def f(x): return x";

@@ -7,10 +7,10 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { GgufTensorInfo } from "node-llama-cpp";
-import { writePrunedModel, PruneError } from "../../engine/gguf/prune.js";
+import { writePrunedModel, PruneError } from "../fixtures/gguf/prune.js";
 import { readGgufFile, readTensorBytes, type GgufFileContents } from "../../engine/gguf/reader.js";
-import { indexMetadataRecords, type MetadataRecordLocation } from "../../engine/gguf/kv-index.js";
-import { tensorByteLength, type WritableTensorType } from "../../engine/gguf/format.js";
+import { indexMetadataRecords, type MetadataRecordLocation } from "../fixtures/gguf/kv-index.js";
+import { tensorByteLength, type WritableTensorType } from "../fixtures/gguf/format.js";
 import { ensureFixture, testFixtureFor, type FixtureModel } from "../fixtures/fixture-models.js";
 
 let workDir = "";

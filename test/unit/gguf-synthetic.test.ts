@@ -10,13 +10,13 @@ import { GgmlType } from "node-llama-cpp";
 import {
     SYNTHETIC_ARCHITECTURES, planSyntheticModel, stockSlidingWindowLayers, writeSyntheticModel, DEFAULT_WEIGHT_STD,
     type SyntheticModelSpec
-} from "../../engine/gguf/synthetic.js";
-import { InvalidSyntheticSpecError } from "../../engine/gguf/architectures.js";
+} from "../fixtures/gguf/synthetic.js";
+import { InvalidSyntheticSpecError } from "../fixtures/gguf/architectures.js";
 import { readGgufFile, readTensorBytes } from "../../engine/gguf/reader.js";
-import { indexMetadataRecords } from "../../engine/gguf/kv-index.js";
-import { tensorByteLength, type WritableTensorType } from "../../engine/gguf/format.js";
-import { buildLlamaVocabulary, TokenType, VocabularyTooSmallError } from "../../engine/gguf/llama-vocab.js";
-import { float16BitsToFloat32, RANDOM_ODD_INT8_STD } from "../../engine/gguf/quantize.js";
+import { indexMetadataRecords } from "../fixtures/gguf/kv-index.js";
+import { tensorByteLength, type WritableTensorType } from "../fixtures/gguf/format.js";
+import { buildLlamaVocabulary, TokenType, VocabularyTooSmallError } from "../fixtures/gguf/llama-vocab.js";
+import { float16BitsToFloat32, RANDOM_ODD_INT8_STD } from "../fixtures/gguf/quantize.js";
 import { TEST_FIXTURES, BENCH_FIXTURE } from "../fixtures/fixture-models.js";
 
 let workDir = "";

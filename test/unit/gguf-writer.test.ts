@@ -6,15 +6,15 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { GgmlType } from "node-llama-cpp";
-import { gguf, type GgufMetadataEntry } from "../../engine/gguf/metadata.js";
-import { writeGgufFile, InvalidGgufLayoutError, type GgufTensorToWrite } from "../../engine/gguf/writer.js";
+import { gguf, type GgufMetadataEntry } from "../fixtures/gguf/metadata.js";
+import { writeGgufFile, InvalidGgufLayoutError, type GgufTensorToWrite } from "../fixtures/gguf/writer.js";
 import { readGgufFile, readTensorBytes } from "../../engine/gguf/reader.js";
-import { indexMetadataRecords } from "../../engine/gguf/kv-index.js";
-import { tensorByteLength, UnsupportedTensorLayoutError, type WritableTensorType } from "../../engine/gguf/format.js";
+import { indexMetadataRecords } from "../fixtures/gguf/kv-index.js";
+import { tensorByteLength, UnsupportedTensorLayoutError, type WritableTensorType } from "../fixtures/gguf/format.js";
 import {
     dequantizeQ8_0, float16BitsToFloat32, float32ToFloat16Bits, quantizeQ8_0
-} from "../../engine/gguf/quantize.js";
-import { InvalidMetadataValueError } from "../../engine/gguf/metadata.js";
+} from "../fixtures/gguf/quantize.js";
+import { InvalidMetadataValueError } from "../fixtures/gguf/metadata.js";
 
 let workDir = "";
 before(async () => { workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gguf-writer-")); });

@@ -4,7 +4,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import {
     parseFromWebview, parseToWebview, isOfferedDepth, type ModelInfo, type ToWebview
-} from "../../webview/protocol.js";
+} from "../../common/panel-messages.js";
 import { fixtureModel, fixtureRun } from "../webview/panel-fixtures.js";
 
 function problemOf(parse: (message: unknown, onInvalid: (problem: string) => void) => unknown, message: unknown): string {

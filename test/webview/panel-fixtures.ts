@@ -1,6 +1,6 @@
 // Panel data shaped like the planner's: a cost model with a fixed per-token cost plus one unit per
 // kept layer, layers removed evenly with the first and last always kept.
-import type { ModelInfo, RunStats, SpeedStep } from "../../webview/protocol.js";
+import type { ModelInfo, RunStats, SpeedStep } from "../../common/panel-messages.js";
 
 /** Kept layers for depth k of n, spread evenly, first and last included. */
 export function evenKeptLayers(layerCount: number, depth: number): number[] {

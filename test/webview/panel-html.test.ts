@@ -2,7 +2,7 @@
 // into something unexpected.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildPanelHtml, createNonce, InvalidPanelHtmlOptionsError, type PanelHtmlOptions } from "../../webview/panel-html.js";
+import { buildPanelHtml, createNonce, InvalidPanelHtmlOptionsError, type PanelHtmlOptions } from "../../extension/panel/panel-html.js";
 
 const source = "https://file+.vscode-resource.vscode-cdn.net";
 const options: PanelHtmlOptions = {

@@ -7,7 +7,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { buildPanelHtml, createNonce } from "../../webview/panel-html.js";
+import { buildPanelHtml, createNonce } from "../../extension/panel/panel-html.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const CHROMIUM_PATH = process.env["LAYER_DIAL_CHROMIUM"] ?? "/usr/bin/chromium";

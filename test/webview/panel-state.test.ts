@@ -5,7 +5,7 @@ import {
     applyMessage, emptyPanelState, MAX_OUTPUT_CHARS, offeredSteps, restorePanelState, toSavedState, withDepth,
     type PanelState
 } from "../../webview/panel-state.js";
-import { MAX_HISTORY } from "../../webview/protocol.js";
+import { MAX_HISTORY } from "../../common/panel-messages.js";
 import { nearestStepIndex, positionOf, stepIndexForKey } from "../../webview/slider-math.js";
 import { fixtureModel, fixtureRun } from "./panel-fixtures.js";
 

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
-import type { SpeedStep, ToWebview } from "../../webview/protocol.js";
+import type { SpeedStep, ToWebview } from "../../common/panel-messages.js";
 import { evenKeptLayers, fixtureModel, fixtureRun, predictedSpeedup } from "./panel-fixtures.js";
 import {
     buildPanelBundle, cspViolations, launchChromium, openPanel, postedMessages, sendToPanel, startPanelServer, text,

@@ -1,7 +1,7 @@
 // node-llama-cpp's resumable downloader, loaded only when a download starts: the package is ESM-only
 // (so a dynamic import from this CommonJS bundle) and has no business in the editor otherwise.
 import fs from "node:fs";
-import {ModelDownloadFailedError, OperationCancelledError} from "./errors.js";
+import {ModelDownloadFailedError, OperationCancelledError} from "../errors.js";
 
 export type DownloadOptions = {
     uri: string,

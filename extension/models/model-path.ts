@@ -7,7 +7,7 @@ import path from "node:path";
 import {
     ModelFileMissingError, ModelNotDownloadedError, NoModelConfiguredError, NotAGgufFileError, RelativeModelPathError,
     UnsupportedModelUriError
-} from "./errors.js";
+} from "../errors.js";
 
 export type HfModelUri = {
     uri: string,

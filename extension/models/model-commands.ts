@@ -4,10 +4,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
-import {ModelDownloadFailedError, OperationCancelledError} from "./errors.js";
+import {ModelDownloadFailedError, OperationCancelledError} from "../errors.js";
 import {downloadModel, formatBytes} from "./model-download.js";
 import {checkModelFile, downloadFileName, parseHfUri, recordDownload} from "./model-path.js";
-import {RECOMMENDED_MODEL_URI} from "./settings.js";
+import {RECOMMENDED_MODEL_URI} from "../settings.js";
 
 /** Writes layerDial.model where it is defined now (folder, workspace), else in the user settings. */
 async function updateModelSetting(value: string): Promise<void> {

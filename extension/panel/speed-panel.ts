@@ -2,11 +2,11 @@
 // opened again), restored after a reload by a serializer, kept in step with the status bar through the
 // session, and fed the streamed output and run statistics of every request.
 import * as vscode from "vscode";
-import {MAX_CHUNK_CHARS, MAX_HISTORY, parseFromWebview, type FromWebview, type RunStats, type ToWebview} from "../webview/protocol.js";
-import {buildPanelHtml, createNonce, PANEL_ASSETS} from "../webview/panel-html.js";
-import type {EngineSession, RequestEvent} from "./engine-session.js";
+import {MAX_CHUNK_CHARS, MAX_HISTORY, parseFromWebview, type FromWebview, type RunStats, type ToWebview} from "../../common/panel-messages.js";
+import {buildPanelHtml, createNonce, PANEL_ASSETS} from "./panel-html.js";
+import type {EngineSession, RequestEvent} from "../engine-session.js";
 import {panelDepth, panelModelInfo, panelRunStats} from "./panel-model.js";
-import {levelForDepth} from "./speed-level.js";
+import {levelForDepth} from "../speed-level.js";
 
 export const SPEED_PANEL_VIEW_TYPE = "layerDial.speedPanel";
 

@@ -1,8 +1,8 @@
 // What the speed panel is told, built from the engine's own answers. No 'vscode': the mapping is
 // unit-tested against the panel protocol's validators, so the panel never drops one of our messages.
 import path from "node:path";
-import type {GenerateResult, ModelSummary, PlanInfo} from "../engine/protocol.js";
-import {isOfferedDepth, type ModelInfo, type RunStats, type SpeedStep} from "../webview/protocol.js";
+import type {GenerateResult, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
+import {isOfferedDepth, type ModelInfo, type RunStats, type SpeedStep} from "../../common/panel-messages.js";
 
 export function panelModelInfo(summary: ModelSummary): ModelInfo {
     const steps: SpeedStep[] = summary.stops.map((stop) => ({

@@ -4,7 +4,7 @@
 import {
     array, literal, nullable, num, object, optional, refine, str, tagged,
     type Schema
-} from "./schema.js";
+} from "./panel-schema.js";
 
 /** More layers than any released model has; bounds the work a hostile or broken message can cause. */
 export const MAX_LAYERS = 1024;

@@ -1,11 +1,11 @@
 // Fails `npm run package` when the VSIX is over budget, lacks a file the extension needs at run time, or
-// ships something it must not. Usage: tsx extension/packaging/check-vsix.ts <file.vsix>
+// ships something it must not. Usage: tsx tools/packaging/check-vsix.ts <file.vsix>
 import fs from "node:fs";
 import {checkVsix, readZipEntries} from "./vsix-contents.js";
 
 const file = process.argv[2];
 if (file === undefined) {
-    console.error("usage: tsx extension/packaging/check-vsix.ts <file.vsix>");
+    console.error("usage: tsx tools/packaging/check-vsix.ts <file.vsix>");
     process.exit(2);
 }
 const bytes = fs.statSync(file).size;

@@ -1,6 +1,6 @@
 // Checks what the user selected before anything is sent to the engine, so a bad selection gets a
 // message that says what to do instead of a slow or meaningless run.
-import {BinarySelectionError, BlankSelectionError, NoSelectionError} from "./errors.js";
+import {BinarySelectionError, BlankSelectionError, NoSelectionError} from "../errors.js";
 
 /** Share of control or replacement characters above which text is taken for decoded binary data. */
 const BINARY_CHARACTER_SHARE = 0.1;

@@ -48,11 +48,11 @@ export type InstallGpuBackendOptions = {
 
     /**
      * The version of the backend package. node-llama-cpp publishes its backends at its own version, and a
-     * backend only loads beside the ggml of the same release.
-     *
-     * Defaults to the version of the node-llama-cpp this checkout pins.
+     * backend only loads beside the ggml of the same release. The caller names it (the extension reads
+     * its bundled node-llama-cpp's package.json, the CLI the one it runs with), so this module needs no
+     * way to find a checkout.
      */
-    version?: string,
+    version: string,
 
     /**
      * Also install the CUDA 12 build of the backend from `@node-llama-cpp/linux-x64-cuda-ext`, into `fallback/`,
@@ -134,9 +134,7 @@ export async function installGpuBackend(options: InstallGpuBackendOptions): Prom
                 : "Choose another backend with the layerDial.gpu setting, or build the native addon with CUDA from source (npm run build:native -- --gpu cuda)."),
         "unsupported-platform");
 
-    // the checkout's node-llama-cpp, loaded only when asked: the extension's CommonJS bundle has no
-    // import.meta.url for build-key.ts to resolve the checkout with, and passes the version itself
-    const version = options.version ?? (await import("../../native/build-key.js")).nodeLlamaCppVersion();
+    const version = options.version;
     // it becomes part of a folder name and a URL
     if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version))
         throw new GpuBackendInstallError(`"${version}" is not a version the ${backendTitle} backend package can have (expected e.g. 3.22.1).`, "registry");

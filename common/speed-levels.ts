@@ -1,5 +1,5 @@
-import { UnknownSpeedLevelError } from "./errors.js";
-import { planForSpeedup, type PlannerInput, type SkipPlan } from "./plan.js";
+import { UnknownSpeedLevelError } from "../engine/plan/errors.js";
+import { planForSpeedup, type PlannerInput, type SkipPlan } from "../engine/plan/plan.js";
 
 /** The dial's named positions. "Max" is whatever the model's fastest stop predicts, so it has no fixed ratio. */
 export const SPEED_LEVELS = [

@@ -3,8 +3,8 @@
 // evenly spaced ones. Long-running, so it shows progress, can be cancelled, and waits its turn.
 import path from "node:path";
 import * as vscode from "vscode";
-import type {EngineSession} from "./engine-session.js";
-import type {SerialQueue} from "./serial-queue.js";
+import type {EngineSession} from "../engine-session.js";
+import type {SerialQueue} from "../serial-queue.js";
 
 export async function calibrateModel(session: EngineSession, queue: SerialQueue, force = false): Promise<void> {
     const result = await vscode.window.withProgress({

@@ -1,7 +1,7 @@
 // What identifies a patched native build: the node-llama-cpp release it was built from, our patches,
 // where ggml's backends come from (node-llama-cpp's prebuilt packages, or our own compile), and the
-// platform. Shared by the build script (to cache builds) and the engine's loader (to find the build
-// that matches the checkout it runs from).
+// platform. The engine's loader reads it to find the build that matches the checkout it runs from; the
+// build script (native/build.ts) writes builds under the same key.
 import {createHash} from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -62,7 +62,22 @@ export type NativeBuildKey = NativeBuildOptions & {
     id: string
 };
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** The folder holding Layer Dial's package.json, found by walking up: this module runs from engine/native/
+ *  in a checkout and from dist/ once bundled (the CLI, the host). */
+function findProjectRoot(start: string): string {
+    for (let folder = start; ; folder = path.dirname(folder)) {
+        try {
+            if ((JSON.parse(fs.readFileSync(path.join(folder, "package.json"), "utf8")) as {name?: string}).name === "layer-dial")
+                return folder;
+        } catch {
+            // no package.json here, or not ours: keep walking up
+        }
+        if (path.dirname(folder) === folder)
+            return path.resolve(start, "../..");
+    }
+}
+
+export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const patchesDirectory = path.join(projectRoot, "native", "patches");
 
 /** the patches in the order they are applied, with the folder (relative to node-llama-cpp's `llama/`) each applies in */

@@ -2,10 +2,10 @@
 // notification, and inserts it as one edit, so a single Undo removes all of it. With a selection, the
 // selection is the context and the text goes after it.
 import * as vscode from "vscode";
-import type {EngineSession} from "./engine-session.js";
-import {BinarySelectionError, NoSelectionError} from "./errors.js";
+import type {EngineSession} from "../engine-session.js";
+import {BinarySelectionError, NoSelectionError} from "../errors.js";
 import {generatePrompt, stripCodeFence} from "./prompts.js";
-import type {SerialQueue} from "./serial-queue.js";
+import type {SerialQueue} from "../serial-queue.js";
 import {selectedText} from "./summarize-command.js";
 import {looksBinary} from "./text-input.js";
 

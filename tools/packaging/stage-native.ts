@@ -2,10 +2,10 @@
 // extension tells the engine host to load it from (LAYER_DIAL_NATIVE_DIR): layer-dial-build.json, bins/
 // (our addon and libllama, node-llama-cpp's ggml base and CPU variants) and backends/vulkan/. This is the
 // only native build a VSIX ships: not node-llama-cpp's prebuilt addons, not the llama.cpp sources.
-// Usage: tsx extension/packaging/stage-native.ts [--require]   (--require: fail when there is no build)
+// Usage: tsx tools/packaging/stage-native.ts [--require]   (--require: fail when there is no build)
 import fs from "node:fs";
 import path from "node:path";
-import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, projectRoot, readBuildInfo} from "../../native/build-key.js";
+import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, projectRoot, readBuildInfo} from "../../engine/native/build-record.js";
 
 const required = process.argv.includes("--require");
 const unknown = process.argv.slice(2).filter((arg) => arg !== "--require");

@@ -1,7 +1,7 @@
 // The inline-completion status item's text and tooltip, as plain data (no 'vscode').
-import type {SchedulerCounts} from "../engine/completion/scheduler.js";
-import type {CompleteResult} from "../engine/protocol.js";
-import type {CompletionSettings} from "./settings.js";
+import type {SchedulerCounts} from "./scheduler.js";
+import type {CompleteResult} from "../../common/engine-protocol.js";
+import type {CompletionSettings} from "../settings.js";
 
 export type CompletionStatusInput = {
     settings: CompletionSettings,

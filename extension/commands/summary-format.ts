@@ -2,7 +2,7 @@
 // form is fixed (end-to-end tests read it):
 //   **Layer Dial summary** · model `<file>` · speed **<Level>** (<target>x) · layers <kept>/<total> kept · achieved <x.xx>x
 import path from "node:path";
-import {formatRatio} from "./speed-level.js";
+import {formatRatio} from "../speed-level.js";
 
 export type SummaryHeaderInfo = {
     /** the model file's path or name; only the file name is shown */

@@ -6,9 +6,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import type * as vscode from "vscode";
-import {listInstalledBackends, type BackendManifest} from "../engine/gpu/backend-manifest.js";
-import type {GpuBackendInstallProgress} from "../engine/gpu/install-backend.js";
-import {NativeBuildMissingError} from "./native-build.js";
+import {listInstalledBackends, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
+import type {GpuBackendInstallProgress} from "../../common/gpu-backends/install-backend.js";
+import {NativeBuildMissingError} from "../errors.js";
 
 export const CUDA_PACKAGE = "@node-llama-cpp/linux-x64-cuda";
 /** the installer's default, named here too so the confirmation and the download cannot disagree */
@@ -22,7 +22,7 @@ export const REINSTALL = "Reinstall";
 export const USE_CUDA = "Use CUDA";
 
 /** The installer, loaded on first use: the engine's installer module is not needed before this command runs. */
-export type CudaInstaller = Pick<typeof import("../engine/gpu/install-backend.js"), "installGpuBackend" | "gpuBackendFolderName">;
+export type CudaInstaller = Pick<typeof import("../../common/gpu-backends/install-backend.js"), "installGpuBackend" | "gpuBackendFolderName">;
 
 export type InstalledBackend = {directory: string, manifest: BackendManifest};
 
@@ -274,7 +274,7 @@ async function useCuda(ui: EnableCudaUi, log: Pick<vscode.LogOutputChannel, "inf
 }
 
 async function loadInstaller(): Promise<CudaInstaller> {
-    return await import("../engine/gpu/install-backend.js");
+    return await import("../../common/gpu-backends/install-backend.js");
 }
 
 /** The real editor calls; `api` is the `vscode` module (passed in, so this file needs none of its own). */

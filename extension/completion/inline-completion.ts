@@ -2,11 +2,11 @@
 // when the user types into a suggestion, waits out the debounce otherwise, and keeps one request in flight
 // (a keystroke cancels VS Code's token, which aborts the request within one decoded token).
 import * as vscode from "vscode";
-import {CompletionScheduler, type CompletionQuery} from "../engine/completion/scheduler.js";
-import type {CompleteParams, CompleteResult} from "../engine/protocol.js";
+import {CompletionScheduler, type CompletionQuery} from "./scheduler.js";
+import type {CompleteParams, CompleteResult} from "../../common/engine-protocol.js";
 import {CONTEXT_FILES, contextExcerpt, lineCommentFor, prefixFirstLine, suffixLastLine} from "./completion-query.js";
-import type {EngineSession} from "./engine-session.js";
-import {DEFAULT_COMPLETION_SETTINGS, readCompletionSettings, type CompletionSettings} from "./settings.js";
+import type {EngineSession} from "../engine-session.js";
+import {DEFAULT_COMPLETION_SETTINGS, readCompletionSettings, type CompletionSettings} from "../settings.js";
 
 type Query = CompletionQuery & Omit<CompleteParams, "requestId" | "speed" | "maxTokens">;
 

@@ -1,11 +1,11 @@
 // The inline-completion status bar item: a toggle that also says whether completions can run (a model
 // must be loaded), shows a spinner while the model works on one, and what the last one cost.
 import * as vscode from "vscode";
-import type {SpeedLevelName} from "../engine/protocol.js";
-import type {EngineSession} from "./engine-session.js";
+import type {SpeedLevelName} from "../../common/engine-protocol.js";
+import type {EngineSession} from "../engine-session.js";
 import type {InlineCompletions} from "./inline-completion.js";
 import {completionStatus} from "./completion-status-text.js";
-import {SPEED_LEVEL_NAMES} from "./settings.js";
+import {SPEED_LEVEL_NAMES} from "../settings.js";
 
 export class CompletionStatusBar implements vscode.Disposable {
     private readonly item: vscode.StatusBarItem;

@@ -8,7 +8,7 @@ import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscod
 import {
     Notifications, Requests, type CalibrateParams, type CalibrateResult, type CompleteParams, type CompleteResult, type GenerateParams, type GenerateResult, type GenerationStats, type HostInfo, type LoadParams,
     type LogNotification, type ModelSummary, type PlanInfo, type ProgressNotification, type SpeedSetting
-} from "../protocol.js";
+} from "../common/engine-protocol.js";
 
 export type EngineClientOptions = {
     /** the host entry: dist/engine/host.mjs when bundled, engine/host/main.ts with tsx in development */

@@ -2,15 +2,15 @@
 // model, level, layers and achieved speedup; long selections are summarized in parts. The user's own
 // document is only read.
 import * as vscode from "vscode";
-import type {GenerateResult} from "../engine/protocol.js";
-import type {EngineSession} from "./engine-session.js";
-import {NoSelectionError} from "./errors.js";
+import type {GenerateResult} from "../../common/engine-protocol.js";
+import type {EngineSession} from "../engine-session.js";
+import {NoSelectionError} from "../errors.js";
 import {summaryPrompt, type SummaryStep} from "./prompts.js";
-import type {SerialQueue} from "./serial-queue.js";
+import type {SerialQueue} from "../serial-queue.js";
 import {summarizeLongText, summaryBudget} from "./summarize-plan.js";
 import {SummaryDocument} from "./summary-document.js";
 import {chunkedNotice, COMBINED_HEADING, partHeading, stoppedNote, summaryHeader, type SummaryHeaderInfo} from "./summary-format.js";
-import {nominalSpeedup} from "./speed-level.js";
+import {nominalSpeedup} from "../speed-level.js";
 import {checkSelection} from "./text-input.js";
 
 /** The selected text of every selection, in document order, blank-line separated; undefined when nothing is selected. */
