@@ -26,18 +26,30 @@ type ArchitectureMetadata = {
     attention?: {sliding_window?: number, sliding_window_pattern?: number | boolean[]}
 };
 
-/** llama.cpp's own default patterns where a model file states none (gemma2: every 2nd layer global, gemma3: every 6th) */
-const defaultSlidingPattern: Record<string, number> = {gemma2: 2, gemma3: 6};
+/** llama.cpp's own iSWA periods where a model file states none (gemma2: every 2nd layer global, gemma3: every 6th) */
+const stockSlidingWindowPeriods: ReadonlyMap<string, number> = new Map([["gemma2", 2], ["gemma3", 6]]);
+
+/** the period llama.cpp gives an architecture's sliding-window pattern when the file states none;
+ *  undefined for an architecture that has no sliding-window layers by default */
+export function stockSlidingWindowPeriod(architecture: string): number | undefined {
+    return stockSlidingWindowPeriods.get(architecture);
+}
+
+/** llama_hparams::set_swa_pattern(period): true for each layer that uses sliding-window attention. Layer
+ *  il slides unless it closes a period (period 0: every layer slides). The one implementation of the
+ *  pattern: the synthetic GGUF writer of the tests calls it too. */
+export function slidingWindowLayers(period: number, layerCount: number): boolean[] {
+    return Array.from({length: layerCount}, (_, il) => period === 0 || il % period < period - 1);
+}
 
 function attentionTypes(architecture: string, metadata: ArchitectureMetadata, layerCount: number): string[] | undefined {
     const pattern = metadata.attention?.sliding_window_pattern;
     if (Array.isArray(pattern))
         return pattern.slice(0, layerCount).map((sliding) => sliding ? "sliding" : "full");
-    const period = typeof pattern === "number" ? pattern : defaultSlidingPattern[architecture];
+    const period = typeof pattern === "number" ? pattern : stockSlidingWindowPeriod(architecture);
     if (period == null || (metadata.attention?.sliding_window ?? 0) <= 0 && architecture !== "gemma2")
         return undefined;
-    // llama_hparams::set_swa_pattern: layer il slides unless it closes a period
-    return Array.from({length: layerCount}, (_, il) => (period > 0 && il % period < period - 1) ? "sliding" : "full");
+    return slidingWindowLayers(period, layerCount).map((sliding) => sliding ? "sliding" : "full");
 }
 
 /** tensor sizes from the offsets: tensors lie back to back (with alignment) in the data section */

@@ -25,7 +25,9 @@ export type NativeBinding = {
     loadBackends(folder?: string): void,
     /** "vulkan"/"metal" when such a backend is registered, "cuda" when a CUDA device exists, false for the CPU only */
     getGpuType(): string | false | undefined,
-    getGpuDeviceInfo(): {deviceNames: string[]}
+    getGpuDeviceInfo(): {deviceNames: string[]},
+    /** ours (native/patches/addon/04): the general.architecture names the patched libllama can skip layers of */
+    getLayerSkipArchitectures(): string[]
 };
 
 export type BuildMetadata = {
@@ -36,6 +38,13 @@ export type BuildMetadata = {
 };
 
 export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits", "abortDecode"] as const;
+/** the module functions our patches add to the binding */
+export const layerSkipBindingFunctions = ["getLayerSkipArchitectures"] as const;
+
+/** the binding a Llama was created from (node-llama-cpp keeps it as `_bindings`) */
+export function bindingOf(llama: Llama): Partial<NativeBinding> {
+    return ((llama as any)._bindings ?? {}) as Partial<NativeBinding>;
+}
 
 /** load a llama-addon.node as node-llama-cpp's own loader does: a fresh module instance per Llama */
 export function loadBindingModule(bindingPath: string): NativeBinding {

@@ -13,7 +13,7 @@ import {LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, readBuildInfo, type BuildInfo, type NativeBuildOptions} from "./build-record.js";
 import {layerDialCacheDir} from "../../common/cache-dir.js";
 import {readBackendManifest} from "../../common/gpu-backends/backend-manifest.js";
-import {createLlamaFromBinding, layerSkipMethods, loadBindingModule, type BuildMetadata, type NativeBinding} from "./internals.js";
+import {bindingOf, createLlamaFromBinding, layerSkipBindingFunctions, layerSkipMethods, loadBindingModule, type BuildMetadata, type NativeBinding} from "./internals.js";
 
 export class PatchedBuildMissingError extends Error {
     override name = "PatchedBuildMissingError";
@@ -74,7 +74,9 @@ export type PatchedLlama = {
     binsDirectory: string,
     /** present when the folder carries layer-dial-build.json */
     buildInfo?: BuildInfo,
-    backend: ComputeBackend
+    backend: ComputeBackend,
+    /** the general.architecture names this build can skip layers of: its libllama's own list */
+    layerSkipArchitectures: ReadonlySet<string>
 };
 
 type ResolvedBuild = {root?: string, binsDirectory: string, buildInfo?: BuildInfo};
@@ -214,10 +216,15 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
     checkBuildCoherence(build, buildMetadata);
 
     const binding = loadBinding(bindingPath);
-    const missing = layerSkipMethods.filter((method) => typeof binding.AddonContext.prototype[method] !== "function");
+    const missing = [
+        ...layerSkipMethods.filter((method) => typeof binding.AddonContext.prototype[method] !== "function"),
+        ...layerSkipBindingFunctions.filter((name) => typeof (binding as Partial<NativeBinding>)[name] !== "function")
+    ];
     if (missing.length > 0)
         throw new PatchedBuildInvalidError(
-            `${bindingPath} is a stock node-llama-cpp binary: it lacks ${missing.join(", ")}. Run "npm run build:native -- --force" to rebuild it with Layer Dial's patches.`);
+            `${bindingPath} is a stock node-llama-cpp binary or an older Layer Dial build: it lacks ${missing.join(", ")}. ` +
+            `Run "npm run build:native -- --force" to rebuild it with Layer Dial's patches.`);
+    const layerSkipArchitectures = layerSkipArchitecturesOfBinding(binding, bindingPath);
 
     const envChoice = process.env.LAYER_DIAL_GPU;
     const choice: GpuChoice = options.gpu ?? (isGpuChoice(envChoice) ? envChoice : "auto");
@@ -236,5 +243,22 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
     if (llama.buildType !== "localBuild")
         throw new PatchedBuildInvalidError(`Loaded ${bindingPath} but node-llama-cpp reports build type "${llama.buildType}", not the local patched build`);
 
-    return {llama, binsDirectory: build.binsDirectory, buildInfo: build.buildInfo, backend};
+    return {llama, binsDirectory: build.binsDirectory, buildInfo: build.buildInfo, backend, layerSkipArchitectures};
+}
+
+function layerSkipArchitecturesOfBinding(binding: Partial<NativeBinding>, source: string): ReadonlySet<string> {
+    if (typeof binding.getLayerSkipArchitectures !== "function")
+        throw new PatchedBuildInvalidError(
+            `${source} is not Layer Dial's patched build: it cannot list the architectures it can skip layers of. ` +
+            `Load it with loadPatchedLlama; run "npm run build:native -- --force" if it is an older build.`);
+    const names = binding.getLayerSkipArchitectures();
+    if (!Array.isArray(names) || names.length === 0 || !names.every((name) => typeof name === "string" && name !== ""))
+        throw new PatchedBuildInvalidError(`${source} lists no architectures it can skip layers of (got ${JSON.stringify(names)}). Rebuild it: npm run build:native -- --force`);
+    return new Set(names);
+}
+
+/** the general.architecture names the patched build behind `llama` can skip layers of (as loadPatchedLlama's
+ *  `layerSkipArchitectures`), read from its libllama */
+export function layerSkipArchitecturesOf(llama: Llama): ReadonlySet<string> {
+    return layerSkipArchitecturesOfBinding(bindingOf(llama), "This Llama");
 }

@@ -1,13 +1,10 @@
 // Opens a GGUF model for Layer Dial with errors that name the problem and the next step, instead of
 // llama.cpp's terse "failed to load model". Reading the header first also tells whether the
-// architecture can skip layers before any context exists.
+// architecture can skip layers before any context exists; which architectures can is the loaded
+// build's own list (PatchedLlama.layerSkipArchitectures, from the patched libllama).
 import fs from "node:fs";
 import {readGgufFileInfo, type Llama, type LlamaModel} from "node-llama-cpp";
-
-/** the architectures whose graphs carry the skip guard (must match llama_model_supports_layer_skip in the patch) */
-export const layerSkipArchitectures: ReadonlySet<string> = new Set([
-    "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3", "mistral3", "starcoder2", "granite"
-]);
+import {layerSkipArchitecturesOf} from "./loader.js";
 
 export class ModelFileNotFoundError extends Error {
     override name = "ModelFileNotFoundError";
@@ -29,7 +26,12 @@ export type ModelFileInfo = {
     layerSkipSupported: boolean
 };
 
-export async function inspectModelFile(modelPath: string): Promise<ModelFileInfo> {
+export type InspectModelFileOptions = {
+    /** the architectures the build that will run the model can skip layers of (loadPatchedLlama's `layerSkipArchitectures`) */
+    layerSkipArchitectures: ReadonlySet<string>
+};
+
+export async function inspectModelFile(modelPath: string, options: InspectModelFileOptions): Promise<ModelFileInfo> {
     if (!fs.existsSync(modelPath))
         throw new ModelFileNotFoundError(`Model file not found: ${modelPath}. Choose an existing .gguf file (Layer Dial: Select Model, or --model).`);
     if (!fs.statSync(modelPath).isFile())
@@ -49,7 +51,7 @@ export async function inspectModelFile(modelPath: string): Promise<ModelFileInfo
     if (!Number.isInteger(layerCount) || layerCount <= 0)
         throw new ModelFileCorruptError(`${modelPath} declares no layer count for architecture "${architecture}"; it is not a usable language model file.`);
 
-    return {path: modelPath, architecture, layerCount, layerSkipSupported: layerSkipArchitectures.has(architecture)};
+    return {path: modelPath, architecture, layerCount, layerSkipSupported: options.layerSkipArchitectures.has(architecture)};
 }
 
 export type OpenModelOptions = {
@@ -60,7 +62,7 @@ export type OpenModelOptions = {
 };
 
 export async function openModel(llama: Llama, modelPath: string, options: OpenModelOptions = {}): Promise<{model: LlamaModel, info: ModelFileInfo}> {
-    const info = await inspectModelFile(modelPath);
+    const info = await inspectModelFile(modelPath, {layerSkipArchitectures: layerSkipArchitecturesOf(llama)});
     const gpuLayers = options.gpuLayers ?? "auto";
     try {
         // a number is an upper bound the user set; fitted to VRAM like "auto", never forced past it

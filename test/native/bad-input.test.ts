@@ -6,7 +6,7 @@ import path from "node:path";
 import {test} from "node:test";
 import {inspectModelFile, ModelFileCorruptError, ModelFileNotFoundError, ModelLoadError, openModel} from "../../engine/native/model-file.js";
 import {testFixtureFor} from "../fixtures/fixture-models.js";
-import {patchedLlama} from "./harness.js";
+import {patchedBuild, patchedLlama} from "./harness.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-bad-input-"));
 
@@ -19,7 +19,8 @@ test("a missing model file names the path and the next step", async () => {
 test("a file that is not GGUF is reported as such", async () => {
     const notGguf = path.join(scratch, "notes.gguf");
     fs.writeFileSync(notGguf, "this is not a model\n".repeat(100));
-    await assert.rejects(inspectModelFile(notGguf), (error: Error) => error instanceof ModelFileCorruptError && /not a readable GGUF/.test(error.message));
+    const {layerSkipArchitectures} = await patchedBuild();
+    await assert.rejects(inspectModelFile(notGguf, {layerSkipArchitectures}), (error: Error) => error instanceof ModelFileCorruptError && /not a readable GGUF/.test(error.message));
 });
 
 test("a truncated GGUF fails to load with a clear error and the process carries on", async () => {

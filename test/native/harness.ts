@@ -1,14 +1,19 @@
 // Shared set-up for tests that run the real patched llama.cpp build on real GGUF files.
 import type {Llama, LlamaModel} from "node-llama-cpp";
-import {loadPatchedLlama} from "../../engine/native/loader.js";
+import {loadPatchedLlama, type PatchedLlama} from "../../engine/native/loader.js";
 import {LayerSkipContext} from "../../engine/native/skip-context.js";
 
-let patched: Promise<Llama> | undefined;
+let patched: Promise<PatchedLlama> | undefined;
+
+/** the patched build, loaded once per test process, on the CPU */
+export function patchedBuild(): Promise<PatchedLlama> {
+    patched ??= loadPatchedLlama({gpu: "cpu"});
+    return patched;
+}
 
 /** one patched Llama per test process, on the CPU; models and contexts are the tests' own */
-export function patchedLlama(): Promise<Llama> {
-    patched ??= loadPatchedLlama({gpu: "cpu"}).then((result) => result.llama);
-    return patched;
+export async function patchedLlama(): Promise<Llama> {
+    return (await patchedBuild()).llama;
 }
 
 /** one thread: the tiny test models gain nothing from more, and a busy-waiting thread pool on a shared

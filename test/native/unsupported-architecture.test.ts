@@ -14,7 +14,7 @@ import {writeGgufFile} from "../fixtures/gguf/writer.js";
 import {inspectModelFile} from "../../engine/native/model-file.js";
 import {LayerSkipUnsupportedError} from "../../engine/native/skip-context.js";
 import {testFixtureFor} from "../fixtures/fixture-models.js";
-import {maskOf, openContext, patchedLlama} from "./harness.js";
+import {maskOf, openContext, patchedBuild, patchedLlama} from "./harness.js";
 
 /** llama.cpp's "refact" graph reads the same tensors and keys as "llama", but the patch gives it no guard */
 async function writeRefactModel(file: string) {
@@ -43,7 +43,8 @@ async function writeRefactModel(file: string) {
 test("an architecture without the skip guard runs at 1x and refuses to skip", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-refact-")), "refact-tiny.gguf");
     await writeRefactModel(file);
-    const info = await inspectModelFile(file);
+    const {layerSkipArchitectures} = await patchedBuild();
+    const info = await inspectModelFile(file, {layerSkipArchitectures});
     assert.equal(info.architecture, "refact");
     assert.equal(info.layerSkipSupported, false);
 
