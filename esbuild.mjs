@@ -1,5 +1,5 @@
-// Bundles what VS Code loads from dist/. Each entry of `builds()` is one esbuild run; add an entry point
-// by adding an entry there (e.g. the extension host bundle). Usage:
+// Bundles what VS Code loads from dist/, and the layer-dial command (dist/cli/). Each entry of `builds()` is
+// one esbuild run; add an entry point by adding an entry there (e.g. the extension host bundle). Usage:
 //   node esbuild.mjs [--watch] [--production] [--only=<name>[,<name>]] [--outdir=<dir, default dist>]
 import * as esbuild from "esbuild";
 import fs from "node:fs";
@@ -7,6 +7,21 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const rootDir = path.dirname(fileURLToPath(import.meta.url));
+
+/** ESM bundles with CommonJS dependencies (vscode-jsonrpc) need a real `require` */
+const createRequireBanner = "import { createRequire as __layerDialCreateRequire } from \"node:module\"; const require = __layerDialCreateRequire(import.meta.url);";
+
+/** marks a bundle executable after each successful build, as a bin with a #! line should be */
+const executable = {
+    name: "executable",
+    setup(pluginBuild) {
+        pluginBuild.onEnd((result) => {
+            const outfile = pluginBuild.initialOptions.outfile;
+            if (result.errors.length === 0 && outfile !== undefined && fs.existsSync(path.resolve(rootDir, outfile)))
+                fs.chmodSync(path.resolve(rootDir, outfile), 0o755);
+        });
+    }
+};
 
 /**
  * @param {{ outRoot?: string, production?: boolean }} [options]
@@ -70,8 +85,26 @@ export function builds({ outRoot = "dist", production = false } = {}) {
                 platform: "node",
                 target: ["node20"],
                 external: ["node-llama-cpp"],
-                banner: { js: "import { createRequire as __layerDialCreateRequire } from \"node:module\"; const require = __layerDialCreateRequire(import.meta.url);" },
+                banner: { js: createRequireBanner },
                 sourcemap: production ? false : "linked"
+            }
+        },
+        {
+            // The layer-dial command (package.json's bin): the engine host's shape, so it runs on plain Node
+            // without tsx. It finds the native build the way the engine host does (build-record.ts walks up to
+            // package.json). The benchmarks are not in it: they run from bench/ through tsx.
+            name: "cli",
+            options: {
+                ...common,
+                entryPoints: ["engine/cli/bin.ts"],
+                outfile: path.join(outRoot, "cli/layer-dial.mjs"),
+                format: "esm",
+                platform: "node",
+                target: ["node20"],
+                external: ["node-llama-cpp"],
+                banner: { js: `#!/usr/bin/env node\n${createRequireBanner}` },
+                sourcemap: production ? false : "linked",
+                plugins: [executable]
             }
         }
     ];

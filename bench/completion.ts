@@ -1,4 +1,4 @@
-// layer-dial bench completion: what inline completion costs the user at each speed level, on the engine's
+// layer-dial-bench completion (npm run bench -- completion): what inline completion costs the user at each speed level, on the engine's
 // own completion path (in this process, as the engine host runs it).
 //
 // Latency: at cursor positions in a few code files, the request for the previous keystroke runs first (so
@@ -27,7 +27,6 @@ const ALL_LEVELS: SpeedLevelName[] = ["Quality", "Balanced", "Fast", "Faster", "
 
 export type CompletionBenchOptions = {
     modelPath: string,
-    jsonFile?: string,
     /** code files, relative to the repository or absolute */
     files?: string[],
     levels?: SpeedLevelName[],
@@ -205,17 +204,10 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
                 `${row.cpuPercent.toFixed(0)}% CPU over ${seconds.toFixed(1)} s`);
         }
 
-        const result: CompletionBenchResult = {
+        return {
             model: path.basename(options.modelPath), style: engine.completionStyle, threads: engine.threads,
             cursors: cursors.length, maxTokens, debounceMs, latency, typing
         };
-        console.log(formatCompletionBench(result));
-        if (options.jsonFile != null) {
-            fs.mkdirSync(path.dirname(options.jsonFile), {recursive: true});
-            fs.writeFileSync(options.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
-            console.log(`wrote ${options.jsonFile}`);
-        }
-        return result;
     } finally {
         await engine.dispose();
     }

@@ -1,20 +1,19 @@
 // What each speed level costs in quality, per skip strategy, on a text:
-//   layer-dial bench quality --model M --text FILE [--json OUT]
-//   npx tsx bench/quality.ts --model ../shared/models/pycode-16L.gguf --text bench/texts/heldout-python.txt [--calibrate]
+//   npm run bench -- quality --model ../shared/models/pycode-16L.gguf [--text FILE] [--json [FILE]] [--calibrate]
+//   (the options: bench/main.ts, or npm run bench -- --help)
 // Teacher-forced against the full model at every depth the dial offers: top-1 agreement, mean
 // KL(full‖skipped), bits per byte of the real next token, and the speedup a tensor-bytes cost model
 // predicts. Writes a table, JSON and an SVG plot to bench/.results/.
 import fs from "node:fs";
 import path from "node:path";
-import {fileURLToPath, pathToFileURL} from "node:url";
-import {parseArgs} from "node:util";
+import {fileURLToPath} from "node:url";
 import type {Llama} from "node-llama-cpp";
 import {calibrateLayerOrder, defaultCalibrationCacheDirectory, defaultMeasurementThreads, readCachedCalibration, textSha256, type CalibrationEntry} from "../engine/calibration/index.js";
 import {readModelProfile} from "../engine/model-profile.js";
 import {loadPatchedLlama} from "../engine/native/loader.js";
 import {LayerSkipContext} from "../engine/native/skip-context.js";
 import {
-    buildSchedule, dialStops, estimateCostModelFromTensorBytes, parseStrategyName, STRATEGY_NAMES, type StrategyName
+    buildSchedule, dialStops, estimateCostModelFromTensorBytes, STRATEGY_NAMES, type StrategyName
 } from "../engine/plan/index.js";
 import {
     formatQualityTables, measureScheduleQuality, prepareTeacherForcedText, renderQualityPlotSvg, tokenizerOfModel,
@@ -55,7 +54,7 @@ export type QualityBenchOptions = {
     /** Defaults to defaultMeasurementThreads: 1 for files under 64 MiB, else the CPU's math cores */
     threads?: number,
     llama?: Llama,
-    /** progress lines; console.log by the runnable entry */
+    /** progress lines; standard error in bench/main.ts */
     log?: (line: string) => void
 };
 
@@ -182,52 +181,3 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         await model.dispose();
     }
 }
-
-async function main(): Promise<void> {
-    const {values} = parseArgs({options: {
-        model: {type: "string"},
-        text: {type: "string", default: DEFAULT_HELDOUT_TEXT},
-        json: {type: "string"},
-        "out-dir": {type: "string"},
-        strategies: {type: "string"},
-        calibrate: {type: "boolean", default: false},
-        recalibrate: {type: "boolean", default: false},
-        estimate: {type: "boolean", default: false},
-        "calibration-text": {type: "string"},
-        "cache-dir": {type: "string"},
-        window: {type: "string"},
-        "max-tokens": {type: "string"},
-        threads: {type: "string"}
-    }});
-    if (values.model == null) {
-        console.error("usage: npx tsx bench/quality.ts --model MODEL.gguf [--text FILE] [--json OUT] [--calibrate | --recalibrate] [--estimate]\n" +
-            "       [--strategies even,paper,...] [--calibration-text FILE] [--cache-dir DIR] [--window N] [--max-tokens N] [--threads N]");
-        process.exitCode = 2;
-        return;
-    }
-    const number = (value: string | undefined) => value == null ? undefined : Number(value);
-    const result = await runQualityBench({
-        modelPath: values.model,
-        textPath: values.text,
-        jsonPath: values.json,
-        outDirectory: values["out-dir"],
-        strategies: values.strategies?.split(",").map(parseStrategyName),
-        calibrate: values.calibrate,
-        recalibrate: values.recalibrate,
-        estimate: values.estimate,
-        calibrationTextPath: values["calibration-text"],
-        cacheDirectory: values["cache-dir"],
-        windowTokens: number(values.window),
-        maxTokens: number(values["max-tokens"]),
-        threads: number(values.threads),
-        log: (line) => console.log(line)
-    });
-    console.log(`\n${result.table}`);
-    console.log(`full model: ${result.fullModel.bitsPerByte.toFixed(3)} bits/byte; ${result.text.scoredTokens} tokens scored; ${result.seconds.toFixed(0)} s`);
-    if (result.calibration !== null)
-        console.log(`calibrated order (${result.calibration.method}, on ${result.calibration.text}): ${result.calibration.order.join(" ")}`);
-    console.log(`wrote ${result.files.json}\n      ${result.files.table}\n      ${result.files.svg}`);
-}
-
-if (process.argv[1] != null && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href)
-    await main();

@@ -1,10 +1,9 @@
-// layer-dial bench speed: for targets 1, 1.25, 1.5, 2, 3 (clamped to the model's max) at batch 1 and 4,
+// layer-dial-bench speed (npm run bench -- speed): for targets 1, 1.25, 1.5, 2, 3 (clamped to the model's max) at batch 1 and 4,
 // the kept layers, the dial's predicted speedup (from the engine's own calibration), the measured decode
 // tokens/s of the engine's own generation path (median of interleaved runs in separate processes), and
 // achieved = tokens/s ÷ tokens/s at 1x of the same batch size; plus the patched build at 1x against the
 // stock prebuilt binary, both through the same raw decode loop.
 import {execFileSync} from "node:child_process";
-import fs from "node:fs";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {planForSpeed} from "../engine/plan/index.js";
@@ -14,7 +13,6 @@ import {measureDecode, median} from "./run-worker.js";
 
 export type SpeedBenchOptions = {
     modelPath: string,
-    jsonFile?: string,
     /** interleaved runs per configuration. Defaults to 3. */
     runs?: number,
     /** decoded tokens per run. Defaults to 64. */
@@ -27,7 +25,10 @@ export type SpeedBenchRow = {
     target: number, predicted: number, batch: number, keptLayers: number, tokensPerSecond: number, achieved: number
 };
 
-export type SpeedBenchResult = {rows: SpeedBenchRow[], stockRatio: number, patchedTokensPerSecond: number, stockTokensPerSecond: number, compute: string};
+export type SpeedBenchResult = {
+    model: string, runs: number, tokens: number,
+    rows: SpeedBenchRow[], stockRatio: number, patchedTokensPerSecond: number, stockTokensPerSecond: number, compute: string
+};
 
 function calibrate(modelPath: string, batches: number[]): CalibrationReport {
     const worker = fileURLToPath(new URL("./calibrate-worker.ts", import.meta.url));
@@ -79,18 +80,20 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     });
     const patchedTokensPerSecond = median(rates.get(patchedRaw)!);
     const stockTokensPerSecond = median(rates.get(stock)!);
-    const result: SpeedBenchResult = {rows, stockRatio: patchedTokensPerSecond / stockTokensPerSecond, patchedTokensPerSecond, stockTokensPerSecond, compute: calibration.compute};
+    return {
+        model: path.basename(options.modelPath), runs, tokens,
+        rows, stockRatio: patchedTokensPerSecond / stockTokensPerSecond, patchedTokensPerSecond, stockTokensPerSecond, compute: calibration.compute
+    };
+}
 
-    console.log(`\n${path.basename(options.modelPath)} on ${calibration.compute}: ${runs} interleaved runs of ${tokens} tokens, median`);
-    console.log("target  batch  kept  predicted  tok/s    achieved  achieved/predicted");
-    for (const row of rows)
-        console.log(`${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
+/** the result as a table (bench/main.ts prints it unless --json alone asks for the JSON) */
+export function formatSpeedBench(result: SpeedBenchResult): string {
+    return [
+        `${result.model} on ${result.compute}: ${result.runs} interleaved runs of ${result.tokens} tokens, median`,
+        "target  batch  kept  predicted  tok/s    achieved  achieved/predicted",
+        ...result.rows.map((row) => `${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
             `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)}  ${row.achieved.toFixed(3).padStart(8)}  ` +
-            `${(row.achieved / row.predicted).toFixed(3).padStart(18)}`);
-    console.log(`patched 1x / stock 1x (batch 1, raw decode): ${patchedTokensPerSecond.toFixed(2)} / ${stockTokensPerSecond.toFixed(2)} tok/s = ${result.stockRatio.toFixed(3)}`);
-    if (options.jsonFile != null) {
-        fs.mkdirSync(path.dirname(path.resolve(options.jsonFile)), {recursive: true});
-        fs.writeFileSync(options.jsonFile, JSON.stringify(result, null, 2));
-    }
-    return result;
+            `${(row.achieved / row.predicted).toFixed(3).padStart(18)}`),
+        `patched 1x / stock 1x (batch 1, raw decode): ${result.patchedTokensPerSecond.toFixed(2)} / ${result.stockTokensPerSecond.toFixed(2)} tok/s = ${result.stockRatio.toFixed(3)}`
+    ].join("\n");
 }

@@ -7,7 +7,7 @@
 #       checks its sha512 against the manifest (package-lock.json's integrity), installs it with
 #       `layer-dial gpu install cuda` from a loopback registry (bench/device/local-registry.ts) into
 #       /tmp/backends, prints nvidia-smi, runs bench/device/cuda-exactness.ts, then
-#       `layer-dial bench speed --gpu cuda` on the bench model
+#       `layer-dial-bench speed --gpu cuda` (bench/bin.mjs) on the bench model
 # Logs and results go to $OUT (cuda-check.log, env.txt, install.json, exactness.json, speed-cuda.json,
 # summary.txt). Exit status: 0 all passed; 1 a step failed; 2 parts missing or corrupt.
 # Environment: SPEED_RUNS (bench speed --runs, default 3), CHECK_DEADLINE_S (default 570: the whole
@@ -206,7 +206,7 @@ for _ in $(seq 1 100); do
 done
 [[ -s "$work/port" ]] || stop 1 "the loopback registry did not start"
 # the installer replaces an earlier install by rename, so a rerun on a warm machine needs no clean-up
-if node engine/cli/bin.mjs gpu install cuda --registry "http://127.0.0.1:$(cat "$work/port")" --dir "$backends" --json "$OUT/install.json"; then
+if node --import tsx engine/cli/bin.ts gpu install cuda --registry "http://127.0.0.1:$(cat "$work/port")" --dir "$backends" --json "$OUT/install.json"; then
     note "installed: $(node -p "const r = require('$OUT/install.json'); r.directory + ' (' + r.manifest.package + '@' + r.manifest.version + ', llama.cpp ' + r.manifest.llamaCppRelease + ')'")"
 else
     stop 1 "gpu install cuda failed"
@@ -259,7 +259,7 @@ if (( budget < 60 )); then
     failures+=("bench-skipped")
 else
     status=0
-    timeout --kill-after=10 "$budget" node engine/cli/bin.mjs bench speed --model test/.fixtures/bench-llama-24L-2048.gguf --gpu cuda \
+    timeout --kill-after=10 "$budget" node bench/bin.mjs speed --model test/.fixtures/bench-llama-24L-2048.gguf --gpu cuda \
         --runs "${SPEED_RUNS:-3}" --json "$OUT/speed-cuda.json" || status=$?
     if (( status == 0 )); then
         note "bench speed: $(node -p "const r = require('$OUT/speed-cuda.json'); r.rows.map((row) => 'x' + row.target + '/b' + row.batch + ' ' + row.tokensPerSecond.toFixed(0) + ' tok/s (achieved ' + row.achieved.toFixed(2) + ', predicted ' + row.predicted.toFixed(2) + ')').join('; ')")"

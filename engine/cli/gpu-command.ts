@@ -1,12 +1,13 @@
 // layer-dial gpu: install node-llama-cpp's prebuilt CUDA backend when asked, and list what is installed.
 //   layer-dial gpu install cuda [--registry URL] [--dir DIR] [--fallback] [--json [FILE]]
-//   layer-dial gpu list [--dir DIR] [--json]
-import fs from "node:fs";
+//   layer-dial gpu list [--dir DIR] [--json [FILE]]
 import path from "node:path";
 import {parseArgs} from "node:util";
 import {layerDialCacheDir} from "../../common/cache-dir.js";
 import {listInstalledBackends} from "../../common/gpu-backends/backend-manifest.js";
 import {nodeLlamaCppVersion} from "../native/build-record.js";
+import {emitJson, extractJsonOption, type JsonOption} from "./json-option.js";
+import {CliUsageError} from "./usage-error.js";
 import {
     DEFAULT_REGISTRY_URL, GpuBackendInstallError, installGpuBackend, type GpuBackendInstallProgress
 } from "../../common/gpu-backends/install-backend.js";
@@ -23,15 +24,14 @@ Options:
   --dir DIR        where backends are installed (default ${layerDialCacheDir("backends")})
   --registry URL   install: the npm registry or mirror (default ${DEFAULT_REGISTRY_URL})
   --fallback       install: also the CUDA 12 build, for older drivers (about 375 MB more)
-  --json [FILE]    print one JSON object (install: or write it to FILE)
+  --json [FILE]    print one JSON object instead of the text; with FILE (ending in .json, or
+                   --json=FILE), write it there and keep the text
 `;
 
 const options = {
     dir: {type: "string"},
     registry: {type: "string"},
     fallback: {type: "boolean"},
-    json: {type: "boolean"},
-    "json-file": {type: "string"},
     help: {type: "boolean", short: "h"}
 } as const;
 
@@ -42,7 +42,8 @@ class GpuUsageError extends Error {
 /** `gpu …` with `argv` the words after `gpu`; resolves with the exit code */
 export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<number> {
     try {
-        const {values, positionals} = parseGpuArgs(argv);
+        const {args, json} = extractJsonOption(argv);
+        const {values, positionals} = parseArgs({args, options, allowPositionals: true, strict: true});
         const [command, backend, extra] = positionals;
         if (values.help) {
             io.stdout(usage);
@@ -52,9 +53,9 @@ export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<n
             throw new GpuUsageError("gpu needs a command: install cuda, or list");
         const root = path.resolve(values.dir ?? layerDialCacheDir("backends"));
         if (command === "list") {
-            if (backend != null || values.registry != null || values.fallback || values["json-file"] != null)
+            if (backend != null || values.registry != null || values.fallback)
                 throw new GpuUsageError("gpu list takes only --dir and --json");
-            return list(root, values.json ?? false, io);
+            return list(root, json, io);
         }
         if (command !== "install")
             throw new GpuUsageError(`unknown gpu command "${command}" (install or list)`);
@@ -62,9 +63,9 @@ export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<n
             throw new GpuUsageError(backend == null || backend === "cuda"
                 ? "gpu install needs one backend: gpu install cuda"
                 : `Layer Dial can install the cuda backend only, not "${backend}" (Vulkan and the CPU come with the extension)`);
-        return await install(root, values, io);
+        return await install(root, values, json, io);
     } catch (error) {
-        if (error instanceof GpuUsageError || isParseArgsError(error)) {
+        if (error instanceof GpuUsageError || error instanceof CliUsageError || isParseArgsError(error)) {
             io.stderr(`layer-dial: ${(error as Error).message}; see layer-dial gpu --help\n`);
             return 1;
         }
@@ -78,30 +79,11 @@ export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<n
 
 type Values = ReturnType<typeof parseArgs<{options: typeof options, allowPositionals: true}>>["values"];
 
-function parseGpuArgs(argv: string[]) {
-    return parseArgs({args: normaliseJsonFile(argv), options, allowPositionals: true, strict: true});
-}
-
-/** `install --json FILE` (or `--json=FILE`) writes to a file where a bare --json prints */
-function normaliseJsonFile(argv: string[]): string[] {
-    if (argv[0] !== "install")
-        return argv;
-    return argv.flatMap((word, index) => {
-        if (word.startsWith("--json="))
-            return ["--json", "--json-file", word.slice("--json=".length)];
-        const previous = argv[index - 1];
-        // the word after --json is its file unless it is an option or the backend's name
-        if (previous === "--json" && !word.startsWith("-") && word !== "cuda")
-            return ["--json-file", word];
-        return [word];
-    });
-}
-
 function isParseArgsError(error: unknown): boolean {
     return typeof (error as NodeJS.ErrnoException)?.code === "string" && (error as NodeJS.ErrnoException).code!.startsWith("ERR_PARSE_ARGS_");
 }
 
-async function install(root: string, values: Values, io: GpuCommandIo): Promise<number> {
+async function install(root: string, values: Values, json: JsonOption, io: GpuCommandIo): Promise<number> {
     const controller = new AbortController();
     const onInterrupt = () => controller.abort();
     process.once("SIGINT", onInterrupt);
@@ -115,12 +97,8 @@ async function install(root: string, values: Values, io: GpuCommandIo): Promise<
             signal: controller.signal,
             onProgress: progressPrinter(io.stderr)
         });
-        const json = `${JSON.stringify(result)}\n`;
-        if (values["json-file"] != null)
-            fs.writeFileSync(values["json-file"], json);
-        if (values.json && values["json-file"] == null)
-            io.stdout(json);
-        else
+        emitJson(json, result, io.stdout);
+        if (!json.stdout)
             io.stdout(`CUDA backend installed in ${result.directory} (node-llama-cpp ${result.manifest.version}, ` +
                 `llama.cpp ${result.manifest.llamaCppRelease}, ${megabytes(result.downloadedBytes)} downloaded)\n`);
         return 0;
@@ -129,12 +107,11 @@ async function install(root: string, values: Values, io: GpuCommandIo): Promise<
     }
 }
 
-function list(root: string, json: boolean, io: GpuCommandIo): number {
+function list(root: string, json: JsonOption, io: GpuCommandIo): number {
     const installs = listInstalledBackends(root);
-    if (json) {
-        io.stdout(`${JSON.stringify(installs)}\n`);
+    emitJson(json, installs, io.stdout);
+    if (json.stdout)
         return 0;
-    }
     if (installs.length === 0) {
         io.stdout(`No GPU backend installed in ${root}. Install CUDA with: layer-dial gpu install cuda\n`);
         return 0;

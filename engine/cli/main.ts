@@ -1,6 +1,8 @@
 // layer-dial: the speed-dial engine from a terminal.
-//   layer-dial summarize <file|->   layer-dial generate --prompt TEXT
-//   layer-dial plan --layers L --ratio R   layer-dial info --model M   layer-dial bench speed --model M
+//   layer-dial summarize <file|->   layer-dial generate --prompt TEXT   layer-dial plan --layers L --ratio R
+//   layer-dial info --model M   layer-dial calibrate --model M   layer-dial gpu install cuda | list
+// Bundled into dist/cli/layer-dial.mjs (esbuild.mjs). The benchmarks are development tools with their own
+// entry (bench/main.ts, `npm run bench -- …`); nothing here imports bench/.
 import fs from "node:fs";
 import path from "node:path";
 import {parseArgs} from "node:util";
@@ -11,18 +13,15 @@ import {summarizeRequest} from "../generation/tasks.js";
 import {resolveModelPath} from "../model-source.js";
 import {gpuChoices, isGpuChoice, loadPatchedLlama} from "../native/loader.js";
 import {runGpuCommand} from "./gpu-command.js";
+import {emitJson, extractJsonOption, type JsonOption} from "./json-option.js";
+import {CliUsageError} from "./usage-error.js";
 import {
     buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName
 } from "../plan/index.js";
 import type {SpeedSetting} from "../../common/engine-protocol.js";
-import {runSpeedBench} from "../../bench/speed.js";
-import {runQualityBench} from "../../bench/quality.js";
-import {runCompletionBench} from "../../bench/completion.js";
 import {calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
 
-export class CliUsageError extends Error {
-    override name = "CliUsageError";
-}
+export {CliUsageError};
 
 const usage = `Usage: layer-dial <command> [options]
 
@@ -32,11 +31,8 @@ Commands:
   plan --layers L --ratio R   which layers a target speedup keeps (no model needed)
   info --model M              what Layer Dial knows about a model
   calibrate --model M [--text FILE]   find and cache this model's best layer order (greedy KL)
-  gpu install cuda [--registry URL] [--dir DIR]   fetch node-llama-cpp's prebuilt CUDA backend (about 145 MB)
-  gpu list [--dir DIR]        installed GPU backends
-  bench speed --model M [--json FILE]   decode speed at every target, batch 1 and 4, against the prediction
-  bench quality --model M --text FILE [--json FILE]   what each strategy and depth costs in quality
-  bench completion --model M [--json FILE] [--max-tokens N] [--files A,B]   inline completion latency at each level, and requests while typing
+  gpu install cuda [--registry URL] [--dir DIR] [--fallback]   fetch node-llama-cpp's prebuilt CUDA backend (about 145 MB)
+  gpu list [--dir DIR]        installed GPU backends (layer-dial gpu --help)
 
 Options:
   --model <path|hf:URI>       model file, or a Hugging Face URI to download (with progress, resumable)
@@ -48,7 +44,10 @@ Options:
                               a backend named explicitly that cannot run is an error)
   --gpu-layers auto|N         layers offloaded to the GPU (default auto: as many as VRAM holds)
   --max-tokens N  --temperature T  --seed S  --context-size N  --threads N
-  --json                      print one JSON object
+  --json [FILE]               print one JSON object instead of the text; --json out.json (a name ending in
+                              .json) or --json=FILE writes it to that file and keeps the text
+
+Benchmarks (speed, quality, completion) are development tools in the repository: npm run bench -- --help
 `;
 
 const options = {
@@ -68,11 +67,6 @@ const options = {
     text: {type: "string"},
     layers: {type: "string"},
     ratio: {type: "string"},
-    json: {type: "boolean"},
-    "json-file": {type: "string"},
-    runs: {type: "string"},
-    tokens: {type: "string"},
-    files: {type: "string"},
     help: {type: "boolean", short: "h"}
 } as const;
 
@@ -147,46 +141,47 @@ function generationOptions(values: Values) {
     };
 }
 
-function printResult(result: DialGenerateResult, json: boolean) {
-    if (json) {
-        console.log(JSON.stringify({
-            text: result.text, tokens: result.tokens.length, keptLayers: result.keptLayers, skippedLayers: result.skippedLayers,
-            stopReason: result.stopReason, stats: result.stats
-        }));
-        return;
+function printResult(result: DialGenerateResult, json: JsonOption) {
+    if (!json.stdout) {
+        process.stdout.write("\n");
+        const stats = result.stats;
+        process.stderr.write(`\n[${stats.compute}, ${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
+            `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
+            `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`);
     }
-    process.stdout.write("\n");
-    const stats = result.stats;
-    process.stderr.write(`\n[${stats.compute}, ${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
-        `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
-        `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`);
+    emitJson(json, {
+        text: result.text, tokens: result.tokens.length, keptLayers: result.keptLayers, skippedLayers: result.skippedLayers,
+        stopReason: result.stopReason, stats: result.stats
+    });
 }
 
-async function generateWith(values: Values, request: Parameters<DialEngine["generate"]>[0]) {
+async function generateWith(values: Values, json: JsonOption, request: Parameters<DialEngine["generate"]>[0]) {
     const {engine} = await openEngine(values);
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     try {
         const result = await engine.generate({
             ...request, ...generationOptions(values), signal: controller.signal,
-            onText: values.json ? undefined : (piece) => process.stdout.write(piece)
+            // with --json alone, stdout holds the JSON object only
+            onText: json.stdout ? undefined : (piece) => process.stdout.write(piece)
         });
-        printResult(result, values.json ?? false);
+        printResult(result, json);
     } finally {
         await engine.dispose();
     }
 }
 
-async function summarize(values: Values, file: string | undefined) {
+async function summarize(values: Values, json: JsonOption, file: string | undefined) {
     if (file == null)
-        throw new CliUsageError("summarize needs a file, or - for standard input");
+        throw new CliUsageError("summarize needs a file, or - for standard input" +
+            (json.file != null ? ` (${json.file} is --json's output file; put the input before --json)` : ""));
     const text = file === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(path.resolve(file), "utf8");
     if (text.trim().length === 0)
         throw new CliUsageError(`${file === "-" ? "Standard input" : file} is empty; there is nothing to summarize`);
-    await generateWith(values, summarizeRequest(text));
+    await generateWith(values, json, summarizeRequest(text));
 }
 
-function plan(values: Values) {
+function plan(values: Values, json: JsonOption) {
     const layerCount = numberOption(values, "layers", (v) => Number.isInteger(v) && v >= 2, "an integer ≥ 2");
     if (layerCount == null || values.ratio == null)
         throw new CliUsageError("plan needs --layers L and --ratio R");
@@ -196,8 +191,9 @@ function plan(values: Values) {
     const input = {model: {layerCount}, costModel, strategy};
     const ratio = Number(values.ratio);
     const result = planInfo(planForSpeed(input, Number.isNaN(ratio) ? values.ratio : ratio));
-    if (values.json)
-        return console.log(JSON.stringify({...result, reachableDepths: reachableDepths(buildSchedule({layerCount}, {strategy}))}));
+    emitJson(json, {...result, reachableDepths: reachableDepths(buildSchedule({layerCount}, {strategy}))});
+    if (json.stdout)
+        return;
     console.log(`${result.depth}/${layerCount} layers kept (${strategy}): ${result.keptLayers.join(",")}`);
     console.log(`skipped: ${result.skippedLayers.join(",") || "none"}`);
     console.log(`predicted speedup ${result.predictedSpeedup.toFixed(2)}x for a ${result.targetSpeedup.toFixed(2)}x target ` +
@@ -206,12 +202,13 @@ function plan(values: Values) {
         console.log(result.message);
 }
 
-async function info(values: Values) {
+async function info(values: Values, json: JsonOption) {
     const {engine, build} = await openEngine(values);
     try {
         const summary = engine.summary(build);
-        if (values.json)
-            return console.log(JSON.stringify(summary));
+        emitJson(json, summary);
+        if (json.stdout)
+            return;
         console.log(`${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}`);
         console.log(`compute: ${describeCompute(summary.compute)}${summary.compute.fallbackReason != null ? ` (${summary.compute.fallbackReason})` : ""}`);
         if (summary.speedCalibrationError != null)
@@ -226,41 +223,35 @@ async function info(values: Values) {
     }
 }
 
-/** `bench speed --json FILE` takes a file where other commands take a bare --json flag */
-function normaliseBenchJson(argv: string[]): string[] {
-    if (argv[0] !== "bench")
-        return argv;
-    const index = argv.indexOf("--json");
-    if (index < 0 || argv[index + 1] == null || argv[index + 1].startsWith("--"))
-        return argv;
-    return [...argv.slice(0, index), "--json-file", argv[index + 1], ...argv.slice(index + 2)];
-}
-
 export async function main(argv: string[]): Promise<void> {
     // its own options (--registry, --dir): parsed by the gpu command itself
     if (argv[0] === "gpu") {
         process.exitCode = await runGpuCommand(argv.slice(1), {stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text)});
         return;
     }
-    const {values, positionals} = parseArgs({args: normaliseBenchJson(argv), options, allowPositionals: true});
+    const {args, json} = extractJsonOption(argv);
+    // before the strict parse, which would stop at a benchmark's own options (--runs, --tokens, --files)
+    if (parseArgs({args, options, allowPositionals: true, strict: false}).positionals[0] === "bench")
+        throw new CliUsageError("the benchmarks moved out of layer-dial: in the repository, run npm run bench -- speed|quality|completion … (or layer-dial-bench)");
+    const {values, positionals} = parseArgs({args, options, allowPositionals: true});
     const [command, sub] = positionals;
     if (values.help || command == null)
         return void process.stdout.write(usage);
-    // benchmarks and calibration load the engine in worker processes: they read the choice from here
+    // calibrate loads llama.cpp with the loader's default backend, $LAYER_DIAL_GPU: the choice goes there
     if (values.gpu != null)
         process.env.LAYER_DIAL_GPU = gpuChoice(values);
 
     switch (command) {
         case "summarize":
-            return await summarize(values, sub);
+            return await summarize(values, json, sub);
         case "generate":
             if (values.prompt == null)
                 throw new CliUsageError("generate needs --prompt TEXT");
-            return await generateWith(values, {prompt: values.prompt});
+            return await generateWith(values, json, {prompt: values.prompt});
         case "plan":
-            return plan(values);
+            return plan(values, json);
         case "info":
-            return await info(values);
+            return await info(values, json);
         case "calibrate": {
             if (values.model == null)
                 throw new CliUsageError("calibrate needs --model");
@@ -275,46 +266,13 @@ export async function main(argv: string[]): Promise<void> {
                 log: (line) => process.stderr.write(`${line}\n`)
             });
             process.stderr.write("\n");
-            if (values.json)
-                return console.log(JSON.stringify(result));
+            emitJson(json, result);
+            if (json.stdout)
+                return;
             console.log(`calibrated removal order (${result.method}${result.cached ? ", from the cache" : ""}): ${result.order.join(" ")}`);
             console.log(`cached in ${result.cacheFile}; the engine uses it from now on for this model file`);
             return;
         }
-        case "bench":
-            if (sub === "quality") {
-                if (values.model == null || values.text == null)
-                    throw new CliUsageError("bench quality needs --model M --text FILE");
-                const result = await runQualityBench({
-                    modelPath: await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY}),
-                    textPath: values.text,
-                    jsonPath: values["json-file"],
-                    log: (line) => process.stderr.write(`${line}\n`)
-                });
-                console.log(result.table);
-                console.log(`wrote ${result.files.json}, ${result.files.table}, ${result.files.svg}`);
-                return;
-            }
-            if (sub === "completion") {
-                if (values.model == null)
-                    throw new CliUsageError("bench completion needs --model");
-                return void await runCompletionBench({
-                    modelPath: await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY}),
-                    jsonFile: values["json-file"],
-                    files: values.files?.split(",").map((file) => file.trim()).filter((file) => file.length > 0),
-                    maxTokens: numberOption(values, "max-tokens", (v) => Number.isInteger(v) && v >= 1, "a positive integer")
-                });
-            }
-            if (sub !== "speed")
-                throw new CliUsageError(`Unknown benchmark "${sub ?? ""}". Available: speed, quality, completion`);
-            if (values.model == null)
-                throw new CliUsageError("bench speed needs --model");
-            return void await runSpeedBench({
-                modelPath: await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY}),
-                jsonFile: values["json-file"],
-                runs: numberOption(values, "runs", (v) => Number.isInteger(v) && v >= 1, "a positive integer"),
-                tokens: numberOption(values, "tokens", (v) => Number.isInteger(v) && v >= 8, "an integer ≥ 8")
-            });
         default:
             throw new CliUsageError(`Unknown command "${command}".\n\n${usage}`);
     }

@@ -1,15 +1,19 @@
-// The layer-dial command as a user runs it: output, JSON, exit codes and messages for bad input.
+// The layer-dial command as a user runs it (the bundle, dist/cli/layer-dial.mjs): output, JSON, exit codes
+// and messages for bad input.
 import assert from "node:assert/strict";
 import {spawnSync} from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {test} from "node:test";
 import {fileURLToPath} from "node:url";
+import {cliBundle} from "./cli-bundle.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const stories = path.resolve(root, "../shared/models/stories260K.gguf");
 
-function layerDial(args: string[], input?: string) {
-    const result = spawnSync(process.execPath, [path.join(root, "engine/cli/bin.mjs"), ...args], {cwd: root, input, encoding: "utf8", timeout: 120_000});
+function layerDial(args: string[], input?: string, cwd = root) {
+    const result = spawnSync(process.execPath, [cliBundle(), ...args], {cwd, input, encoding: "utf8", timeout: 120_000});
     return {status: result.status, stdout: result.stdout, stderr: result.stderr};
 }
 
@@ -65,4 +69,65 @@ test("bad input: a ratio below 1, both --speed and --skip-layers, a missing mode
     const everyLayer = layerDial(["generate", "--model", stories, "--prompt", "x", "--skip-layers", "0-4", "--threads", "1"]);
     assert.equal(everyLayer.status, 1);
     assert.match(everyLayer.stderr, /every layer|at least one/i);
+});
+
+test("the bundle runs on plain Node: no tsx in it, and --help works", () => {
+    // no import of tsx (a devDependency) or of a TypeScript file
+    const bundle = fs.readFileSync(cliBundle(), "utf8");
+    assert.doesNotMatch(bundle, /["']tsx(\/[^"']*)?["']/);
+    assert.doesNotMatch(bundle, /import\(["'][^"']*\.ts["']\)/);
+    const {status, stdout} = layerDial(["--help"]);
+    assert.equal(status, 0);
+    assert.match(stdout, /^Usage: layer-dial <command>/);
+    assert.match(stdout, /--json \[FILE\]/);
+    assert.doesNotMatch(stdout, /^\s+bench /m, "the benchmarks are not layer-dial commands");
+});
+
+test("info --json out.json, from another folder: the file holds what --json prints, and the text output stays", () => {
+    const printed = layerDial(["info", "--model", stories, "--threads", "1", "--json"]);
+    assert.equal(printed.status, 0, printed.stderr);
+    const fromStdout = JSON.parse(printed.stdout) as Record<string, unknown>;
+
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-cli-"));
+    try {
+        // relative to the working folder, in a folder that does not exist yet
+        const written = layerDial(["info", "--model", stories, "--threads", "1", "--json", "results/info.json"], undefined, folder);
+        assert.equal(written.status, 0, written.stderr);
+        assert.match(written.stdout, /^stories260K\.gguf: llama, 5 layers/);
+        assert.throws(() => JSON.parse(written.stdout), "stdout holds the text, not JSON");
+        const fromFile = JSON.parse(fs.readFileSync(path.join(folder, "results/info.json"), "utf8")) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(fromFile).sort(), Object.keys(fromStdout).sort());
+        for (const field of ["path", "name", "architecture", "layerCount", "layerSkipSupported", "contextSize", "compute"])
+            assert.deepEqual(fromFile[field], fromStdout[field], field);
+        assert.ok(Object.keys(fromFile).length >= 10, Object.keys(fromFile).join());
+    } finally {
+        fs.rmSync(folder, {recursive: true, force: true});
+    }
+});
+
+test("--json before a file that does not end in .json leaves it alone: summarize --json notes.txt prints JSON", () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-cli-"));
+    try {
+        const notes = path.join(folder, "notes.txt");
+        const text = "Lily and Tom went to the park. They played with a red ball all day.";
+        fs.writeFileSync(notes, text);
+        const {status, stdout, stderr} = layerDial(["summarize", "--json", notes, "--model", stories, "--max-tokens", "8", "--threads", "1"]);
+        assert.equal(status, 0, stderr);
+        const result = JSON.parse(stdout) as {text: string, tokens: number};
+        assert.equal(typeof result.text, "string");
+        assert.ok(result.tokens <= 8, String(result.tokens));
+        assert.equal(fs.readFileSync(notes, "utf8"), text);
+        assert.deepEqual(fs.readdirSync(folder), ["notes.txt"]);
+    } finally {
+        fs.rmSync(folder, {recursive: true, force: true});
+    }
+});
+
+test("bench is no layer-dial command any more: exit 1, one line naming the new one", () => {
+    const {status, stdout, stderr} = layerDial(["bench", "speed", "--model", stories, "--runs", "1"]);
+    assert.equal(status, 1);
+    assert.equal(stdout, "");
+    const lines = stderr.split("\n").filter((line) => line.length > 0);
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0], /^layer-dial: .*npm run bench -- speed.*layer-dial-bench/);
 });

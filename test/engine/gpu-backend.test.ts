@@ -10,6 +10,7 @@ import {after, before, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
 import {buildDirectory, computeBuildKey, defaultBuildOptions} from "../../engine/native/build-record.js";
 import type {ModelSummary} from "../../common/engine-protocol.js";
+import {cliBundle} from "./cli-bundle.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const stories = path.resolve(root, "../shared/models/stories260K.gguf");
@@ -22,7 +23,7 @@ before(() => {
 after(() => fs.rmSync(scratch, {recursive: true, force: true}));
 
 function layerDial(args: string[], env: Record<string, string> = {}) {
-    const result = spawnSync(process.execPath, [path.join(root, "engine/cli/bin.mjs"), ...args], {
+    const result = spawnSync(process.execPath, [cliBundle(), ...args], {
         cwd: root, encoding: "utf8", timeout: 120_000,
         // lavapipe is a CPU-type device, which ggml uses only when told to (and without fusion: see
         // vulkan-exactness.test.ts); no installed CUDA unless a test says so

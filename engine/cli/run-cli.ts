@@ -1,0 +1,16 @@
+// The top-level error handling of a command-line entry (layer-dial, layer-dial-bench): an error the user can
+// act on prints its message on one line, anything else its stack; either way the exit status is 1.
+import {ModelFileNotFoundError} from "../native/model-file.js";
+import {CliUsageError} from "./usage-error.js";
+
+export async function runCli(name: string, main: (argv: string[]) => Promise<void>, argv: string[]): Promise<void> {
+    try {
+        await main(argv);
+    } catch (error) {
+        const known = error instanceof CliUsageError || error instanceof ModelFileNotFoundError ||
+            (error instanceof Error && /Error$/.test(error.name) && error.name !== "Error" && error.name !== "TypeError");
+        console.error(`${name}: ${known ? (error as Error).message : (error as Error)?.stack ?? error}`);
+        // a request to an unreachable host may still hold the event loop open; nothing else is left to do
+        process.exit(1);
+    }
+}
