@@ -148,13 +148,13 @@ export class DialEngine {
                 }
             }
 
-            let engine: DialEngine | undefined;
+            // the generator asks the engine for its current mask and prefill policy once it runs, after both exist
             const generator = new Generator({
                 model, cache,
-                currentMask: () => engine!.plan.skipMask,
-                prefill: () => engine!.prefillPolicy
+                currentMask: () => engine.plan.skipMask,
+                prefill: () => engine.prefillPolicy
             });
-            engine = new DialEngine(model, info, profile, cache, generator, costModel, options.prefill ?? "full", plannerOptions, threads, compute, speedCalibrationError);
+            const engine: DialEngine = new DialEngine(model, info, profile, cache, generator, costModel, options.prefill ?? "full", plannerOptions, threads, compute, speedCalibrationError);
             return engine;
         } catch (error) {
             await model.dispose();

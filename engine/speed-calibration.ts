@@ -1,4 +1,4 @@
-// The short on-device calibration behind the dial's predictions: decode a few tokens at three depths and
+// The short on-device calibration behind the dial's predictions: decode a few tokens at up to six depths and
 // fit the cost model's fixed and per-layer time (engine/plan's calibrateCostModel). Cached per model
 // file, build, compute device, thread count, batch size and CPU, so a model loads without re-measuring.
 import {createHash} from "node:crypto";

@@ -18,7 +18,7 @@ import {parseArgs} from "node:util";
 import {SYNTHETIC_ARCHITECTURES, type SyntheticArchitecture} from "../../test/fixtures/gguf/synthetic.js";
 import {loadPatchedLlama} from "../../engine/native/loader.js";
 import {ensureFixture, testFixtureFor} from "../../test/fixtures/fixture-models.js";
-import {checkSkipEqualsPruned} from "../../test/native/exactness-check.js";
+import {checkSkipEqualsPruned} from "../../test/fixtures/exactness-check.js";
 
 type CheckResult = {
     name: string,

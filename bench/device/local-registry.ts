@@ -47,7 +47,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     const name = options.name ?? defaultPackageName;
     const integrity = options.integrity ?? await sha512Integrity(tarball);
     const fileName = path.basename(tarball);
-    const log = options.log ?? (() => {});
+    const log = options.log ?? (() => undefined);
     // npm spells a scoped name in a URL with the slash escaped; clients differ in the case of %2f
     const documentPaths = new Set([
         `/${name.replace("/", "%2f")}/${options.version}`,

@@ -7,9 +7,9 @@ export class TarFormatError extends Error {
 
 export type TarEntry = {name: string, type: string, size: number};
 
-/** an entry's content: the callback must consume it (`forEach`) or `skip` it */
+/** an entry's content: the callback must consume it (`forEach`, which awaits a promise the sink returns) or `skip` it */
 export type TarContent = {
-    forEach: (sink: (piece: Buffer) => Promise<unknown> | void) => Promise<void>,
+    forEach: (sink: (piece: Buffer) => unknown) => Promise<void>,
     skip: () => Promise<void>
 };
 
@@ -62,7 +62,7 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (entry: Ta
         const contentPadded = Math.ceil(contentBytes / blockSize) * blockSize;
         longName = paxPath = paxSize = undefined;
         let consumed = false;
-        const consume = async (sink?: (piece: Buffer) => Promise<unknown> | void) => {
+        const consume = async (sink?: (piece: Buffer) => unknown) => {
             if (consumed)
                 throw new TarFormatError(`the content of ${name} was read twice`);
             consumed = true;
@@ -143,14 +143,17 @@ class ChunkReader {
 
     /** `length` bytes, or fewer where the data ends */
     async read(length: number): Promise<Buffer> {
-        while (this.buffer.length < length && await this.fill()) {}
+        while (this.buffer.length < length) {
+            if (!await this.fill())
+                break;
+        }
         const result = this.buffer.subarray(0, length);
         this.buffer = this.buffer.subarray(result.length);
         return result;
     }
 
     /** passes the first `useful` of the next `length` bytes to `sink` as they come; false when the data ends first */
-    async forward(length: number, useful: number, sink?: (piece: Buffer) => Promise<unknown> | void): Promise<boolean> {
+    async forward(length: number, useful: number, sink?: (piece: Buffer) => unknown): Promise<boolean> {
         let offset = 0;
         while (offset < length) {
             if (this.buffer.length === 0 && !await this.fill())

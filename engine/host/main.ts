@@ -49,7 +49,7 @@ function handle<P, R>(work: (params: P) => Promise<R> | R) {
         try {
             return await work(params);
         } catch (error) {
-            connection.sendNotification(Notifications.log, {level: "error", message: String((error as Error).stack ?? error)});
+            void connection.sendNotification(Notifications.log, {level: "error", message: String((error as Error).stack ?? error)});
             return toResponseError(error);
         }
     };
@@ -65,7 +65,7 @@ async function llama(): Promise<PatchedLlama> {
     patched ??= loadPatchedLlama().then((loaded) => {
         // once per host: the backend is chosen once, when the host starts
         if (loaded.backend.fallbackReason != null)
-            connection.sendNotification(Notifications.log, {level: loaded.backend.requested === "auto" ? "info" : "warn", message: loaded.backend.fallbackReason});
+            void connection.sendNotification(Notifications.log, {level: loaded.backend.requested === "auto" ? "info" : "warn", message: loaded.backend.fallbackReason});
         return loaded;
     }, (error: unknown) => {
         patched = undefined;
@@ -89,7 +89,7 @@ async function load(params: LoadParams): Promise<ModelSummary> {
         prefill: params.prefill,
         buildId: buildInfo?.id ?? binsDirectory,
         calibrationCacheDirectory: params.calibrationCacheDirectory,
-        onProgress: (message) => connection.sendNotification(Notifications.progress, {message})
+        onProgress: (message) => void connection.sendNotification(Notifications.progress, {message})
     });
     if (params.speed != null)
         engine.setSpeed(params.speed);
@@ -143,7 +143,7 @@ connection.onRequest(Requests.calibrate, async (params, token) => {
             cacheDirectory: calibrationCacheDirectory,
             force: params.force,
             signal: controller.signal,
-            onProgress: (progress) => connection.sendNotification(Notifications.progress, {
+            onProgress: (progress) => void connection.sendNotification(Notifications.progress, {
                 message: formatCalibrationProgress(progress), fraction: progress.fraction
             })
         });
@@ -166,7 +166,7 @@ async function cancellable<R>(requestId: string, token: CancellationToken, work:
     try {
         return await work(controller.signal);
     } catch (error) {
-        connection.sendNotification(Notifications.log, {level: "error", message: String((error as Error).stack ?? error)});
+        void connection.sendNotification(Notifications.log, {level: "error", message: String((error as Error).stack ?? error)});
         return toResponseError(error);
     } finally {
         cancellation.dispose();
@@ -191,7 +191,7 @@ connection.onRequest(Requests.generate, (params, token) => cancellable(params.re
         topP: params.topP,
         seed: params.seed,
         signal,
-        onText: (text) => connection.sendNotification(Notifications.token, {requestId: params.requestId, text})
+        onText: (text) => void connection.sendNotification(Notifications.token, {requestId: params.requestId, text})
     });
     return {
         requestId: params.requestId,

@@ -50,6 +50,7 @@ export function bindingOf(llama: Llama): Partial<NativeBinding> {
 export function loadBindingModule(bindingPath: string): NativeBinding {
     const require = createRequire(import.meta.url);
     try {
+        // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a fresh instance per Llama means forgetting the cached module by its path
         delete require.cache[require.resolve(bindingPath)];
     } catch {
         // not loaded before

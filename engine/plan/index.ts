@@ -18,9 +18,8 @@ export { layerAndFixedBytes, type TensorSize, type LayerAndFixedBytes, type Tens
 export { calibrateCostModel, type DecodeTiming } from "./calibration.js";
 export { planForSpeedup, planForDepth, dialStops, type PlannerInput, type SkipPlan, type DialStop } from "./plan.js";
 export { validateSkipMask, parseSkipLayerList, skipMaskFromLayers, planFromSkipMask } from "./skip-mask.js";
-export {
-    SPEED_LEVELS, SPEED_LEVEL_NAMES, findSpeedLevel, planForSpeed, type SpeedLevel, type SpeedLevelName, type SpeedSetting
-} from "../../common/speed-levels.js";
+export { SPEED_LEVELS, SPEED_LEVEL_NAMES, type SpeedLevel, type SpeedLevelName, type SpeedSetting } from "../../common/speed-levels.js";
+export { findSpeedLevel, planForSpeed } from "./speed.js";
 export {
     InvalidModelShapeError, UnknownStrategyError, InvalidRemovalOrderError, UnreachableDepthError, InvalidCostModelError,
     InsufficientCalibrationError, UnusableCalibrationError, InvalidSpeedRatioError, UnknownSpeedLevelError,

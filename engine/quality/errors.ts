@@ -1,5 +1,5 @@
 // What can be wrong with a teacher-forced measurement. Messages say what to do instead, since they reach
-// people through `layer-dial bench quality` and the extension.
+// people through `npm run bench -- quality` and the extension.
 
 export class TextTooShortError extends Error {
     override name = "TextTooShortError";

@@ -5,9 +5,11 @@
 /** Natural-log probabilities from raw logits, in double precision so tiny KLs do not drown in rounding. */
 export function logSoftmax(logits: ArrayLike<number>): Float64Array {
     let max = -Infinity;
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- an ArrayLike is not iterable
     for (let i = 0; i < logits.length; i++)
         if (logits[i] > max) max = logits[i];
     let sum = 0;
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- an ArrayLike is not iterable
     for (let i = 0; i < logits.length; i++)
         sum += Math.exp(logits[i] - max);
     const logSum = max + Math.log(sum);

@@ -24,7 +24,6 @@ export function packLines(text: string, maxChars: number): string[] {
             continue;
         }
         if (current.length > 0) pieces.push(current);
-        current = "";
         let rest = line;
         while (rest.length > limit) {
             const cut = cutPoint(rest, limit);

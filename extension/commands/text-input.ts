@@ -13,6 +13,7 @@ export function looksBinary(text: string): boolean {
     if (sample.length === 0) return false;
     if (sample.includes("\u0000")) return true;
     // tab, line feed, form feed and carriage return are ordinary in text; other C0 controls and U+FFFD are not
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point: they mark binary data
     const suspicious = sample.match(/[\u0001-\u0008\u000B\u000E-\u001F\u007F\uFFFD]/g)?.length ?? 0;
     return suspicious / sample.length > BINARY_CHARACTER_SHARE;
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {after, before, describe, test} from "node:test";
-import type {Llama, LlamaModel} from "node-llama-cpp";
+import type {Llama} from "node-llama-cpp";
 import {
     CalibrationCancelledError, DEFAULT_CALIBRATION_TEXT, calibrateLayerOrder, readCachedCalibration, textSha256
 } from "../../engine/calibration/index.js";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import {before, describe, test} from "node:test";
 import {TEST_FIXTURES} from "../fixtures/fixture-models.js";
-import {checkSkipEqualsPruned} from "./exactness-check.js";
+import {checkSkipEqualsPruned} from "../fixtures/exactness-check.js";
 import {patchedLlama} from "./harness.js";
 
 describe("skipping layers equals physically removing them", () => {

@@ -6,7 +6,7 @@ import {before, describe, test} from "node:test";
 import type {Llama} from "node-llama-cpp";
 import {loadPatchedLlama, type ComputeBackend} from "../../engine/native/loader.js";
 import {testFixtureFor} from "../fixtures/fixture-models.js";
-import {checkSkipEqualsPruned} from "./exactness-check.js";
+import {checkSkipEqualsPruned} from "../fixtures/exactness-check.js";
 
 // lavapipe is a CPU-type Vulkan device, which ggml ignores unless told which devices to use
 process.env.GGML_VK_VISIBLE_DEVICES ??= "0";

@@ -5,7 +5,7 @@
 // Usage: tsx tools/packaging/stage-native.ts [--require]   (--require: fail when there is no build)
 import fs from "node:fs";
 import path from "node:path";
-import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, projectRoot, readBuildInfo} from "../../engine/native/build-record.js";
+import {buildDirectory, computeBuildKey, defaultBuildOptions, projectRoot, readBuildInfo} from "../../engine/native/build-record.js";
 
 const required = process.argv.includes("--require");
 const unknown = process.argv.slice(2).filter((arg) => arg !== "--require");

@@ -127,7 +127,7 @@ export class CodeServer {
     }
 
     /** The workbench URL for a folder, with VS Code web's `payload` entries (e.g. extension development mode). */
-    workbenchUrl(folder: string, payload: ReadonlyArray<readonly [string, string]> = []): string {
+    workbenchUrl(folder: string, payload: readonly (readonly [string, string])[] = []): string {
         const url = new URL(this.url);
         url.searchParams.set("folder", folder);
         if (payload.length > 0) url.searchParams.set("payload", JSON.stringify(payload));

@@ -249,9 +249,8 @@ export class Workbench {
     /** Polls the editor's text until `test` accepts it; returns that text. */
     async waitForEditorText(editor: Locator, test: (lines: string[]) => boolean, timeoutMs: number, what: string): Promise<string[]> {
         const deadline = Date.now() + timeoutMs;
-        let lines: string[] = [];
         for (;;) {
-            lines = await this.editorLines(editor);
+            const lines = await this.editorLines(editor);
             if (test(lines)) return lines;
             if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms; the editor shows:\n${lines.join("\n")}`);
             await this.page.waitForTimeout(100);

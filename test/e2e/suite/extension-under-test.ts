@@ -11,7 +11,7 @@ export type Manifest = {
     publisher: string,
     contributes: {
         commands: ContributedCommand[],
-        configuration: { properties: Record<string, ContributedSetting> } | Array<{ properties: Record<string, ContributedSetting> }>
+        configuration: { properties: Record<string, ContributedSetting> } | { properties: Record<string, ContributedSetting> }[]
     }
 };
 

@@ -16,6 +16,7 @@ const TEST_TIMEOUT_MS = 120_000;
 
 export function run(): Promise<void> {
     // loaded at run time from test/e2e/node_modules (kept out of the bundle: mocha requires its own files dynamically)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a run-time require of test/e2e/node_modules/mocha, which the bundle must not contain
     const Mocha = require("mocha") as MochaConstructor;
     const mocha = new Mocha({ ui: "tdd", color: false, timeout: TEST_TIMEOUT_MS, reporter: "spec" });
     const filter = process.env[SUITE_FILTER_VARIABLE];
