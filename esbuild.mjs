@@ -4,12 +4,13 @@
 import * as esbuild from "esbuild";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import {fileURLToPath} from "node:url";
 
 const rootDir = path.dirname(fileURLToPath(import.meta.url));
 
 /** ESM bundles with CommonJS dependencies (vscode-jsonrpc) need a real `require` */
-const createRequireBanner = "import { createRequire as __layerDialCreateRequire } from \"node:module\"; const require = __layerDialCreateRequire(import.meta.url);";
+const createRequireBanner =
+    'import { createRequire as __layerDialCreateRequire } from "node:module"; const require = __layerDialCreateRequire(import.meta.url);';
 
 /** marks a bundle executable after each successful build, as a bin with a #! line should be */
 const executable = {
@@ -27,8 +28,8 @@ const executable = {
  * @param {{ outRoot?: string, production?: boolean }} [options]
  * @returns {{ name: string, options: import("esbuild").BuildOptions }[]}
  */
-export function builds({ outRoot = "dist", production = false } = {}) {
-    const common = { absWorkingDir: rootDir, bundle: true, logLevel: "warning", minify: production };
+export function builds({outRoot = "dist", production = false} = {}) {
+    const common = {absWorkingDir: rootDir, bundle: true, logLevel: "warning", minify: production};
     return [
         {
             // The speed panel's script: one IIFE, no eval (the webview's CSP allows only this nonce'd file).
@@ -50,11 +51,11 @@ export function builds({ outRoot = "dist", production = false } = {}) {
             options: {
                 ...common,
                 entryPoints: {
-                    "panel": "media/panel.css",
+                    panel: "media/panel.css",
                     "codicons/codicon": "node_modules/@vscode/codicons/dist/codicon.css"
                 },
                 outdir: path.join(outRoot, "webview"),
-                loader: { ".ttf": "file" },
+                loader: {".ttf": "file"},
                 assetNames: "codicons/[name]"
             }
         },
@@ -85,7 +86,7 @@ export function builds({ outRoot = "dist", production = false } = {}) {
                 platform: "node",
                 target: ["node20"],
                 external: ["node-llama-cpp"],
-                banner: { js: createRequireBanner },
+                banner: {js: createRequireBanner},
                 sourcemap: production ? false : "linked"
             }
         },
@@ -102,7 +103,7 @@ export function builds({ outRoot = "dist", production = false } = {}) {
                 platform: "node",
                 target: ["node20"],
                 external: ["node-llama-cpp"],
-                banner: { js: `#!/usr/bin/env node\n${createRequireBanner}` },
+                banner: {js: `#!/usr/bin/env node\n${createRequireBanner}`},
                 sourcemap: production ? false : "linked",
                 plugins: [executable]
             }
@@ -125,8 +126,7 @@ function parseArgs(argv) {
     const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
     const known = /^--(watch|production|only=.+|outdir=.+)$/;
     const unknown = argv.filter((arg) => !known.test(arg));
-    if (unknown.length > 0)
-        throw new Error(`esbuild.mjs: unknown argument ${unknown.join(" ")}; use --watch, --production, --only=<names>, --outdir=<dir>`);
+    if (unknown.length > 0) throw new Error(`esbuild.mjs: unknown argument ${unknown.join(" ")}; use --watch, --production, --only=<names>, --outdir=<dir>`);
     return {
         watch: argv.includes("--watch"),
         production: argv.includes("--production"),
@@ -136,8 +136,8 @@ function parseArgs(argv) {
 }
 
 /** @param {{ watch?: boolean, production?: boolean, only?: string[], outRoot?: string }} [options] */
-export async function run({ watch = false, production = false, only, outRoot = "dist" } = {}) {
-    let selected = builds({ outRoot, production }).filter((build) => only === undefined || only.includes(build.name));
+export async function run({watch = false, production = false, only, outRoot = "dist"} = {}) {
+    let selected = builds({outRoot, production}).filter((build) => only === undefined || only.includes(build.name));
     if (only !== undefined && selected.length !== only.length)
         throw new Error(`esbuild.mjs: no build named ${only.filter((name) => !selected.some((b) => b.name === name)).join(", ")}`);
     selected = withExistingEntries(selected);
@@ -149,20 +149,23 @@ export async function run({ watch = false, production = false, only, outRoot = "
         const report = {
             name: "report",
             setup(pluginBuild) {
-                pluginBuild.onEnd((result) => console.log(
-                    `[watch] ${build.name}: ${result.errors.length === 0 ? "built" : `${result.errors.length} error(s)`}`));
+                pluginBuild.onEnd((result) =>
+                    console.log(`[watch] ${build.name}: ${result.errors.length === 0 ? "built" : `${result.errors.length} error(s)`}`)
+                );
             }
         };
-        const context = await esbuild.context({ ...build.options, plugins: [...(build.options.plugins ?? []), report] });
+        const context = await esbuild.context({...build.options, plugins: [...(build.options.plugins ?? []), report]});
         await context.watch();
     }
     console.log("[watch] watching; Ctrl+C stops");
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-    Promise.resolve().then(() => run(parseArgs(process.argv.slice(2)))).catch((error) => {
-        // esbuild has already printed its own errors; this names the failed step or the bad argument
-        console.error(error instanceof Error ? error.message : error);
-        process.exitCode = 1;
-    });
+    Promise.resolve()
+        .then(() => run(parseArgs(process.argv.slice(2))))
+        .catch((error) => {
+            // esbuild has already printed its own errors; this names the failed step or the bad argument
+            console.error(error instanceof Error ? error.message : error);
+            process.exitCode = 1;
+        });
 }

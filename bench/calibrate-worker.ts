@@ -8,25 +8,38 @@ import {SkipAwareCache} from "../engine/skip-aware-cache.js";
 import {calibrateSpeed} from "../engine/speed-calibration.js";
 import {describeCompute} from "../common/engine-protocol.js";
 
-export type CalibrationReport = {shape: ModelShape, costModels: Record<number, CostModel>, cached: Record<number, boolean>, compute: string};
+export type CalibrationReport = {shape: ModelShape; costModels: Record<number, CostModel>; cached: Record<number, boolean>; compute: string};
 
 const [modelPath, batchesArgument = "1,4"] = process.argv.slice(2);
 const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
 const model = await llama.loadModel({modelPath, gpuLayers: backend.gpu === false ? 0 : "auto"});
 const profile = await readModelProfile(modelPath);
 const batches = batchesArgument.split(",").map(Number);
-const context = await LayerSkipContext.create(model, {contextSize: 4096 > (profile.trainContextSize ?? 4096) ? profile.trainContextSize! : 4096, sequences: Math.max(4, ...batches)});
+const context = await LayerSkipContext.create(model, {
+    contextSize: 4096 > (profile.trainContextSize ?? 4096) ? profile.trainContextSize! : 4096,
+    sequences: Math.max(4, ...batches)
+});
 const cache = new SkipAwareCache(context);
 const schedule = buildSchedule(profile.shape);
 const prior = estimateCostModelFromTensorBytes({layerBytes: profile.layerBytes, fixedBytes: profile.fixedBytes});
 const compute = describeCompute({
-    backend: backend.gpu || "cpu", deviceNames: backend.deviceNames, offloadedLayers: model.gpuLayers, offloadableLayers: profile.shape.layerCount + 1
+    backend: backend.gpu || "cpu",
+    deviceNames: backend.deviceNames,
+    offloadedLayers: model.gpuLayers,
+    offloadableLayers: profile.shape.layerCount + 1
 });
 const report: CalibrationReport = {shape: profile.shape, costModels: {}, cached: {}, compute};
 for (const batch of batches) {
     const result = await calibrateSpeed({
-        cache, schedule, prior, modelPath, vocabularySize: profile.vocabularySize, buildId: buildInfo?.id ?? binsDirectory, device: compute,
-        threads: llama.cpuMathCores, batch
+        cache,
+        schedule,
+        prior,
+        modelPath,
+        vocabularySize: profile.vocabularySize,
+        buildId: buildInfo?.id ?? binsDirectory,
+        device: compute,
+        threads: llama.cpuMathCores,
+        batch
     });
     report.costModels[batch] = result.costModel;
     report.cached[batch] = result.cached;

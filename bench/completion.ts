@@ -26,41 +26,61 @@ export const DEFAULT_COMPLETION_BENCH_FILES = ["bench/texts/heldout-python.txt",
 const ALL_LEVELS: SpeedLevelName[] = ["Quality", "Balanced", "Fast", "Faster", "Max"];
 
 export type CompletionBenchOptions = {
-    modelPath: string,
+    modelPath: string;
     /** code files, relative to the repository or absolute */
-    files?: string[],
-    levels?: SpeedLevelName[],
+    files?: string[];
+    levels?: SpeedLevelName[];
     /** Defaults to 16. */
-    maxTokens?: number,
+    maxTokens?: number;
     /** Defaults to 200 (the extension's default). */
-    debounceMs?: number,
+    debounceMs?: number;
     /** Defaults to 8. */
-    keystrokesPerSecond?: number,
+    keystrokesPerSecond?: number;
     /** characters typed after each cursor in the typing run. Defaults to 40. */
-    typedCharacters?: number,
-    log?: (line: string) => void
+    typedCharacters?: number;
+    log?: (line: string) => void;
 };
 
-type Cursor = {file: string, line: number, prefix: string, suffix: string, kind: "mid-line" | "empty line"};
+type Cursor = {file: string; line: number; prefix: string; suffix: string; kind: "mid-line" | "empty line"};
 
 export type LatencyRow = {
-    level: SpeedLevelName, keptLayers: number, layerCount: number, predictedSpeedup: number,
-    firstTokenMs: number, fullMs: number, tokens: number, promptTokens: number, reusedShare: number,
+    level: SpeedLevelName;
+    keptLayers: number;
+    layerCount: number;
+    predictedSpeedup: number;
+    firstTokenMs: number;
+    fullMs: number;
+    tokens: number;
+    promptTokens: number;
+    reusedShare: number;
     /** first-token time at Quality ÷ at this level */
-    firstTokenSpeedup: number,
-    fullSpeedup: number
+    firstTokenSpeedup: number;
+    fullSpeedup: number;
 };
 
 export type TypingRow = {
-    level: SpeedLevelName, pauses: boolean, keystrokes: number, requests: number, requestShare: number,
+    level: SpeedLevelName;
+    pauses: boolean;
+    keystrokes: number;
+    requests: number;
+    requestShare: number;
     /** the most requests that started within any one debounce window */
-    maxRequestsPerDebounceWindow: number,
-    cancelledByTyping: number, answeredFromCache: number, cpuPercent: number, seconds: number
+    maxRequestsPerDebounceWindow: number;
+    cancelledByTyping: number;
+    answeredFromCache: number;
+    cpuPercent: number;
+    seconds: number;
 };
 
 export type CompletionBenchResult = {
-    model: string, style: string, threads: number, cursors: number, maxTokens: number, debounceMs: number,
-    latency: LatencyRow[], typing: TypingRow[]
+    model: string;
+    style: string;
+    threads: number;
+    cursors: number;
+    maxTokens: number;
+    debounceMs: number;
+    latency: LatencyRow[];
+    typing: TypingRow[];
 };
 
 /** mid-line cursors at a quarter, half and three quarters of each file, and one on an empty line */
@@ -74,16 +94,14 @@ function cursorsIn(file: string, text: string): Cursor[] {
     const cursors: Cursor[] = [];
     for (const fraction of [0.25, 0.5, 0.75]) {
         let line = Math.floor(lines.length * fraction);
-        while (line < lines.length - 1 && lines[line].trim().length < 12)
-            line++;
+        while (line < lines.length - 1 && lines[line].trim().length < 12) line++;
         const content = lines[line];
         const indent = content.length - content.trimStart().length;
         // mid-word is where people most often pause while typing a name
         cursors.push(at(line, indent + Math.floor((content.length - indent) / 2), "mid-line"));
     }
     const empty = lines.findIndex((content, index) => index > lines.length * 0.6 && content.trim().length === 0);
-    if (empty > 0)
-        cursors.push(at(empty, 0, "empty line"));
+    if (empty > 0) cursors.push(at(empty, 0, "empty line"));
     return cursors;
 }
 
@@ -91,8 +109,7 @@ function maxPerWindow(starts: readonly number[], windowMs: number): number {
     let best = 0;
     for (let i = 0; i < starts.length; i++) {
         let count = 0;
-        for (let j = i; j < starts.length && starts[j] - starts[i] < windowMs; j++)
-            count++;
+        for (let j = i; j < starts.length && starts[j] - starts[i] < windowMs; j++) count++;
         best = Math.max(best, count);
     }
     return best;
@@ -113,17 +130,25 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
     const {llama, binsDirectory, buildInfo, backend} = await loadPatchedLlama();
     // the same build id as the engine host, so both share (and trust) one speed calibration
     const engine = await DialEngine.load({
-        llama: llama as Llama, backend, modelPath: options.modelPath, sequences: 2, buildId: buildInfo?.id ?? binsDirectory, onProgress: log
+        llama: llama as Llama,
+        backend,
+        modelPath: options.modelPath,
+        sequences: 2,
+        buildId: buildInfo?.id ?? binsDirectory,
+        onProgress: log
     });
     try {
-        log(`${path.basename(options.modelPath)}: ${engine.profile.shape.layerCount} layers, ${engine.completionStyle} prompts, ${engine.threads} threads, ` +
-            `${cursors.length} cursors in ${files.length} files`);
+        log(
+            `${path.basename(options.modelPath)}: ${engine.profile.shape.layerCount} layers, ${engine.completionStyle} prompts, ${engine.threads} threads, ` +
+                `${cursors.length} cursors in ${files.length} files`
+        );
         const complete = (level: SpeedLevelName, prefix: string, suffix: string, file: string, signal?: AbortSignal) =>
             engine.complete({prefix, suffix, path: file, maxTokens, speed: {speed: level}, signal});
 
         // latency
-        const samples = new Map<SpeedLevelName, {first: number[], full: number[], tokens: number[], prompt: number[], reused: number[]}>(
-            levels.map((level) => [level, {first: [], full: [], tokens: [], prompt: [], reused: []}]));
+        const samples = new Map<SpeedLevelName, {first: number[]; full: number[]; tokens: number[]; prompt: number[]; reused: number[]}>(
+            levels.map((level) => [level, {first: [], full: [], tokens: [], prompt: [], reused: []}])
+        );
         const plans = new Map(levels.map((level) => [level, engine.previewSpeed({speed: level})]));
         for (const [index, cursor] of cursors.entries()) {
             for (const level of index % 2 === 0 ? levels : [...levels].reverse()) {
@@ -135,9 +160,11 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
                 sample.tokens.push(result.stats.generatedTokens);
                 sample.prompt.push(result.stats.promptTokens);
                 sample.reused.push(result.stats.reusedPromptTokens / result.stats.promptTokens);
-                log(`${cursor.file}:${cursor.line + 1} (${cursor.kind}) ${level.padEnd(8)} first token ${result.stats.firstTokenMs?.toFixed(0)} ms, ` +
-                    `full ${result.stats.totalMs.toFixed(0)} ms, ${result.stats.generatedTokens} tokens, ` +
-                    `${result.stats.reusedPromptTokens}/${result.stats.promptTokens} reused, ${result.stopReason}`);
+                log(
+                    `${cursor.file}:${cursor.line + 1} (${cursor.kind}) ${level.padEnd(8)} first token ${result.stats.firstTokenMs?.toFixed(0)} ms, ` +
+                        `full ${result.stats.totalMs.toFixed(0)} ms, ${result.stats.generatedTokens} tokens, ` +
+                        `${result.stats.reusedPromptTokens}/${result.stats.promptTokens} reused, ${result.stopReason}`
+                );
             }
         }
         const quality = samples.get(levels[0])!;
@@ -145,9 +172,15 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
             const sample = samples.get(level)!;
             const plan = plans.get(level)!;
             return {
-                level, keptLayers: plan.depth, layerCount: plan.layerCount, predictedSpeedup: plan.predictedSpeedup,
-                firstTokenMs: median(sample.first), fullMs: median(sample.full), tokens: median(sample.tokens),
-                promptTokens: median(sample.prompt), reusedShare: median(sample.reused),
+                level,
+                keptLayers: plan.depth,
+                layerCount: plan.layerCount,
+                predictedSpeedup: plan.predictedSpeedup,
+                firstTokenMs: median(sample.first),
+                fullMs: median(sample.full),
+                tokens: median(sample.tokens),
+                promptTokens: median(sample.prompt),
+                reusedShare: median(sample.reused),
                 firstTokenSpeedup: median(quality.first) / median(sample.first),
                 fullSpeedup: median(quality.full) / median(sample.full)
             };
@@ -157,7 +190,11 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
         // steady typing makes no request at any level; with pauses, the slowest and the fastest level
         const typing: TypingRow[] = [];
         const typingCursors = cursors.filter((cursor, index) => index === 0 || cursors[index - 1].file !== cursor.file);
-        const runs = [{level: levels.at(-1)!, pauses: false}, {level: levels[0], pauses: true}, {level: levels.at(-1)!, pauses: true}];
+        const runs = [
+            {level: levels.at(-1)!, pauses: false},
+            {level: levels[0], pauses: true},
+            {level: levels.at(-1)!, pauses: true}
+        ];
         for (const {level, pauses} of runs) {
             const starts: number[] = [];
             const scheduler = new CompletionScheduler<CompletionQuery & {file: string}>({
@@ -179,11 +216,18 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
                     previous?.abort();
                     const keystroke = new AbortController();
                     previous = keystroke;
-                    pending.push(scheduler.suggest({
-                        documentKey: cursor.file, file: cursor.file,
-                        // the user writes `typed` into a file that goes on with the rest
-                        prefix: cursor.prefix + typed.slice(0, count), suffix: cursor.suffix.slice(typed.length)
-                    }, keystroke.signal));
+                    pending.push(
+                        scheduler.suggest(
+                            {
+                                documentKey: cursor.file,
+                                file: cursor.file,
+                                // the user writes `typed` into a file that goes on with the rest
+                                prefix: cursor.prefix + typed.slice(0, count),
+                                suffix: cursor.suffix.slice(typed.length)
+                            },
+                            keystroke.signal
+                        )
+                    );
                     const character = typed[count - 1];
                     const pause = pauses && (character === "\n" || (character === " " && count % 3 === 0));
                     await sleep(pause ? 1500 : keystrokeMs);
@@ -195,18 +239,33 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
             const cpu = process.cpuUsage(cpuBefore);
             const counts: SchedulerCounts = scheduler.counts;
             const row: TypingRow = {
-                level, pauses, keystrokes: counts.asked, requests: counts.requested, requestShare: counts.requested / counts.asked,
-                maxRequestsPerDebounceWindow: maxPerWindow(starts, debounceMs), cancelledByTyping: counts.superseded,
-                answeredFromCache: counts.cached, cpuPercent: 100 * (cpu.user + cpu.system) / 1e6 / seconds, seconds
+                level,
+                pauses,
+                keystrokes: counts.asked,
+                requests: counts.requested,
+                requestShare: counts.requested / counts.asked,
+                maxRequestsPerDebounceWindow: maxPerWindow(starts, debounceMs),
+                cancelledByTyping: counts.superseded,
+                answeredFromCache: counts.cached,
+                cpuPercent: (100 * (cpu.user + cpu.system)) / 1e6 / seconds,
+                seconds
             };
             typing.push(row);
-            log(`typing ${level} ${pauses ? "with pauses" : "steadily"}: ${row.keystrokes} keystrokes, ${row.requests} requests, ` +
-                `${row.cpuPercent.toFixed(0)}% CPU over ${seconds.toFixed(1)} s`);
+            log(
+                `typing ${level} ${pauses ? "with pauses" : "steadily"}: ${row.keystrokes} keystrokes, ${row.requests} requests, ` +
+                    `${row.cpuPercent.toFixed(0)}% CPU over ${seconds.toFixed(1)} s`
+            );
         }
 
         return {
-            model: path.basename(options.modelPath), style: engine.completionStyle, threads: engine.threads,
-            cursors: cursors.length, maxTokens, debounceMs, latency, typing
+            model: path.basename(options.modelPath),
+            style: engine.completionStyle,
+            threads: engine.threads,
+            cursors: cursors.length,
+            maxTokens,
+            debounceMs,
+            latency,
+            typing
         };
     } finally {
         await engine.dispose();
@@ -217,33 +276,37 @@ export function formatCompletionBench(result: CompletionBenchResult): string {
     const lines = [
         `${result.model}: ${result.style} prompts, ${result.threads} threads, ${result.cursors} cursors, up to ${result.maxTokens} tokens per suggestion`,
         "level     kept  predicted  first token  1x/level  vs predicted  full suggestion  1x/level  tokens  prompt  reused",
-        ...result.latency.map((row) => [
-            row.level.padEnd(8),
-            `${row.keptLayers}/${row.layerCount}`.padStart(5),
-            `${row.predictedSpeedup.toFixed(2)}x`.padStart(10),
-            formatMs(row.firstTokenMs).padStart(12),
-            `${row.firstTokenSpeedup.toFixed(2)}x`.padStart(9),
-            (row.firstTokenSpeedup / row.predictedSpeedup).toFixed(2).padStart(13),
-            formatMs(row.fullMs).padStart(16),
-            `${row.fullSpeedup.toFixed(2)}x`.padStart(9),
-            String(row.tokens).padStart(7),
-            String(row.promptTokens).padStart(7),
-            `${(row.reusedShare * 100).toFixed(0)}%`.padStart(7)
-        ].join(" ")),
+        ...result.latency.map((row) =>
+            [
+                row.level.padEnd(8),
+                `${row.keptLayers}/${row.layerCount}`.padStart(5),
+                `${row.predictedSpeedup.toFixed(2)}x`.padStart(10),
+                formatMs(row.firstTokenMs).padStart(12),
+                `${row.firstTokenSpeedup.toFixed(2)}x`.padStart(9),
+                (row.firstTokenSpeedup / row.predictedSpeedup).toFixed(2).padStart(13),
+                formatMs(row.fullMs).padStart(16),
+                `${row.fullSpeedup.toFixed(2)}x`.padStart(9),
+                String(row.tokens).padStart(7),
+                String(row.promptTokens).padStart(7),
+                `${(row.reusedShare * 100).toFixed(0)}%`.padStart(7)
+            ].join(" ")
+        ),
         "",
         `typing at 8 keystrokes/s, debounce ${result.debounceMs} ms`,
         "level     pauses  keystrokes  requests  share  max per window  cancelled  from cache  CPU (% of one core)",
-        ...result.typing.map((row) => [
-            row.level.padEnd(8),
-            (row.pauses ? "yes" : "no").padStart(7),
-            String(row.keystrokes).padStart(11),
-            String(row.requests).padStart(9),
-            `${(row.requestShare * 100).toFixed(1)}%`.padStart(6),
-            String(row.maxRequestsPerDebounceWindow).padStart(15),
-            String(row.cancelledByTyping).padStart(10),
-            String(row.answeredFromCache).padStart(11),
-            `${row.cpuPercent.toFixed(0)}%`.padStart(5)
-        ].join(" "))
+        ...result.typing.map((row) =>
+            [
+                row.level.padEnd(8),
+                (row.pauses ? "yes" : "no").padStart(7),
+                String(row.keystrokes).padStart(11),
+                String(row.requests).padStart(9),
+                `${(row.requestShare * 100).toFixed(1)}%`.padStart(6),
+                String(row.maxRequestsPerDebounceWindow).padStart(15),
+                String(row.cancelledByTyping).padStart(10),
+                String(row.answeredFromCache).padStart(11),
+                `${row.cpuPercent.toFixed(0)}%`.padStart(5)
+            ].join(" ")
+        )
     ];
     return lines.join("\n");
 }

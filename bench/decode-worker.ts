@@ -9,59 +9,78 @@ import {DialEngine} from "../engine/dial-engine.js";
 export type DecodeRequest = {
     /** "engine": the patched build through DialEngine.generate, the path users' requests take (the dial's
      *  predictions are about it); "patched"/"stock": raw decode loops, to compare the two binaries alone */
-    binary: "engine" | "patched" | "stock",
-    modelPath: string,
+    binary: "engine" | "patched" | "stock";
+    modelPath: string;
     /** 1 skips the layer; omitted or empty runs all layers */
-    mask?: number[],
+    mask?: number[];
     /** sequences decoded side by side, one token each per step */
-    batch: number,
+    batch: number;
     /** decode steps measured (end of generation is not a concern: tokens are fed, not sampled) */
-    tokens: number,
-    promptTokens?: number,
-    threads?: number,
+    tokens: number;
+    promptTokens?: number;
+    threads?: number;
     /** the context's shape; defaults to the engine's (DialEngine): 4096 tokens per sequence, 4 sequences */
-    contextSize?: number,
-    sequences?: number
+    contextSize?: number;
+    sequences?: number;
 };
 
 export type DecodeMeasurement = DecodeRequest & {
-    buildType: string,
-    seconds: number,
+    buildType: string;
+    seconds: number;
     /** generated tokens per second, summed over the batch */
-    tokensPerSecond: number
+    tokensPerSecond: number;
 };
 
 async function loadLlama(binary: "patched" | "stock"): Promise<Llama> {
-    if (binary === "patched")
-        return (await loadPatchedLlama()).llama;
+    if (binary === "patched") return (await loadPatchedLlama()).llama;
     // the stock prebuilt of the backend the patched build runs on (bench speed --gpu), so the ratio compares binaries, not devices
     const gpu = process.env.LAYER_DIAL_GPU;
-    return await getLlama({gpu: gpu === "vulkan" || gpu === "cuda" || gpu === "metal" ? gpu : false, build: "never", usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error});
+    return await getLlama({
+        gpu: gpu === "vulkan" || gpu === "cuda" || gpu === "metal" ? gpu : false,
+        build: "never",
+        usePrebuiltBinaries: true,
+        logLevel: LlamaLogLevel.error
+    });
 }
 
 /** tokens/s of `batch` concurrent greedy requests through the engine, end of generation ignored */
 async function measureEngine(request: DecodeRequest): Promise<DecodeMeasurement> {
     const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
     const engine = await DialEngine.load({
-        llama, backend, modelPath: request.modelPath, threads: request.threads, sequences: Math.max(request.batch, request.sequences ?? 4),
-        contextSize: request.contextSize, buildId: buildInfo?.id ?? binsDirectory, strategy: "even"
+        llama,
+        backend,
+        modelPath: request.modelPath,
+        threads: request.threads,
+        sequences: Math.max(request.batch, request.sequences ?? 4),
+        contextSize: request.contextSize,
+        buildId: buildInfo?.id ?? binsDirectory,
+        strategy: "even"
     });
-    const skipLayers = (request.mask ?? []).flatMap((skip, layer) => skip ? [layer] : []);
+    const skipLayers = (request.mask ?? []).flatMap((skip, layer) => (skip ? [layer] : []));
     engine.setSpeed(skipLayers.length > 0 ? {skipLayers} : {speed: 1});
-    const generateAll = async (maxTokens: number) => await Promise.all(Array.from({length: request.batch}, (_, sequence) =>
-        engine.generate({prompt: `Request ${sequence}: def function_${sequence}(x):`, mode: "completion", maxTokens, temperature: 0, stopAtEndOfGeneration: false})));
+    const generateAll = async (maxTokens: number) =>
+        await Promise.all(
+            Array.from({length: request.batch}, (_, sequence) =>
+                engine.generate({
+                    prompt: `Request ${sequence}: def function_${sequence}(x):`,
+                    mode: "completion",
+                    maxTokens,
+                    temperature: 0,
+                    stopAtEndOfGeneration: false
+                })
+            )
+        );
     await generateAll(4); // warm-up: builds the decode graphs
     const results = await generateAll(request.tokens + 1);
     // every request decodes in each shared step, so one request's rate is the step rate
     const tokensPerSecond = results[0].timings.decodeTokensPerSecond * request.batch;
     await engine.dispose();
     await llama.dispose();
-    return {...request, buildType: "localBuild", seconds: request.tokens * request.batch / tokensPerSecond, tokensPerSecond};
+    return {...request, buildType: "localBuild", seconds: (request.tokens * request.batch) / tokensPerSecond, tokensPerSecond};
 }
 
 async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
-    if (request.binary === "engine")
-        return await measureEngine(request);
+    if (request.binary === "engine") return await measureEngine(request);
     const llama = await loadLlama(request.binary);
     const model = await llama.loadModel({modelPath: request.modelPath});
     const promptTokens = request.promptTokens ?? 16;
@@ -73,15 +92,19 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
         threads: request.threads ?? llama.cpuMathCores
     });
     const addon = addonContextOf(context);
-    if (request.mask != null && request.mask.length > 0)
-        addon.setLayerSkip(Uint8Array.from(request.mask));
+    if (request.mask != null && request.mask.length > 0) addon.setLayerSkip(Uint8Array.from(request.mask));
 
     const vocabulary = 1000; // ordinary token ids every test vocabulary has
     const tokenAt = (sequence: number, position: number) => 100 + ((sequence * 31 + position * 7) % vocabulary);
 
     addon.initBatch(promptTokens * request.batch);
     for (let sequence = 0; sequence < request.batch; sequence++)
-        addon.addToBatch(sequence, 0, Uint32Array.from({length: promptTokens}, (_, i) => tokenAt(sequence, i)), Uint32Array.of(promptTokens - 1));
+        addon.addToBatch(
+            sequence,
+            0,
+            Uint32Array.from({length: promptTokens}, (_, i) => tokenAt(sequence, i)),
+            Uint32Array.of(promptTokens - 1)
+        );
     await addon.decodeBatch();
 
     const decodeStep = async (position: number) => {
@@ -93,15 +116,14 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
     await decodeStep(promptTokens); // warm-up: the first step builds the decode graph
 
     const started = process.hrtime.bigint();
-    for (let step = 1; step <= request.tokens; step++)
-        await decodeStep(promptTokens + step);
+    for (let step = 1; step <= request.tokens; step++) await decodeStep(promptTokens + step);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
     const buildType = llama.buildType;
     await context.dispose();
     await model.dispose();
     await llama.dispose();
-    return {...request, buildType, seconds, tokensPerSecond: request.tokens * request.batch / seconds};
+    return {...request, buildType, seconds, tokensPerSecond: (request.tokens * request.batch) / seconds};
 }
 
 const request = JSON.parse(process.argv[2] ?? "{}") as DecodeRequest;

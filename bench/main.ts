@@ -56,43 +56,50 @@ const options = {
 } as const;
 
 type OptionName = keyof typeof options;
-type Values = ReturnType<typeof parseArgs<{options: typeof options, allowPositionals: true}>>["values"];
+type Values = ReturnType<typeof parseArgs<{options: typeof options; allowPositionals: true}>>["values"];
 
 /** the options each benchmark takes, besides --gpu, --json and --help */
 const benchmarkOptions: Record<string, OptionName[]> = {
     speed: ["model", "runs", "tokens"],
-    quality: ["model", "text", "strategies", "calibrate", "recalibrate", "estimate", "calibration-text", "cache-dir", "out-dir", "window", "max-tokens", "threads"],
+    quality: [
+        "model",
+        "text",
+        "strategies",
+        "calibrate",
+        "recalibrate",
+        "estimate",
+        "calibration-text",
+        "cache-dir",
+        "out-dir",
+        "window",
+        "max-tokens",
+        "threads"
+    ],
     completion: ["model", "max-tokens", "files"],
     "native-vs-stock": ["model", "runs", "tokens"]
 };
 
 function integerOption(values: Values, name: OptionName, minimum: number): number | undefined {
     const raw = values[name];
-    if (raw == null)
-        return undefined;
+    if (raw == null) return undefined;
     const value = Number(raw);
-    if (!(Number.isInteger(value) && value >= minimum))
-        throw new CliUsageError(`--${name} must be an integer ≥ ${minimum} (got "${String(raw)}")`);
+    if (!(Number.isInteger(value) && value >= minimum)) throw new CliUsageError(`--${name} must be an integer ≥ ${minimum} (got "${String(raw)}")`);
     return value;
 }
 
 async function modelPath(values: Values, benchmark: string): Promise<string> {
-    if (values.model == null)
-        throw new CliUsageError(`${benchmark} needs --model (a .gguf path or an hf: URI)`);
+    if (values.model == null) throw new CliUsageError(`${benchmark} needs --model (a .gguf path or an hf: URI)`);
     const resolved = await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY});
     // before any worker process starts: a missing file would otherwise fail in the first one, with its stack
-    if (!fs.existsSync(resolved))
-        throw new CliUsageError(`Model file not found: ${resolved}`);
+    if (!fs.existsSync(resolved)) throw new CliUsageError(`Model file not found: ${resolved}`);
     return resolved;
 }
 
 /** the text, unless --json alone asks for the JSON object only; and the JSON object as --json says */
 function report(json: JsonOption, value: unknown, text: string) {
-    if (!json.stdout)
-        console.log(text);
+    if (!json.stdout) console.log(text);
     emitJson(json, value);
-    if (json.file != null && !json.stdout)
-        console.log(`wrote ${json.file}`);
+    if (json.file != null && !json.stdout) console.log(`wrote ${json.file}`);
 }
 
 const log = (line: string) => void process.stderr.write(`${line}\n`);
@@ -101,20 +108,15 @@ export async function main(argv: string[]): Promise<void> {
     const {args, json} = extractJsonOption(argv);
     const {values, positionals} = parseArgs({args, options, allowPositionals: true});
     const [benchmark, extra] = positionals;
-    if (values.help || benchmark == null)
-        return void process.stdout.write(benchUsage);
+    if (values.help || benchmark == null) return void process.stdout.write(benchUsage);
     const allowed = benchmarkOptions[benchmark];
-    if (allowed === undefined)
-        throw new CliUsageError(`Unknown benchmark "${benchmark}". Available: ${Object.keys(benchmarkOptions).join(", ")}`);
-    if (extra != null)
-        throw new CliUsageError(`${benchmark} takes no argument "${extra}"`);
+    if (allowed === undefined) throw new CliUsageError(`Unknown benchmark "${benchmark}". Available: ${Object.keys(benchmarkOptions).join(", ")}`);
+    if (extra != null) throw new CliUsageError(`${benchmark} takes no argument "${extra}"`);
     const foreign = (Object.keys(values) as OptionName[]).filter((name) => name !== "gpu" && name !== "help" && !allowed.includes(name));
-    if (foreign.length > 0)
-        throw new CliUsageError(`${benchmark} does not take ${foreign.map((name) => `--${name}`).join(", ")}`);
+    if (foreign.length > 0) throw new CliUsageError(`${benchmark} does not take ${foreign.map((name) => `--${name}`).join(", ")}`);
     // the measurements run in worker processes (and the loader's default backend): they read the choice from here
     if (values.gpu != null) {
-        if (!isGpuChoice(values.gpu))
-            throw new CliUsageError(`--gpu must be one of ${gpuChoices.join(", ")} (got "${values.gpu}")`);
+        if (!isGpuChoice(values.gpu)) throw new CliUsageError(`--gpu must be one of ${gpuChoices.join(", ")} (got "${values.gpu}")`);
         process.env.LAYER_DIAL_GPU = values.gpu;
     }
 
@@ -145,10 +147,11 @@ export async function main(argv: string[]): Promise<void> {
                 threads: integerOption(values, "threads", 1),
                 log
             });
-            if (json.stdout)
-                return void process.stdout.write(`${JSON.stringify(result)}\n`);
+            if (json.stdout) return void process.stdout.write(`${JSON.stringify(result)}\n`);
             console.log(`\n${result.table}`);
-            console.log(`full model: ${result.fullModel.bitsPerByte.toFixed(3)} bits/byte; ${result.text.scoredTokens} tokens scored; ${result.seconds.toFixed(0)} s`);
+            console.log(
+                `full model: ${result.fullModel.bitsPerByte.toFixed(3)} bits/byte; ${result.text.scoredTokens} tokens scored; ${result.seconds.toFixed(0)} s`
+            );
             if (result.calibration !== null)
                 console.log(`calibrated order (${result.calibration.method}, on ${result.calibration.text}): ${result.calibration.order.join(" ")}`);
             console.log(`wrote ${result.files.json}\n      ${result.files.table}\n      ${result.files.svg}`);
@@ -157,7 +160,10 @@ export async function main(argv: string[]): Promise<void> {
         case "completion": {
             const result = await runCompletionBench({
                 modelPath: await modelPath(values, benchmark),
-                files: values.files?.split(",").map((file) => file.trim()).filter((file) => file.length > 0),
+                files: values.files
+                    ?.split(",")
+                    .map((file) => file.trim())
+                    .filter((file) => file.length > 0),
                 maxTokens: integerOption(values, "max-tokens", 1),
                 log
             });

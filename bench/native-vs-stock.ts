@@ -3,17 +3,23 @@
 import {measureDecode, median} from "./run-worker.js";
 
 export type NativeVsStockOptions = {
-    modelPath: string,
+    modelPath: string;
     /** interleaved runs of each binary. Defaults to 5. */
-    runs?: number,
+    runs?: number;
     /** decoded tokens per run. Defaults to 64. */
-    tokens?: number,
+    tokens?: number;
     /** one line per run */
-    log?: (line: string) => void
+    log?: (line: string) => void;
 };
 
 export type NativeVsStockResult = {
-    model: string, tokens: number, runs: number, rates: Record<"patched" | "stock", number[]>, patched: number, stock: number, ratio: number
+    model: string;
+    tokens: number;
+    runs: number;
+    rates: Record<"patched" | "stock", number[]>;
+    patched: number;
+    stock: number;
+    ratio: number;
 };
 
 export function runNativeVsStock(options: NativeVsStockOptions): NativeVsStockResult {
@@ -32,6 +38,8 @@ export function runNativeVsStock(options: NativeVsStockOptions): NativeVsStockRe
 }
 
 export function formatNativeVsStock(result: NativeVsStockResult): string {
-    return `median decode tok/s at 1x, batch 1, ${result.tokens} tokens, ${result.runs} interleaved runs each\n` +
-        `patched ${result.patched.toFixed(2)}   stock ${result.stock.toFixed(2)}   patched/stock ${result.ratio.toFixed(3)}`;
+    return (
+        `median decode tok/s at 1x, batch 1, ${result.tokens} tokens, ${result.runs} interleaved runs each\n` +
+        `patched ${result.patched.toFixed(2)}   stock ${result.stock.toFixed(2)}   patched/stock ${result.ratio.toFixed(3)}`
+    );
 }

@@ -8,16 +8,28 @@ import fs from "node:fs";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import type {Llama} from "node-llama-cpp";
-import {calibrateLayerOrder, defaultCalibrationCacheDirectory, defaultMeasurementThreads, readCachedCalibration, textSha256, type CalibrationEntry} from "../engine/calibration/index.js";
+import {
+    calibrateLayerOrder,
+    defaultCalibrationCacheDirectory,
+    defaultMeasurementThreads,
+    readCachedCalibration,
+    textSha256,
+    type CalibrationEntry
+} from "../engine/calibration/index.js";
 import {readModelProfile} from "../engine/model-profile.js";
 import {loadPatchedLlama} from "../engine/native/loader.js";
 import {LayerSkipContext} from "../engine/native/skip-context.js";
+import {buildSchedule, dialStops, estimateCostModelFromTensorBytes, STRATEGY_NAMES, type StrategyName} from "../engine/plan/index.js";
 import {
-    buildSchedule, dialStops, estimateCostModelFromTensorBytes, STRATEGY_NAMES, type StrategyName
-} from "../engine/plan/index.js";
-import {
-    formatQualityTables, measureScheduleQuality, prepareTeacherForcedText, renderQualityPlotSvg, tokenizerOfModel,
-    TeacherForcedScorer, DEFAULT_WINDOW_TOKENS, type DepthQuality, type QualityScore
+    formatQualityTables,
+    measureScheduleQuality,
+    prepareTeacherForcedText,
+    renderQualityPlotSvg,
+    tokenizerOfModel,
+    TeacherForcedScorer,
+    DEFAULT_WINDOW_TOKENS,
+    type DepthQuality,
+    type QualityScore
 } from "../engine/quality/index.js";
 
 export class MissingCalibrationError extends Error {
@@ -28,46 +40,46 @@ export const DEFAULT_RESULTS_DIRECTORY = fileURLToPath(new URL("./.results/", im
 export const DEFAULT_HELDOUT_TEXT = fileURLToPath(new URL("./texts/heldout-python.txt", import.meta.url));
 
 export type QualityBenchOptions = {
-    modelPath: string,
+    modelPath: string;
     /** the text scored; must not be the calibration text for the calibrated row to mean anything */
-    textPath: string,
+    textPath: string;
     /** Defaults to bench/.results/quality-<model>-<text>.json */
-    jsonPath?: string,
+    jsonPath?: string;
     /** where the table and the SVG go. Defaults to bench/.results/ */
-    outDirectory?: string,
+    outDirectory?: string;
     /** Default: every strategy, "calibrated" only when an order is cached or calibrate is set */
-    strategies?: readonly StrategyName[],
+    strategies?: readonly StrategyName[];
     /** calibrate the model (greedy by KL) when no order is cached */
-    calibrate?: boolean,
+    calibrate?: boolean;
     /** calibrate even when an order is cached */
-    recalibrate?: boolean,
+    recalibrate?: boolean;
     /** add the one-pass single-layer-KL estimate as a strategy "estimate" (it is cached too) */
-    estimate?: boolean,
+    estimate?: boolean;
     /** Defaults to the built-in calibration text */
-    calibrationTextPath?: string,
+    calibrationTextPath?: string;
     /** Defaults to ~/.cache/layer-dial/calibration */
-    cacheDirectory?: string,
-    windowTokens?: number,
-    contextTokens?: number,
+    cacheDirectory?: string;
+    windowTokens?: number;
+    contextTokens?: number;
     /** score only the text's first maxTokens tokens */
-    maxTokens?: number,
+    maxTokens?: number;
     /** Defaults to defaultMeasurementThreads: 1 for files under 64 MiB, else the CPU's math cores */
-    threads?: number,
-    llama?: Llama,
+    threads?: number;
+    llama?: Llama;
     /** progress lines; standard error in bench/main.ts */
-    log?: (line: string) => void
+    log?: (line: string) => void;
 };
 
 export type QualityBenchResult = {
-    model: {path: string, name: string, layerCount: number, costModel: "tensor-bytes"},
-    text: {path: string, tokens: number, scoredTokens: number, scoredBytes: number, windows: number, windowTokens: number, contextTokens: number},
-    fullModel: QualityScore,
-    calibration: {method: string, order: number[], text: string, heldOut: boolean, cacheFile: string, cached: boolean, durationSeconds: number} | null,
-    estimate: {order: number[], cacheFile: string} | null,
-    rows: DepthQuality[],
-    table: string,
-    files: {json: string, svg: string, table: string},
-    seconds: number
+    model: {path: string; name: string; layerCount: number; costModel: "tensor-bytes"};
+    text: {path: string; tokens: number; scoredTokens: number; scoredBytes: number; windows: number; windowTokens: number; contextTokens: number};
+    fullModel: QualityScore;
+    calibration: {method: string; order: number[]; text: string; heldOut: boolean; cacheFile: string; cached: boolean; durationSeconds: number} | null;
+    estimate: {order: number[]; cacheFile: string} | null;
+    rows: DepthQuality[];
+    table: string;
+    files: {json: string; svg: string; table: string};
+    seconds: number;
 };
 
 export async function runQualityBench(options: QualityBenchOptions): Promise<QualityBenchResult> {
@@ -87,10 +99,16 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
     try {
         const calibrationText = options.calibrationTextPath != null ? fs.readFileSync(options.calibrationTextPath, "utf8") : undefined;
         const calibrationCommon = {
-            modelPath, llama, model, cacheDirectory, log, threads,
-            text: calibrationText, textName: options.calibrationTextPath != null ? path.basename(options.calibrationTextPath) : undefined
+            modelPath,
+            llama,
+            model,
+            cacheDirectory,
+            log,
+            threads,
+            text: calibrationText,
+            textName: options.calibrationTextPath != null ? path.basename(options.calibrationTextPath) : undefined
         };
-        let calibration: {entry: CalibrationEntry, file: string, cached: boolean} | undefined;
+        let calibration: {entry: CalibrationEntry; file: string; cached: boolean} | undefined;
         if (options.calibrate === true || options.recalibrate === true) {
             const result = await calibrateLayerOrder({...calibrationCommon, force: options.recalibrate});
             calibration = {entry: result.entry, file: result.cacheFile, cached: result.cached};
@@ -101,41 +119,47 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
                 log(`Using the cached calibrated order ${cached.entry.order.join(" ")} (${cached.file})`);
             }
         }
-        const estimate = options.estimate === true
-            ? await calibrateLayerOrder({...calibrationCommon, method: "single-layer-kl"})
-            : undefined;
+        const estimate = options.estimate === true ? await calibrateLayerOrder({...calibrationCommon, method: "single-layer-kl"}) : undefined;
         const heldOut = calibration === undefined || calibration.entry.text.sha256 !== textSha256(text);
-        if (!heldOut)
-            log("Warning: the model was calibrated on this very text, so the calibrated row is not a held-out measurement");
+        if (!heldOut) log("Warning: the model was calibrated on this very text, so the calibrated row is not a held-out measurement");
 
         const windowTokens = options.windowTokens ?? Math.min(DEFAULT_WINDOW_TOKENS, model.trainContextSize);
         context = await LayerSkipContext.create(model, {contextSize: windowTokens, batchSize: windowTokens, sequences: 1, threads});
         const prepared = prepareTeacherForcedText(tokenizerOfModel(model), text, {
-            name: path.basename(textPath), windowTokens, contextTokens: options.contextTokens, maxTokens: options.maxTokens
+            name: path.basename(textPath),
+            windowTokens,
+            contextTokens: options.contextTokens,
+            maxTokens: options.maxTokens
         });
-        log(`Scoring ${path.basename(modelPath)} on ${prepared.name}: ${prepared.scoredTokens} tokens (${prepared.scoredBytes} bytes) in ${prepared.plan.windows.length} windows of ${windowTokens}`);
+        log(
+            `Scoring ${path.basename(modelPath)} on ${prepared.name}: ${prepared.scoredTokens} tokens (${prepared.scoredBytes} bytes) in ${prepared.plan.windows.length} windows of ${windowTokens}`
+        );
         const scorer = await TeacherForcedScorer.create(context, prepared);
         log(`Full model: ${scorer.fullModel.bitsPerByte.toFixed(3)} bits/byte`);
 
         const requested = options.strategies ?? STRATEGY_NAMES.filter((name) => name !== "calibrated" || calibration !== undefined);
-        const series: {label: string, strategy: StrategyName, order?: number[]}[] = requested.map((strategy) => {
-            if (strategy !== "calibrated")
-                return {label: strategy, strategy};
+        const series: {label: string; strategy: StrategyName; order?: number[]}[] = requested.map((strategy) => {
+            if (strategy !== "calibrated") return {label: strategy, strategy};
             if (calibration === undefined)
-                throw new MissingCalibrationError(`No calibrated order is cached for ${path.basename(modelPath)} in ${cacheDirectory}; pass --calibrate (or calibrate: true)`);
+                throw new MissingCalibrationError(
+                    `No calibrated order is cached for ${path.basename(modelPath)} in ${cacheDirectory}; pass --calibrate (or calibrate: true)`
+                );
             return {label: "calibrated", strategy, order: calibration.entry.order};
         });
-        if (estimate !== undefined)
-            series.push({label: "estimate", strategy: "calibrated", order: estimate.order});
+        if (estimate !== undefined) series.push({label: "estimate", strategy: "calibrated", order: estimate.order});
 
         const rows: DepthQuality[] = [];
         for (const {label, strategy, order} of series) {
             const schedule = buildSchedule(profile.shape, {strategy, calibratedOrder: order});
             const depths = dialStops(schedule, costModel).map((stop) => stop.depth);
             const results = await measureScheduleQuality(scorer, schedule, costModel, {
-                depths, label,
-                onResult: (row) => log(`${label.padEnd(10)} ${String(row.depth).padStart(2)} layers  ${row.predictedSpeedup.toFixed(2)}x  ` +
-                    `top-1 ${(row.top1Agreement * 100).toFixed(1).padStart(5)}%  KL ${row.meanKl.toFixed(3)}  ${row.bitsPerByte.toFixed(3)} bits/byte`)
+                depths,
+                label,
+                onResult: (row) =>
+                    log(
+                        `${label.padEnd(10)} ${String(row.depth).padStart(2)} layers  ${row.predictedSpeedup.toFixed(2)}x  ` +
+                            `top-1 ${(row.top1Agreement * 100).toFixed(1).padStart(5)}%  KL ${row.meanKl.toFixed(3)}  ${row.bitsPerByte.toFixed(3)} bits/byte`
+                    )
             });
             rows.push(...results);
         }
@@ -151,14 +175,27 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         const result: QualityBenchResult = {
             model: {path: modelPath, name: profile.name, layerCount: profile.shape.layerCount, costModel: "tensor-bytes"},
             text: {
-                path: textPath, tokens: prepared.tokenCount, scoredTokens: prepared.scoredTokens, scoredBytes: prepared.scoredBytes,
-                windows: prepared.plan.windows.length, windowTokens: prepared.windowTokens, contextTokens: prepared.contextTokens
+                path: textPath,
+                tokens: prepared.tokenCount,
+                scoredTokens: prepared.scoredTokens,
+                scoredBytes: prepared.scoredBytes,
+                windows: prepared.plan.windows.length,
+                windowTokens: prepared.windowTokens,
+                contextTokens: prepared.contextTokens
             },
             fullModel: scorer.fullModel,
-            calibration: calibration === undefined ? null : {
-                method: calibration.entry.method, order: calibration.entry.order, text: calibration.entry.text.name, heldOut,
-                cacheFile: calibration.file, cached: calibration.cached, durationSeconds: calibration.entry.durationSeconds
-            },
+            calibration:
+                calibration === undefined
+                    ? null
+                    : {
+                          method: calibration.entry.method,
+                          order: calibration.entry.order,
+                          text: calibration.entry.text.name,
+                          heldOut,
+                          cacheFile: calibration.file,
+                          cached: calibration.cached,
+                          durationSeconds: calibration.entry.durationSeconds
+                      },
             estimate: estimate === undefined ? null : {order: estimate.order, cacheFile: estimate.cacheFile},
             rows,
             table,
@@ -169,12 +206,16 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         fs.mkdirSync(path.dirname(files.json), {recursive: true});
         fs.writeFileSync(files.json, `${JSON.stringify(result, null, 2)}\n`);
         fs.writeFileSync(files.table, table);
-        fs.writeFileSync(files.svg, renderQualityPlotSvg(rows, {
-            title: `What skipping layers costs: ${profile.name} (${profile.shape.layerCount} layers)`,
-            subtitle: `teacher-forced on ${prepared.name} (${prepared.scoredTokens} tokens)` +
-                (calibration !== undefined ? `; calibrated on ${calibration.entry.text.name}${heldOut ? " (held out)" : " (NOT held out)"}` : ""),
-            fullModelBitsPerByte: scorer.fullModel.bitsPerByte
-        }));
+        fs.writeFileSync(
+            files.svg,
+            renderQualityPlotSvg(rows, {
+                title: `What skipping layers costs: ${profile.name} (${profile.shape.layerCount} layers)`,
+                subtitle:
+                    `teacher-forced on ${prepared.name} (${prepared.scoredTokens} tokens)` +
+                    (calibration !== undefined ? `; calibrated on ${calibration.entry.text.name}${heldOut ? " (held out)" : " (NOT held out)"}` : ""),
+                fullModelBitsPerByte: scorer.fullModel.bitsPerByte
+            })
+        );
         return result;
     } finally {
         await context?.dispose();

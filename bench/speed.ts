@@ -12,27 +12,41 @@ import type {DecodeRequest} from "./decode-worker.js";
 import {measureDecode, median} from "./run-worker.js";
 
 export type SpeedBenchOptions = {
-    modelPath: string,
+    modelPath: string;
     /** interleaved runs per configuration. Defaults to 3. */
-    runs?: number,
+    runs?: number;
     /** decoded tokens per run. Defaults to 64. */
-    tokens?: number,
-    targets?: number[],
-    batches?: number[]
+    tokens?: number;
+    targets?: number[];
+    batches?: number[];
 };
 
 export type SpeedBenchRow = {
-    target: number, predicted: number, batch: number, keptLayers: number, tokensPerSecond: number, achieved: number
+    target: number;
+    predicted: number;
+    batch: number;
+    keptLayers: number;
+    tokensPerSecond: number;
+    achieved: number;
 };
 
 export type SpeedBenchResult = {
-    model: string, runs: number, tokens: number,
-    rows: SpeedBenchRow[], stockRatio: number, patchedTokensPerSecond: number, stockTokensPerSecond: number, compute: string
+    model: string;
+    runs: number;
+    tokens: number;
+    rows: SpeedBenchRow[];
+    stockRatio: number;
+    patchedTokensPerSecond: number;
+    stockTokensPerSecond: number;
+    compute: string;
 };
 
 function calibrate(modelPath: string, batches: number[]): CalibrationReport {
     const worker = fileURLToPath(new URL("./calibrate-worker.ts", import.meta.url));
-    const output = execFileSync(process.execPath, ["--import", "tsx", worker, modelPath, batches.join(",")], {encoding: "utf8", stdio: ["ignore", "pipe", "inherit"]});
+    const output = execFileSync(process.execPath, ["--import", "tsx", worker, modelPath, batches.join(",")], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"]
+    });
     return JSON.parse(output.trim().split("\n").at(-1)!) as CalibrationReport;
 }
 
@@ -43,12 +57,15 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     const targets = options.targets ?? [1, 1.25, 1.5, 2, 3];
 
     const calibration = calibrate(options.modelPath, batches);
-    const configurations: {target: number, batch: number, predicted: number, keptLayers: number, request: DecodeRequest}[] = [];
+    const configurations: {target: number; batch: number; predicted: number; keptLayers: number; request: DecodeRequest}[] = [];
     for (const batch of batches)
         for (const target of targets) {
             const plan = planForSpeed({model: calibration.shape, costModel: calibration.costModels[batch]}, target);
             configurations.push({
-                target: plan.targetSpeedup, batch, predicted: plan.predictedSpeedup, keptLayers: plan.depth,
+                target: plan.targetSpeedup,
+                batch,
+                predicted: plan.predictedSpeedup,
+                keptLayers: plan.depth,
                 request: {binary: "engine", modelPath: options.modelPath, mask: [...plan.skipMask], batch, tokens}
             });
         }
@@ -60,29 +77,42 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     for (let run = 0; run < runs; run++) {
         // interleaved, and in a different order each run, so drift in the machine's speed spreads evenly
         const order = [...rates.keys()];
-        if (run % 2 === 1)
-            order.reverse();
+        if (run % 2 === 1) order.reverse();
         for (const request of order) {
             const measurement = measureDecode(request);
             rates.get(request)!.push(measurement.tokensPerSecond);
-            process.stderr.write(`run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch ${request.batch} ` +
-                `${request.mask?.filter(Boolean).length ?? 0} skipped: ${measurement.tokensPerSecond.toFixed(2)} tok/s\n`);
+            process.stderr.write(
+                `run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch ${request.batch} ` +
+                    `${request.mask?.filter(Boolean).length ?? 0} skipped: ${measurement.tokensPerSecond.toFixed(2)} tok/s\n`
+            );
         }
     }
 
     const rows: SpeedBenchRow[] = configurations.map((configuration) => {
-        const fullSpeed = median(rates.get(configurations.find((c) => c.batch === configuration.batch && c.keptLayers === calibration.shape.layerCount)!.request)!);
+        const fullSpeed = median(
+            rates.get(configurations.find((c) => c.batch === configuration.batch && c.keptLayers === calibration.shape.layerCount)!.request)!
+        );
         const tokensPerSecond = median(rates.get(configuration.request)!);
         return {
-            target: configuration.target, predicted: configuration.predicted, batch: configuration.batch,
-            keptLayers: configuration.keptLayers, tokensPerSecond, achieved: tokensPerSecond / fullSpeed
+            target: configuration.target,
+            predicted: configuration.predicted,
+            batch: configuration.batch,
+            keptLayers: configuration.keptLayers,
+            tokensPerSecond,
+            achieved: tokensPerSecond / fullSpeed
         };
     });
     const patchedTokensPerSecond = median(rates.get(patchedRaw)!);
     const stockTokensPerSecond = median(rates.get(stock)!);
     return {
-        model: path.basename(options.modelPath), runs, tokens,
-        rows, stockRatio: patchedTokensPerSecond / stockTokensPerSecond, patchedTokensPerSecond, stockTokensPerSecond, compute: calibration.compute
+        model: path.basename(options.modelPath),
+        runs,
+        tokens,
+        rows,
+        stockRatio: patchedTokensPerSecond / stockTokensPerSecond,
+        patchedTokensPerSecond,
+        stockTokensPerSecond,
+        compute: calibration.compute
     };
 }
 
@@ -91,9 +121,12 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
     return [
         `${result.model} on ${result.compute}: ${result.runs} interleaved runs of ${result.tokens} tokens, median`,
         "target  batch  kept  predicted  tok/s    achieved  achieved/predicted",
-        ...result.rows.map((row) => `${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
-            `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)}  ${row.achieved.toFixed(3).padStart(8)}  ` +
-            `${(row.achieved / row.predicted).toFixed(3).padStart(18)}`),
+        ...result.rows.map(
+            (row) =>
+                `${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
+                `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)}  ${row.achieved.toFixed(3).padStart(8)}  ` +
+                `${(row.achieved / row.predicted).toFixed(3).padStart(18)}`
+        ),
         `patched 1x / stock 1x (batch 1, raw decode): ${result.patchedTokensPerSecond.toFixed(2)} / ${result.stockTokensPerSecond.toFixed(2)} tok/s = ${result.stockRatio.toFixed(3)}`
     ].join("\n");
 }

@@ -12,199 +12,198 @@ export type GpuChoice = "auto" | "cpu" | "cuda" | "vulkan" | "metal";
 
 export type LoadParams = {
     /** a local .gguf path (hf: URIs are resolved by the client before loading) */
-    modelPath: string,
+    modelPath: string;
     /** tokens per sequence. Defaults to min(4096, the model's training context). */
-    contextSize?: number,
+    contextSize?: number;
     /** requests decoded side by side. Defaults to 4. */
-    sequences?: number,
-    prefill?: PrefillPolicy,
-    speed?: SpeedSetting,
+    sequences?: number;
+    prefill?: PrefillPolicy;
+    speed?: SpeedSetting;
     /** Defaults to the CPU's math cores. */
-    threads?: number,
+    threads?: number;
     /** where calibrated layer orders are cached (the extension's global storage). Defaults to ~/.cache/layer-dial/calibration. */
-    calibrationCacheDirectory?: string,
+    calibrationCacheDirectory?: string;
     /** layers offloaded to the GPU: "auto" fits as many as VRAM holds (node-llama-cpp's default), a number
      *  offloads at most that many. Ignored on the CPU. Defaults to "auto". */
-    gpuLayers?: "auto" | number
+    gpuLayers?: "auto" | number;
 };
 
 export type CalibrateParams = {
     /** calibrate again even when this model file has a cached order */
-    force?: boolean
+    force?: boolean;
 };
 
 export type CalibrateResult = {
-    method: string,
-    order: number[],
-    cached: boolean,
-    cacheFile: string,
-    plan: PlanInfo
+    method: string;
+    order: number[];
+    cached: boolean;
+    cacheFile: string;
+    plan: PlanInfo;
 };
 
 export type DialStopInfo = {
-    depth: number,
-    predictedSpeedup: number,
-    keptLayers: number[]
+    depth: number;
+    predictedSpeedup: number;
+    keptLayers: number[];
 };
 
 export type PlanInfo = {
-    layerCount: number,
-    depth: number,
-    keptLayers: number[],
-    skippedLayers: number[],
+    layerCount: number;
+    depth: number;
+    keptLayers: number[];
+    skippedLayers: number[];
     /** "even" (default), "calibrated", another named strategy, or "explicit" for a --skip-layers mask */
-    strategy: string,
-    requestedSpeedup: number,
-    targetSpeedup: number,
-    predictedSpeedup: number,
-    maxSpeedup: number,
+    strategy: string;
+    requestedSpeedup: number;
+    targetSpeedup: number;
+    predictedSpeedup: number;
+    maxSpeedup: number;
     /** set when the request was clamped or adjusted */
-    message: string | null
+    message: string | null;
 };
 
 export type ModelSummary = {
-    path: string,
-    name: string,
-    architecture: string,
-    layerCount: number,
+    path: string;
+    name: string;
+    architecture: string;
+    layerCount: number;
     /** false: the model runs at 1x only */
-    layerSkipSupported: boolean,
-    contextSize: number,
-    sequences: number,
-    threads: number,
-    prefill: PrefillPolicy,
+    layerSkipSupported: boolean;
+    contextSize: number;
+    sequences: number;
+    threads: number;
+    prefill: PrefillPolicy;
     /** where the cost model came from: "calibrated" (measured on this machine) or an estimate */
-    costModelSource: string,
+    costModelSource: string;
     /** why the speed calibration failed, when it did: predictions then come from tensor sizes */
-    speedCalibrationError?: string,
+    speedCalibrationError?: string;
     /** decode tokens/s at 1x, batch 1, as calibrated (0 when not calibrated) */
-    fullSpeedTokensPerSecond: number,
-    maxSpeedup: number,
+    fullSpeedTokensPerSecond: number;
+    maxSpeedup: number;
     /** how inline completions prompt this model: a fill-in-the-middle style found in its vocabulary, or "prefix" */
-    completionStyle: string,
+    completionStyle: string;
     /** every depth the dial can land on, slowest first */
-    stops: DialStopInfo[],
-    plan: PlanInfo,
-    build: {binsDirectory: string, buildType: string},
-    compute: ComputeInfo
+    stops: DialStopInfo[];
+    plan: PlanInfo;
+    build: {binsDirectory: string; buildType: string};
+    compute: ComputeInfo;
 };
 
 /** where the model runs: shown in the panel header, the status bar's tooltip, `layer-dial info` and run stats */
 export type ComputeInfo = {
     /** "cpu", or the GPU backend: "vulkan", "cuda" or "metal" */
-    backend: string,
+    backend: string;
     /** the GPU devices in use (empty on the CPU) */
-    deviceNames: string[],
+    deviceNames: string[];
     /** model layers offloaded to the GPU (node-llama-cpp counts the output layer as one more) */
-    offloadedLayers: number,
+    offloadedLayers: number;
     /** the model's layers plus its output layer: everything that could be offloaded */
-    offloadableLayers: number,
+    offloadableLayers: number;
     /** why the chosen backend is not the requested one (e.g. no Vulkan device), for the log and tooltips */
-    fallbackReason?: string
+    fallbackReason?: string;
 };
 
 /** "cpu", or "vulkan · llvmpipe (LLVM 15.0.6, 256 bits) · 7/7 layers" */
 export function describeCompute(compute: ComputeInfo): string {
-    if (compute.backend === "cpu")
-        return "cpu";
+    if (compute.backend === "cpu") return "cpu";
     return [compute.backend, ...compute.deviceNames, `${compute.offloadedLayers}/${compute.offloadableLayers} layers`].join(" · ");
 }
 
 export type GenerateParams = {
-    requestId: string,
-    prompt: string,
-    systemPrompt?: string,
+    requestId: string;
+    prompt: string;
+    systemPrompt?: string;
     /** the text to continue instead of `prompt` when the model has no chat template */
-    completionPrompt?: string,
+    completionPrompt?: string;
     /** "auto": chat when the model has a chat template */
-    mode?: "auto" | "chat" | "completion",
-    maxTokens?: number,
-    temperature?: number,
-    topP?: number,
-    seed?: number
+    mode?: "auto" | "chat" | "completion";
+    maxTokens?: number;
+    temperature?: number;
+    topP?: number;
+    seed?: number;
 };
 
 export type StopReason = "endOfGeneration" | "maxTokens" | "stopString" | "boundary" | "aborted";
 
 export type CompleteParams = {
-    requestId: string,
+    requestId: string;
     /** the document's text before the cursor (the engine keeps what fits its token budget) */
-    prefix: string,
+    prefix: string;
     /** the document's text after the cursor */
-    suffix: string,
+    suffix: string;
     /** the document's path, relative to the workspace when it has one */
-    path?: string,
+    path?: string;
     /** the language's line comment, e.g. "#" (for context in prompts without file separators) */
-    lineComment?: string,
+    lineComment?: string;
     /** short excerpts of other open files of the same language */
-    context?: {path: string, text: string}[],
+    context?: {path: string; text: string}[];
     /** completions' own speed; defaults to the dial's */
-    speed?: SpeedSetting,
+    speed?: SpeedSetting;
     /** Defaults to 64. */
-    maxTokens?: number
+    maxTokens?: number;
 };
 
 export type CompletionStats = {
-    promptTokens: number,
+    promptTokens: number;
     /** prompt tokens the KV cache still held from the previous completion */
-    reusedPromptTokens: number,
-    recomputedTokens: number,
-    generatedTokens: number,
+    reusedPromptTokens: number;
+    recomputedTokens: number;
+    generatedTokens: number;
     /** from the request reaching the engine to its first token; null when none came */
-    firstTokenMs: number | null,
-    totalMs: number,
-    keptLayers: number,
-    layerCount: number,
-    predictedSpeedup: number
+    firstTokenMs: number | null;
+    totalMs: number;
+    keptLayers: number;
+    layerCount: number;
+    predictedSpeedup: number;
 };
 
 export type CompleteResult = {
-    requestId: string,
+    requestId: string;
     /** the suggestion to insert ("" for none) */
-    text: string,
-    stopReason: StopReason,
+    text: string;
+    stopReason: StopReason;
     /** "qwen2.5-coder", "starcoder2", "codellama", "deepseek-coder", or "prefix" */
-    style: string,
-    multiline: boolean,
-    stats: CompletionStats
+    style: string;
+    multiline: boolean;
+    stats: CompletionStats;
 };
 
 export type GenerationStats = {
-    promptTokens: number,
-    reusedPromptTokens: number,
-    generatedTokens: number,
-    recomputedTokens: number,
-    promptTokensPerSecond: number,
-    decodeTokensPerSecond: number,
-    keptLayers: number,
-    layerCount: number,
-    targetSpeedup: number,
-    predictedSpeedup: number,
+    promptTokens: number;
+    reusedPromptTokens: number;
+    generatedTokens: number;
+    recomputedTokens: number;
+    promptTokensPerSecond: number;
+    decodeTokensPerSecond: number;
+    keptLayers: number;
+    layerCount: number;
+    targetSpeedup: number;
+    predictedSpeedup: number;
     /** decode tokens/s ÷ the calibrated 1x rate; null before calibration or for batched decodes */
-    achievedSpeedup: number | null,
-    batch: number,
+    achievedSpeedup: number | null;
+    batch: number;
     /** where this run decoded: "cpu", or "vulkan · llvmpipe · 7/7 layers" */
-    compute: string
+    compute: string;
 };
 
 export type GenerateResult = {
-    requestId: string,
-    text: string,
-    tokens: number,
-    stopReason: StopReason,
-    keptLayers: number[],
-    skippedLayers: number[],
-    stats: GenerationStats
+    requestId: string;
+    text: string;
+    tokens: number;
+    stopReason: StopReason;
+    keptLayers: number[];
+    skippedLayers: number[];
+    stats: GenerationStats;
 };
 
-export type TokenNotification = {requestId: string, text: string};
-export type ProgressNotification = {message: string, fraction?: number};
-export type LogNotification = {level: "info" | "warn" | "error", message: string};
+export type TokenNotification = {requestId: string; text: string};
+export type ProgressNotification = {message: string; fraction?: number};
+export type LogNotification = {level: "info" | "warn" | "error"; message: string};
 
 export type HostInfo = {
-    pid: number,
-    nodeVersion: string,
-    model: ModelSummary | null
+    pid: number;
+    nodeVersion: string;
+    model: ModelSummary | null;
 };
 
 export const Requests = {

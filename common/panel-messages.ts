@@ -1,10 +1,7 @@
 // The speed panel's message protocol, one union per direction, shared by the extension and the webview
 // bundle. Both sides validate what they receive with parseToWebview / parseFromWebview; a message that
 // does not fit is dropped and reported through the caller's handler, never half-applied.
-import {
-    array, literal, nullable, num, object, optional, refine, str, tagged,
-    type Schema
-} from "./panel-schema.js";
+import {array, literal, nullable, num, object, optional, refine, str, tagged, type Schema} from "./panel-schema.js";
 
 /** More layers than any released model has; bounds the work a hostile or broken message can cause. */
 export const MAX_LAYERS = 1024;
@@ -71,84 +68,87 @@ export type StopReason = "done" | "maxTokens" | "cancelled" | "error";
 export type ToWebview =
     /** Everything the panel shows; sent in reply to `ready` and whenever the model changes. */
     | {
-        readonly type: "state";
-        readonly model: ModelInfo | null;
-        /** The current level (a depth from model.steps or layerCount); null when no model is loaded. */
-        readonly depth: number | null;
-        /** The request streaming now, so a reloaded panel knows whether its saved request still runs. */
-        readonly activeRequestId: string | null;
-        /** The extension's own history, when it keeps one; replaces the panel's. */
-        readonly history?: readonly RunStats[];
-    }
+          readonly type: "state";
+          readonly model: ModelInfo | null;
+          /** The current level (a depth from model.steps or layerCount); null when no model is loaded. */
+          readonly depth: number | null;
+          /** The request streaming now, so a reloaded panel knows whether its saved request still runs. */
+          readonly activeRequestId: string | null;
+          /** The extension's own history, when it keeps one; replaces the panel's. */
+          readonly history?: readonly RunStats[];
+      }
     /** The level changed (from the panel, a command or the status bar). */
-    | { readonly type: "level"; readonly depth: number }
-    | { readonly type: "runStats"; readonly run: RunStats }
-    | { readonly type: "requestStarted"; readonly requestId: string; readonly title: string }
+    | {readonly type: "level"; readonly depth: number}
+    | {readonly type: "runStats"; readonly run: RunStats}
+    | {readonly type: "requestStarted"; readonly requestId: string; readonly title: string}
     /** A chunk of streamed text, appended to the current request's output. */
-    | { readonly type: "output"; readonly requestId: string; readonly text: string }
-    | { readonly type: "requestEnded"; readonly requestId: string; readonly stopReason: StopReason; readonly error?: string };
+    | {readonly type: "output"; readonly requestId: string; readonly text: string}
+    | {readonly type: "requestEnded"; readonly requestId: string; readonly stopReason: StopReason; readonly error?: string};
 
 export type FromWebview =
     /** Sent once the panel has rendered (from saved state, if any) and listens for messages. */
-    | { readonly type: "ready" }
+    | {readonly type: "ready"}
     /** The user picked a level: the depth and its predicted (snapped) speedup ratio. */
-    | { readonly type: "setLevel"; readonly depth: number; readonly speedup: number }
-    | { readonly type: "stop"; readonly requestId: string };
+    | {readonly type: "setLevel"; readonly depth: number; readonly speedup: number}
+    | {readonly type: "stop"; readonly requestId: string};
 
 export type InvalidMessageHandler = (problem: string, message: unknown) => void;
 
-const layerIndex = num({ min: 0, max: MAX_LAYERS - 1, integer: true });
-const depth = num({ min: 1, max: MAX_LAYERS, integer: true });
-const speedup = num({ min: 1, max: 1000 });
-const requestId = str({ minLength: 1, maxLength: 200 });
+const layerIndex = num({min: 0, max: MAX_LAYERS - 1, integer: true});
+const depth = num({min: 1, max: MAX_LAYERS, integer: true});
+const speedup = num({min: 1, max: 1000});
+const requestId = str({minLength: 1, maxLength: 200});
 
 const qualityCost: Schema<QualityCost> = object({
-    top1Agreement: optional(num({ min: 0, max: 1 })),
-    perplexityRatio: optional(num({ min: 0, max: 1e6 }))
+    top1Agreement: optional(num({min: 0, max: 1})),
+    perplexityRatio: optional(num({min: 0, max: 1e6}))
 });
 
-const speedStep: Schema<SpeedStep> = refine(object({
-    depth,
-    predictedSpeedup: speedup,
-    keptLayers: array(layerIndex, { minLength: 1, maxLength: MAX_LAYERS }),
-    quality: optional(qualityCost)
-}), (step) => {
-    if (step.keptLayers.length !== step.depth)
-        return `depth ${step.depth} lists ${step.keptLayers.length} kept layers`;
-    for (let i = 1; i < step.keptLayers.length; i++)
-        if (step.keptLayers[i] <= step.keptLayers[i - 1])
-            return `keptLayers of depth ${step.depth} must be ascending without repeats`;
-    return undefined;
-});
-
-export const modelInfoSchema: Schema<ModelInfo> = refine(object({
-    name: str({ maxLength: 500 }),
-    layerCount: depth,
-    gpu: str({ maxLength: 500 }),
-    build: str({ maxLength: 500 }),
-    layerOrder: literal("even", "calibrated"),
-    steps: array(speedStep, { minLength: 1, maxLength: MAX_LAYERS })
-}), (model) => {
-    const seen = new Set<number>();
-    for (const step of model.steps) {
-        if (seen.has(step.depth)) return `depth ${step.depth} is listed twice`;
-        seen.add(step.depth);
-        if (step.depth > model.layerCount)
-            return `depth ${step.depth} exceeds the model's ${model.layerCount} layers`;
-        if (step.keptLayers[step.keptLayers.length - 1] >= model.layerCount)
-            return `depth ${step.depth} keeps a layer beyond the model's ${model.layerCount}`;
+const speedStep: Schema<SpeedStep> = refine(
+    object({
+        depth,
+        predictedSpeedup: speedup,
+        keptLayers: array(layerIndex, {minLength: 1, maxLength: MAX_LAYERS}),
+        quality: optional(qualityCost)
+    }),
+    (step) => {
+        if (step.keptLayers.length !== step.depth) return `depth ${step.depth} lists ${step.keptLayers.length} kept layers`;
+        for (let i = 1; i < step.keptLayers.length; i++)
+            if (step.keptLayers[i] <= step.keptLayers[i - 1]) return `keptLayers of depth ${step.depth} must be ascending without repeats`;
+        return undefined;
     }
-    return undefined;
-});
+);
+
+export const modelInfoSchema: Schema<ModelInfo> = refine(
+    object({
+        name: str({maxLength: 500}),
+        layerCount: depth,
+        gpu: str({maxLength: 500}),
+        build: str({maxLength: 500}),
+        layerOrder: literal("even", "calibrated"),
+        steps: array(speedStep, {minLength: 1, maxLength: MAX_LAYERS})
+    }),
+    (model) => {
+        const seen = new Set<number>();
+        for (const step of model.steps) {
+            if (seen.has(step.depth)) return `depth ${step.depth} is listed twice`;
+            seen.add(step.depth);
+            if (step.depth > model.layerCount) return `depth ${step.depth} exceeds the model's ${model.layerCount} layers`;
+            if (step.keptLayers[step.keptLayers.length - 1] >= model.layerCount)
+                return `depth ${step.depth} keeps a layer beyond the model's ${model.layerCount}`;
+        }
+        return undefined;
+    }
+);
 
 export const runStatsSchema: Schema<RunStats> = object({
     requestId,
     depth,
     targetSpeedup: speedup,
-    tokensPerSecond: num({ min: 0, max: 1e7 }),
-    achievedSpeedup: optional(num({ min: 0, max: 1000 })),
-    tokens: num({ min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
-    finishedAt: num({ min: 0, integer: true })
+    tokensPerSecond: num({min: 0, max: 1e7}),
+    achievedSpeedup: optional(num({min: 0, max: 1000})),
+    tokens: num({min: 0, max: Number.MAX_SAFE_INTEGER, integer: true}),
+    finishedAt: num({min: 0, integer: true})
 });
 
 /** True when `depth` is a level the model offers: a listed step, or the full model the panel adds. */
@@ -157,34 +157,36 @@ export function isOfferedDepth(model: ModelInfo, depth: number): boolean {
 }
 
 const toWebview: Schema<ToWebview> = tagged<ToWebview>({
-    state: refine(object({
-        type: literal("state"),
-        model: nullable(modelInfoSchema),
-        depth: nullable(depth),
-        activeRequestId: nullable(requestId),
-        history: optional(array(runStatsSchema, { maxLength: MAX_HISTORY }))
-    }), (state) => {
-        if (state.model === null) return state.depth === null ? undefined : "depth must be null when no model is loaded";
-        if (state.depth === null || !isOfferedDepth(state.model, state.depth))
-            return `depth ${state.depth} is not one of the model's steps`;
-        return undefined;
-    }),
-    level: object({ type: literal("level"), depth }),
-    runStats: object({ type: literal("runStats"), run: runStatsSchema }),
-    requestStarted: object({ type: literal("requestStarted"), requestId, title: str({ maxLength: 500 }) }),
-    output: object({ type: literal("output"), requestId, text: str({ maxLength: MAX_CHUNK_CHARS }) }),
+    state: refine(
+        object({
+            type: literal("state"),
+            model: nullable(modelInfoSchema),
+            depth: nullable(depth),
+            activeRequestId: nullable(requestId),
+            history: optional(array(runStatsSchema, {maxLength: MAX_HISTORY}))
+        }),
+        (state) => {
+            if (state.model === null) return state.depth === null ? undefined : "depth must be null when no model is loaded";
+            if (state.depth === null || !isOfferedDepth(state.model, state.depth)) return `depth ${state.depth} is not one of the model's steps`;
+            return undefined;
+        }
+    ),
+    level: object({type: literal("level"), depth}),
+    runStats: object({type: literal("runStats"), run: runStatsSchema}),
+    requestStarted: object({type: literal("requestStarted"), requestId, title: str({maxLength: 500})}),
+    output: object({type: literal("output"), requestId, text: str({maxLength: MAX_CHUNK_CHARS})}),
     requestEnded: object({
         type: literal("requestEnded"),
         requestId,
         stopReason: literal("done", "maxTokens", "cancelled", "error"),
-        error: optional(str({ maxLength: 2000 }))
+        error: optional(str({maxLength: 2000}))
     })
 });
 
 const fromWebview: Schema<FromWebview> = tagged<FromWebview>({
-    ready: object({ type: literal("ready") }),
-    setLevel: object({ type: literal("setLevel"), depth, speedup }),
-    stop: object({ type: literal("stop"), requestId })
+    ready: object({type: literal("ready")}),
+    setLevel: object({type: literal("setLevel"), depth, speedup}),
+    stop: object({type: literal("stop"), requestId})
 });
 
 function parseWith<T>(schema: Schema<T>, message: unknown, onInvalid: InvalidMessageHandler | undefined): T | undefined {

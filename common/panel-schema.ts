@@ -3,7 +3,7 @@
 // the result is a fresh object holding only the known fields: nothing unvalidated reaches the UI or
 // the extension. No dependencies, so the same file runs in node and in the browser bundle.
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+export type Result<T> = {readonly ok: true; readonly value: T} | {readonly ok: false; readonly error: string};
 
 export interface Schema<T> {
     readonly parse: (value: unknown, path: string) => Result<T>;
@@ -18,15 +18,16 @@ export interface OptionalSchema<T> {
 export type Infer<S> = S extends Schema<infer T> ? T : S extends OptionalSchema<infer T> ? T : never;
 
 type Shape = Readonly<Record<string, Schema<unknown> | OptionalSchema<unknown>>>;
-type RequiredKeys<S extends Shape> = { [K in keyof S]: S[K] extends OptionalSchema<unknown> ? never : K }[keyof S];
-type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends OptionalSchema<unknown> ? K : never }[keyof S];
-type Flatten<T> = { [K in keyof T]: T[K] };
-export type ObjectOf<S extends Shape> = Flatten<
-    { readonly [K in RequiredKeys<S>]: Infer<S[K]> } & { readonly [K in OptionalKeys<S>]?: Infer<S[K]> }>;
+type RequiredKeys<S extends Shape> = {[K in keyof S]: S[K] extends OptionalSchema<unknown> ? never : K}[keyof S];
+type OptionalKeys<S extends Shape> = {[K in keyof S]: S[K] extends OptionalSchema<unknown> ? K : never}[keyof S];
+type Flatten<T> = {[K in keyof T]: T[K]};
+export type ObjectOf<S extends Shape> = Flatten<{readonly [K in RequiredKeys<S>]: Infer<S[K]>} & {readonly [K in OptionalKeys<S>]?: Infer<S[K]>}>;
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = <T>(path: string, expected: string, value: unknown): Result<T> =>
-    ({ ok: false, error: `${path || "message"}: expected ${expected}, got ${describe(value)}` });
+const ok = <T>(value: T): Result<T> => ({ok: true, value});
+const fail = <T>(path: string, expected: string, value: unknown): Result<T> => ({
+    ok: false,
+    error: `${path || "message"}: expected ${expected}, got ${describe(value)}`
+});
 
 function describe(value: unknown): string {
     if (value === null) return "null";
@@ -40,12 +41,13 @@ export function isRecord(value: unknown): value is Readonly<Record<string, unkno
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-export function str(options: { readonly maxLength?: number; readonly minLength?: number } = {}): Schema<string> {
-    const { maxLength = 10_000, minLength = 0 } = options;
+export function str(options: {readonly maxLength?: number; readonly minLength?: number} = {}): Schema<string> {
+    const {maxLength = 10_000, minLength = 0} = options;
     return {
-        parse: (value, path) => typeof value === "string" && value.length <= maxLength && value.length >= minLength
-            ? ok(value)
-            : fail(path, `a string of ${minLength} to ${maxLength} characters`, value)
+        parse: (value, path) =>
+            typeof value === "string" && value.length <= maxLength && value.length >= minLength
+                ? ok(value)
+                : fail(path, `a string of ${minLength} to ${maxLength} characters`, value)
     };
 }
 
@@ -57,37 +59,37 @@ export interface NumberOptions {
 
 /** Finite numbers only: NaN and Infinity never mean anything in this protocol. */
 export function num(options: NumberOptions = {}): Schema<number> {
-    const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE, integer = false } = options;
+    const {min = -Number.MAX_VALUE, max = Number.MAX_VALUE, integer = false} = options;
     const expected = `${integer ? "a whole number" : "a number"} from ${min} to ${max}`;
     return {
-        parse: (value, path) => typeof value === "number" && Number.isFinite(value) && value >= min && value <= max
-            && (!integer || Number.isInteger(value))
-            ? ok(value)
-            : fail(path, expected, value)
+        parse: (value, path) =>
+            typeof value === "number" && Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value))
+                ? ok(value)
+                : fail(path, expected, value)
     };
 }
 
 export function bool(): Schema<boolean> {
-    return { parse: (value, path) => typeof value === "boolean" ? ok(value) : fail(path, "true or false", value) };
+    return {parse: (value, path) => (typeof value === "boolean" ? ok(value) : fail(path, "true or false", value))};
 }
 
 export function literal<const T extends string | number | boolean | null>(...allowed: readonly T[]): Schema<T> {
     const expected = allowed.map((item) => JSON.stringify(item)).join(" or ");
     return {
-        parse: (value, path) => allowed.some((item) => item === value) ? ok(value as T) : fail(path, expected, value)
+        parse: (value, path) => (allowed.some((item) => item === value) ? ok(value as T) : fail(path, expected, value))
     };
 }
 
 export function nullable<T>(inner: Schema<T>): Schema<T | null> {
-    return { parse: (value, path) => value === null ? ok(null) : inner.parse(value, path) };
+    return {parse: (value, path) => (value === null ? ok(null) : inner.parse(value, path))};
 }
 
 export function optional<T>(inner: Schema<T>): OptionalSchema<T> {
-    return { optional: true, inner };
+    return {optional: true, inner};
 }
 
-export function array<T>(item: Schema<T>, options: { readonly maxLength: number; readonly minLength?: number }): Schema<T[]> {
-    const { maxLength, minLength = 0 } = options;
+export function array<T>(item: Schema<T>, options: {readonly maxLength: number; readonly minLength?: number}): Schema<T[]> {
+    const {maxLength, minLength = 0} = options;
     return {
         parse: (value, path) => {
             if (!Array.isArray(value) || value.length > maxLength || value.length < minLength)
@@ -140,7 +142,7 @@ export function refine<T>(inner: Schema<T>, rule: (value: T) => string | undefin
             const parsed = inner.parse(value, path);
             if (!parsed.ok) return parsed;
             const problem = rule(parsed.value);
-            return problem === undefined ? parsed : { ok: false, error: `${path || "message"}: ${problem}` };
+            return problem === undefined ? parsed : {ok: false, error: `${path || "message"}: ${problem}`};
         }
     };
 }
@@ -149,16 +151,13 @@ export function refine<T>(inner: Schema<T>, rule: (value: T) => string | undefin
  * A union keyed by a string field such as `type`; picking the member by its tag gives errors that name
  * the real problem instead of "matched none of 9 alternatives".
  */
-export function tagged<T extends { readonly type: string }>(
-    members: { readonly [K in T["type"]]: Schema<Extract<T, { readonly type: K }>> }
-): Schema<T> {
+export function tagged<T extends {readonly type: string}>(members: {readonly [K in T["type"]]: Schema<Extract<T, {readonly type: K}>>}): Schema<T> {
     const known = Object.keys(members);
     return {
         parse: (value, path) => {
-            if (!isRecord(value)) return fail(path, "an object with a \"type\"", value);
+            if (!isRecord(value)) return fail(path, 'an object with a "type"', value);
             const tag = value["type"];
-            if (typeof tag !== "string" || !Object.hasOwn(members, tag))
-                return fail(path ? `${path}.type` : "type", `one of ${known.join(", ")}`, tag);
+            if (typeof tag !== "string" || !Object.hasOwn(members, tag)) return fail(path ? `${path}.type` : "type", `one of ${known.join(", ")}`, tag);
             const member: Schema<T> = (members as Readonly<Record<string, Schema<T>>>)[tag];
             return member.parse(value, path);
         }

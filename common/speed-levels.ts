@@ -2,11 +2,11 @@
 
 /** The dial's named positions. "Max" is whatever the model's fastest stop predicts, so it has no fixed ratio. */
 export const SPEED_LEVELS = [
-    { name: "Quality", targetSpeedup: 1 },
-    { name: "Balanced", targetSpeedup: 1.25 },
-    { name: "Fast", targetSpeedup: 1.5 },
-    { name: "Faster", targetSpeedup: 2 },
-    { name: "Max", targetSpeedup: "max" }
+    {name: "Quality", targetSpeedup: 1},
+    {name: "Balanced", targetSpeedup: 1.25},
+    {name: "Fast", targetSpeedup: 1.5},
+    {name: "Faster", targetSpeedup: 2},
+    {name: "Max", targetSpeedup: "max"}
 ] as const;
 
 export type SpeedLevel = (typeof SPEED_LEVELS)[number];

@@ -12,55 +12,76 @@ import {readModelProfile, type ModelProfile} from "./model-profile.js";
 import {openModel, type ModelFileInfo} from "./native/model-file.js";
 import {LayerSkipContext} from "./native/skip-context.js";
 import {
-    buildSchedule, dialStops, estimateCostModelFromTensorBytes, keptLayersAtDepth, planForSpeed, planFromSkipMask,
-    secondsPerToken, skipMaskFromLayers, type CostModel, type PlannerInput, type SkipPlan, type SkipSchedule, type StrategyName
+    buildSchedule,
+    dialStops,
+    estimateCostModelFromTensorBytes,
+    keptLayersAtDepth,
+    planForSpeed,
+    planFromSkipMask,
+    secondsPerToken,
+    skipMaskFromLayers,
+    type CostModel,
+    type PlannerInput,
+    type SkipPlan,
+    type SkipSchedule,
+    type StrategyName
 } from "./plan/index.js";
 import type {ComputeBackend} from "./native/loader.js";
-import {describeCompute, type CompleteParams, type CompleteResult, type ComputeInfo, type DialStopInfo, type GenerationStats, type ModelSummary, type PlanInfo, type SpeedSetting} from "../common/engine-protocol.js";
+import {
+    describeCompute,
+    type CompleteParams,
+    type CompleteResult,
+    type ComputeInfo,
+    type DialStopInfo,
+    type GenerationStats,
+    type ModelSummary,
+    type PlanInfo,
+    type SpeedSetting
+} from "../common/engine-protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
 import {calibrateSpeed} from "./speed-calibration.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
 
 export type DialEngineOptions = {
-    llama: Llama,
-    modelPath: string,
+    llama: Llama;
+    modelPath: string;
     /** tokens per sequence. Defaults to min(4096, the model's training context). */
-    contextSize?: number,
+    contextSize?: number;
     /** requests decoded side by side. Defaults to 4. */
-    sequences?: number,
+    sequences?: number;
     /** Defaults to the CPU's math cores. */
-    threads?: number,
+    threads?: number;
     /** Defaults to "full": the prompt runs through every layer, as in the paper. */
-    prefill?: PrefillPolicy,
+    prefill?: PrefillPolicy;
     /** Defaults to "even". */
-    strategy?: StrategyName,
+    strategy?: StrategyName;
     /** a calibrated removal order (strategy "calibrated"). Defaults to the cached calibration of this
      *  model file, if `layer-dial calibrate` or the Calibrate Model command made one. */
-    calibratedOrder?: number[],
+    calibratedOrder?: number[];
     /** where calibrated layer orders are cached. Defaults to ~/.cache/layer-dial/calibration. */
-    calibrationCacheDirectory?: string,
+    calibrationCacheDirectory?: string;
     /** measure decode speed at a few depths to make predictions exact (cached). Defaults to true. */
-    calibrate?: boolean,
+    calibrate?: boolean;
     /** identifies the native build in calibration caches */
-    buildId?: string,
+    buildId?: string;
     /** the compute backend the loader chose (loadPatchedLlama's `backend`). Defaults to the CPU. */
-    backend?: ComputeBackend,
+    backend?: ComputeBackend;
     /** layers offloaded to the GPU: "auto" (as many as VRAM holds) or at most this many. Defaults to "auto". */
-    gpuLayers?: "auto" | number,
-    onProgress?: (message: string) => void
+    gpuLayers?: "auto" | number;
+    onProgress?: (message: string) => void;
 };
 
 export type DialGenerateResult = GenerationOutput & {
-    keptLayers: number[],
-    skippedLayers: number[],
-    stats: GenerationStats
+    keptLayers: number[];
+    skippedLayers: number[];
+    stats: GenerationStats;
 };
 
 export type CompletionRequest = Omit<CompleteParams, "requestId"> & {
-    signal?: AbortSignal,
-    onText?: (piece: string) => void,
+    signal?: AbortSignal;
+    onText?: (piece: string) => void;
     /** Defaults to DEFAULT_PROMPT_BUDGET. */
-    budget?: PromptBudget
+    budget?: PromptBudget;
 };
 
 export type CompletionOutput = Omit<CompleteResult, "requestId">;
@@ -89,7 +110,7 @@ export class DialEngine {
         private readonly generator: Generator,
         private costModel: CostModel,
         private prefillPolicy: PrefillPolicy,
-        private plannerOptions: {strategy: StrategyName, calibratedOrder?: number[]},
+        private plannerOptions: {strategy: StrategyName; calibratedOrder?: number[]},
         readonly threads: number,
         readonly compute: ComputeInfo,
         /** why the speed calibration failed, when it did (predictions then come from tensor sizes) */
@@ -104,7 +125,7 @@ export class DialEngine {
     static async load(options: DialEngineOptions): Promise<DialEngine> {
         const backend = options.backend ?? {requested: "cpu", gpu: false, deviceNames: []};
         // on the CPU nothing is offloaded, even when a GPU backend is loaded (the user chose the CPU)
-        const gpuLayers = backend.gpu === false ? 0 : options.gpuLayers ?? "auto";
+        const gpuLayers = backend.gpu === false ? 0 : (options.gpuLayers ?? "auto");
         const {model, info} = await openModel(options.llama, options.modelPath, {gpuLayers, backendName: backend.gpu || "cpu"});
         try {
             const profile = await readModelProfile(options.modelPath);
@@ -123,8 +144,11 @@ export class DialEngine {
             // a calibrated order, when one exists for this very file, replaces the default even spacing
             let calibratedOrder = options.calibratedOrder;
             if (calibratedOrder == null && options.strategy == null && info.layerSkipSupported)
-                calibratedOrder = (await readCachedCalibration(options.calibrationCacheDirectory ?? defaultCalibrationCacheDirectory(), options.modelPath)
-                    .catch(() => undefined))?.entry.order;
+                calibratedOrder = (
+                    await readCachedCalibration(options.calibrationCacheDirectory ?? defaultCalibrationCacheDirectory(), options.modelPath).catch(
+                        () => undefined
+                    )
+                )?.entry.order;
             const plannerOptions = {
                 strategy: options.strategy ?? (calibratedOrder != null ? "calibrated" : "even"),
                 calibratedOrder
@@ -136,10 +160,19 @@ export class DialEngine {
                 options.onProgress?.("Measuring decode speed at a few depths (once per model and machine)");
                 const schedule = buildSchedule(profile.shape, plannerOptions);
                 try {
-                    costModel = (await calibrateSpeed({
-                        cache, schedule, prior, modelPath: options.modelPath, vocabularySize: profile.vocabularySize,
-                        buildId: options.buildId ?? "unknown", device: describeCompute(compute), threads, batch: 1
-                    })).costModel;
+                    costModel = (
+                        await calibrateSpeed({
+                            cache,
+                            schedule,
+                            prior,
+                            modelPath: options.modelPath,
+                            vocabularySize: profile.vocabularySize,
+                            buildId: options.buildId ?? "unknown",
+                            device: describeCompute(compute),
+                            threads,
+                            batch: 1
+                        })
+                    ).costModel;
                 } catch (error) {
                     // a tiny model, or a busy machine, can give timings that fit no line; the estimate still
                     // plans, and the failure is said (in the summary, and so in info, the panel and the log)
@@ -150,11 +183,24 @@ export class DialEngine {
 
             // the generator asks the engine for its current mask and prefill policy once it runs, after both exist
             const generator = new Generator({
-                model, cache,
+                model,
+                cache,
                 currentMask: () => engine.plan.skipMask,
                 prefill: () => engine.prefillPolicy
             });
-            const engine: DialEngine = new DialEngine(model, info, profile, cache, generator, costModel, options.prefill ?? "full", plannerOptions, threads, compute, speedCalibrationError);
+            const engine: DialEngine = new DialEngine(
+                model,
+                info,
+                profile,
+                cache,
+                generator,
+                costModel,
+                options.prefill ?? "full",
+                plannerOptions,
+                threads,
+                compute,
+                speedCalibrationError
+            );
             return engine;
         } catch (error) {
             await model.dispose();
@@ -174,7 +220,7 @@ export class DialEngine {
         return this.plan;
     }
 
-    get layerOrder(): {strategy: StrategyName, order?: number[]} {
+    get layerOrder(): {strategy: StrategyName; order?: number[]} {
         return {strategy: this.plannerOptions.strategy, order: this.plannerOptions.calibratedOrder};
     }
 
@@ -187,7 +233,9 @@ export class DialEngine {
             return planFromSkipMask(this.plannerInput(), skipMaskFromLayers(setting.skipLayers, this.profile.shape.layerCount));
         }
         if (typeof setting.speed !== "string" && (typeof setting.speed !== "number" || !Number.isFinite(setting.speed)))
-            throw new InvalidSpeedSettingError(`The speed must be a level (Quality, Balanced, Fast, Faster, Max) or a ratio from 1 to ${this.plan.maxSpeedup.toFixed(2)}; got ${String(setting.speed)}`);
+            throw new InvalidSpeedSettingError(
+                `The speed must be a level (Quality, Balanced, Fast, Faster, Max) or a ratio from 1 to ${this.plan.maxSpeedup.toFixed(2)}; got ${String(setting.speed)}`
+            );
         const plan = planForSpeed(this.plannerInput(), setting.speed);
         this.assertSkipSupported(plan.skippedLayers.length > 0);
         return plan;
@@ -217,8 +265,7 @@ export class DialEngine {
 
     /** decode tokens/s at 1x and batch 1 as calibrated; 0 when the cost model is an estimate */
     get fullSpeedTokensPerSecond(): number {
-        if (this.costModel.source !== "calibrated")
-            return 0;
+        if (this.costModel.source !== "calibrated") return 0;
         return 1 / secondsPerToken(this.costModel, keptLayersAtDepth(this.schedule, this.profile.shape.layerCount));
     }
 
@@ -227,8 +274,7 @@ export class DialEngine {
     }
 
     async generate(request: GenerateRequest): Promise<DialGenerateResult> {
-        if (this.disposed)
-            throw new Error("The engine is disposed");
+        if (this.disposed) throw new Error("The engine is disposed");
         const plan = this.plan;
         const output = await this.generator.generate(request);
         const timings = output.timings;
@@ -245,9 +291,8 @@ export class DialEngine {
             targetSpeedup: this.plan.targetSpeedup,
             predictedSpeedup: this.plan.predictedSpeedup,
             // only a batch-1 run with one plan throughout compares with the calibrated batch-1 rate
-            achievedSpeedup: fullSpeed > 0 && timings.maxBatch === 1 && plan === this.plan && timings.generatedTokens > 2
-                ? timings.decodeTokensPerSecond / fullSpeed
-                : null,
+            achievedSpeedup:
+                fullSpeed > 0 && timings.maxBatch === 1 && plan === this.plan && timings.generatedTokens > 2 ? timings.decodeTokensPerSecond / fullSpeed : null,
             batch: timings.maxBatch,
             compute: describeCompute(this.compute)
         };
@@ -266,8 +311,7 @@ export class DialEngine {
      * so the same text at the same speed gives the same suggestion.
      */
     async complete(request: CompletionRequest): Promise<CompletionOutput> {
-        if (this.disposed)
-            throw new Error("The engine is disposed");
+        if (this.disposed) throw new Error("The engine is disposed");
         // a model that cannot skip completes at 1x whatever the completion level says
         const plan = request.speed != null && this.fileInfo.layerSkipSupported ? this.previewSpeed(request.speed) : this.plan;
         const maxTokens = request.maxTokens ?? 64;
@@ -318,7 +362,9 @@ export class DialEngine {
 
     summary(build: ModelSummary["build"]): ModelSummary {
         const stops: DialStopInfo[] = dialStops(this.schedule, this.costModel).map((stop) => ({
-            depth: stop.depth, predictedSpeedup: stop.predictedSpeedup, keptLayers: keptLayersAtDepth(this.schedule, stop.depth)
+            depth: stop.depth,
+            predictedSpeedup: stop.predictedSpeedup,
+            keptLayers: keptLayersAtDepth(this.schedule, stop.depth)
         }));
         return {
             path: this.fileInfo.path,
@@ -343,8 +389,7 @@ export class DialEngine {
     }
 
     async dispose(): Promise<void> {
-        if (this.disposed)
-            return;
+        if (this.disposed) return;
         this.disposed = true;
         await this.cache.context.dispose();
         await this.model.dispose();
@@ -353,7 +398,8 @@ export class DialEngine {
     private assertSkipSupported(skips: boolean) {
         if (skips && !this.fileInfo.layerSkipSupported)
             throw new LayerSkipNotSupportedError(
-                `Layer skipping is not supported for the "${this.fileInfo.architecture}" architecture; this model runs at Quality (1x) only.`);
+                `Layer skipping is not supported for the "${this.fileInfo.architecture}" architecture; this model runs at Quality (1x) only.`
+            );
     }
 }
 
@@ -371,5 +417,3 @@ export function planInfo(plan: SkipPlan): PlanInfo {
         message: plan.message
     };
 }
-
-

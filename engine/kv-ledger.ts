@@ -12,10 +12,10 @@ type MaskKey = string;
 
 export type LedgerSegment = {
     /** position of tokens[0] */
-    start: number,
-    tokens: number[],
+    start: number;
+    tokens: number[];
     /** 1 skipped the layer; all zeros (or empty) ran every layer */
-    mask: Uint8Array
+    mask: Uint8Array;
 };
 
 export function maskKey(mask: Uint8Array | readonly number[]): MaskKey {
@@ -30,16 +30,13 @@ export function maskKey(mask: Uint8Array | readonly number[]): MaskKey {
 
 function maskFromKey(key: MaskKey, layerCount: number): Uint8Array {
     const mask = new Uint8Array(layerCount);
-    for (let i = 0; i < key.length; i++)
-        mask[i] = key[i] === "1" ? 1 : 0;
+    for (let i = 0; i < key.length; i++) mask[i] = key[i] === "1" ? 1 : 0;
     return mask;
 }
 
 /** true when `computedWith` skipped some layer that `runningWith` runs: the cell lacks KV that layer would read */
 export function lacksLayersOf(computedWith: MaskKey, runningWith: MaskKey): boolean {
-    for (let i = 0; i < computedWith.length; i++)
-        if (computedWith[i] === "1" && runningWith[i] !== "1")
-            return true;
+    for (let i = 0; i < computedWith.length; i++) if (computedWith[i] === "1" && runningWith[i] !== "1") return true;
     return false;
 }
 
@@ -61,8 +58,7 @@ export class SequenceLedger {
     commonPrefixLength(tokens: readonly number[]): number {
         const limit = Math.min(tokens.length, this.tokenList.length);
         let i = 0;
-        while (i < limit && tokens[i] === this.tokenList[i])
-            i++;
+        while (i < limit && tokens[i] === this.tokenList[i]) i++;
         return i;
     }
 
@@ -72,11 +68,9 @@ export class SequenceLedger {
         let previous: MaskKey | undefined;
         for (let position = 0; position < this.maskPerPosition.length; position++) {
             const computed = this.maskPerPosition[position];
-            if (computed === previous)
-                continue;
+            if (computed === previous) continue;
             previous = computed;
-            if (lacksLayersOf(computed, running))
-                return position;
+            if (lacksLayersOf(computed, running)) return position;
         }
         return undefined;
     }
@@ -102,10 +96,8 @@ export class SequenceLedger {
         for (let position = 0; position < this.tokenList.length; position++) {
             const key = this.maskPerPosition[position];
             const last = result.at(-1);
-            if (last != null && maskKey(last.mask) === key)
-                last.tokens.push(this.tokenList[position]);
-            else
-                result.push({start: position, tokens: [this.tokenList[position]], mask: maskFromKey(key, this.layerCount)});
+            if (last != null && maskKey(last.mask) === key) last.tokens.push(this.tokenList[position]);
+            else result.push({start: position, tokens: [this.tokenList[position]], mask: maskFromKey(key, this.layerCount)});
         }
         return result;
     }

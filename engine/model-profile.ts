@@ -6,28 +6,31 @@ import {readGgufFile} from "./gguf/reader.js";
 import {layerAndFixedBytes, type ModelShape, type TensorSize} from "./plan/index.js";
 
 export type ModelProfile = {
-    name: string,
-    architecture: string,
-    shape: ModelShape,
-    layerBytes: number[],
-    fixedBytes: number,
+    name: string;
+    architecture: string;
+    shape: ModelShape;
+    layerBytes: number[];
+    fixedBytes: number;
     /** the model's training context, when it says */
-    trainContextSize: number | undefined,
-    expertFraction: number,
+    trainContextSize: number | undefined;
+    expertFraction: number;
     /** tokens in the vocabulary (the token embedding's rows): every token id is below it */
-    vocabularySize: number
+    vocabularySize: number;
 };
 
 type ArchitectureMetadata = {
-    block_count?: number,
-    context_length?: number,
-    expert_count?: number,
-    expert_used_count?: number,
-    attention?: {sliding_window?: number, sliding_window_pattern?: number | boolean[]}
+    block_count?: number;
+    context_length?: number;
+    expert_count?: number;
+    expert_used_count?: number;
+    attention?: {sliding_window?: number; sliding_window_pattern?: number | boolean[]};
 };
 
 /** llama.cpp's own iSWA periods where a model file states none (gemma2: every 2nd layer global, gemma3: every 6th) */
-const stockSlidingWindowPeriods: ReadonlyMap<string, number> = new Map([["gemma2", 2], ["gemma3", 6]]);
+const stockSlidingWindowPeriods: ReadonlyMap<string, number> = new Map([
+    ["gemma2", 2],
+    ["gemma3", 6]
+]);
 
 /** the period llama.cpp gives an architecture's sliding-window pattern when the file states none;
  *  undefined for an architecture that has no sliding-window layers by default */
@@ -44,12 +47,10 @@ export function slidingWindowLayers(period: number, layerCount: number): boolean
 
 function attentionTypes(architecture: string, metadata: ArchitectureMetadata, layerCount: number): string[] | undefined {
     const pattern = metadata.attention?.sliding_window_pattern;
-    if (Array.isArray(pattern))
-        return pattern.slice(0, layerCount).map((sliding) => sliding ? "sliding" : "full");
+    if (Array.isArray(pattern)) return pattern.slice(0, layerCount).map((sliding) => (sliding ? "sliding" : "full"));
     const period = typeof pattern === "number" ? pattern : stockSlidingWindowPeriod(architecture);
-    if (period == null || (metadata.attention?.sliding_window ?? 0) <= 0 && architecture !== "gemma2")
-        return undefined;
-    return slidingWindowLayers(period, layerCount).map((sliding) => sliding ? "sliding" : "full");
+    if (period == null || ((metadata.attention?.sliding_window ?? 0) <= 0 && architecture !== "gemma2")) return undefined;
+    return slidingWindowLayers(period, layerCount).map((sliding) => (sliding ? "sliding" : "full"));
 }
 
 /** tensor sizes from the offsets: tensors lie back to back (with alignment) in the data section */
@@ -65,8 +66,7 @@ function tensorSizes(tensorInfo: readonly GgufTensorInfo[], dataBytes: number): 
 function vocabularySize(tensors: readonly GgufTensorInfo[], metadata: {tokenizer?: {ggml?: {tokens?: unknown[]}}}): number {
     const embedding = tensors.find((tensor) => tensor.name === "token_embd.weight");
     const rows = embedding != null ? Number(embedding.dimensions[1]) : NaN;
-    if (Number.isInteger(rows) && rows > 0)
-        return rows;
+    if (Number.isInteger(rows) && rows > 0) return rows;
     return metadata.tokenizer?.ggml?.tokens?.length ?? 0;
 }
 
@@ -74,12 +74,15 @@ export async function readModelProfile(modelPath: string): Promise<ModelProfile>
     const file = await readGgufFile(modelPath);
     const info = file.info;
     const architecture = String(info.metadata.general.architecture);
-    const metadata = ((info.metadata as unknown as Record<string, ArchitectureMetadata | undefined>)[architecture]) ?? {};
+    const metadata = (info.metadata as unknown as Record<string, ArchitectureMetadata | undefined>)[architecture] ?? {};
     const layerCount = Number(metadata.block_count);
-    const expertFraction = metadata.expert_count != null && metadata.expert_used_count != null && metadata.expert_count > 0
-        ? metadata.expert_used_count / metadata.expert_count
-        : 1;
-    const {layerBytes, fixedBytes} = layerAndFixedBytes(tensorSizes(file.tensors, fs.statSync(modelPath).size - file.dataOffset), layerCount, {activeExpertFraction: expertFraction});
+    const expertFraction =
+        metadata.expert_count != null && metadata.expert_used_count != null && metadata.expert_count > 0
+            ? metadata.expert_used_count / metadata.expert_count
+            : 1;
+    const {layerBytes, fixedBytes} = layerAndFixedBytes(tensorSizes(file.tensors, fs.statSync(modelPath).size - file.dataOffset), layerCount, {
+        activeExpertFraction: expertFraction
+    });
     const types = attentionTypes(architecture, metadata, layerCount);
     return {
         name: String(info.metadata.general.name ?? modelPath.split(/[\\/]/).at(-1)),

@@ -11,11 +11,11 @@ export class ModelDownloadError extends Error {
 
 export type ResolveModelOptions = {
     /** where downloads go. Defaults to ~/.cache/layer-dial/models. */
-    directory?: string,
+    directory?: string;
     /** print node-llama-cpp's progress bar (CLI) */
-    showCliProgress?: boolean,
-    onProgress?: (downloadedBytes: number, totalBytes: number) => void,
-    signal?: AbortSignal
+    showCliProgress?: boolean;
+    onProgress?: (downloadedBytes: number, totalBytes: number) => void;
+    signal?: AbortSignal;
 };
 
 /** resolving a URI only asks for file metadata; without a network it would otherwise wait for a long time */
@@ -34,27 +34,30 @@ export function isRemoteModel(spec: string): boolean {
 }
 
 export async function resolveModelPath(spec: string, options: ResolveModelOptions = {}): Promise<string> {
-    if (!isRemoteModel(spec))
-        return path.resolve(spec);
+    if (!isRemoteModel(spec)) return path.resolve(spec);
 
     const directory = options.directory ?? layerDialCacheDir("models");
     fs.mkdirSync(directory, {recursive: true});
     try {
-        const downloader = await withTimeout(createModelDownloader({
-            modelUri: spec,
-            dirPath: directory,
-            showCliProgress: options.showCliProgress ?? false,
-            onProgress: ({downloadedSize, totalSize}) => options.onProgress?.(downloadedSize, totalSize),
-            skipExisting: true,
-            deleteTempFileOnCancel: false // keep the partial file so the next try resumes
-        }), metadataTimeoutMs, `no answer from the model host within ${metadataTimeoutMs / 1000} s`);
-        if (options.signal != null)
-            options.signal.addEventListener("abort", () => void downloader.cancel({deleteTempFile: false}), {once: true});
+        const downloader = await withTimeout(
+            createModelDownloader({
+                modelUri: spec,
+                dirPath: directory,
+                showCliProgress: options.showCliProgress ?? false,
+                onProgress: ({downloadedSize, totalSize}) => options.onProgress?.(downloadedSize, totalSize),
+                skipExisting: true,
+                deleteTempFileOnCancel: false // keep the partial file so the next try resumes
+            }),
+            metadataTimeoutMs,
+            `no answer from the model host within ${metadataTimeoutMs / 1000} s`
+        );
+        if (options.signal != null) options.signal.addEventListener("abort", () => void downloader.cancel({deleteTempFile: false}), {once: true});
         return await downloader.download({signal: options.signal});
     } catch (error) {
-        if (options.signal?.aborted)
-            throw new ModelDownloadError(`The download of ${spec} was cancelled; run it again to resume.`);
-        throw new ModelDownloadError(`Could not download ${spec}: ${(error as Error).message}. ` +
-            "Check the network connection (Layer Dial only goes online to download a model you asked for), or use a local .gguf file.");
+        if (options.signal?.aborted) throw new ModelDownloadError(`The download of ${spec} was cancelled; run it again to resume.`);
+        throw new ModelDownloadError(
+            `Could not download ${spec}: ${(error as Error).message}. ` +
+                "Check the network connection (Layer Dial only goes online to download a model you asked for), or use a local .gguf file."
+        );
     }
 }

@@ -4,17 +4,17 @@ import {SequenceLedger, maskKey} from "./kv-ledger.js";
 import type {LayerSkipContext} from "./native/skip-context.js";
 
 export type CacheEvaluation = {
-    sequenceId: number,
+    sequenceId: number;
     /** tokens to append to the sequence */
-    tokens: readonly number[],
+    tokens: readonly number[];
     /** which of `tokens` need logits; defaults to the last */
-    logitIndexes?: readonly number[]
+    logitIndexes?: readonly number[];
 };
 
 export type CacheEvaluationResult = {
-    logits: Float32Array[],
+    logits: Float32Array[];
     /** cached tokens that had to be evaluated again because a layer they skipped is active now */
-    recomputed: number
+    recomputed: number;
 };
 
 export class SkipAwareCache {
@@ -27,8 +27,7 @@ export class SkipAwareCache {
 
     ledger(sequenceId: number): SequenceLedger {
         const ledger = this.ledgers[sequenceId];
-        if (ledger == null)
-            throw new RangeError(`No sequence ${sequenceId}; the context holds ${this.ledgers.length}`);
+        if (ledger == null) throw new RangeError(`No sequence ${sequenceId}; the context holds ${this.ledgers.length}`);
         return ledger;
     }
 
@@ -43,8 +42,7 @@ export class SkipAwareCache {
 
     async truncate(sequenceId: number, length: number): Promise<void> {
         const ledger = this.ledger(sequenceId);
-        if (length >= ledger.length)
-            return;
+        if (length >= ledger.length) return;
         ledger.truncate(length);
         await this.context.removeTokens(sequenceId, length);
     }
@@ -78,20 +76,21 @@ export class SkipAwareCache {
 
         let logits: Float32Array[][];
         try {
-            logits = await this.context.decode(prepared.map((entry) => ({
-                sequenceId: entry.item.sequenceId,
-                firstPosition: entry.firstPosition,
-                tokens: entry.tokens,
-                logitIndexes: entry.logitIndexes
-            })), options);
+            logits = await this.context.decode(
+                prepared.map((entry) => ({
+                    sequenceId: entry.item.sequenceId,
+                    firstPosition: entry.firstPosition,
+                    tokens: entry.tokens,
+                    logitIndexes: entry.logitIndexes
+                })),
+                options
+            );
         } catch (error) {
             // a batch may have been decoded in part: drop whatever it wrote, so ledger and cache agree
-            for (const entry of prepared)
-                await this.context.removeTokens(entry.item.sequenceId, entry.firstPosition).catch(() => undefined);
+            for (const entry of prepared) await this.context.removeTokens(entry.item.sequenceId, entry.firstPosition).catch(() => undefined);
             throw error;
         }
-        for (const entry of prepared)
-            this.ledger(entry.item.sequenceId).record(entry.tokens, mask);
+        for (const entry of prepared) this.ledger(entry.item.sequenceId).record(entry.tokens, mask);
 
         return prepared.map((entry, index) => ({logits: logits[index], recomputed: entry.recomputed}));
     }

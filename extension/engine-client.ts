@@ -6,20 +6,34 @@ import {EventEmitter} from "node:events";
 import {CancellationTokenSource, ResponseError, type MessageConnection} from "vscode-jsonrpc";
 import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscode-jsonrpc/node.js";
 import {
-    Notifications, Requests, type CalibrateParams, type CalibrateResult, type CompleteParams, type CompleteResult, type GenerateParams, type GenerateResult, type GenerationStats, type HostInfo, type LoadParams,
-    type LogNotification, type ModelSummary, type PlanInfo, type ProgressNotification, type SpeedSetting
+    Notifications,
+    Requests,
+    type CalibrateParams,
+    type CalibrateResult,
+    type CompleteParams,
+    type CompleteResult,
+    type GenerateParams,
+    type GenerateResult,
+    type GenerationStats,
+    type HostInfo,
+    type LoadParams,
+    type LogNotification,
+    type ModelSummary,
+    type PlanInfo,
+    type ProgressNotification,
+    type SpeedSetting
 } from "../common/engine-protocol.js";
 
 export type EngineClientOptions = {
     /** the host entry: dist/engine/host.mjs when bundled, engine/host/main.ts with tsx in development */
-    hostModule: string,
+    hostModule: string;
     /** Defaults to process.execPath (inside VS Code: its Electron, with ELECTRON_RUN_AS_NODE=1 in env). */
-    execPath?: string,
-    execArgv?: string[],
-    env?: NodeJS.ProcessEnv,
-    log?: (level: LogNotification["level"], message: string) => void,
+    execPath?: string;
+    execArgv?: string[];
+    env?: NodeJS.ProcessEnv;
+    log?: (level: LogNotification["level"], message: string) => void;
     /** how long stop() waits for a polite exit before killing. Defaults to 3000 ms. */
-    stopTimeoutMs?: number
+    stopTimeoutMs?: number;
 };
 
 export type EngineState = "stopped" | "starting" | "running";
@@ -30,7 +44,10 @@ export class EngineHostExitedError extends Error {
 
 export class EngineRequestError extends Error {
     override name = "EngineRequestError";
-    constructor(message: string, readonly code: number) {
+    constructor(
+        message: string,
+        readonly code: number
+    ) {
         super(message);
     }
 }
@@ -38,10 +55,10 @@ export class EngineRequestError extends Error {
 type Disposable = {dispose(): void};
 
 type Host = {
-    child: ChildProcess,
-    connection: MessageConnection,
-    exited: Promise<void>,
-    model?: ModelSummary
+    child: ChildProcess;
+    connection: MessageConnection;
+    exited: Promise<void>;
+    model?: ModelSummary;
 };
 
 let requestCounter = 0;
@@ -97,14 +114,12 @@ export class EngineClient {
         return this.host?.model;
     }
 
-    async generate(params: Omit<GenerateParams, "requestId">, options: {onText?: (piece: string) => void, signal?: AbortSignal} = {}): Promise<GenerateResult> {
+    async generate(params: Omit<GenerateParams, "requestId">, options: {onText?: (piece: string) => void; signal?: AbortSignal} = {}): Promise<GenerateResult> {
         const host = await this.ensureModel();
         const requestId = `r${process.pid}-${++requestCounter}`;
-        if (options.onText != null)
-            this.textListeners.set(requestId, options.onText);
+        if (options.onText != null) this.textListeners.set(requestId, options.onText);
         try {
-            return await this.cancellable(host, requestId, options.signal,
-                (connection) => connection.sendRequest(Requests.generate, {...params, requestId}));
+            return await this.cancellable(host, requestId, options.signal, (connection) => connection.sendRequest(Requests.generate, {...params, requestId}));
         } finally {
             this.textListeners.delete(requestId);
         }
@@ -118,13 +133,16 @@ export class EngineClient {
     }
 
     /** a request that `signal` cancels on the host (by request id: the host aborts it within one decoded token) */
-    private async cancellable<T>(host: Host, requestId: string, signal: AbortSignal | undefined,
-        request: (connection: MessageConnection) => Promise<T>): Promise<T> {
+    private async cancellable<T>(
+        host: Host,
+        requestId: string,
+        signal: AbortSignal | undefined,
+        request: (connection: MessageConnection) => Promise<T>
+    ): Promise<T> {
         const onAbort = () => void this.send(host, (connection) => connection.sendRequest(Requests.cancel, {requestId})).catch(() => undefined);
         signal?.addEventListener("abort", onAbort, {once: true});
         try {
-            if (signal?.aborted)
-                onAbort();
+            if (signal?.aborted) onAbort();
             return await this.send(host, request);
         } finally {
             signal?.removeEventListener("abort", onAbort);
@@ -135,8 +153,7 @@ export class EngineClient {
         const host = await this.ensureModel();
         const plan = await this.send(host, (connection) => connection.sendRequest(Requests.setSpeed, setting));
         this.lastSpeed = setting;
-        if (host.model != null)
-            host.model = {...host.model, plan};
+        if (host.model != null) host.model = {...host.model, plan};
         return plan;
     }
 
@@ -147,8 +164,7 @@ export class EngineClient {
         const onAbort = () => source.cancel();
         options.signal?.addEventListener("abort", onAbort, {once: true});
         try {
-            if (options.signal?.aborted)
-                source.cancel();
+            if (options.signal?.aborted) source.cancel();
             return await this.send(host, (connection) => connection.sendRequest(Requests.calibrate, params, source.token));
         } finally {
             options.signal?.removeEventListener("abort", onAbort);
@@ -184,14 +200,13 @@ export class EngineClient {
 
     /** asks the host to exit, then kills it if it has not within the timeout */
     async stop(): Promise<void> {
-        const host = this.host ?? await this.starting?.catch(() => undefined);
-        if (host == null)
-            return;
+        const host = this.host ?? (await this.starting?.catch(() => undefined));
+        if (host == null) return;
         this.host = undefined;
         host.connection.dispose();
         host.child.disconnect?.();
         const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), this.options.stopTimeoutMs ?? 3000).unref());
-        if (await Promise.race([host.exited.then(() => "exited" as const), timeout]) === "timeout") {
+        if ((await Promise.race([host.exited.then(() => "exited" as const), timeout])) === "timeout") {
             host.child.kill("SIGKILL");
             await host.exited;
         }
@@ -213,8 +228,7 @@ export class EngineClient {
     }
 
     private ensureHost(): Promise<Host> {
-        if (this.host != null)
-            return Promise.resolve(this.host);
+        if (this.host != null) return Promise.resolve(this.host);
         this.starting ??= this.spawn().finally(() => {
             this.starting = undefined;
         });
@@ -233,20 +247,22 @@ export class EngineClient {
         child.stderr?.on("data", (data: Buffer) => this.log("warn", data.toString().trimEnd()));
 
         const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-        const exited = new Promise<void>((resolve) => child.once("exit", (code, signal) => {
-            const expected = this.host?.child !== child && this.starting == null;
-            if (this.host?.child === child) {
-                this.host = undefined;
-                this.setState("stopped");
-            }
-            if (!expected) {
-                const description = `The Layer Dial engine host exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${code}`}).`;
-                this.log("error", description);
-                this.events.emit("crash", description);
-            }
-            connection.dispose();
-            resolve();
-        }));
+        const exited = new Promise<void>((resolve) =>
+            child.once("exit", (code, signal) => {
+                const expected = this.host?.child !== child && this.starting == null;
+                if (this.host?.child === child) {
+                    this.host = undefined;
+                    this.setState("stopped");
+                }
+                if (!expected) {
+                    const description = `The Layer Dial engine host exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${code}`}).`;
+                    this.log("error", description);
+                    this.events.emit("crash", description);
+                }
+                connection.dispose();
+                resolve();
+            })
+        );
         const host: Host = {child, connection, exited};
         connection.onNotification(Notifications.token, ({requestId, text}) => this.textListeners.get(requestId)?.(text));
         connection.onNotification(Notifications.progress, (progress) => this.events.emit("progress", progress));
@@ -265,33 +281,33 @@ export class EngineClient {
     /** a request that fails cleanly if the host dies while it waits */
     private async send<T>(host: Host, request: (connection: MessageConnection) => Promise<T>): Promise<T> {
         const died = host.exited.then(() => {
-            throw new EngineHostExitedError("The Layer Dial engine host stopped while working on this request. See the log for details; the next request starts a new host.");
+            throw new EngineHostExitedError(
+                "The Layer Dial engine host stopped while working on this request. See the log for details; the next request starts a new host."
+            );
         });
         try {
             return await Promise.race([request(host.connection), died]);
         } catch (error) {
-            if (error instanceof EngineHostExitedError)
-                throw error;
+            if (error instanceof EngineHostExitedError) throw error;
             // a dying host closes the connection first, which rejects pending requests; say what really happened
             const exitedMeanwhile = await Promise.race([host.exited.then(() => true), delay(250).then(() => false)]);
             if (exitedMeanwhile)
-                throw new EngineHostExitedError(`The Layer Dial engine host stopped while working on this request (${(error as Error).message}). The next request starts a new host.`);
-            if (error instanceof ResponseError)
-                throw new EngineRequestError(error.message, error.code);
+                throw new EngineHostExitedError(
+                    `The Layer Dial engine host stopped while working on this request (${(error as Error).message}). The next request starts a new host.`
+                );
+            if (error instanceof ResponseError) throw new EngineRequestError(error.message, error.code);
             throw error;
         }
     }
 
     private setState(state: EngineState) {
-        if (state === this.stateValue)
-            return;
+        if (state === this.stateValue) return;
         this.stateValue = state;
         this.events.emit("state", state);
     }
 
     private log(level: LogNotification["level"], message: string) {
-        if (message.length > 0)
-            this.options.log?.(level, message);
+        if (message.length > 0) this.options.log?.(level, message);
     }
 
     private subscribe<T>(event: string, listener: (value: T) => void): Disposable {

@@ -7,7 +7,16 @@ import * as vscode from "vscode";
 import type {EngineClient} from "./engine-client.js";
 import {describeCompute} from "../common/engine-protocol.js";
 import type {
-    CalibrateResult, CompleteParams, CompleteResult, GenerateParams, GenerateResult, LoadParams, ModelSummary, PlanInfo, SpeedLevelName, SpeedSetting
+    CalibrateResult,
+    CompleteParams,
+    CompleteResult,
+    GenerateParams,
+    GenerateResult,
+    LoadParams,
+    ModelSummary,
+    PlanInfo,
+    SpeedLevelName,
+    SpeedSetting
 } from "../common/engine-protocol.js";
 import {NativeBuildMissingError} from "./errors.js";
 import {checkModelFile, resolveModelSetting} from "./models/model-path.js";
@@ -15,24 +24,24 @@ import {gpuEnvironment, readSettings, SPEED_LEVEL_NAMES, type LayerDialSettings}
 import type {LastRun} from "./speed-level.js";
 
 export type RequestEvent =
-    | {type: "started", requestId: string, title: string}
-    | {type: "output", requestId: string, text: string}
-    | {type: "ended", requestId: string, stopReason: "done" | "maxTokens" | "cancelled" | "error", error?: string, result?: GenerateResult};
+    | {type: "started"; requestId: string; title: string}
+    | {type: "output"; requestId: string; text: string}
+    | {type: "ended"; requestId: string; stopReason: "done" | "maxTokens" | "cancelled" | "error"; error?: string; result?: GenerateResult};
 
 export type EngineSessionOptions = {
     /** the extension's root folder (context.extensionPath) */
-    extensionPath: string,
+    extensionPath: string;
     /** where downloaded models live (under context.globalStorageUri) */
-    modelsDirectory: string,
+    modelsDirectory: string;
     /** where calibrated layer orders are cached (under context.globalStorageUri) */
-    calibrationDirectory: string,
+    calibrationDirectory: string;
     /** where Enable CUDA installs GPU backends (under context.globalStorageUri) */
-    backendsDirectory: string,
-    log: vscode.LogOutputChannel
+    backendsDirectory: string;
+    log: vscode.LogOutputChannel;
 };
 
 /** Reports loading steps to whoever is waiting (a progress notification). */
-export type ProgressSink = {report(value: {message?: string, increment?: number}): void};
+export type ProgressSink = {report(value: {message?: string; increment?: number}): void};
 
 /** The host's entry and the patched llama.cpp build, both inside the installed extension. */
 export const HOST_MODULE = "dist/engine/host.mjs";
@@ -42,7 +51,7 @@ export class EngineSession implements vscode.Disposable {
     private client: EngineClient | undefined;
     private clientSubscriptions: {dispose(): void}[] = [];
     private loadedKey: string | undefined;
-    private loading: {key: string, promise: Promise<ModelSummary>} | undefined;
+    private loading: {key: string; promise: Promise<ModelSummary>} | undefined;
     private loadProgress: ProgressSink | undefined;
     private customSpeedupValue: number | undefined;
     private lastRunValue: LastRun | undefined;
@@ -154,14 +163,17 @@ export class EngineSession implements vscode.Disposable {
         this.loadedKey = undefined;
         const summary = await client.load(params);
         this.loadedKey = key;
-        this.options.log.info(`Loaded ${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}, ` +
-            `${describeCompute(summary.compute)}, ${summary.threads} threads, max ${summary.maxSpeedup.toFixed(2)}x, cost model ${summary.costModelSource} ` +
-            `(${Math.round(performance.now() - started)} ms)`);
+        this.options.log.info(
+            `Loaded ${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}, ` +
+                `${describeCompute(summary.compute)}, ${summary.threads} threads, max ${summary.maxSpeedup.toFixed(2)}x, cost model ${summary.costModelSource} ` +
+                `(${Math.round(performance.now() - started)} ms)`
+        );
         this.warnOnGpuFallback(summary);
         if (summary.speedCalibrationError !== undefined)
-            this.options.log.warn(`Speed calibration failed (${summary.speedCalibrationError}); the dial predicts from tensor sizes and shows no achieved speedup.`);
-        if (!summary.layerSkipSupported)
-            this.options.log.warn(`${summary.architecture} cannot skip layers; ${summary.name} runs at 1x at every level.`);
+            this.options.log.warn(
+                `Speed calibration failed (${summary.speedCalibrationError}); the dial predicts from tensor sizes and shows no achieved speedup.`
+            );
+        if (!summary.layerSkipSupported) this.options.log.warn(`${summary.architecture} cannot skip layers; ${summary.name} runs at 1x at every level.`);
         if (summary.plan.message !== null) this.options.log.info(summary.plan.message);
         this.changeEmitter.fire();
         return summary;
@@ -184,9 +196,12 @@ export class EngineSession implements vscode.Disposable {
     async setLevel(level: SpeedLevelName): Promise<void> {
         const configuration = vscode.workspace.getConfiguration("layerDial");
         const inspected = configuration.inspect<string>("speedLevel");
-        const target = inspected?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
-            : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace
-                : vscode.ConfigurationTarget.Global;
+        const target =
+            inspected?.workspaceFolderValue !== undefined
+                ? vscode.ConfigurationTarget.WorkspaceFolder
+                : inspected?.workspaceValue !== undefined
+                  ? vscode.ConfigurationTarget.Workspace
+                  : vscode.ConfigurationTarget.Global;
         if (configuration.get("speedLevel") === level && this.customSpeedupValue !== undefined) {
             // same setting, so no configuration event: drop the panel's custom ratio here
             this.customSpeedupValue = undefined;
@@ -205,8 +220,10 @@ export class EngineSession implements vscode.Disposable {
     private async applySpeed(): Promise<void> {
         if (this.model !== undefined && this.client !== undefined) {
             const plan = await this.client.setSpeed(this.speedSetting(this.settings));
-            this.options.log.info(`Speed ${this.customSpeedupValue ?? this.level}: ${plan.keptLayers.length}/${plan.layerCount} layers, ` +
-                `predicted ${plan.predictedSpeedup.toFixed(2)}x${plan.message === null ? "" : ` (${plan.message})`}`);
+            this.options.log.info(
+                `Speed ${this.customSpeedupValue ?? this.level}: ${plan.keptLayers.length}/${plan.layerCount} layers, ` +
+                    `predicted ${plan.predictedSpeedup.toFixed(2)}x${plan.message === null ? "" : ` (${plan.message})`}`
+            );
         }
         this.changeEmitter.fire();
     }
@@ -216,7 +233,10 @@ export class EngineSession implements vscode.Disposable {
     }
 
     /** One generation request, streamed; the result says why it stopped (an aborted run returns its partial text). */
-    async generate(params: Omit<GenerateParams, "requestId">, options: {title: string, onText?: (text: string) => void, signal?: AbortSignal}): Promise<GenerateResult> {
+    async generate(
+        params: Omit<GenerateParams, "requestId">,
+        options: {title: string; onText?: (text: string) => void; signal?: AbortSignal}
+    ): Promise<GenerateResult> {
         const requestId = `ext-${++this.requestCounter}`;
         const controller = new AbortController();
         const onAbort = () => controller.abort();
@@ -239,9 +259,11 @@ export class EngineSession implements vscode.Disposable {
                 }
             });
             this.lastRunValue = {stats: result.stats, tokens: result.tokens};
-            this.options.log.info(`${options.title}: ${result.tokens} tokens, ${result.stopReason}, ` +
-                `${result.stats.decodeTokensPerSecond.toFixed(1)} tokens/s, ${result.stats.keptLayers}/${result.stats.layerCount} layers, ` +
-                `achieved ${result.stats.achievedSpeedup === null ? "n/a" : `${result.stats.achievedSpeedup.toFixed(2)}x`}`);
+            this.options.log.info(
+                `${options.title}: ${result.tokens} tokens, ${result.stopReason}, ` +
+                    `${result.stats.decodeTokensPerSecond.toFixed(1)} tokens/s, ${result.stats.keptLayers}/${result.stats.layerCount} layers, ` +
+                    `achieved ${result.stats.achievedSpeedup === null ? "n/a" : `${result.stats.achievedSpeedup.toFixed(2)}x`}`
+            );
             const stopReason = result.stopReason === "aborted" ? "cancelled" : result.stopReason === "maxTokens" ? "maxTokens" : "done";
             this.requestEmitter.fire({type: "ended", requestId, stopReason, result});
             this.changeEmitter.fire();
@@ -249,7 +271,9 @@ export class EngineSession implements vscode.Disposable {
         } catch (error) {
             const cancelled = controller.signal.aborted;
             this.requestEmitter.fire({
-                type: "ended", requestId, stopReason: cancelled ? "cancelled" : "error",
+                type: "ended",
+                requestId,
+                stopReason: cancelled ? "cancelled" : "error",
                 ...(cancelled ? {} : {error: error instanceof Error ? error.message : String(error)})
             });
             throw error;
@@ -280,7 +304,9 @@ export class EngineSession implements vscode.Disposable {
         this.loadProgress = progress;
         try {
             const result = await client.calibrate({force}, {signal});
-            this.options.log.info(`Calibrated layer order (${result.method}${result.cached ? ", cached" : ""}): ${result.order.join(" ")}; saved in ${result.cacheFile}`);
+            this.options.log.info(
+                `Calibrated layer order (${result.method}${result.cached ? ", cached" : ""}): ${result.order.join(" ")}; saved in ${result.cacheFile}`
+            );
             this.loadedKey = undefined;
             await this.ensureModel(progress);
             return result;
@@ -290,7 +316,7 @@ export class EngineSession implements vscode.Disposable {
     }
 
     /** A controller for one command run; Stop Generation aborts every one that is registered. */
-    beginCommand(token?: vscode.CancellationToken): {signal: AbortSignal, dispose(): void} {
+    beginCommand(token?: vscode.CancellationToken): {signal: AbortSignal; dispose(): void} {
         const controller = new AbortController();
         const subscription = token?.onCancellationRequested(() => controller.abort());
         this.commands.add(controller);
@@ -337,15 +363,22 @@ export class EngineSession implements vscode.Disposable {
         const hostModule = path.join(this.options.extensionPath, HOST_MODULE);
         const nativeDirectory = path.join(this.options.extensionPath, NATIVE_DIRECTORY);
         if (!fs.existsSync(hostModule) || !fs.existsSync(path.join(nativeDirectory, "bins", "llama-addon.node")))
-            throw new NativeBuildMissingError(`This installation of Layer Dial is incomplete: ${fs.existsSync(hostModule) ? nativeDirectory : hostModule} ` +
-                "is missing. Reinstall the extension; in a development checkout run \"npm run build:native\" and then \"npm run build\".");
+            throw new NativeBuildMissingError(
+                `This installation of Layer Dial is incomplete: ${fs.existsSync(hostModule) ? nativeDirectory : hostModule} ` +
+                    'is missing. Reinstall the extension; in a development checkout run "npm run build:native" and then "npm run build".'
+            );
         const settings = this.settings;
         const log = this.options.log;
         const client = new EngineClient({
             hostModule,
             // VS Code's own runtime: Electron as plain Node, so users need no Node installed
             execPath: process.execPath,
-            env: {...process.env, ...gpuEnvironment(settings.gpu, this.options.backendsDirectory), ELECTRON_RUN_AS_NODE: "1", LAYER_DIAL_NATIVE_DIR: nativeDirectory},
+            env: {
+                ...process.env,
+                ...gpuEnvironment(settings.gpu, this.options.backendsDirectory),
+                ELECTRON_RUN_AS_NODE: "1",
+                LAYER_DIAL_NATIVE_DIR: nativeDirectory
+            },
             log: (level, message) => log[level](`[engine] ${message}`)
         });
         this.clientSubscriptions = [
@@ -371,7 +404,8 @@ export class EngineSession implements vscode.Disposable {
         if (reason === undefined || requested === "auto" || requested === "cpu" || this.warnedGpuFallback) return;
         this.warnedGpuFallback = true;
         this.options.log.warn(`layerDial.gpu is "${requested}": ${reason}`);
-        void vscode.window.showWarningMessage(`Layer Dial: layerDial.gpu is "${requested}", but the model is ${reason}.`, "Open Settings", "Show Log")
+        void vscode.window
+            .showWarningMessage(`Layer Dial: layerDial.gpu is "${requested}", but the model is ${reason}.`, "Open Settings", "Show Log")
             .then((choice) => {
                 if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "layerDial.gpu");
                 if (choice === "Show Log") this.options.log.show();
@@ -398,10 +432,9 @@ export class EngineSession implements vscode.Disposable {
         this.changeEmitter.fire();
         // a command that was waiting on the host reports the crash itself; when idle, nobody else would
         if (this.commands.size === 0) {
-            void vscode.window.showErrorMessage(`Layer Dial: ${description} The next command starts a new engine.`, "Show Log")
-                .then((choice) => {
-                    if (choice === "Show Log") this.options.log.show();
-                });
+            void vscode.window.showErrorMessage(`Layer Dial: ${description} The next command starts a new engine.`, "Show Log").then((choice) => {
+                if (choice === "Show Log") this.options.log.show();
+            });
         }
     }
 

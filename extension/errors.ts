@@ -24,7 +24,10 @@ export class RelativeModelPathError extends Error {
 /** An hf: URI whose file has not been downloaded yet; downloading needs the user's go-ahead. */
 export class ModelNotDownloadedError extends Error {
     override name = "ModelNotDownloadedError";
-    constructor(message: string, readonly uri: string) {
+    constructor(
+        message: string,
+        readonly uri: string
+    ) {
         super(message);
     }
 }
@@ -53,7 +56,10 @@ export class BinarySelectionError extends Error {
 export class ModelDownloadFailedError extends Error {
     override name = "ModelDownloadFailedError";
     /** what to download again (undefined: the recommended model) */
-    constructor(message: string, readonly uri?: string) {
+    constructor(
+        message: string,
+        readonly uri?: string
+    ) {
         super(message);
     }
 }

@@ -63,7 +63,8 @@ export function activate(context: vscode.ExtensionContext): void {
         command("layerDial.openSpeedPanel", "Open Speed Panel", () => panels.createOrShow()),
         command("layerDial.selectModel", "Select Model", () => selectModel(modelsDirectory, log)),
         command("layerDial.downloadRecommendedModel", "Download Model", (uri) =>
-            downloadRecommendedModel(modelsDirectory, log, typeof uri === "string" && parseHfUri(uri) !== undefined ? uri : undefined)),
+            downloadRecommendedModel(modelsDirectory, log, typeof uri === "string" && parseHfUri(uri) !== undefined ? uri : undefined)
+        ),
         command("layerDial.stopGeneration", "Stop Generation", () => {
             if (engine.stopAll() === 0) void vscode.window.setStatusBarMessage("Layer Dial: nothing is running", 3000);
         }),
@@ -73,7 +74,8 @@ export function activate(context: vscode.ExtensionContext): void {
         command("layerDial.setCompletionSpeedLevel", "Set Inline Completion Speed Level", () => pickCompletionSpeedLevel(completions)),
         // takes no arguments: nothing lets a caller skip its confirmation
         command("layerDial.enableCuda", "Enable CUDA", () =>
-            enableCuda({extensionPath: context.extensionPath, backendsDirectory, ui: vscodeEnableCudaUi(vscode), log}))
+            enableCuda({extensionPath: context.extensionPath, backendsDirectory, ui: vscodeEnableCudaUi(vscode), log})
+        )
     );
     log.info(`Layer Dial activated in ${(performance.now() - started).toFixed(1)} ms (no model loaded, no engine started)`);
 }

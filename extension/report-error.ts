@@ -5,8 +5,16 @@ import type {EngineRequestError} from "./engine-client.js";
 import {ErrorCodes} from "../common/engine-protocol.js";
 import {ChunkBudgetError} from "./commands/chunking.js";
 import {
-    BinarySelectionError, BlankSelectionError, ModelDownloadFailedError, ModelFileMissingError, ModelNotDownloadedError,
-    NoModelConfiguredError, NoSelectionError, NotAGgufFileError, OperationCancelledError, RelativeModelPathError,
+    BinarySelectionError,
+    BlankSelectionError,
+    ModelDownloadFailedError,
+    ModelFileMissingError,
+    ModelNotDownloadedError,
+    NoModelConfiguredError,
+    NoSelectionError,
+    NotAGgufFileError,
+    OperationCancelledError,
+    RelativeModelPathError,
     UnsupportedModelUriError
 } from "./errors.js";
 import {NativeBuildMissingError} from "./errors.js";
@@ -27,7 +35,7 @@ export function isCancellation(error: unknown): boolean {
     return error instanceof Error && error.name === "AbortError";
 }
 
-type Action = {title: string, run: () => unknown};
+type Action = {title: string; run: () => unknown};
 
 function runCommand(title: string, command: string, ...args: unknown[]): Action {
     return {title, run: () => vscode.commands.executeCommand(command, ...args)};
@@ -36,7 +44,7 @@ function runCommand(title: string, command: string, ...args: unknown[]): Action 
 const openSettings = runCommand("Open Settings", "workbench.action.openSettings", "layerDial");
 const selectModel = runCommand("Select Model", "layerDial.selectModel");
 
-type Report = {severity: "error" | "warning", actions: Action[], /** a stack helps only with failures the user cannot fix */ stack?: boolean};
+type Report = {severity: "error" | "warning"; actions: Action[]; /** a stack helps only with failures the user cannot fix */ stack?: boolean};
 
 function actionsFor(error: unknown, log: vscode.LogOutputChannel): Report {
     const showLog: Action = {title: "Show Log", run: () => log.show()};
@@ -46,15 +54,17 @@ function actionsFor(error: unknown, log: vscode.LogOutputChannel): Report {
         return {severity: "warning", actions: [selectModel, runCommand("Download Recommended Model", "layerDial.downloadRecommendedModel")]};
     if (error instanceof ModelNotDownloadedError)
         return {severity: "warning", actions: [runCommand("Download", "layerDial.downloadRecommendedModel", error.uri), selectModel]};
-    if (error instanceof ModelFileMissingError || error instanceof NotAGgufFileError || error instanceof RelativeModelPathError ||
-        error instanceof UnsupportedModelUriError)
+    if (
+        error instanceof ModelFileMissingError ||
+        error instanceof NotAGgufFileError ||
+        error instanceof RelativeModelPathError ||
+        error instanceof UnsupportedModelUriError
+    )
         return {severity: "error", actions: [selectModel, openSettings]};
-    if (error instanceof ChunkBudgetError || error instanceof SummaryNotShrinkingError)
-        return {severity: "error", actions: [openSettings]};
+    if (error instanceof ChunkBudgetError || error instanceof SummaryNotShrinkingError) return {severity: "error", actions: [openSettings]};
     if (error instanceof ModelDownloadFailedError)
         return {severity: "error", actions: [runCommand("Retry", "layerDial.downloadRecommendedModel", error.uri), showLog]};
-    if (isEngineHostExited(error) || error instanceof NativeBuildMissingError)
-        return {severity: "error", actions: [showLog], stack: true};
+    if (isEngineHostExited(error) || error instanceof NativeBuildMissingError) return {severity: "error", actions: [showLog], stack: true};
     if (isEngineRequestError(error)) {
         if (error.code === ErrorCodes.modelFile || error.code === ErrorCodes.noModel) return {severity: "error", actions: [selectModel, showLog]};
         if (error.code === ErrorCodes.badInput) return {severity: "error", actions: [openSettings]};
@@ -71,7 +81,7 @@ export function reportError(error: unknown, log: vscode.LogOutputChannel, what: 
     }
     const message = error instanceof Error ? error.message : String(error);
     const {severity, actions, stack = false} = actionsFor(error, log);
-    const detail = stack && error instanceof Error ? error.stack ?? message : `${error instanceof Error ? `${error.name}: ` : ""}${message}`;
+    const detail = stack && error instanceof Error ? (error.stack ?? message) : `${error instanceof Error ? `${error.name}: ` : ""}${message}`;
     if (severity === "warning") log.warn(`${what}: ${detail}`);
     else log.error(`${what} failed: ${detail}`);
     const show = severity === "warning" ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;

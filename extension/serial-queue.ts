@@ -3,9 +3,9 @@
 
 export type QueueOptions = {
     /** stops a job that is still waiting, before it starts */
-    signal?: AbortSignal,
+    signal?: AbortSignal;
     /** called once when the job has to wait for others */
-    onWait?: (jobsAhead: number) => void
+    onWait?: (jobsAhead: number) => void;
 };
 
 export class SerialQueue {
@@ -41,7 +41,10 @@ export class SerialQueue {
 }
 
 function waitOrAbort(previous: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-    const settled = previous.then(() => undefined, () => undefined);
+    const settled = previous.then(
+        () => undefined,
+        () => undefined
+    );
     if (signal === undefined) return settled;
     return new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(signal.reason);

@@ -12,16 +12,16 @@ export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cpu", "cuda", "vulkan
 
 export type LayerDialSettings = {
     /** A .gguf path (absolute, `~/…`, or relative to the first workspace folder) or an hf: URI; "" for none. */
-    model: string,
-    speedLevel: SpeedLevelName,
-    prefill: PrefillPolicy,
-    gpu: GpuChoice,
+    model: string;
+    speedLevel: SpeedLevelName;
+    prefill: PrefillPolicy;
+    gpu: GpuChoice;
     /** layers offloaded to the GPU: "auto" (as many as VRAM holds) or at most this many */
-    gpuLayers: "auto" | number,
+    gpuLayers: "auto" | number;
     /** Tokens per sequence; 0 lets the engine choose (the model's training context, at most 4096). */
-    contextSize: number,
-    maxTokens: number,
-    temperature: number
+    contextSize: number;
+    maxTokens: number;
+    temperature: number;
 };
 
 /**
@@ -53,13 +53,13 @@ function oneOf<T extends string>(allowed: readonly T[], value: unknown): T | und
     return allowed.find((item) => item === value);
 }
 
-function numberIn(value: unknown, limits: {min: number, max: number}, integer: boolean): number | undefined {
+function numberIn(value: unknown, limits: {min: number; max: number}, integer: boolean): number | undefined {
     if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
     if (integer && !Number.isInteger(value)) return undefined;
     return value >= limits.min && value <= limits.max ? value : undefined;
 }
 
-export function readSettings(read: SettingReader): {settings: LayerDialSettings, warnings: string[]} {
+export function readSettings(read: SettingReader): {settings: LayerDialSettings; warnings: string[]} {
     const warnings: string[] = [];
     function pick<K extends keyof LayerDialSettings>(key: K, parsed: LayerDialSettings[K] | undefined): LayerDialSettings[K] {
         const raw = read(key);
@@ -95,18 +95,18 @@ function gpuLayersValue(value: unknown): "auto" | number | undefined {
  * The host chooses its compute backend when it starts, from these variables: the setting itself
  * (engine/native/loader.ts reads LAYER_DIAL_GPU), and where Enable CUDA installed the CUDA backend.
  */
-export function gpuEnvironment(gpu: GpuChoice, installedBackendsDirectory: string): {LAYER_DIAL_GPU: string, LAYER_DIAL_BACKENDS_DIR: string} {
+export function gpuEnvironment(gpu: GpuChoice, installedBackendsDirectory: string): {LAYER_DIAL_GPU: string; LAYER_DIAL_BACKENDS_DIR: string} {
     return {LAYER_DIAL_GPU: gpu, LAYER_DIAL_BACKENDS_DIR: installedBackendsDirectory};
 }
 
 /** The `layerDial.completion.*` settings: inline ghost-text completion as you type. */
 export type CompletionSettings = {
-    enabled: boolean,
+    enabled: boolean;
     /** completions' own level, so typing can be faster than the commands */
-    speedLevel: SpeedLevelName,
-    maxTokens: number,
+    speedLevel: SpeedLevelName;
+    maxTokens: number;
     /** quiet time after a keystroke before the model is asked */
-    debounceMs: number
+    debounceMs: number;
 };
 
 /**
@@ -128,7 +128,7 @@ export const COMPLETION_SETTING_LIMITS = {
     debounceMs: {min: 0, max: 5000}
 } as const;
 
-export function readCompletionSettings(read: (key: keyof CompletionSettings) => unknown): {settings: CompletionSettings, warnings: string[]} {
+export function readCompletionSettings(read: (key: keyof CompletionSettings) => unknown): {settings: CompletionSettings; warnings: string[]} {
     const warnings: string[] = [];
     function pick<K extends keyof CompletionSettings>(key: K, parsed: CompletionSettings[K] | undefined): CompletionSettings[K] {
         const raw = read(key);

@@ -28,12 +28,12 @@ export function statusBarText(level: SpeedLevelName, plan?: PlanInfo, customSpee
 }
 
 export type LevelPickRow = {
-    level: SpeedLevelName,
+    level: SpeedLevelName;
     /** starts with the level name */
-    label: string,
-    description: string,
-    detail?: string,
-    current: boolean
+    label: string;
+    description: string;
+    detail?: string;
+    current: boolean;
 };
 
 export const LOAD_A_MODEL_TO_SEE = "load a model to see";
@@ -43,9 +43,10 @@ export function levelPickRows(current: SpeedLevelName, previews?: ReadonlyMap<Sp
     return SPEED_LEVELS.map(({name}) => {
         const plan = previews?.get(name);
         const target = levelRatioText(name, plan);
-        const description = plan === undefined
-            ? `${target} · ${LOAD_A_MODEL_TO_SEE}`
-            : `${target} · ${plan.keptLayers.length}/${plan.layerCount} layers · predicted ${formatRatio(plan.predictedSpeedup)}`;
+        const description =
+            plan === undefined
+                ? `${target} · ${LOAD_A_MODEL_TO_SEE}`
+                : `${target} · ${plan.keptLayers.length}/${plan.layerCount} layers · predicted ${formatRatio(plan.predictedSpeedup)}`;
         return {
             level: name,
             label: name,
@@ -64,20 +65,30 @@ export function levelForDepth(depth: number, previews: ReadonlyMap<SpeedLevelNam
     return undefined;
 }
 
-export type LastRun = {stats: GenerationStats, tokens: number};
+export type LastRun = {stats: GenerationStats; tokens: number};
 
 /** The status bar tooltip: level, plan and, after a run, what it achieved. Plain text lines. */
-export function statusTooltipLines(level: SpeedLevelName, plan: PlanInfo | undefined, lastRun: LastRun | undefined, customSpeedup?: number, compute?: string): string[] {
-    const lines = [customSpeedup !== undefined
-        ? `Layer Dial speed: custom ${formatRatio(customSpeedup)} (from the speed panel)`
-        : `Layer Dial speed: ${level} (${levelRatioText(level, plan)})`];
+export function statusTooltipLines(
+    level: SpeedLevelName,
+    plan: PlanInfo | undefined,
+    lastRun: LastRun | undefined,
+    customSpeedup?: number,
+    compute?: string
+): string[] {
+    const lines = [
+        customSpeedup !== undefined
+            ? `Layer Dial speed: custom ${formatRatio(customSpeedup)} (from the speed panel)`
+            : `Layer Dial speed: ${level} (${levelRatioText(level, plan)})`
+    ];
     if (plan === undefined) lines.push(`Layers: ${LOAD_A_MODEL_TO_SEE}`);
     else lines.push(`Layers: ${plan.keptLayers.length}/${plan.layerCount} kept · predicted ${formatRatio(plan.predictedSpeedup)}`);
     if (compute !== undefined) lines.push(`Runs on: ${compute}`);
     if (lastRun !== undefined) {
         const achieved = lastRun.stats.achievedSpeedup;
-        lines.push(`Last run: achieved ${achieved === null ? "n/a" : formatRatio(achieved)} · ` +
-            `${lastRun.stats.decodeTokensPerSecond.toFixed(1)} tokens/s · ${lastRun.tokens} tokens`);
+        lines.push(
+            `Last run: achieved ${achieved === null ? "n/a" : formatRatio(achieved)} · ` +
+                `${lastRun.stats.decodeTokensPerSecond.toFixed(1)} tokens/s · ${lastRun.tokens} tokens`
+        );
     }
     lines.push("Click to change the speed level");
     return lines;

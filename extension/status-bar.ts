@@ -14,7 +14,10 @@ export class SpeedStatusBar implements vscode.Disposable {
         this.item = vscode.window.createStatusBarItem("layerDial.speed", vscode.StatusBarAlignment.Right, 100);
         this.item.name = "Layer Dial Speed";
         this.item.command = "layerDial.setSpeedLevel";
-        this.disposables.push(this.item, session.onDidChange(() => this.update()));
+        this.disposables.push(
+            this.item,
+            session.onDidChange(() => this.update())
+        );
         this.update();
         this.item.show();
     }

@@ -15,9 +15,23 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-    buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, isBackendSource, isCpuVariantSet, isGpuBackend,
-    listPatches, nativeCacheRoot, nodeLlamaCppDirectory, prebuiltBackendPackages, projectRoot, readBuildInfo,
-    type BackendOrigin, type BuildInfo, type NativeBuildKey, type NativeBuildOptions
+    buildDirectory,
+    buildInfoFileName,
+    computeBuildKey,
+    defaultBuildOptions,
+    isBackendSource,
+    isCpuVariantSet,
+    isGpuBackend,
+    listPatches,
+    nativeCacheRoot,
+    nodeLlamaCppDirectory,
+    prebuiltBackendPackages,
+    projectRoot,
+    readBuildInfo,
+    type BackendOrigin,
+    type BuildInfo,
+    type NativeBuildKey,
+    type NativeBuildOptions
 } from "../engine/native/build-record.js";
 import {applyPatchStack, PatchStackError, type StackedPatch} from "./patch-stack.js";
 import {checkGgmlSymbols} from "./symbols.js";
@@ -34,24 +48,19 @@ function parseArgs(argv: string[]): NativeBuildOptions & {force: boolean} {
         const arg = argv[i];
         const value = argv[i + 1];
         if (arg === "--backends") {
-            if (!isBackendSource(value))
-                throw new NativeBuildError(`--backends must be "prebuilt" or "source" (got "${value}")`);
+            if (!isBackendSource(value)) throw new NativeBuildError(`--backends must be "prebuilt" or "source" (got "${value}")`);
             options.backends = value;
             i++;
         } else if (arg === "--gpu") {
-            if (!isGpuBackend(value))
-                throw new NativeBuildError(`--gpu must be one of false, auto, cuda, vulkan, metal (got "${value}")`);
+            if (!isGpuBackend(value)) throw new NativeBuildError(`--gpu must be one of false, auto, cuda, vulkan, metal (got "${value}")`);
             options.gpu = value;
             i++;
         } else if (arg === "--cpu-variants") {
-            if (!isCpuVariantSet(value))
-                throw new NativeBuildError(`--cpu-variants must be "all" or "native" (got "${value}")`);
+            if (!isCpuVariantSet(value)) throw new NativeBuildError(`--cpu-variants must be "all" or "native" (got "${value}")`);
             options.cpuVariants = value;
             i++;
-        } else if (arg === "--force")
-            options.force = true;
-        else
-            throw new NativeBuildError(`Unknown option "${arg}". ${usage}`);
+        } else if (arg === "--force") options.force = true;
+        else throw new NativeBuildError(`Unknown option "${arg}". ${usage}`);
     }
     if (options.backends === "prebuilt" && prebuiltBackendPackages() == null)
         throw new NativeBuildError(`node-llama-cpp publishes no prebuilt ggml backends for ${process.platform}-${process.arch}; build with --backends source`);
@@ -60,31 +69,29 @@ function parseArgs(argv: string[]): NativeBuildOptions & {force: boolean} {
     return options;
 }
 
-function run(command: string, args: string[], options: {cwd: string, env?: NodeJS.ProcessEnv}) {
+function run(command: string, args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv}) {
     const result = spawnSync(command, args, {cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "inherit", "inherit"]});
     return result.status ?? 1;
 }
 
 function nodeLlamaCppCli(nlcDirectory: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
     const status = run(process.execPath, [path.join(nlcDirectory, "dist", "cli", "cli.js"), ...args], {cwd: nlcDirectory, env});
-    if (status !== 0)
-        throw new NativeBuildError(`"node-llama-cpp ${args.join(" ")}" failed (exit ${status}); see the output above`);
+    if (status !== 0) throw new NativeBuildError(`"node-llama-cpp ${args.join(" ")}" failed (exit ${status}); see the output above`);
 }
 
 function readJson<T>(file: string): T {
     return JSON.parse(fs.readFileSync(file, "utf8")) as T;
 }
 
-type NlcBuildMetadata = {buildOptions: {gpu: string | false, llamaCpp: {repo: string, release: string}, customCmakeOptions: Record<string, string>}};
+type NlcBuildMetadata = {buildOptions: {gpu: string | false; llamaCpp: {repo: string; release: string}; customCmakeOptions: Record<string, string>}};
 
-function bundledRelease(nlcDirectory: string): {repo: string, release: string} {
-    const info = readJson<{tag: string, llamaCppGithubRepo: string}>(path.join(nlcDirectory, "llama", "llama.cpp.info.json"));
+function bundledRelease(nlcDirectory: string): {repo: string; release: string} {
+    const info = readJson<{tag: string; llamaCppGithubRepo: string}>(path.join(nlcDirectory, "llama", "llama.cpp.info.json"));
     return {repo: info.llamaCppGithubRepo, release: info.tag};
 }
 
 function ensureLlamaCppSource(nlcDirectory: string, gpu: string) {
-    if (fs.existsSync(path.join(nlcDirectory, "llama", "llama.cpp", "CMakeLists.txt")))
-        return;
+    if (fs.existsSync(path.join(nlcDirectory, "llama", "llama.cpp", "CMakeLists.txt"))) return;
     console.log("Cloning the bundled llama.cpp release (offline, from node-llama-cpp's git bundle)");
     nodeLlamaCppCli(nlcDirectory, ["source", "download", "--skipBuild", "--noUsageExample", "--gpu", gpu]);
 }
@@ -96,31 +103,35 @@ function applyPatches(nlcDirectory: string) {
         directory: patch.target === "llama.cpp" ? path.join(llamaDirectory, "llama.cpp") : llamaDirectory,
         content: fs.readFileSync(patch.file, "utf8")
     }));
-    const report = applyPatchStack(patches, path.join(llamaDirectory, ".layer-dial-applied-patches.json"),
-        "Reinstall node-llama-cpp (rm -rf node_modules/node-llama-cpp && npm install --ignore-scripts), then run npm run build:native again.");
-    if (report.unchanged)
-        console.log(`  ${patches.length} patches already applied`);
-    for (const name of report.reversed)
-        console.log(`  patch ${name}: reversed (changed since it was applied)`);
-    for (const name of report.applied)
-        console.log(`  patch ${name}: applied`);
+    const report = applyPatchStack(
+        patches,
+        path.join(llamaDirectory, ".layer-dial-applied-patches.json"),
+        "Reinstall node-llama-cpp (rm -rf node_modules/node-llama-cpp && npm install --ignore-scripts), then run npm run build:native again."
+    );
+    if (report.unchanged) console.log(`  ${patches.length} patches already applied`);
+    for (const name of report.reversed) console.log(`  patch ${name}: reversed (changed since it was applied)`);
+    for (const name of report.applied) console.log(`  patch ${name}: applied`);
 }
 
 /** a prebuilt package's folder, checked to be exactly node-llama-cpp's version and llama.cpp release */
-function prebuiltPackage(name: string, expectedVersion: string, expectedRelease: string): {binsFolder: string, origin: BackendOrigin} {
+function prebuiltPackage(name: string, expectedVersion: string, expectedRelease: string): {binsFolder: string; origin: BackendOrigin} {
     const packageFolder = path.join(nodeLlamaCppDirectory(), "..", ...name.split("/"));
     const packageJsonPath = path.join(packageFolder, "package.json");
     if (!fs.existsSync(packageJsonPath))
         throw new NativeBuildError(`${name} is not installed. Run "npm install --ignore-scripts" (it is pinned in package.json's optionalDependencies).`);
     const version = readJson<{version: string}>(packageJsonPath).version;
     if (version !== expectedVersion)
-        throw new NativeBuildError(`${name} is version ${version}, but node-llama-cpp is ${expectedVersion}: their libraries must come from one release. Pin both to the same version and run npm install.`);
+        throw new NativeBuildError(
+            `${name} is version ${version}, but node-llama-cpp is ${expectedVersion}: their libraries must come from one release. Pin both to the same version and run npm install.`
+        );
     const binsRoot = path.join(packageFolder, "bins");
     const [platformFolder] = fs.readdirSync(binsRoot);
     const binsFolder = path.join(binsRoot, platformFolder);
     const metadata = readJson<NlcBuildMetadata>(path.join(binsFolder, "_nlcBuildMetadata.json"));
     if (metadata.buildOptions.llamaCpp.release !== expectedRelease)
-        throw new NativeBuildError(`${name}@${version} was built from llama.cpp ${metadata.buildOptions.llamaCpp.release}, but node-llama-cpp bundles ${expectedRelease}`);
+        throw new NativeBuildError(
+            `${name}@${version} was built from llama.cpp ${metadata.buildOptions.llamaCpp.release}, but node-llama-cpp bundles ${expectedRelease}`
+        );
     return {binsFolder, origin: {package: name, version, llamaCppRelease: expectedRelease}};
 }
 
@@ -134,8 +145,7 @@ function prebuiltBuildTree(): string {
  *  match, since our libllama links libggml by that name */
 function stockVariant(cpuBinsFolder: string): string {
     const registry = fs.readdirSync(cpuBinsFolder).find((name) => /^libggml\..+\.(so|dylib|dll)$/.test(name));
-    if (registry == null)
-        throw new NativeBuildError(`${cpuBinsFolder} has no libggml.<variant> library`);
+    if (registry == null) throw new NativeBuildError(`${cpuBinsFolder} has no libggml.<variant> library`);
     return registry.replace(/^libggml\./, "").replace(/\.(so|dylib|dll)$/, "");
 }
 
@@ -145,26 +155,47 @@ function compilePatchedLibraries(nlcDirectory: string, prebuiltBinsFolder: strin
     const tree = prebuiltBuildTree();
     fs.mkdirSync(tree, {recursive: true});
     const cmakeOptions: Record<string, string> = {
-        NLC_LLAMA_DIR: path.join(nlcDirectory, "llama"), PREBUILT_BINS_DIR: prebuiltBinsFolder, NLC_VARIANT: variant,
-        LLAMA_CURL: "OFF", LLAMA_HTTPLIB: "OFF", LLAMA_OPENSSL: "OFF", LLAMA_BUILD_NUMBER: "1", CMAKE_CONFIGURATION_TYPES: "Release"
+        NLC_LLAMA_DIR: path.join(nlcDirectory, "llama"),
+        PREBUILT_BINS_DIR: prebuiltBinsFolder,
+        NLC_VARIANT: variant,
+        LLAMA_CURL: "OFF",
+        LLAMA_HTTPLIB: "OFF",
+        LLAMA_OPENSSL: "OFF",
+        LLAMA_BUILD_NUMBER: "1",
+        CMAKE_CONFIGURATION_TYPES: "Release"
     };
     console.log(`Compiling libllama and the addon against ${prebuiltBinsFolder}`);
     // cmake-js, run through npm as node-llama-cpp runs it, finds Node's headers the way npm is configured to
-    const status = run("npm", [
-        "exec", "--no", "--", "cmake-js", "compile", "--log-level", "warn", "--config", "Release", `--arch=${process.arch}`,
-        "--directory", path.join(projectRoot, "native", "cmake"), "--out", tree,
-        `--runtime-version=${process.versions.node}`, `--parallel=${os.availableParallelism()}`,
-        ...Object.entries(cmakeOptions).map(([name, value]) => `--CD${name}=${value}`)
-    ], {cwd: projectRoot});
-    if (status !== 0)
-        throw new NativeBuildError(`Compiling the patched libraries failed (exit ${status}); see the output above`);
+    const status = run(
+        "npm",
+        [
+            "exec",
+            "--no",
+            "--",
+            "cmake-js",
+            "compile",
+            "--log-level",
+            "warn",
+            "--config",
+            "Release",
+            `--arch=${process.arch}`,
+            "--directory",
+            path.join(projectRoot, "native", "cmake"),
+            "--out",
+            tree,
+            `--runtime-version=${process.versions.node}`,
+            `--parallel=${os.availableParallelism()}`,
+            ...Object.entries(cmakeOptions).map(([name, value]) => `--CD${name}=${value}`)
+        ],
+        {cwd: projectRoot}
+    );
+    if (status !== 0) throw new NativeBuildError(`Compiling the patched libraries failed (exit ${status}); see the output above`);
     return tree;
 }
 
 function findFile(root: string, name: string): string {
     for (const entry of fs.readdirSync(root, {withFileTypes: true, recursive: true})) {
-        if (entry.isFile() && entry.name === name)
-            return path.join(entry.parentPath, entry.name);
+        if (entry.isFile() && entry.name === name) return path.join(entry.parentPath, entry.name);
     }
     throw new NativeBuildError(`The build finished but ${root} has no ${name}`);
 }
@@ -190,30 +221,42 @@ function buildWithPrebuiltBackends(nlcDirectory: string, key: NativeBuildKey, st
     const libraryExtension = process.platform === "win32" ? "dll" : process.platform === "darwin" ? "dylib" : "so";
     const prefix = process.platform === "win32" ? "" : "lib";
     // ours: what the patches change
-    for (const name of ["llama-addon.node", `${prefix}llama.${variant}.${libraryExtension}`])
-        copyInto(bins, findFile(tree, name));
+    for (const name of ["llama-addon.node", `${prefix}llama.${variant}.${libraryExtension}`]) copyInto(bins, findFile(tree, name));
     // theirs: every ggml library, and llama-common (it uses only libllama's public API, which the patches extend but do not change)
     const stock = fs.readdirSync(cpu.binsFolder).filter((name) => /^(lib)?(ggml[-.]|llama-common\.)/.test(name));
-    for (const name of stock)
-        copyInto(bins, path.join(cpu.binsFolder, name));
-    const metadata: NlcBuildMetadata = {buildOptions: {gpu: false, llamaCpp: release, customCmakeOptions: {LAYER_DIAL_GGML: `${cpu.origin.package}@${cpu.origin.version}`}}};
+    for (const name of stock) copyInto(bins, path.join(cpu.binsFolder, name));
+    const metadata: NlcBuildMetadata = {
+        buildOptions: {gpu: false, llamaCpp: release, customCmakeOptions: {LAYER_DIAL_GGML: `${cpu.origin.package}@${cpu.origin.version}`}}
+    };
     fs.writeFileSync(path.join(bins, "_nlcBuildMetadata.json"), JSON.stringify(metadata));
 
     if (vulkan != null) {
         const folder = path.join(staging, "backends", "vulkan");
         copyInto(folder, path.join(vulkan.binsFolder, `${prefix}ggml-vulkan.${libraryExtension}`));
-        fs.writeFileSync(path.join(folder, "layer-dial-backend.json"), JSON.stringify({
-            backend: "vulkan", package: vulkan.origin.package, version: vulkan.origin.version,
-            llamaCppRelease: vulkan.origin.llamaCppRelease, files: [`${prefix}ggml-vulkan.${libraryExtension}`]
-        }, null, 2));
+        fs.writeFileSync(
+            path.join(folder, "layer-dial-backend.json"),
+            JSON.stringify(
+                {
+                    backend: "vulkan",
+                    package: vulkan.origin.package,
+                    version: vulkan.origin.version,
+                    llamaCppRelease: vulkan.origin.llamaCppRelease,
+                    files: [`${prefix}ggml-vulkan.${libraryExtension}`]
+                },
+                null,
+                2
+            )
+        );
     }
 
     // our libllama was compiled against the release's ggml headers; prove the stock libraries define
     // every ggml symbol it and the addon use, so a mismatch fails here rather than at a user's dlopen
     const missing = checkGgmlSymbols(bins);
     if (missing.length > 0)
-        throw new NativeBuildError(`The prebuilt ggml libraries of ${cpu.origin.package}@${cpu.origin.version} lack symbols our build needs: ` +
-            `${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""}. The patches or the pinned packages changed; see CONTRIBUTING.md.`);
+        throw new NativeBuildError(
+            `The prebuilt ggml libraries of ${cpu.origin.package}@${cpu.origin.version} lack symbols our build needs: ` +
+                `${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""}. The patches or the pinned packages changed; see CONTRIBUTING.md.`
+        );
     return {llamaCppRelease: release.release, backendOrigins: {cpu: cpu.origin, ...(vulkan != null ? {vulkan: vulkan.origin} : {})}};
 }
 
@@ -223,8 +266,7 @@ function sourceCmakeOptions(options: NativeBuildOptions): Record<string, string>
     if (options.cpuVariants === "all") {
         cmake.GGML_NATIVE = "OFF";
         cmake.GGML_CPU_ALL_VARIANTS = "ON";
-    } else
-        cmake.GGML_NATIVE = "ON";
+    } else cmake.GGML_NATIVE = "ON";
     return cmake;
 }
 
@@ -234,10 +276,13 @@ function buildFromSource(nlcDirectory: string, key: NativeBuildKey, staging: str
     applyPatches(nlcDirectory);
     const cmakeOptions = sourceCmakeOptions(key);
     const env: NodeJS.ProcessEnv = {...process.env};
-    for (const [name, value] of Object.entries(cmakeOptions))
-        env[`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`] = value;
-    console.log(`Building all of llama.cpp from source (gpu ${key.gpu}, cpu variants ${key.cpuVariants}; ` +
-        `${Object.entries(cmakeOptions).map(([name, value]) => `${name}=${value}`).join(" ")})`);
+    for (const [name, value] of Object.entries(cmakeOptions)) env[`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`] = value;
+    console.log(
+        `Building all of llama.cpp from source (gpu ${key.gpu}, cpu variants ${key.cpuVariants}; ` +
+            `${Object.entries(cmakeOptions)
+                .map(([name, value]) => `${name}=${value}`)
+                .join(" ")})`
+    );
     nodeLlamaCppCli(nlcDirectory, ["source", "build", "--noUsageExample", "--gpu", key.gpu], env);
 
     const lastBuild = readJson<{folderName: string}>(path.join(nlcDirectory, "llama", "lastBuild.json"));

@@ -15,15 +15,15 @@ export class PatchStackError extends Error {
 
 export type StackedPatch = {
     /** a stable name for messages and the stamp, e.g. "addon/01-layer-skip-and-logits.diff" */
-    name: string,
+    name: string;
     /** the folder `git apply` runs in */
-    directory: string,
-    content: string
+    directory: string;
+    content: string;
 };
 
-type AppliedStamp = {patches: {name: string, directory: string, content: string}[]};
+type AppliedStamp = {patches: {name: string; directory: string; content: string}[]};
 
-export type ApplyReport = {applied: string[], reversed: string[], unchanged: boolean};
+export type ApplyReport = {applied: string[]; reversed: string[]; unchanged: boolean};
 
 /** git apply, without letting git discover an enclosing repository (our own checkout contains
  *  node_modules), which would make it skip every path silently */
@@ -59,8 +59,7 @@ function stampOf(patches: readonly StackedPatch[]): AppliedStamp {
 export function applyPatchStack(patches: readonly StackedPatch[], stampPath: string, recoverHint: string): ApplyReport {
     const wanted = stampOf(patches);
     const previous = readStamp(stampPath);
-    if (previous != null && JSON.stringify(previous) === JSON.stringify(wanted))
-        return {applied: [], reversed: [], unchanged: true};
+    if (previous != null && JSON.stringify(previous) === JSON.stringify(wanted)) return {applied: [], reversed: [], unchanged: true};
 
     const reversed: string[] = [];
     if (previous != null) {
@@ -78,19 +77,23 @@ export function applyPatchStack(patches: readonly StackedPatch[], stampPath: str
     for (const patch of patches) {
         const check = gitApply(patch.directory, ["--check", "-v"], patch.content);
         if (check.status !== 0) {
-            const failures = check.output.split("\n").filter((line) => line.startsWith("error:")).join("\n");
+            const failures = check.output
+                .split("\n")
+                .filter((line) => line.startsWith("error:"))
+                .join("\n");
             // without a record, the sources may carry an earlier, interrupted or older run's patches (a
             // stacked diff's reverse cannot tell), so both ways out are named
-            throw new PatchStackError(`Patch ${patch.name} does not apply in ${patch.directory}:\n${failures || check.output}\n` +
-                (previous == null && applied.length === 0
-                    ? `If an earlier build patched these sources: ${recoverHint} Otherwise the bundled llama.cpp release or addon changed: update the patch (CONTRIBUTING.md, native patches).`
-                    : "The bundled llama.cpp release or addon changed: update the patch (CONTRIBUTING.md, native patches)."));
+            throw new PatchStackError(
+                `Patch ${patch.name} does not apply in ${patch.directory}:\n${failures || check.output}\n` +
+                    (previous == null && applied.length === 0
+                        ? `If an earlier build patched these sources: ${recoverHint} Otherwise the bundled llama.cpp release or addon changed: update the patch (CONTRIBUTING.md, native patches).`
+                        : "The bundled llama.cpp release or addon changed: update the patch (CONTRIBUTING.md, native patches).")
+            );
         }
         if (!check.output.includes("Checking patch"))
             throw new PatchStackError(`git apply checked no file of ${patch.name} in ${patch.directory}; refusing to continue`);
         const result = gitApply(patch.directory, [], patch.content);
-        if (result.status !== 0)
-            throw new PatchStackError(`Applying ${patch.name} failed:\n${result.output}`);
+        if (result.status !== 0) throw new PatchStackError(`Applying ${patch.name} failed:\n${result.output}`);
         applied.push(patch.name);
         // stamp after every patch, so an interrupted run can still be reversed exactly
         fs.writeFileSync(stampPath, JSON.stringify(stampOf(patches.slice(0, applied.length))));

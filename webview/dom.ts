@@ -7,9 +7,7 @@ export interface ElementOptions {
     readonly attrs?: Readonly<Record<string, string>>;
 }
 
-export function el<K extends keyof HTMLElementTagNameMap>(
-    tag: K, options: ElementOptions = {}, children: readonly Node[] = []
-): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, options: ElementOptions = {}, children: readonly Node[] = []): HTMLElementTagNameMap[K] {
     const element = document.createElement(tag);
     if (options.className !== undefined) element.className = options.className;
     if (options.text !== undefined) element.textContent = options.text;
@@ -20,7 +18,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 
 /** A codicon glyph; decorative, so hidden from screen readers (the text beside it carries the meaning). */
 export function icon(name: string): HTMLSpanElement {
-    return el("span", { className: `codicon codicon-${name}`, attrs: { "aria-hidden": "true" } });
+    return el("span", {className: `codicon codicon-${name}`, attrs: {"aria-hidden": "true"}});
 }
 
 /** Sets text only when it changed, so streaming updates do not restart screen-reader announcements. */

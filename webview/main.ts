@@ -1,9 +1,9 @@
 // The speed panel's entry point (bundled to dist/webview/panel.js). Order matters: draw the saved
 // state first, so a reloaded panel is never blank, then listen, then tell the extension it may talk.
-import { parseToWebview, type FromWebview } from "../common/panel-messages.js";
-import { applyMessage, restorePanelState, toSavedState, withDepth, type PanelState, type SavedPanelState } from "./panel-state.js";
-import { PanelView } from "./panel-view.js";
-import type { VsCodeApi } from "./vscode-api.js";
+import {parseToWebview, type FromWebview} from "../common/panel-messages.js";
+import {applyMessage, restorePanelState, toSavedState, withDepth, type PanelState, type SavedPanelState} from "./panel-state.js";
+import {PanelView} from "./panel-view.js";
+import type {VsCodeApi} from "./vscode-api.js";
 
 /** Streamed chunks arrive many times a second; saving the whole output each time would be wasteful. */
 const OUTPUT_SAVE_DELAY_MS = 250;
@@ -31,9 +31,9 @@ const view = new PanelView(root, {
     onSetLevel: (step) => {
         state = withDepth(state, step.depth);
         saveNow();
-        vscode.postMessage({ type: "setLevel", depth: step.depth, speedup: step.predictedSpeedup });
+        vscode.postMessage({type: "setLevel", depth: step.depth, speedup: step.predictedSpeedup});
     },
-    onStop: (requestId) => vscode.postMessage({ type: "stop", requestId })
+    onStop: (requestId) => vscode.postMessage({type: "stop", requestId})
 });
 view.render(state);
 
@@ -46,7 +46,11 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
     else saveNow();
 });
 // a pending output save must not be lost when VS Code hides or reloads the panel
-window.addEventListener("pagehide", () => { if (saveTimer !== undefined) saveNow(); });
-document.addEventListener("visibilitychange", () => { if (saveTimer !== undefined) saveNow(); });
+window.addEventListener("pagehide", () => {
+    if (saveTimer !== undefined) saveNow();
+});
+document.addEventListener("visibilitychange", () => {
+    if (saveTimer !== undefined) saveNow();
+});
 
-vscode.postMessage({ type: "ready" });
+vscode.postMessage({type: "ready"});

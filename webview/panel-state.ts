@@ -1,10 +1,17 @@
 // What the speed panel shows, as plain data: a reducer over the extension's messages and the shape
 // saved with vscode.setState. No DOM here, so it is unit-tested in node.
 import {
-    MAX_HISTORY, modelInfoSchema, runStatsSchema, isOfferedDepth,
-    type ModelInfo, type RunStats, type SpeedStep, type StopReason, type ToWebview
+    MAX_HISTORY,
+    modelInfoSchema,
+    runStatsSchema,
+    isOfferedDepth,
+    type ModelInfo,
+    type RunStats,
+    type SpeedStep,
+    type StopReason,
+    type ToWebview
 } from "../common/panel-messages.js";
-import { array, literal, nullable, num, object, optional, refine, str, type Schema } from "../common/panel-schema.js";
+import {array, literal, nullable, num, object, optional, refine, str, type Schema} from "../common/panel-schema.js";
 
 /** Streamed text kept per request; older text is dropped from the front (the newest is what users watch). */
 export const MAX_OUTPUT_CHARS = 200_000;
@@ -28,7 +35,7 @@ export interface PanelState {
     readonly request: PanelRequest | null;
 }
 
-export const emptyPanelState: PanelState = { model: null, depth: null, history: [], request: null };
+export const emptyPanelState: PanelState = {model: null, depth: null, history: [], request: null};
 
 export type Warn = (problem: string) => void;
 
@@ -36,7 +43,7 @@ export type Warn = (problem: string) => void;
 export function offeredSteps(model: ModelInfo): readonly SpeedStep[] {
     const steps = [...model.steps];
     if (!steps.some((step) => step.depth === model.layerCount))
-        steps.push({ depth: model.layerCount, predictedSpeedup: 1, keptLayers: Array.from({ length: model.layerCount }, (_, i) => i) });
+        steps.push({depth: model.layerCount, predictedSpeedup: 1, keptLayers: Array.from({length: model.layerCount}, (_, i) => i)});
     return steps.sort((a, b) => a.predictedSpeedup - b.predictedSpeedup || b.depth - a.depth);
 }
 
@@ -48,8 +55,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
     switch (message.type) {
         case "state": {
             let request = state.request;
-            if (request?.status === "running" && request.requestId !== message.activeRequestId)
-                request = { ...request, status: "lost" };
+            if (request?.status === "running" && request.requestId !== message.activeRequestId) request = {...request, status: "lost"};
             return {
                 model: message.model,
                 depth: message.depth,
@@ -62,13 +68,13 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
                 warn(`level: depth ${message.depth} is not offered by the loaded model; ignored`);
                 return state;
             }
-            return { ...state, depth: message.depth };
+            return {...state, depth: message.depth};
         case "runStats": {
             const others = state.history.filter((run) => run.requestId !== message.run.requestId);
-            return { ...state, history: [...others, message.run].slice(-MAX_HISTORY) };
+            return {...state, history: [...others, message.run].slice(-MAX_HISTORY)};
         }
         case "requestStarted":
-            return { ...state, request: { requestId: message.requestId, title: message.title, text: "", status: "running" } };
+            return {...state, request: {requestId: message.requestId, title: message.title, text: "", status: "running"}};
         case "output": {
             const request = state.request;
             if (request === null || request.requestId !== message.requestId || request.status !== "running") {
@@ -76,7 +82,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
                 return state;
             }
             const text = (request.text + message.text).slice(-MAX_OUTPUT_CHARS);
-            return { ...state, request: { ...request, text } };
+            return {...state, request: {...request, text}};
         }
         case "requestEnded": {
             const request = state.request;
@@ -86,9 +92,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
             }
             return {
                 ...state,
-                request: message.error === undefined
-                    ? { ...request, status: message.stopReason }
-                    : { ...request, status: message.stopReason, error: message.error }
+                request: message.error === undefined ? {...request, status: message.stopReason} : {...request, status: message.stopReason, error: message.error}
             };
         }
     }
@@ -96,7 +100,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
 
 /** The user moved the slider: the panel shows the new level at once, the extension confirms with `level`. */
 export function withDepth(state: PanelState, depth: number): PanelState {
-    return state.model !== null && isOfferedDepth(state.model, depth) ? { ...state, depth } : state;
+    return state.model !== null && isOfferedDepth(state.model, depth) ? {...state, depth} : state;
 }
 
 // Saved state: versioned, and validated on restore like any message, because it may come from an
@@ -108,25 +112,29 @@ export interface SavedPanelState extends PanelState {
 }
 
 const requestSchema: Schema<PanelRequest> = object({
-    requestId: str({ minLength: 1, maxLength: 200 }),
-    title: str({ maxLength: 500 }),
-    text: str({ maxLength: MAX_OUTPUT_CHARS }),
+    requestId: str({minLength: 1, maxLength: 200}),
+    title: str({maxLength: 500}),
+    text: str({maxLength: MAX_OUTPUT_CHARS}),
     status: literal("running", "done", "maxTokens", "cancelled", "error", "lost"),
-    error: optional(str({ maxLength: 2000 }))
+    error: optional(str({maxLength: 2000}))
 });
 
-const savedStateSchema: Schema<SavedPanelState> = refine(object({
-    version: literal(SAVED_STATE_VERSION),
-    model: nullable(modelInfoSchema),
-    depth: nullable(num({ min: 1, integer: true })),
-    history: array(runStatsSchema, { maxLength: MAX_HISTORY }),
-    request: nullable(requestSchema)
-}), (saved) => saved.model !== null && (saved.depth === null || !isOfferedDepth(saved.model, saved.depth))
-    ? "saved depth is not one of the saved model's steps"
-    : undefined);
+const savedStateSchema: Schema<SavedPanelState> = refine(
+    object({
+        version: literal(SAVED_STATE_VERSION),
+        model: nullable(modelInfoSchema),
+        depth: nullable(num({min: 1, integer: true})),
+        history: array(runStatsSchema, {maxLength: MAX_HISTORY}),
+        request: nullable(requestSchema)
+    }),
+    (saved) =>
+        saved.model !== null && (saved.depth === null || !isOfferedDepth(saved.model, saved.depth))
+            ? "saved depth is not one of the saved model's steps"
+            : undefined
+);
 
 export function toSavedState(state: PanelState): SavedPanelState {
-    return { version: SAVED_STATE_VERSION, ...state };
+    return {version: SAVED_STATE_VERSION, ...state};
 }
 
 /** The saved state as PanelState, or the empty state (after a warning) when it is missing or unusable. */
@@ -137,6 +145,6 @@ export function restorePanelState(saved: unknown, warn: Warn): PanelState {
         warn(`saved panel state not restored: ${parsed.error}`);
         return emptyPanelState;
     }
-    const { model, depth, history, request } = parsed.value;
-    return { model, depth, history, request };
+    const {model, depth, history, request} = parsed.value;
+    return {model, depth, history, request};
 }

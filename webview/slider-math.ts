@@ -1,6 +1,6 @@
 // The slider's geometry: positions are proportional to the speedup ratio (so 1.5x sits halfway to 2x),
 // and any position snaps to the nearest depth the planner can deliver.
-import type { SpeedStep } from "../common/panel-messages.js";
+import type {SpeedStep} from "../common/panel-messages.js";
 
 /** Where a step sits on the track, 0 (1x, Quality) to 1 (the fastest step). */
 export function positionOf(step: SpeedStep, steps: readonly SpeedStep[]): number {
@@ -13,9 +13,7 @@ export function positionOf(step: SpeedStep, steps: readonly SpeedStep[]): number
 export function nearestStepIndex(steps: readonly SpeedStep[], fraction: number): number {
     const clamped = Math.min(1, Math.max(0, fraction));
     let best = 0;
-    for (let i = 1; i < steps.length; i++)
-        if (Math.abs(positionOf(steps[i], steps) - clamped) < Math.abs(positionOf(steps[best], steps) - clamped))
-            best = i;
+    for (let i = 1; i < steps.length; i++) if (Math.abs(positionOf(steps[i], steps) - clamped) < Math.abs(positionOf(steps[best], steps) - clamped)) best = i;
     return best;
 }
 
@@ -27,12 +25,21 @@ export function stepIndexForKey(key: string, index: number, count: number): numb
     const page = Math.max(1, Math.round(count / 10));
     const clamp = (value: number): number => Math.min(count - 1, Math.max(0, value));
     switch (key) {
-        case "ArrowRight": case "ArrowUp": return clamp(index + 1);
-        case "ArrowLeft": case "ArrowDown": return clamp(index - 1);
-        case "PageUp": return clamp(index + page);
-        case "PageDown": return clamp(index - page);
-        case "Home": return 0;
-        case "End": return count - 1;
-        default: return undefined;
+        case "ArrowRight":
+        case "ArrowUp":
+            return clamp(index + 1);
+        case "ArrowLeft":
+        case "ArrowDown":
+            return clamp(index - 1);
+        case "PageUp":
+            return clamp(index + page);
+        case "PageDown":
+            return clamp(index - page);
+        case "Home":
+            return 0;
+        case "End":
+            return count - 1;
+        default:
+            return undefined;
     }
 }

@@ -1,10 +1,10 @@
 // The speed/quality slider: an ARIA slider (role="slider") rather than <input type="range">, because
 // its stops are the planner's achievable depths, unevenly spaced in speedup, and the track is drawn
 // proportional to the ratio. Dragging previews; releasing or a key press commits.
-import type { SpeedStep } from "../common/panel-messages.js";
-import { el } from "./dom.js";
-import { formatRatio } from "./format.js";
-import { nearestStepIndex, positionOf, stepIndexForKey } from "./slider-math.js";
+import type {SpeedStep} from "../common/panel-messages.js";
+import {el} from "./dom.js";
+import {formatRatio} from "./format.js";
+import {nearestStepIndex, positionOf, stepIndexForKey} from "./slider-math.js";
 
 export interface SpeedSliderEvents {
     /** The shown step changed (drag, key or an update); the panel redraws the readout and layer strip. */
@@ -27,21 +27,32 @@ export class SpeedSlider {
     private shownIndex = 0;
     private dragPointer: number | undefined;
 
-    constructor(labelId: string, private readonly events: SpeedSliderEvents) {
-        this.fill = el("div", { className: "slider-fill" });
-        this.ticks = el("div", { className: "slider-ticks", attrs: { "aria-hidden": "true" } });
-        this.thumb = el("div", { className: "slider-thumb" });
-        this.slider = el("div", {
-            className: "slider",
-            attrs: {
-                "role": "slider", "tabindex": "0", "id": "speed-slider", "aria-labelledby": labelId,
-                "aria-orientation": "horizontal", "aria-valuemin": "1", "aria-valuemax": "1", "aria-valuenow": "1"
-            }
-        }, [el("div", { className: "slider-track" }, [this.fill]), this.ticks, this.thumb]);
-        this.maxLabel = el("span", { className: "slider-end slider-end-max", text: formatRatio(1) });
-        this.element = el("div", { className: "slider-row" }, [
-            el("span", { className: "slider-end", text: "Quality" }), this.slider, this.maxLabel
-        ]);
+    constructor(
+        labelId: string,
+        private readonly events: SpeedSliderEvents
+    ) {
+        this.fill = el("div", {className: "slider-fill"});
+        this.ticks = el("div", {className: "slider-ticks", attrs: {"aria-hidden": "true"}});
+        this.thumb = el("div", {className: "slider-thumb"});
+        this.slider = el(
+            "div",
+            {
+                className: "slider",
+                attrs: {
+                    role: "slider",
+                    tabindex: "0",
+                    id: "speed-slider",
+                    "aria-labelledby": labelId,
+                    "aria-orientation": "horizontal",
+                    "aria-valuemin": "1",
+                    "aria-valuemax": "1",
+                    "aria-valuenow": "1"
+                }
+            },
+            [el("div", {className: "slider-track"}, [this.fill]), this.ticks, this.thumb]
+        );
+        this.maxLabel = el("span", {className: "slider-end slider-end-max", text: formatRatio(1)});
+        this.element = el("div", {className: "slider-row"}, [el("span", {className: "slider-end", text: "Quality"}), this.slider, this.maxLabel]);
         this.slider.addEventListener("keydown", (event) => this.onKey(event));
         this.slider.addEventListener("pointerdown", (event) => this.onPointerDown(event));
         this.slider.addEventListener("pointermove", (event) => this.onPointerMove(event));
@@ -76,11 +87,13 @@ export class SpeedSlider {
     }
 
     private drawTicks(): void {
-        this.ticks.replaceChildren(...this.steps.map((step) => {
-            const tick = el("span", { className: "slider-tick" });
-            tick.style.setProperty("--pos", String(positionOf(step, this.steps)));
-            return tick;
-        }));
+        this.ticks.replaceChildren(
+            ...this.steps.map((step) => {
+                const tick = el("span", {className: "slider-tick"});
+                tick.style.setProperty("--pos", String(positionOf(step, this.steps)));
+                return tick;
+            })
+        );
     }
 
     private show(index: number): void {
@@ -90,9 +103,10 @@ export class SpeedSlider {
         this.thumb.style.setProperty("--pos", String(position));
         this.fill.style.setProperty("--pos", String(position));
         this.slider.setAttribute("aria-valuenow", String(step?.predictedSpeedup ?? 1));
-        this.slider.setAttribute("aria-valuetext", step === undefined
-            ? "No model loaded"
-            : `${formatRatio(step.predictedSpeedup)}, ${step.depth} of ${this.layerCount} layers run`);
+        this.slider.setAttribute(
+            "aria-valuetext",
+            step === undefined ? "No model loaded" : `${formatRatio(step.predictedSpeedup)}, ${step.depth} of ${this.layerCount} layers run`
+        );
         this.events.onShow(step);
     }
 

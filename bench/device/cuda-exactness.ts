@@ -21,18 +21,18 @@ import {ensureFixture, testFixtureFor} from "../../test/fixtures/fixture-models.
 import {checkSkipEqualsPruned} from "../../test/fixtures/exactness-check.js";
 
 type CheckResult = {
-    name: string,
-    gpuLayers?: number,
-    ok: boolean,
-    seconds: number,
-    offloadedLayers?: number,
-    skipped?: number[],
-    promptDelta?: number,
-    stepDelta?: number,
-    error?: string
+    name: string;
+    gpuLayers?: number;
+    ok: boolean;
+    seconds: number;
+    offloadedLayers?: number;
+    skipped?: number[];
+    promptDelta?: number;
+    stepDelta?: number;
+    error?: string;
 };
 
-type ChildReport = CheckResult & {backend?: {directory?: string, devices: string[]}};
+type ChildReport = CheckResult & {backend?: {directory?: string; devices: string[]}};
 
 const resultPrefix = "EXACTNESS-RESULT ";
 /** a child's exit status when the backend did not load: no later check can do better */
@@ -61,19 +61,23 @@ if (gpu === "vulkan") {
     process.env.GGML_VK_DISABLE_FUSION ??= "1";
 }
 const backendsDirectory = path.resolve(values.backends ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? "/tmp/backends");
-const checks = [...(values.only != null
-    ? values.only.split(",").map((name) => name.trim()).filter((name) => name.length > 0)
-    : SYNTHETIC_ARCHITECTURES), partialCheck];
+const checks = [
+    ...(values.only != null
+        ? values.only
+              .split(",")
+              .map((name) => name.trim())
+              .filter((name) => name.length > 0)
+        : SYNTHETIC_ARCHITECTURES),
+    partialCheck
+];
 const unknown = checks.filter((name) => name !== partialCheck && !(SYNTHETIC_ARCHITECTURES as readonly string[]).includes(name));
 if (unknown.length > 0) {
     console.error(`cuda-exactness: unknown architecture(s) ${unknown.join(", ")}; known: ${SYNTHETIC_ARCHITECTURES.join(", ")}`);
     process.exit(2);
 }
 
-if (values.check != null)
-    await runOneCheck(values.check);
-else
-    await runAll();
+if (values.check != null) await runOneCheck(values.check);
+else await runAll();
 
 /** in a child: one check, reported as one JSON line */
 async function runOneCheck(name: string): Promise<never> {
@@ -87,12 +91,18 @@ async function runOneCheck(name: string): Promise<never> {
     try {
         loaded = await loadPatchedLlama({gpu, fallbackToCpu: false, installedBackendsDirectory: backendsDirectory});
     } catch (error) {
-        return report({name, ok: false, seconds: seconds(), error: `${gpu} did not load: ${(error as Error).name}: ${(error as Error).message}`}, backendFailedStatus);
+        return report(
+            {name, ok: false, seconds: seconds(), error: `${gpu} did not load: ${(error as Error).name}: ${(error as Error).message}`},
+            backendFailedStatus
+        );
     }
     const {llama, backend} = loaded;
     if (backend.gpu !== gpu || backend.deviceNames.length === 0)
         // fallbackToCpu: false throws instead; a guard against a loader that changed underneath
-        return report({name, ok: false, seconds: seconds(), error: `the loader chose ${backend.gpu === false ? "the CPU" : backend.gpu}, not ${gpu}`}, backendFailedStatus);
+        return report(
+            {name, ok: false, seconds: seconds(), error: `the loader chose ${backend.gpu === false ? "the CPU" : backend.gpu}, not ${gpu}`},
+            backendFailedStatus
+        );
     const backendInfo = {directory: backend.backendDirectory, devices: backend.deviceNames};
 
     const partial = name === partialCheck;
@@ -103,19 +113,31 @@ async function runOneCheck(name: string): Promise<never> {
         await ensureFixture(fixture);
         const result = await checkSkipEqualsPruned(llama, fixture, {gpuLayers, label: partial ? `${gpu}, partial` : gpu});
         const problems: string[] = [];
-        if (result.offloadedLayers !== gpuLayers)
-            problems.push(`${result.offloadedLayers} layers offloaded, not ${gpuLayers}`);
+        if (result.offloadedLayers !== gpuLayers) problems.push(`${result.offloadedLayers} layers offloaded, not ${gpuLayers}`);
         const onGpu = (layer: number) => layer >= fixture.layerCount - gpuLayers;
         if (partial && !(result.skipped.some(onGpu) && result.skipped.some((layer) => !onGpu(layer))))
             problems.push(`skip set [${result.skipped}] does not straddle the split at layer ${fixture.layerCount - gpuLayers}`);
         await llama.dispose();
-        return report({
-            name, gpuLayers, ok: problems.length === 0, seconds: seconds(), offloadedLayers: result.offloadedLayers, skipped: result.skipped,
-            promptDelta: result.promptDelta, stepDelta: result.stepDelta, error: problems.length > 0 ? problems.join("; ") : undefined,
-            backend: backendInfo
-        }, 0);
+        return report(
+            {
+                name,
+                gpuLayers,
+                ok: problems.length === 0,
+                seconds: seconds(),
+                offloadedLayers: result.offloadedLayers,
+                skipped: result.skipped,
+                promptDelta: result.promptDelta,
+                stepDelta: result.stepDelta,
+                error: problems.length > 0 ? problems.join("; ") : undefined,
+                backend: backendInfo
+            },
+            0
+        );
     } catch (error) {
-        return report({name, gpuLayers, ok: false, seconds: seconds(), error: (error as Error).message?.split("\n")[0] ?? String(error), backend: backendInfo}, 0);
+        return report(
+            {name, gpuLayers, ok: false, seconds: seconds(), error: (error as Error).message?.split("\n")[0] ?? String(error), backend: backendInfo},
+            0
+        );
     }
 }
 
@@ -127,27 +149,41 @@ async function runAll(): Promise<void> {
     let backend: ChildReport["backend"];
     for (const name of checks) {
         const child = spawnSync(process.execPath, [...process.execArgv, script, "--check", name, "--gpu", gpu, "--backends", backendsDirectory], {
-            encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: checkTimeoutMs, maxBuffer: 16 * 1024 * 1024
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+            timeout: checkTimeoutMs,
+            maxBuffer: 16 * 1024 * 1024
         });
         const lines = (child.stdout ?? "").split("\n");
         const resultLine = lines.find((line) => line.startsWith(resultPrefix));
-        const report: ChildReport = resultLine != null
-            ? JSON.parse(resultLine.slice(resultPrefix.length)) as ChildReport
-            : {name, ok: false, seconds: 0, error: child.error != null ? child.error.message
-                : child.signal != null ? `the check's process died of ${child.signal}` : `the check's process exited with status ${child.status} and no result`};
+        const report: ChildReport =
+            resultLine != null
+                ? (JSON.parse(resultLine.slice(resultPrefix.length)) as ChildReport)
+                : {
+                      name,
+                      ok: false,
+                      seconds: 0,
+                      error:
+                          child.error != null
+                              ? child.error.message
+                              : child.signal != null
+                                ? `the check's process died of ${child.signal}`
+                                : `the check's process exited with status ${child.status} and no result`
+                  };
         if (backend == null && report.backend != null) {
             backend = report.backend;
             console.log(`cuda-exactness: ${gpu} backend ${backend.directory ?? "(built in)"} on ${backend.devices.join(", ")}`);
         }
         // the check's own log line (exactness-check prints one), passed on
-        for (const line of lines.filter((line) => line.length > 0 && !line.startsWith(resultPrefix)))
-            console.log(`  ${line}`);
+        for (const line of lines.filter((line) => line.length > 0 && !line.startsWith(resultPrefix))) console.log(`  ${line}`);
         const {backend: _backend, ...result} = report;
         results.push(result);
-        console.log(result.ok
-            ? `PASS ${name}: ${result.offloadedLayers} layers offloaded, skipped [${result.skipped}], ` +
-              `max |Δ| prompt ${result.promptDelta!.toExponential(2)}, steps ${result.stepDelta!.toExponential(2)} (${result.seconds.toFixed(1)} s)`
-            : `FAIL ${name}: ${result.error}`);
+        console.log(
+            result.ok
+                ? `PASS ${name}: ${result.offloadedLayers} layers offloaded, skipped [${result.skipped}], ` +
+                      `max |Δ| prompt ${result.promptDelta!.toExponential(2)}, steps ${result.stepDelta!.toExponential(2)} (${result.seconds.toFixed(1)} s)`
+                : `FAIL ${name}: ${result.error}`
+        );
         if (child.status === backendFailedStatus) {
             console.log(`cuda-exactness: ${gpu} does not load here; the remaining checks are not run`);
             break;
@@ -167,8 +203,11 @@ async function runAll(): Promise<void> {
         fs.mkdirSync(path.dirname(path.resolve(values.json)), {recursive: true});
         fs.writeFileSync(values.json, `${JSON.stringify(summary, null, 2)}\n`);
     }
-    console.log(`cuda-exactness: ${summary.passed} of ${checks.length} passed` +
-        (failed.length > 0 ? `; failed: ${failed.map((result) => result.name).join(", ")}` : "") +
-        (ranAll ? "" : `; not run: ${checks.length - results.length}`) + ` (${summary.seconds.toFixed(1)} s)`);
+    console.log(
+        `cuda-exactness: ${summary.passed} of ${checks.length} passed` +
+            (failed.length > 0 ? `; failed: ${failed.map((result) => result.name).join(", ")}` : "") +
+            (ranAll ? "" : `; not run: ${checks.length - results.length}`) +
+            ` (${summary.seconds.toFixed(1)} s)`
+    );
     process.exit(summary.failed > 0 ? 1 : 0);
 }

@@ -17,27 +17,26 @@ import {parseArgs} from "node:util";
 
 export type LocalRegistryOptions = {
     /** the package tarball to serve */
-    tarball: string,
+    tarball: string;
     /** Defaults to `@node-llama-cpp/linux-x64-cuda`. */
-    name?: string,
+    name?: string;
     /** the version the document is served at */
-    version: string,
+    version: string;
     /** the SRI string put in `dist.integrity`. Defaults to the tarball's own sha512. */
-    integrity?: string,
+    integrity?: string;
     /** Defaults to 0: any free port. */
-    port?: number,
+    port?: number;
     /** one line per request */
-    log?: (line: string) => void
+    log?: (line: string) => void;
 };
 
-export type LocalRegistry = {url: string, port: number, integrity: string, close: () => Promise<void>};
+export type LocalRegistry = {url: string; port: number; integrity: string; close: () => Promise<void>};
 
 export const defaultPackageName = "@node-llama-cpp/linux-x64-cuda";
 
 export async function sha512Integrity(file: string): Promise<string> {
     const hash = createHash("sha512");
-    for await (const chunk of fs.createReadStream(file))
-        hash.update(chunk as Buffer);
+    for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
     return `sha512-${hash.digest("base64")}`;
 }
 
@@ -45,7 +44,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     const tarball = path.resolve(options.tarball);
     const size = fs.statSync(tarball).size;
     const name = options.name ?? defaultPackageName;
-    const integrity = options.integrity ?? await sha512Integrity(tarball);
+    const integrity = options.integrity ?? (await sha512Integrity(tarball));
     const fileName = path.basename(tarball);
     const log = options.log ?? (() => undefined);
     // npm spells a scoped name in a URL with the slash escaped; clients differ in the case of %2f
@@ -93,10 +92,11 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
         url: base,
         port,
         integrity,
-        close: () => new Promise<void>((resolve, reject) => {
-            server.closeAllConnections();
-            server.close((error) => error != null ? reject(error) : resolve());
-        })
+        close: () =>
+            new Promise<void>((resolve, reject) => {
+                server.closeAllConnections();
+                server.close((error) => (error != null ? reject(error) : resolve()));
+            })
     };
 }
 
@@ -117,17 +117,18 @@ async function main(): Promise<void> {
         },
         strict: true
     });
-    if (values.tarball == null)
-        throw new Error("--tarball FILE is required");
+    if (values.tarball == null) throw new Error("--tarball FILE is required");
     const version = values.version ?? versionFromFileName(values.tarball);
-    if (version == null)
-        throw new Error(`--version is required: none in the file name ${path.basename(values.tarball)}`);
+    if (version == null) throw new Error(`--version is required: none in the file name ${path.basename(values.tarball)}`);
     const port = values.port != null ? Number(values.port) : 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new Error(`--port must be a port number (got "${values.port}")`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got "${values.port}")`);
 
     const registry = await startLocalRegistry({
-        tarball: values.tarball, name: values.name, version, integrity: values.integrity, port,
+        tarball: values.tarball,
+        name: values.name,
+        version,
+        integrity: values.integrity,
+        port,
         log: (line) => process.stderr.write(`local-registry: ${line}\n`)
     });
     if (values["port-file"] != null) {
@@ -142,5 +143,4 @@ async function main(): Promise<void> {
     process.once("SIGINT", stop);
 }
 
-if (process.argv[1] != null && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href)
-    await main();
+if (process.argv[1] != null && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();

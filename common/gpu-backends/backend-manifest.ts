@@ -7,19 +7,19 @@ import {writeFileAtomically} from "../cache-dir.js";
 export const BACKEND_MANIFEST_FILE = "layer-dial-backend.json";
 
 export type BackendManifest = {
-    backend: "vulkan" | "cuda",
+    backend: "vulkan" | "cuda";
     /** the npm package the libraries came from, e.g. `@node-llama-cpp/linux-x64-cuda` */
-    package: string,
+    package: string;
     /** that package's version: node-llama-cpp's own version, which it publishes its backends at */
-    version: string,
+    version: string;
     /** the llama.cpp release the libraries were built from (the package's `_nlcBuildMetadata.json`);
      *  a ggml backend only loads next to the ggml-base of the same release */
-    llamaCppRelease: string,
+    llamaCppRelease: string;
     /** paths relative to the folder, `/`-separated */
-    files: string[],
+    files: string[];
     /** the registry's SRI string the download was checked against */
-    integrity?: string,
-    installedAt?: string
+    integrity?: string;
+    installedAt?: string;
 };
 
 export function readBackendManifest(directory: string): BackendManifest | undefined {
@@ -38,32 +38,36 @@ export function writeBackendManifest(directory: string, manifest: BackendManifes
 
 /** the complete installs under a backends folder (one subfolder each); folders without a manifest,
  *  such as an install still in progress (`.partial-*`), are not installs */
-export function listInstalledBackends(root: string): {directory: string, manifest: BackendManifest}[] {
+export function listInstalledBackends(root: string): {directory: string; manifest: BackendManifest}[] {
     let names: string[];
     try {
-        names = fs.readdirSync(root).filter((name) => !name.startsWith(".")).sort();
+        names = fs
+            .readdirSync(root)
+            .filter((name) => !name.startsWith("."))
+            .sort();
     } catch {
         return [];
     }
-    const result: {directory: string, manifest: BackendManifest}[] = [];
+    const result: {directory: string; manifest: BackendManifest}[] = [];
     for (const name of names) {
         const directory = path.join(root, name);
         const manifest = readBackendManifest(directory);
-        if (manifest != null)
-            result.push({directory, manifest});
+        if (manifest != null) result.push({directory, manifest});
     }
     return result;
 }
 
 function isBackendManifest(value: unknown): value is BackendManifest {
-    if (value == null || typeof value !== "object")
-        return false;
+    if (value == null || typeof value !== "object") return false;
     const manifest = value as Record<string, unknown>;
-    return (manifest.backend === "vulkan" || manifest.backend === "cuda") &&
+    return (
+        (manifest.backend === "vulkan" || manifest.backend === "cuda") &&
         typeof manifest.package === "string" &&
         typeof manifest.version === "string" &&
         typeof manifest.llamaCppRelease === "string" &&
-        Array.isArray(manifest.files) && manifest.files.every((file) => typeof file === "string") &&
+        Array.isArray(manifest.files) &&
+        manifest.files.every((file) => typeof file === "string") &&
         (manifest.integrity === undefined || typeof manifest.integrity === "string") &&
-        (manifest.installedAt === undefined || typeof manifest.installedAt === "string");
+        (manifest.installedAt === undefined || typeof manifest.installedAt === "string")
+    );
 }

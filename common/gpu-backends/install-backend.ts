@@ -12,39 +12,43 @@ import {writeBackendManifest, type BackendManifest} from "./backend-manifest.js"
 import {readTar, TarFormatError} from "./tar-reader.js";
 
 export type GpuBackendInstallErrorCode =
-    | "unsupported-platform" | "offline" | "registry" | "integrity" | "interrupted" | "cancelled" | "bad-package" | "filesystem";
+    "unsupported-platform" | "offline" | "registry" | "integrity" | "interrupted" | "cancelled" | "bad-package" | "filesystem";
 
 /** every message names the backend and says what to do next; `code` lets a UI tell a cancel from a failure */
 export class GpuBackendInstallError extends Error {
     override name = "GpuBackendInstallError";
 
-    constructor(message: string, readonly code: GpuBackendInstallErrorCode, options?: {cause?: unknown}) {
+    constructor(
+        message: string,
+        readonly code: GpuBackendInstallErrorCode,
+        options?: {cause?: unknown}
+    ) {
         super(message, options);
     }
 }
 
 export type GpuBackendInstallProgress = {
-    phase: "metadata" | "download" | "verify" | "unpack",
+    phase: "metadata" | "download" | "verify" | "unpack";
     /** download: bytes received; unpack: compressed bytes read; verify: the tarball's size */
-    receivedBytes: number,
+    receivedBytes: number;
     /** absent when the registry sends no Content-Length */
-    totalBytes?: number,
+    totalBytes?: number;
     /** the npm package this step is about */
-    package: string
+    package: string;
 };
 
 export type InstallGpuBackendOptions = {
-    backend: "cuda",
+    backend: "cuda";
 
     /** the folder backends are installed under; this one goes into `<targetRoot>/<gpuBackendFolderName(...)>/` */
-    targetRoot: string,
+    targetRoot: string;
 
     /**
      * The npm registry (or a mirror of it) to download from.
      *
      * Defaults to `https://registry.npmjs.org`.
      */
-    registryUrl?: string,
+    registryUrl?: string;
 
     /**
      * The version of the backend package. node-llama-cpp publishes its backends at its own version, and a
@@ -52,7 +56,7 @@ export type InstallGpuBackendOptions = {
      * its bundled node-llama-cpp's package.json, the CLI the one it runs with), so this module needs no
      * way to find a checkout.
      */
-    version: string,
+    version: string;
 
     /**
      * Also install the CUDA 12 build of the backend from `@node-llama-cpp/linux-x64-cuda-ext`, into `fallback/`,
@@ -60,33 +64,33 @@ export type InstallGpuBackendOptions = {
      *
      * Defaults to `false`.
      */
-    includeFallback?: boolean,
+    includeFallback?: boolean;
 
     /** aborting rejects with a `cancelled` error, and leaves any previous install as it was */
-    signal?: AbortSignal,
+    signal?: AbortSignal;
 
-    onProgress?: (progress: GpuBackendInstallProgress) => void,
+    onProgress?: (progress: GpuBackendInstallProgress) => void;
 
     /**
      * The platform to install for; only `linux` has the package.
      *
      * Defaults to `process.platform`.
      */
-    platform?: NodeJS.Platform,
+    platform?: NodeJS.Platform;
 
     /**
      * The CPU architecture to install for; only `x64` has the package.
      *
      * Defaults to `process.arch`.
      */
-    arch?: string
+    arch?: string;
 };
 
 export type InstallGpuBackendResult = {
-    directory: string,
-    manifest: BackendManifest,
+    directory: string;
+    manifest: BackendManifest;
     /** the tarballs' sizes together */
-    downloadedBytes: number
+    downloadedBytes: number;
 };
 
 export const DEFAULT_REGISTRY_URL = "https://registry.npmjs.org";
@@ -101,7 +105,7 @@ const downloadStallTimeoutMs = 60_000;
 
 /** tar entry name → path inside the install folder: only these are unpacked, the rest of the package
  *  (CPU variants, libllama, the addon) comes from our own build */
-type BackendPackage = {name: string, files: Record<string, string>};
+type BackendPackage = {name: string; files: Record<string, string>};
 
 const cudaPackage: BackendPackage = {
     name: "@node-llama-cpp/linux-x64-cuda",
@@ -128,11 +132,13 @@ export async function installGpuBackend(options: InstallGpuBackendOptions): Prom
     if (options.backend !== "cuda")
         throw new GpuBackendInstallError(`Layer Dial can only install the CUDA backend, not "${String(options.backend)}".`, "unsupported-platform");
     if (platform !== "linux" || arch !== "x64")
-        throw new GpuBackendInstallError(`node-llama-cpp publishes its prebuilt ${backendTitle} backend for Linux x64 only, not for ${platform}-${arch}. ` +
-            (platform === "darwin"
-                ? "On a Mac, choose Metal with the layerDial.gpu setting instead."
-                : "Choose another backend with the layerDial.gpu setting, or build the native addon with CUDA from source (npm run build:native -- --gpu cuda)."),
-        "unsupported-platform");
+        throw new GpuBackendInstallError(
+            `node-llama-cpp publishes its prebuilt ${backendTitle} backend for Linux x64 only, not for ${platform}-${arch}. ` +
+                (platform === "darwin"
+                    ? "On a Mac, choose Metal with the layerDial.gpu setting instead."
+                    : "Choose another backend with the layerDial.gpu setting, or build the native addon with CUDA from source (npm run build:native -- --gpu cuda)."),
+            "unsupported-platform"
+        );
 
     const version = options.version;
     // it becomes part of a folder name and a URL
@@ -140,9 +146,11 @@ export async function installGpuBackend(options: InstallGpuBackendOptions): Prom
         throw new GpuBackendInstallError(`"${version}" is not a version the ${backendTitle} backend package can have (expected e.g. 3.22.1).`, "registry");
     const registry = (options.registryUrl ?? DEFAULT_REGISTRY_URL).replace(/\/+$/, "");
     if (!/^https?:\/\/[^/]/.test(registry))
-        throw new GpuBackendInstallError(`The npm registry address "${registry}" is not an http(s) URL; give one like ${DEFAULT_REGISTRY_URL}, then ${retryHint}.`, "registry");
-    if (options.signal?.aborted)
-        throw cancelledError();
+        throw new GpuBackendInstallError(
+            `The npm registry address "${registry}" is not an http(s) URL; give one like ${DEFAULT_REGISTRY_URL}, then ${retryHint}.`,
+            "registry"
+        );
+    if (options.signal?.aborted) throw cancelledError();
 
     const targetRoot = path.resolve(options.targetRoot);
     const finalDirectory = path.join(targetRoot, gpuBackendFolderName("cuda", version, platform, arch));
@@ -181,28 +189,33 @@ export async function installGpuBackend(options: InstallGpuBackendOptions): Prom
         replaceDirectory(staging, finalDirectory, path.join(partial, "previous"));
         return {directory: finalDirectory, manifest, downloadedBytes};
     } catch (error) {
-        if (options.signal?.aborted)
-            throw cancelledError(error);
-        if (error instanceof GpuBackendInstallError)
-            throw error;
-        throw new GpuBackendInstallError(`Could not install the ${backendTitle} backend in ${targetRoot} (${(error as Error).message}). ` +
-            `Check that the folder is writable and its disk has room (about 400 MB, 1 GB with the CUDA 12 fallback), then ${retryHint}.`, "filesystem", {cause: error});
+        if (options.signal?.aborted) throw cancelledError(error);
+        if (error instanceof GpuBackendInstallError) throw error;
+        throw new GpuBackendInstallError(
+            `Could not install the ${backendTitle} backend in ${targetRoot} (${(error as Error).message}). ` +
+                `Check that the folder is writable and its disk has room (about 400 MB, 1 GB with the CUDA 12 fallback), then ${retryHint}.`,
+            "filesystem",
+            {cause: error}
+        );
     } finally {
         removeQuietly(partial);
     }
 }
 
 type StepContext = {
-    version: string,
-    signal?: AbortSignal,
-    onProgress?: (progress: GpuBackendInstallProgress) => void
+    version: string;
+    signal?: AbortSignal;
+    onProgress?: (progress: GpuBackendInstallProgress) => void;
 };
 
-type PackageDist = {tarball: string, integrity: string};
+type PackageDist = {tarball: string; integrity: string};
 
 function cancelledError(cause?: unknown): GpuBackendInstallError {
-    return new GpuBackendInstallError(`The ${backendTitle} backend install was cancelled; nothing was installed and any previous install is unchanged.`,
-        "cancelled", {cause});
+    return new GpuBackendInstallError(
+        `The ${backendTitle} backend install was cancelled; nothing was installed and any previous install is unchanged.`,
+        "cancelled",
+        {cause}
+    );
 }
 
 /** the npm registry's per-version document: `dist.tarball` and `dist.integrity` are all we need */
@@ -218,20 +231,29 @@ async function fetchPackageDist(registry: string, name: string, context: StepCon
         status = response.status;
         text = await response.text();
     } catch (error) {
-        if (context.signal?.aborted)
-            throw error;
-        throw new GpuBackendInstallError(`Could not reach the npm registry at ${registry} (${watchdog.expired ? `no answer within ${metadataTimeoutMs / 1000} s` : describeCause(error)}). ` +
-            `Check the connection or proxy, then ${retryHint}.`, "offline", {cause: error});
+        if (context.signal?.aborted) throw error;
+        throw new GpuBackendInstallError(
+            `Could not reach the npm registry at ${registry} (${watchdog.expired ? `no answer within ${metadataTimeoutMs / 1000} s` : describeCause(error)}). ` +
+                `Check the connection or proxy, then ${retryHint}.`,
+            "offline",
+            {cause: error}
+        );
     } finally {
         watchdog.dispose();
     }
 
     if (status === 404)
-        throw new GpuBackendInstallError(`The npm registry at ${registry} has no ${name}@${context.version}, the ${backendTitle} backend for this node-llama-cpp. ` +
-            `If it is a mirror, let it fetch that package from registry.npmjs.org, then ${retryHint}.`, "registry");
+        throw new GpuBackendInstallError(
+            `The npm registry at ${registry} has no ${name}@${context.version}, the ${backendTitle} backend for this node-llama-cpp. ` +
+                `If it is a mirror, let it fetch that package from registry.npmjs.org, then ${retryHint}.`,
+            "registry"
+        );
     if (status < 200 || status >= 300)
-        throw new GpuBackendInstallError(`The npm registry at ${registry} answered HTTP ${status} for ${name}@${context.version} (the ${backendTitle} backend). ` +
-            `Try again later: ${retryHint}.`, "registry");
+        throw new GpuBackendInstallError(
+            `The npm registry at ${registry} answered HTTP ${status} for ${name}@${context.version} (the ${backendTitle} backend). ` +
+                `Try again later: ${retryHint}.`,
+            "registry"
+        );
 
     let dist: Partial<PackageDist> | undefined;
     try {
@@ -240,8 +262,11 @@ async function fetchPackageDist(registry: string, name: string, context: StepCon
         // reported below
     }
     if (typeof dist?.tarball !== "string" || !/^https?:\/\//.test(dist.tarball) || typeof dist.integrity !== "string")
-        throw new GpuBackendInstallError(`The npm registry at ${registry} sent no tarball address or integrity for ${name}@${context.version} (the ${backendTitle} backend), ` +
-            `so nothing was downloaded. Check the registry address, then ${retryHint}.`, "registry");
+        throw new GpuBackendInstallError(
+            `The npm registry at ${registry} sent no tarball address or integrity for ${name}@${context.version} (the ${backendTitle} backend), ` +
+                `so nothing was downloaded. Check the registry address, then ${retryHint}.`,
+            "registry"
+        );
     return {tarball: dist.tarball, integrity: dist.integrity};
 }
 
@@ -249,33 +274,45 @@ async function fetchPackageDist(registry: string, name: string, context: StepCon
 async function downloadVerified(dist: PackageDist, file: string, name: string, context: StepContext): Promise<number> {
     const expected = strongestHash(dist.integrity);
     if (expected == null)
-        throw new GpuBackendInstallError(`The npm registry gave no sha512, sha384 or sha256 integrity for ${name}@${context.version} (the ${backendTitle} backend), ` +
-            `only "${dist.integrity}", so the download could not be checked and nothing was installed. ${capitalised(retryHint)} with another registry.`, "registry");
+        throw new GpuBackendInstallError(
+            `The npm registry gave no sha512, sha384 or sha256 integrity for ${name}@${context.version} (the ${backendTitle} backend), ` +
+                `only "${dist.integrity}", so the download could not be checked and nothing was installed. ${capitalised(retryHint)} with another registry.`,
+            "registry"
+        );
 
     const hash = createHash(expected.algorithm);
     const watchdog = new Watchdog(context.signal, downloadStallTimeoutMs);
     const handle = await fs.promises.open(file, "wx");
     let receivedBytes = 0;
     let totalBytes: number | undefined;
-    const brokeOff = (cause: string, error?: unknown) => new GpuBackendInstallError(
-        `The download of the ${backendTitle} backend (${name}@${context.version}) broke off after ${megabytes(receivedBytes)}` +
-        `${totalBytes != null ? ` of ${megabytes(totalBytes)}` : ""} (${cause}). Nothing was installed; check the connection, then ${retryHint}.`,
-        "interrupted", {cause: error});
+    const brokeOff = (cause: string, error?: unknown) =>
+        new GpuBackendInstallError(
+            `The download of the ${backendTitle} backend (${name}@${context.version}) broke off after ${megabytes(receivedBytes)}` +
+                `${totalBytes != null ? ` of ${megabytes(totalBytes)}` : ""} (${cause}). Nothing was installed; check the connection, then ${retryHint}.`,
+            "interrupted",
+            {cause: error}
+        );
     try {
         let response: Response;
         try {
             response = await fetch(dist.tarball, {signal: watchdog.signal});
         } catch (error) {
-            if (context.signal?.aborted)
-                throw error;
-            throw new GpuBackendInstallError(`Could not download the ${backendTitle} backend from ${dist.tarball} ` +
-                `(${watchdog.expired ? `no answer within ${downloadStallTimeoutMs / 1000} s` : describeCause(error)}). ` +
-                `Check the connection or proxy, then ${retryHint}.`, "offline", {cause: error});
+            if (context.signal?.aborted) throw error;
+            throw new GpuBackendInstallError(
+                `Could not download the ${backendTitle} backend from ${dist.tarball} ` +
+                    `(${watchdog.expired ? `no answer within ${downloadStallTimeoutMs / 1000} s` : describeCause(error)}). ` +
+                    `Check the connection or proxy, then ${retryHint}.`,
+                "offline",
+                {cause: error}
+            );
         }
         if (!response.ok || response.body == null) {
             await response.body?.cancel();
-            throw new GpuBackendInstallError(`The npm registry answered HTTP ${response.status} for the ${backendTitle} backend's tarball ${dist.tarball}. ` +
-                `Try again later: ${retryHint}.`, "registry");
+            throw new GpuBackendInstallError(
+                `The npm registry answered HTTP ${response.status} for the ${backendTitle} backend's tarball ${dist.tarball}. ` +
+                    `Try again later: ${retryHint}.`,
+                "registry"
+            );
         }
         const length = Number(response.headers.get("content-length") ?? Number.NaN);
         totalBytes = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
@@ -287,12 +324,10 @@ async function downloadVerified(dist: PackageDist, file: string, name: string, c
                 try {
                     chunk = await reader.read();
                 } catch (error) {
-                    if (context.signal?.aborted)
-                        throw error;
+                    if (context.signal?.aborted) throw error;
                     throw brokeOff(watchdog.expired ? `no data for ${downloadStallTimeoutMs / 1000} s` : describeCause(error), error);
                 }
-                if (chunk.done)
-                    break;
+                if (chunk.done) break;
                 watchdog.touch();
                 hash.update(chunk.value);
                 await writeAll(handle, chunk.value);
@@ -304,8 +339,7 @@ async function downloadVerified(dist: PackageDist, file: string, name: string, c
             // closes the connection when we stop early (abort, a full disk); a no-op after the end
             await reader.cancel().catch(() => undefined);
         }
-        if (totalBytes != null && receivedBytes !== totalBytes)
-            throw brokeOff("the connection closed early");
+        if (totalBytes != null && receivedBytes !== totalBytes) throw brokeOff("the connection closed early");
     } finally {
         watchdog.dispose();
         await handle.close();
@@ -314,23 +348,23 @@ async function downloadVerified(dist: PackageDist, file: string, name: string, c
     context.onProgress?.({phase: "verify", receivedBytes, totalBytes: receivedBytes, package: name});
     const actual = hash.digest("base64");
     if (actual !== expected.digest)
-        throw new GpuBackendInstallError(`The ${backendTitle} backend download (${name}@${context.version}) did not match the registry's integrity ` +
-            `(${expected.algorithm} ${expected.digest.slice(0, 16)}…, got ${actual.slice(0, 16)}…), so nothing was installed. ` +
-            `${capitalised(retryHint)}; if it keeps failing, a proxy or the registry is serving a different file.`, "integrity");
+        throw new GpuBackendInstallError(
+            `The ${backendTitle} backend download (${name}@${context.version}) did not match the registry's integrity ` +
+                `(${expected.algorithm} ${expected.digest.slice(0, 16)}…, got ${actual.slice(0, 16)}…), so nothing was installed. ` +
+                `${capitalised(retryHint)}; if it keeps failing, a proxy or the registry is serving a different file.`,
+            "integrity"
+        );
     return receivedBytes;
 }
 
 /** the strongest hash of an SRI string (`sha512-<base64> sha1-…`) that is worth checking */
-function strongestHash(integrity: string): {algorithm: string, digest: string} | undefined {
+function strongestHash(integrity: string): {algorithm: string; digest: string} | undefined {
     const hashes = new Map<string, string>();
     for (const item of integrity.trim().split(/\s+/)) {
         const match = /^(sha512|sha384|sha256)-([A-Za-z0-9+/]+={0,2})(?:\?.*)?$/.exec(item);
-        if (match != null)
-            hashes.set(match[1], match[2]);
+        if (match != null) hashes.set(match[1], match[2]);
     }
-    for (const algorithm of ["sha512", "sha384", "sha256"])
-        if (hashes.has(algorithm))
-            return {algorithm, digest: hashes.get(algorithm)!};
+    for (const algorithm of ["sha512", "sha384", "sha256"]) if (hashes.has(algorithm)) return {algorithm, digest: hashes.get(algorithm)!};
     return undefined;
 }
 
@@ -339,8 +373,12 @@ async function unpackPackage(archive: string, backendPackage: BackendPackage, st
     const totalBytes = fs.statSync(archive).size;
     let receivedBytes = 0;
     const found = new Set<string>();
-    const refuse = (problem: string) => new GpuBackendInstallError(`The ${backendTitle} backend package ${backendPackage.name}@${context.version} ${problem}; ` +
-        `nothing was installed. It passed the registry's integrity check, so the registry itself serves it: ${retryHint} with another registry.`, "bad-package");
+    const refuse = (problem: string) =>
+        new GpuBackendInstallError(
+            `The ${backendTitle} backend package ${backendPackage.name}@${context.version} ${problem}; ` +
+                `nothing was installed. It passed the registry's integrity check, so the registry itself serves it: ${retryHint} with another registry.`,
+            "bad-package"
+        );
 
     context.onProgress?.({phase: "unpack", receivedBytes, totalBytes, package: backendPackage.name});
     try {
@@ -357,11 +395,9 @@ async function unpackPackage(archive: string, backendPackage: BackendPackage, st
             zlib.createGunzip(),
             async (tar: AsyncIterable<Buffer>) => {
                 await readTar(tar, async (entry, content) => {
-                    if (!isSafeEntryName(entry.name))
-                        throw refuse(`holds an entry outside its folder ("${entry.name}")`);
+                    if (!isSafeEntryName(entry.name)) throw refuse(`holds an entry outside its folder ("${entry.name}")`);
                     const relative = backendPackage.files[entry.name];
-                    if (relative == null)
-                        return content.skip();
+                    if (relative == null) return content.skip();
                     if (entry.type !== "0" && entry.type !== "\0" && entry.type !== "7")
                         throw refuse(`has ${entry.name} as something other than a plain file (tar type "${entry.type}")`);
                     const destination = path.join(staging, relative);
@@ -377,8 +413,7 @@ async function unpackPackage(archive: string, backendPackage: BackendPackage, st
             }
         );
     } catch (error) {
-        if (error instanceof GpuBackendInstallError || context.signal?.aborted)
-            throw error;
+        if (error instanceof GpuBackendInstallError || context.signal?.aborted) throw error;
         if (error instanceof TarFormatError || (error as NodeJS.ErrnoException).code?.startsWith("Z_"))
             throw refuse(`could not be unpacked (${(error as Error).message})`);
         throw error;
@@ -390,7 +425,7 @@ async function unpackPackage(archive: string, backendPackage: BackendPackage, st
 
 /** the llama.cpp release in the package's build metadata; the loader matches it against our own build */
 function readLlamaCppRelease(staging: string, version: string): string {
-    let metadata: {buildOptions?: {gpu?: unknown, llamaCpp?: {release?: unknown}}} | undefined;
+    let metadata: {buildOptions?: {gpu?: unknown; llamaCpp?: {release?: unknown}}} | undefined;
     try {
         metadata = JSON.parse(fs.readFileSync(path.join(staging, buildMetadataFile), "utf8")) as typeof metadata;
     } catch {
@@ -399,9 +434,12 @@ function readLlamaCppRelease(staging: string, version: string): string {
     const release = metadata?.buildOptions?.llamaCpp?.release;
     const gpu = metadata?.buildOptions?.gpu;
     if (typeof release !== "string" || release.length === 0 || (gpu !== undefined && gpu !== "cuda"))
-        throw new GpuBackendInstallError(`The ${backendTitle} backend package ${cudaPackage.name}@${version} has no usable ${buildMetadataFile} ` +
-            `(a llama.cpp release for a cuda build), so Layer Dial cannot tell which build it matches; nothing was installed. ` +
-            `${capitalised(retryHint)} with another registry.`, "bad-package");
+        throw new GpuBackendInstallError(
+            `The ${backendTitle} backend package ${cudaPackage.name}@${version} has no usable ${buildMetadataFile} ` +
+                `(a llama.cpp release for a cuda build), so Layer Dial cannot tell which build it matches; nothing was installed. ` +
+                `${capitalised(retryHint)} with another registry.`,
+            "bad-package"
+        );
     return release;
 }
 
@@ -413,14 +451,12 @@ function replaceDirectory(staging: string, destination: string, previous: string
         fs.renameSync(destination, previous);
         setAside = true;
     } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT")
-            throw error;
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
     try {
         fs.renameSync(staging, destination);
     } catch (error) {
-        if (setAside)
-            fs.renameSync(previous, destination);
+        if (setAside) fs.renameSync(previous, destination);
         throw error;
     }
 }
@@ -430,8 +466,7 @@ function replaceDirectory(staging: string, destination: string, previous: string
 function removeAbandonedPartials(root: string): void {
     for (const name of fs.readdirSync(root)) {
         const pid = Number(/^\.partial-(\d+)-/.exec(name)?.[1]);
-        if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid))
-            continue;
+        if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
         removeQuietly(path.join(root, name));
     }
 }
@@ -456,8 +491,7 @@ function isProcessAlive(pid: number): boolean {
 
 /** tar names are `/`-separated and relative; anything absolute or with a `..` part could escape the folder */
 function isSafeEntryName(name: string): boolean {
-    if (name.length === 0 || name.includes("\0") || /^([/\\]|[A-Za-z]:)/.test(name))
-        return false;
+    if (name.length === 0 || name.includes("\0") || /^([/\\]|[A-Za-z]:)/.test(name)) return false;
     return !name.split(/[/\\]/).includes("..");
 }
 
@@ -469,7 +503,10 @@ class Watchdog {
     private readonly onAbort = () => this.controller.abort(this.parent?.reason);
     expired = false;
 
-    constructor(private readonly parent: AbortSignal | undefined, private readonly timeoutMs: number) {
+    constructor(
+        private readonly parent: AbortSignal | undefined,
+        private readonly timeoutMs: number
+    ) {
         parent?.addEventListener("abort", this.onAbort, {once: true});
         this.touch();
     }
@@ -495,18 +532,15 @@ class Watchdog {
 
 /** fetch's "fetch failed" hides the reason (ECONNREFUSED, ENOTFOUND, a certificate) in `cause` */
 function describeCause(error: unknown): string {
-    const cause = (error as {cause?: {message?: string, code?: string}} | undefined)?.cause;
-    if (cause?.message)
-        return cause.message;
-    if (cause?.code)
-        return cause.code;
+    const cause = (error as {cause?: {message?: string; code?: string}} | undefined)?.cause;
+    if (cause?.message) return cause.message;
+    if (cause?.code) return cause.code;
     return (error as Error)?.message ?? String(error);
 }
 
 /** one write(2) may take only part of a buffer */
 async function writeAll(handle: fs.promises.FileHandle, bytes: Uint8Array): Promise<void> {
-    for (let offset = 0; offset < bytes.length;)
-        offset += (await handle.write(bytes, offset)).bytesWritten;
+    for (let offset = 0; offset < bytes.length;) offset += (await handle.write(bytes, offset)).bytesWritten;
 }
 
 function megabytes(bytes: number): string {

@@ -5,12 +5,12 @@ export class TarFormatError extends Error {
     override name = "TarFormatError";
 }
 
-export type TarEntry = {name: string, type: string, size: number};
+export type TarEntry = {name: string; type: string; size: number};
 
 /** an entry's content: the callback must consume it (`forEach`, which awaits a promise the sink returns) or `skip` it */
 export type TarContent = {
-    forEach: (sink: (piece: Buffer) => unknown) => Promise<void>,
-    skip: () => Promise<void>
+    forEach: (sink: (piece: Buffer) => unknown) => Promise<void>;
+    skip: () => Promise<void>;
 };
 
 const blockSize = 512;
@@ -26,30 +26,24 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (entry: Ta
     for (;;) {
         const header = await reader.read(blockSize);
         // an archive ends with two zero blocks; one is enough to stop, and so is a clean end of data
-        if (header.length === 0 || header.every((byte) => byte === 0))
-            return;
-        if (header.length < blockSize)
-            throw new TarFormatError("the archive ends inside a header");
+        if (header.length === 0 || header.every((byte) => byte === 0)) return;
+        if (header.length < blockSize) throw new TarFormatError("the archive ends inside a header");
         checkHeaderChecksum(header);
 
         const type = String.fromCharCode(header[156]);
         if (type === "L" || type === "x" || type === "g" || type === "K") {
             const size = readNumber(header.subarray(124, 136));
             const padded = Math.ceil(size / blockSize) * blockSize;
-            if (size > maxMetadataEntryBytes)
-                throw new TarFormatError(`a ${size}-byte "${type}" header`);
+            if (size > maxMetadataEntryBytes) throw new TarFormatError(`a ${size}-byte "${type}" header`);
             const body = await reader.read(padded);
-            if (body.length < padded)
-                throw new TarFormatError("the archive ends inside an entry");
+            if (body.length < padded) throw new TarFormatError("the archive ends inside an entry");
             const content = body.subarray(0, size);
-            if (type === "L")
-                longName = readString(content);
+            if (type === "L") longName = readString(content);
             else if (type === "x") {
                 const records = parsePaxRecords(content);
                 paxPath = records.get("path") ?? paxPath;
                 paxSize = records.has("size") ? Number(records.get("size")) : paxSize;
-                if (paxSize != null && !Number.isSafeInteger(paxSize))
-                    throw new TarFormatError(`a pax size of "${records.get("size")}"`);
+                if (paxSize != null && !Number.isSafeInteger(paxSize)) throw new TarFormatError(`a pax size of "${records.get("size")}"`);
             }
             // g (global pax) and K (long link name) say nothing about which file an entry is
             continue;
@@ -58,20 +52,17 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (entry: Ta
         const name = paxPath ?? longName ?? headerName(header);
         // links, devices, directories and fifos have no data blocks, whatever their size field says;
         // any other type (a regular file, or one we do not know) has `size` bytes of them
-        const contentBytes = noDataTypes.has(type) ? 0 : paxSize ?? readNumber(header.subarray(124, 136));
+        const contentBytes = noDataTypes.has(type) ? 0 : (paxSize ?? readNumber(header.subarray(124, 136)));
         const contentPadded = Math.ceil(contentBytes / blockSize) * blockSize;
         longName = paxPath = paxSize = undefined;
         let consumed = false;
         const consume = async (sink?: (piece: Buffer) => unknown) => {
-            if (consumed)
-                throw new TarFormatError(`the content of ${name} was read twice`);
+            if (consumed) throw new TarFormatError(`the content of ${name} was read twice`);
             consumed = true;
-            if (!await reader.forward(contentPadded, contentBytes, sink))
-                throw new TarFormatError(`the archive ends inside ${name}`);
+            if (!(await reader.forward(contentPadded, contentBytes, sink))) throw new TarFormatError(`the archive ends inside ${name}`);
         };
         await onEntry({name, type, size: contentBytes}, {forEach: (sink) => consume(sink), skip: () => consume()});
-        if (!consumed)
-            await consume();
+        if (!consumed) await consume();
     }
 }
 
@@ -92,13 +83,14 @@ function readString(bytes: Buffer): string {
 function readNumber(field: Buffer): number {
     if ((field[0] & 0x80) !== 0) {
         let value = field[0] & 0x7f;
-        for (const byte of field.subarray(1))
-            value = value * 256 + byte;
+        for (const byte of field.subarray(1)) value = value * 256 + byte;
         return value;
     }
-    const text = field.toString("latin1").replace(/[\0 ]+$/, "").trim();
-    if (!/^[0-7]*$/.test(text))
-        throw new TarFormatError(`a header number "${text}"`);
+    const text = field
+        .toString("latin1")
+        .replace(/[\0 ]+$/, "")
+        .trim();
+    if (!/^[0-7]*$/.test(text)) throw new TarFormatError(`a header number "${text}"`);
     return text.length === 0 ? 0 : parseInt(text, 8);
 }
 
@@ -112,8 +104,7 @@ function checkHeaderChecksum(header: Buffer): void {
         signed += byte > 127 ? byte - 256 : byte;
     }
     const stored = readNumber(header.subarray(148, 156));
-    if (stored !== unsigned && stored !== signed)
-        throw new TarFormatError("a header with a wrong checksum");
+    if (stored !== unsigned && stored !== signed) throw new TarFormatError("a header with a wrong checksum");
 }
 
 /** pax records: `<length> <key>=<value>\n`, the length counting the whole record */
@@ -123,12 +114,10 @@ function parsePaxRecords(content: Buffer): Map<string, string> {
     while (offset < content.length) {
         const space = content.indexOf(0x20, offset);
         const length = space < 0 ? Number.NaN : Number(content.subarray(offset, space).toString("latin1"));
-        if (!Number.isSafeInteger(length) || length <= 0 || offset + length > content.length)
-            throw new TarFormatError("a malformed pax header");
+        if (!Number.isSafeInteger(length) || length <= 0 || offset + length > content.length) throw new TarFormatError("a malformed pax header");
         const record = content.subarray(space + 1, offset + length - 1).toString("utf8");
         const equals = record.indexOf("=");
-        if (equals > 0)
-            records.set(record.slice(0, equals), record.slice(equals + 1));
+        if (equals > 0) records.set(record.slice(0, equals), record.slice(equals + 1));
         offset += length;
     }
     return records;
@@ -144,8 +133,7 @@ class ChunkReader {
     /** `length` bytes, or fewer where the data ends */
     async read(length: number): Promise<Buffer> {
         while (this.buffer.length < length) {
-            if (!await this.fill())
-                break;
+            if (!(await this.fill())) break;
         }
         const result = this.buffer.subarray(0, length);
         this.buffer = this.buffer.subarray(result.length);
@@ -156,20 +144,17 @@ class ChunkReader {
     async forward(length: number, useful: number, sink?: (piece: Buffer) => unknown): Promise<boolean> {
         let offset = 0;
         while (offset < length) {
-            if (this.buffer.length === 0 && !await this.fill())
-                return false;
+            if (this.buffer.length === 0 && !(await this.fill())) return false;
             const piece = this.buffer.subarray(0, Math.min(length - offset, this.buffer.length));
             this.buffer = this.buffer.subarray(piece.length);
-            if (sink != null && offset < useful)
-                await sink(piece.subarray(0, Math.min(piece.length, useful - offset)));
+            if (sink != null && offset < useful) await sink(piece.subarray(0, Math.min(piece.length, useful - offset)));
             offset += piece.length;
         }
         return true;
     }
 
     private async fill(): Promise<boolean> {
-        if (this.ended)
-            return false;
+        if (this.ended) return false;
         const next = await this.iterator.next();
         if (next.done) {
             this.ended = true;

@@ -14,38 +14,38 @@ import {CALIBRATION_METHODS, type CalibrationMethod, type LayerOrderLevel} from 
 export const CALIBRATION_FORMAT = "layer-dial-layer-order/1";
 
 export type CalibrationEntry = {
-    format: typeof CALIBRATION_FORMAT,
-    method: CalibrationMethod,
+    format: typeof CALIBRATION_FORMAT;
+    method: CalibrationMethod;
     /** the model file's content fingerprint: the cache key */
-    fingerprint: string,
+    fingerprint: string;
     model: {
         /** where the file was when calibrated; informative, and used to drop entries of an older version of it */
-        path: string,
-        size: number,
-        layerCount: number
-    },
+        path: string;
+        size: number;
+        layerCount: number;
+    };
     /** every middle layer once, first removed first: buildSchedule's calibratedOrder */
-    order: number[],
+    order: number[];
     /** quality on the calibration text at each depth the search reached (see LayerOrderLevel) */
-    levels: LayerOrderLevel[],
+    levels: LayerOrderLevel[];
     /** the full model's own score on the calibration text */
-    fullModel: QualityScore,
+    fullModel: QualityScore;
     text: {
-        name: string,
-        sha256: string,
-        tokens: number,
-        scoredBytes: number,
-        windowTokens: number,
-        contextTokens: number
-    },
-    evaluations: number,
-    durationSeconds: number,
-    createdAt: string
+        name: string;
+        sha256: string;
+        tokens: number;
+        scoredBytes: number;
+        windowTokens: number;
+        contextTokens: number;
+    };
+    evaluations: number;
+    durationSeconds: number;
+    createdAt: string;
 };
 
 export type CachedCalibration = {
-    entry: CalibrationEntry,
-    file: string
+    entry: CalibrationEntry;
+    file: string;
 };
 
 export function defaultCalibrationCacheDirectory(): string {
@@ -70,10 +70,8 @@ export function readCalibrationFile(file: string, layerCount?: number): Calibrat
         return undefined;
     }
     try {
-        if (entry.format !== CALIBRATION_FORMAT || !CALIBRATION_METHODS.includes(entry.method) || typeof entry.fingerprint !== "string")
-            return undefined;
-        if (layerCount !== undefined && entry.model.layerCount !== layerCount)
-            return undefined;
+        if (entry.format !== CALIBRATION_FORMAT || !CALIBRATION_METHODS.includes(entry.method) || typeof entry.fingerprint !== "string") return undefined;
+        if (layerCount !== undefined && entry.model.layerCount !== layerCount) return undefined;
         validateCalibratedOrder(entry.order, entry.model.layerCount);
         return entry;
     } catch {
@@ -83,19 +81,22 @@ export function readCalibrationFile(file: string, layerCount?: number): Calibrat
 
 export type ReadCalibrationOptions = {
     /** Defaults to the best available: greedy-kl, else single-layer-kl. */
-    method?: CalibrationMethod,
+    method?: CalibrationMethod;
     /** the fingerprint, when the caller has already computed it */
-    fingerprint?: string
+    fingerprint?: string;
 };
 
 /** The cached calibration of this model file's current content, or undefined. */
-export async function readCachedCalibration(cacheDirectory: string, modelPath: string, options: ReadCalibrationOptions = {}): Promise<CachedCalibration | undefined> {
+export async function readCachedCalibration(
+    cacheDirectory: string,
+    modelPath: string,
+    options: ReadCalibrationOptions = {}
+): Promise<CachedCalibration | undefined> {
     const fingerprint = options.fingerprint ?? (await modelFingerprint(modelPath)).fingerprint;
     for (const method of options.method != null ? [options.method] : CALIBRATION_METHODS) {
         const file = calibrationCacheFile(cacheDirectory, fingerprint, method);
         const entry = readCalibrationFile(file);
-        if (entry !== undefined && entry.fingerprint === fingerprint)
-            return {entry, file};
+        if (entry !== undefined && entry.fingerprint === fingerprint) return {entry, file};
     }
     return undefined;
 }
@@ -108,8 +109,7 @@ export function writeCalibration(cacheDirectory: string, entry: CalibrationEntry
     const file = calibrationCacheFile(cacheDirectory, entry.fingerprint, entry.method);
     writeFileAtomically(file, `${JSON.stringify(entry, null, 2)}\n`);
     for (const stale of listCalibrations(cacheDirectory))
-        if (stale.entry.model.path === entry.model.path && stale.entry.fingerprint !== entry.fingerprint)
-            fs.rmSync(stale.file, {force: true});
+        if (stale.entry.model.path === entry.model.path && stale.entry.fingerprint !== entry.fingerprint) fs.rmSync(stale.file, {force: true});
     return file;
 }
 

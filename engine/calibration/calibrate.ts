@@ -10,10 +10,7 @@ import {LayerSkipContext} from "../native/skip-context.js";
 import {QualityMeasurementCancelledError} from "../quality/errors.js";
 import {TeacherForcedScorer} from "../quality/scorer.js";
 import {prepareTeacherForcedText, tokenizerOfModel, DEFAULT_WINDOW_TOKENS} from "../quality/text.js";
-import {
-    defaultCalibrationCacheDirectory, readCachedCalibration, textSha256, writeCalibration,
-    CALIBRATION_FORMAT, type CalibrationEntry
-} from "./cache.js";
+import {defaultCalibrationCacheDirectory, readCachedCalibration, textSha256, writeCalibration, CALIBRATION_FORMAT, type CalibrationEntry} from "./cache.js";
 import {DEFAULT_CALIBRATION_TEXT, DEFAULT_CALIBRATION_TEXT_NAME} from "./default-text.js";
 import {CalibrationCancelledError, CalibrationUnsupportedError} from "./errors.js";
 import {modelFingerprint} from "./fingerprint.js";
@@ -21,32 +18,32 @@ import {formatCalibrationProgress, type CalibrationMethod, type CalibrationProgr
 import {greedyRemovalOrder, singleLayerRemovalOrder} from "./search.js";
 
 export type CalibrateLayerOrderOptions = {
-    modelPath: string,
+    modelPath: string;
     /** Defaults to the built-in mixed code and prose text (default-text.ts). */
-    text?: string,
+    text?: string;
     /** how the text is named in the cache and in messages, e.g. its file name */
-    textName?: string,
+    textName?: string;
     /** Defaults to "greedy-kl". */
-    method?: CalibrationMethod,
+    method?: CalibrationMethod;
     /** Defaults to ~/.cache/layer-dial/calibration; the extension passes its globalStorage. */
-    cacheDirectory?: string,
+    cacheDirectory?: string;
     /** calibrate even when the cache has an order for this model file */
-    force?: boolean,
+    force?: boolean;
     /** aborting rejects with CalibrationCancelledError and caches nothing */
-    signal?: AbortSignal,
-    onProgress?: (progress: CalibrationProgress) => void,
+    signal?: AbortSignal;
+    onProgress?: (progress: CalibrationProgress) => void;
     /** receives human-readable progress lines (the CLI passes console.error); silent by default */
-    log?: (line: string) => void,
+    log?: (line: string) => void;
     /** reuse an already loaded patched llama.cpp / model (the model must be the file at modelPath) */
-    llama?: Llama,
-    model?: LlamaModel,
+    llama?: Llama;
+    model?: LlamaModel;
     /** Defaults to defaultMeasurementThreads: 1 for files under 64 MiB, else the CPU's math cores. */
-    threads?: number,
+    threads?: number;
     /** tokens per window; Defaults to 256, or the model's training context if smaller */
-    windowTokens?: number,
-    contextTokens?: number,
+    windowTokens?: number;
+    contextTokens?: number;
     /** score only the text's first maxTokens tokens. Defaults to DEFAULT_CALIBRATION_MAX_TOKENS. */
-    maxTokens?: number
+    maxTokens?: number;
 };
 
 /**
@@ -57,13 +54,13 @@ export type CalibrateLayerOrderOptions = {
 export const DEFAULT_CALIBRATION_MAX_TOKENS = 4096;
 
 export type CalibrateLayerOrderResult = {
-    method: CalibrationMethod,
+    method: CalibrationMethod;
     /** buildSchedule's calibratedOrder */
-    order: number[],
+    order: number[];
     /** true when the order came from the cache without measuring */
-    cached: boolean,
-    cacheFile: string,
-    entry: CalibrationEntry
+    cached: boolean;
+    cacheFile: string;
+    entry: CalibrationEntry;
 };
 
 const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
@@ -93,7 +90,7 @@ export async function calibrateLayerOrder(options: CalibrateLayerOrderOptions): 
 
     throwIfAborted(options.signal);
     const llama = options.llama ?? options.model?.llama ?? (await loadPatchedLlama()).llama;
-    const model = options.model ?? await llama.loadModel({modelPath});
+    const model = options.model ?? (await llama.loadModel({modelPath}));
     let context: LayerSkipContext | undefined;
     try {
         const windowTokens = options.windowTokens ?? Math.min(DEFAULT_WINDOW_TOKENS, model.trainContextSize);
@@ -104,36 +101,52 @@ export async function calibrateLayerOrder(options: CalibrateLayerOrderOptions): 
             threads: options.threads ?? defaultMeasurementThreads(size, llama)
         });
         if (!context.skipSupported)
-            throw new CalibrationUnsupportedError(`${path.basename(modelPath)}'s architecture has no layer-skip support in Layer Dial's llama.cpp patch, so there is nothing to calibrate`);
+            throw new CalibrationUnsupportedError(
+                `${path.basename(modelPath)}'s architecture has no layer-skip support in Layer Dial's llama.cpp patch, so there is nothing to calibrate`
+            );
         const {shape} = await readModelProfile(modelPath);
         const prepared = prepareTeacherForcedText(tokenizerOfModel(model), text, {
-            name: textName, windowTokens, contextTokens: options.contextTokens, maxTokens: options.maxTokens ?? DEFAULT_CALIBRATION_MAX_TOKENS
+            name: textName,
+            windowTokens,
+            contextTokens: options.contextTokens,
+            maxTokens: options.maxTokens ?? DEFAULT_CALIBRATION_MAX_TOKENS
         });
         const middle = shape.layerCount - 2;
         const searchEvaluations = method === "greedy-kl" ? (middle * (middle + 1)) / 2 : middle;
         // the reference pass costs about one evaluation; the progress bar gives it that share
         const referenceShare = 1 / (searchEvaluations + 1);
-        log(`Calibrating ${path.basename(modelPath)} (${shape.layerCount} layers) by ${method} on ${textName}: ` +
-            `${prepared.scoredTokens} tokens${prepared.truncated ? " (the text's first)" : ""} in ${prepared.plan.windows.length} windows, ${searchEvaluations} masks to score`);
+        log(
+            `Calibrating ${path.basename(modelPath)} (${shape.layerCount} layers) by ${method} on ${textName}: ` +
+                `${prepared.scoredTokens} tokens${prepared.truncated ? " (the text's first)" : ""} in ${prepared.plan.windows.length} windows, ${searchEvaluations} masks to score`
+        );
 
         const started = performance.now();
         const report = (progress: CalibrationProgress): void => {
             options.onProgress?.(progress);
-            if (progress.phase === "reference" || progress.level != null)
-                log(formatCalibrationProgress(progress));
+            if (progress.phase === "reference" || progress.level != null) log(formatCalibrationProgress(progress));
         };
-        report({method, phase: "reference", evaluationsDone: 0, evaluationsTotal: searchEvaluations, fraction: 0, removed: [], elapsedSeconds: 0, remainingSeconds: null});
+        report({
+            method,
+            phase: "reference",
+            evaluationsDone: 0,
+            evaluationsTotal: searchEvaluations,
+            fraction: 0,
+            removed: [],
+            elapsedSeconds: 0,
+            remainingSeconds: null
+        });
         const scorer = await cancellable(() => TeacherForcedScorer.create(context!, prepared, {signal: options.signal}));
         const search = method === "greedy-kl" ? greedyRemovalOrder : singleLayerRemovalOrder;
         const result = await search({
             shape,
             score: (mask, signal) => scorer.score(mask, signal),
             signal: options.signal,
-            onProgress: (progress) => report({
-                ...progress,
-                fraction: referenceShare + (1 - referenceShare) * progress.fraction,
-                elapsedSeconds: (performance.now() - started) / 1000
-            })
+            onProgress: (progress) =>
+                report({
+                    ...progress,
+                    fraction: referenceShare + (1 - referenceShare) * progress.fraction,
+                    elapsedSeconds: (performance.now() - started) / 1000
+                })
         });
         // the last chance to cancel: past here the entry is written whole or not at all
         throwIfAborted(options.signal);
@@ -163,8 +176,7 @@ export async function calibrateLayerOrder(options: CalibrateLayerOrderOptions): 
         return {method, order: result.order, cached: false, cacheFile, entry};
     } finally {
         await context?.dispose();
-        if (options.model == null)
-            await model.dispose();
+        if (options.model == null) await model.dispose();
     }
 }
 
@@ -177,13 +189,11 @@ async function cancellable<T>(work: () => Promise<T>): Promise<T> {
     try {
         return await work();
     } catch (error) {
-        if (error instanceof QualityMeasurementCancelledError)
-            throw new CalibrationCancelledError();
+        if (error instanceof QualityMeasurementCancelledError) throw new CalibrationCancelledError();
         throw error;
     }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-    if (signal?.aborted === true)
-        throw new CalibrationCancelledError();
+    if (signal?.aborted === true) throw new CalibrationCancelledError();
 }

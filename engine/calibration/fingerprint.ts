@@ -17,16 +17,15 @@ const SAMPLE_COUNT = 64;
 
 export type ModelFingerprint = {
     /** "sha256:<hex>" for a whole-file hash, "sampled-sha256:<hex>" for a large file's sampled one */
-    fingerprint: string,
-    size: number
+    fingerprint: string;
+    size: number;
 };
 
 export async function modelFingerprint(modelPath: string): Promise<ModelFingerprint> {
     const size = (await fs.promises.stat(modelPath)).size;
     if (size <= FULL_HASH_LIMIT) {
         const hash = createHash("sha256");
-        for await (const chunk of fs.createReadStream(modelPath, {highWaterMark: 1024 * 1024}))
-            hash.update(chunk as Buffer);
+        for await (const chunk of fs.createReadStream(modelPath, {highWaterMark: 1024 * 1024})) hash.update(chunk as Buffer);
         return {fingerprint: `sha256:${hash.digest("hex")}`, size};
     }
     const hash = createHash("sha256");
@@ -40,8 +39,7 @@ export async function modelFingerprint(modelPath: string): Promise<ModelFingerpr
         };
         await read(0, EDGE_BYTES);
         const between = size - 2 * EDGE_BYTES - SAMPLE_BYTES;
-        for (let i = 0; i < SAMPLE_COUNT; i++)
-            await read(EDGE_BYTES + Math.floor((between * (i + 0.5)) / SAMPLE_COUNT), SAMPLE_BYTES);
+        for (let i = 0; i < SAMPLE_COUNT; i++) await read(EDGE_BYTES + Math.floor((between * (i + 0.5)) / SAMPLE_COUNT), SAMPLE_BYTES);
         await read(size - EDGE_BYTES, EDGE_BYTES);
     } finally {
         await file.close();

@@ -12,37 +12,38 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ["greedy-kl", "
 /** Quality on the calibration text once `removed` has been skipped: one per dial stop the search visited. */
 export type LayerOrderLevel = {
     /** layers that run */
-    depth: number,
+    depth: number;
     /** the layer whose removal reached this depth */
-    removed: number,
-    meanKl: number,
-    top1Agreement: number,
-    bitsPerByte: number
+    removed: number;
+    meanKl: number;
+    top1Agreement: number;
+    bitsPerByte: number;
 };
 
 export type CalibrationProgress = {
-    method: CalibrationMethod,
+    method: CalibrationMethod;
     /** "reference": the full model is running over the text; "search": candidate masks are being scored */
-    phase: "reference" | "search",
-    evaluationsDone: number,
-    evaluationsTotal: number,
+    phase: "reference" | "search";
+    evaluationsDone: number;
+    evaluationsTotal: number;
     /** 0..1 across the whole calibration, for a progress bar */
-    fraction: number,
+    fraction: number;
     /** layers removed so far (greedy) or ranked so far (single-layer), in order */
-    removed: readonly number[],
+    removed: readonly number[];
     /** the level reached by the step that just finished, if one did */
-    level?: LayerOrderLevel,
-    elapsedSeconds: number,
+    level?: LayerOrderLevel;
+    elapsedSeconds: number;
     /** a linear extrapolation; null until something has been timed */
-    remainingSeconds: number | null
+    remainingSeconds: number | null;
 };
 
 export function formatCalibrationProgress(progress: CalibrationProgress): string {
     const percent = `${Math.round(progress.fraction * 100)}%`.padStart(4);
     const eta = progress.remainingSeconds == null ? "" : `, ~${Math.ceil(progress.remainingSeconds)} s left`;
-    if (progress.phase === "reference")
-        return `${percent} running the full model over the calibration text`;
-    const level = progress.level == null ? "" :
-        `; without layer ${progress.level.removed}: ${progress.level.depth} layers, KL ${progress.level.meanKl.toFixed(4)}, top-1 ${(progress.level.top1Agreement * 100).toFixed(1)}%`;
+    if (progress.phase === "reference") return `${percent} running the full model over the calibration text`;
+    const level =
+        progress.level == null
+            ? ""
+            : `; without layer ${progress.level.removed}: ${progress.level.depth} layers, KL ${progress.level.meanKl.toFixed(4)}, top-1 ${(progress.level.top1Agreement * 100).toFixed(1)}%`;
     return `${percent} ${progress.evaluationsDone}/${progress.evaluationsTotal} masks scored${level}${eta}`;
 }

@@ -9,21 +9,21 @@ import type {CalibrationMethod, CalibrationProgress, LayerOrderLevel} from "./pr
 export type MaskScorer = (mask: Uint8Array, signal?: AbortSignal) => Promise<QualityScore>;
 
 export type LayerSearchOptions = {
-    shape: ModelShape,
-    score: MaskScorer,
-    signal?: AbortSignal,
-    onProgress?: (progress: CalibrationProgress) => void,
+    shape: ModelShape;
+    score: MaskScorer;
+    signal?: AbortSignal;
+    onProgress?: (progress: CalibrationProgress) => void;
     /** seconds, for progress; replaceable in tests */
-    clock?: () => number
+    clock?: () => number;
 };
 
 export type LayerSearchResult = {
-    method: CalibrationMethod,
+    method: CalibrationMethod;
     /** every layer 1..L-2 once, first removed first: what buildSchedule's calibratedOrder takes */
-    order: number[],
+    order: number[];
     /** greedy: quality at each depth reached (L-1 down to 2). single-layer: each layer skipped alone. */
-    levels: LayerOrderLevel[],
-    evaluations: number
+    levels: LayerOrderLevel[];
+    evaluations: number;
 };
 
 /**
@@ -42,20 +42,17 @@ export async function greedyRemovalOrder(options: LayerSearchOptions): Promise<L
     let remaining = [...middle];
     for (;;) {
         const candidates = remaining.filter((layer) => removable(options.shape, mask, layer));
-        if (candidates.length === 0)
-            break;
-        let best: {layer: number, score: QualityScore} | undefined;
+        if (candidates.length === 0) break;
+        let best: {layer: number; score: QualityScore} | undefined;
         for (const layer of candidates) {
             mask[layer] = 1;
             const score = await scoreOrCancel(options, mask);
             mask[layer] = 0;
             progress.evaluated(order);
             // ties go to the lower layer, so the order is deterministic
-            if (best === undefined || score.meanKl < best.score.meanKl)
-                best = {layer, score};
+            if (best === undefined || score.meanKl < best.score.meanKl) best = {layer, score};
         }
-        if (best === undefined)
-            break;
+        if (best === undefined) break;
         mask[best.layer] = 1;
         order.push(best.layer);
         remaining = remaining.filter((layer) => layer !== best.layer);
@@ -79,7 +76,10 @@ export async function singleLayerRemovalOrder(options: LayerSearchOptions): Prom
         mask[layer] = 1;
         const level = levelOf(layerCount - 1, layer, await scoreOrCancel(options, mask));
         levels.push(level);
-        progress.evaluated(levels.map((entry) => entry.removed), level);
+        progress.evaluated(
+            levels.map((entry) => entry.removed),
+            level
+        );
     }
     const ranked = [...levels].sort((a, b) => a.meanKl - b.meanKl || a.removed - b.removed).map((level) => level.removed);
     // the same attention-type rule as greedy: a type's last layer moves to the end
@@ -97,7 +97,7 @@ export async function singleLayerRemovalOrder(options: LayerSearchOptions): Prom
     return {method: "single-layer-kl", order: [...order, ...held], levels, evaluations: progress.done()};
 }
 
-function middleLayers(shape: ModelShape): {layerCount: number, middle: number[]} {
+function middleLayers(shape: ModelShape): {layerCount: number; middle: number[]} {
     validateModelShape(shape);
     if (shape.layerCount < 3)
         throw new CalibrationUnsupportedError(`A ${shape.layerCount}-layer model has no middle layers to order (the first and last always run)`);
@@ -107,8 +107,7 @@ function middleLayers(shape: ModelShape): {layerCount: number, middle: number[]}
 /** whether skipping `layer` on top of `mask` still leaves a running layer of its attention type */
 function removable(shape: ModelShape, mask: Uint8Array, layer: number): boolean {
     const types = shape.attentionTypes;
-    if (types === undefined)
-        return true;
+    if (types === undefined) return true;
     return types.some((type, other) => other !== layer && type === types[layer] && mask[other] === 0);
 }
 
@@ -117,14 +116,12 @@ function levelOf(depth: number, removed: number, score: QualityScore): LayerOrde
 }
 
 async function scoreOrCancel(options: LayerSearchOptions, mask: Uint8Array): Promise<QualityScore> {
-    if (options.signal?.aborted === true)
-        throw new CalibrationCancelledError();
+    if (options.signal?.aborted === true) throw new CalibrationCancelledError();
     try {
         // a copy: the search keeps changing its own mask while the scorer may still hold this one
         return await options.score(Uint8Array.from(mask), options.signal);
     } catch (error) {
-        if (error instanceof QualityMeasurementCancelledError)
-            throw new CalibrationCancelledError();
+        if (error instanceof QualityMeasurementCancelledError) throw new CalibrationCancelledError();
         throw error;
     }
 }
@@ -136,9 +133,15 @@ function progressReporter(method: CalibrationMethod, total: number, options: Lay
     const report = (removed: readonly number[], level?: LayerOrderLevel): void => {
         const elapsedSeconds = clock() - started;
         options.onProgress?.({
-            method, phase: "search", evaluationsDone: done, evaluationsTotal: total,
-            fraction: total > 0 ? done / total : 1, removed: [...removed], ...(level !== undefined ? {level} : {}),
-            elapsedSeconds, remainingSeconds: done > 0 ? (elapsedSeconds / done) * (total - done) : null
+            method,
+            phase: "search",
+            evaluationsDone: done,
+            evaluationsTotal: total,
+            fraction: total > 0 ? done / total : 1,
+            removed: [...removed],
+            ...(level !== undefined ? {level} : {}),
+            elapsedSeconds,
+            remainingSeconds: done > 0 ? (elapsedSeconds / done) * (total - done) : null
         });
     };
     return {

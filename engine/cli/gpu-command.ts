@@ -8,11 +8,9 @@ import {listInstalledBackends} from "../../common/gpu-backends/backend-manifest.
 import {nodeLlamaCppVersion} from "../native/build-record.js";
 import {emitJson, extractJsonOption, type JsonOption} from "./json-option.js";
 import {CliUsageError} from "./usage-error.js";
-import {
-    DEFAULT_REGISTRY_URL, GpuBackendInstallError, installGpuBackend, type GpuBackendInstallProgress
-} from "../../common/gpu-backends/install-backend.js";
+import {DEFAULT_REGISTRY_URL, GpuBackendInstallError, installGpuBackend, type GpuBackendInstallProgress} from "../../common/gpu-backends/install-backend.js";
 
-export type GpuCommandIo = {stdout: (text: string) => void, stderr: (text: string) => void};
+export type GpuCommandIo = {stdout: (text: string) => void; stderr: (text: string) => void};
 
 const usage = `Usage: layer-dial gpu <command> [options]
 
@@ -49,20 +47,19 @@ export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<n
             io.stdout(usage);
             return 0;
         }
-        if (command == null)
-            throw new GpuUsageError("gpu needs a command: install cuda, or list");
+        if (command == null) throw new GpuUsageError("gpu needs a command: install cuda, or list");
         const root = path.resolve(values.dir ?? layerDialCacheDir("backends"));
         if (command === "list") {
-            if (backend != null || values.registry != null || values.fallback)
-                throw new GpuUsageError("gpu list takes only --dir and --json");
+            if (backend != null || values.registry != null || values.fallback) throw new GpuUsageError("gpu list takes only --dir and --json");
             return list(root, json, io);
         }
-        if (command !== "install")
-            throw new GpuUsageError(`unknown gpu command "${command}" (install or list)`);
+        if (command !== "install") throw new GpuUsageError(`unknown gpu command "${command}" (install or list)`);
         if (backend !== "cuda" || extra != null)
-            throw new GpuUsageError(backend == null || backend === "cuda"
-                ? "gpu install needs one backend: gpu install cuda"
-                : `Layer Dial can install the cuda backend only, not "${backend}" (Vulkan and the CPU come with the extension)`);
+            throw new GpuUsageError(
+                backend == null || backend === "cuda"
+                    ? "gpu install needs one backend: gpu install cuda"
+                    : `Layer Dial can install the cuda backend only, not "${backend}" (Vulkan and the CPU come with the extension)`
+            );
         return await install(root, values, json, io);
     } catch (error) {
         if (error instanceof GpuUsageError || error instanceof CliUsageError || isParseArgsError(error)) {
@@ -77,7 +74,7 @@ export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<n
     }
 }
 
-type Values = ReturnType<typeof parseArgs<{options: typeof options, allowPositionals: true}>>["values"];
+type Values = ReturnType<typeof parseArgs<{options: typeof options; allowPositionals: true}>>["values"];
 
 function isParseArgsError(error: unknown): boolean {
     return typeof (error as NodeJS.ErrnoException)?.code === "string" && (error as NodeJS.ErrnoException).code!.startsWith("ERR_PARSE_ARGS_");
@@ -99,8 +96,10 @@ async function install(root: string, values: Values, json: JsonOption, io: GpuCo
         });
         emitJson(json, result, io.stdout);
         if (!json.stdout)
-            io.stdout(`CUDA backend installed in ${result.directory} (node-llama-cpp ${result.manifest.version}, ` +
-                `llama.cpp ${result.manifest.llamaCppRelease}, ${megabytes(result.downloadedBytes)} downloaded)\n`);
+            io.stdout(
+                `CUDA backend installed in ${result.directory} (node-llama-cpp ${result.manifest.version}, ` +
+                    `llama.cpp ${result.manifest.llamaCppRelease}, ${megabytes(result.downloadedBytes)} downloaded)\n`
+            );
         return 0;
     } finally {
         process.off("SIGINT", onInterrupt);
@@ -110,8 +109,7 @@ async function install(root: string, values: Values, json: JsonOption, io: GpuCo
 function list(root: string, json: JsonOption, io: GpuCommandIo): number {
     const installs = listInstalledBackends(root);
     emitJson(json, installs, io.stdout);
-    if (json.stdout)
-        return 0;
+    if (json.stdout) return 0;
     if (installs.length === 0) {
         io.stdout(`No GPU backend installed in ${root}. Install CUDA with: layer-dial gpu install cuda\n`);
         return 0;
@@ -135,20 +133,18 @@ function progressPrinter(write: (text: string) => void): (progress: GpuBackendIn
             lastStep = -1;
         }
         if (progress.phase !== "download") {
-            if (firstOfPhase)
-                write(`${phaseTitles[progress.phase]} ${progress.package}\n`);
+            if (firstOfPhase) write(`${phaseTitles[progress.phase]} ${progress.package}\n`);
             return;
         }
         const total = progress.totalBytes;
-        const step = total != null && total > 0
-            ? Math.floor(progress.receivedBytes * 20 / total)
-            : Math.floor(progress.receivedBytes / 10e6);
-        if (step <= lastStep)
-            return;
+        const step = total != null && total > 0 ? Math.floor((progress.receivedBytes * 20) / total) : Math.floor(progress.receivedBytes / 10e6);
+        if (step <= lastStep) return;
         lastStep = step;
-        write(total != null && total > 0
-            ? `downloading ${progress.package}: ${step * 5}% (${megabytes(progress.receivedBytes)} of ${megabytes(total)})\n`
-            : `downloading ${progress.package}: ${megabytes(progress.receivedBytes)}\n`);
+        write(
+            total != null && total > 0
+                ? `downloading ${progress.package}: ${step * 5}% (${megabytes(progress.receivedBytes)} of ${megabytes(total)})\n`
+                : `downloading ${progress.package}: ${megabytes(progress.receivedBytes)}\n`
+        );
     };
 }
 

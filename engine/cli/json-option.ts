@@ -9,18 +9,17 @@ import {CliUsageError} from "./usage-error.js";
 
 export type JsonOption = {
     /** print the JSON object on stdout, instead of the text output */
-    stdout: boolean,
+    stdout: boolean;
     /** write the JSON object to this file, as well as the text output */
-    file?: string
+    file?: string;
 };
 
 /** Takes `--json`, `--json FILE` and `--json=FILE` out of argv; what is left goes to the command's own parser. */
-export function extractJsonOption(argv: readonly string[]): {args: string[], json: JsonOption} {
+export function extractJsonOption(argv: readonly string[]): {args: string[]; json: JsonOption} {
     const args: string[] = [];
     let json: JsonOption | undefined;
     const set = (option: JsonOption) => {
-        if (json !== undefined)
-            throw new CliUsageError("--json is given more than once");
+        if (json !== undefined) throw new CliUsageError("--json is given more than once");
         json = option;
     };
     for (let index = 0; index < argv.length; index++) {
@@ -32,18 +31,15 @@ export function extractJsonOption(argv: readonly string[]): {args: string[], jso
         }
         if (word.startsWith("--json=")) {
             const file = word.slice("--json=".length);
-            if (file.length === 0)
-                throw new CliUsageError("--json= needs a file name (or use --json alone to print the JSON)");
+            if (file.length === 0) throw new CliUsageError("--json= needs a file name (or use --json alone to print the JSON)");
             set({stdout: false, file});
         } else if (word === "--json") {
             const next = argv[index + 1];
             if (next !== undefined && isJsonFileName(next)) {
                 set({stdout: false, file: next});
                 index++;
-            } else
-                set({stdout: true});
-        } else
-            args.push(word);
+            } else set({stdout: true});
+        } else args.push(word);
     }
     return {args, json: json ?? {stdout: false}};
 }
@@ -60,6 +56,5 @@ export function emitJson(option: JsonOption, value: unknown, stdout: (text: stri
         fs.mkdirSync(path.dirname(file), {recursive: true});
         fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
     }
-    if (option.stdout)
-        stdout(`${JSON.stringify(value)}\n`);
+    if (option.stdout) stdout(`${JSON.stringify(value)}\n`);
 }

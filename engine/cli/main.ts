@@ -15,9 +15,7 @@ import {gpuChoices, isGpuChoice, loadPatchedLlama} from "../native/loader.js";
 import {runGpuCommand} from "./gpu-command.js";
 import {emitJson, extractJsonOption, type JsonOption} from "./json-option.js";
 import {CliUsageError} from "./usage-error.js";
-import {
-    buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName
-} from "../plan/index.js";
+import {buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName} from "../plan/index.js";
 import type {SpeedSetting} from "../../common/engine-protocol.js";
 import {calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
 
@@ -70,41 +68,34 @@ const options = {
     help: {type: "boolean", short: "h"}
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{options: typeof options, allowPositionals: true}>>["values"];
+type Values = ReturnType<typeof parseArgs<{options: typeof options; allowPositionals: true}>>["values"];
 
 function numberOption(values: Values, name: keyof Values, check: (value: number) => boolean, what: string): number | undefined {
     const raw = values[name];
-    if (raw == null)
-        return undefined;
+    if (raw == null) return undefined;
     const value = Number(raw);
-    if (!check(value))
-        throw new CliUsageError(`--${name} must be ${what} (got "${String(raw)}")`);
+    if (!check(value)) throw new CliUsageError(`--${name} must be ${what} (got "${String(raw)}")`);
     return value;
 }
 
 function speedSetting(values: Values, layerCount: number): SpeedSetting | undefined {
-    if (values["skip-layers"] != null && values.speed != null)
-        throw new CliUsageError("Give either --speed or --skip-layers, not both");
-    if (values["skip-layers"] != null)
-        return {skipLayers: parseSkipLayerList(values["skip-layers"], layerCount)};
-    if (values.speed == null)
-        return undefined;
+    if (values["skip-layers"] != null && values.speed != null) throw new CliUsageError("Give either --speed or --skip-layers, not both");
+    if (values["skip-layers"] != null) return {skipLayers: parseSkipLayerList(values["skip-layers"], layerCount)};
+    if (values.speed == null) return undefined;
     const ratio = Number(values.speed.replace(/x$/i, ""));
-    return {speed: Number.isNaN(ratio) ? values.speed as SpeedSetting extends {speed: infer S} ? S : never : ratio};
+    return {speed: Number.isNaN(ratio) ? (values.speed as SpeedSetting extends {speed: infer S} ? S : never) : ratio};
 }
 
 function gpuChoice(values: Values) {
     const gpu = values.gpu ?? "auto";
-    if (!isGpuChoice(gpu))
-        throw new CliUsageError(`--gpu must be one of ${gpuChoices.join(", ")} (got "${gpu}")`);
+    if (!isGpuChoice(gpu)) throw new CliUsageError(`--gpu must be one of ${gpuChoices.join(", ")} (got "${gpu}")`);
     return gpu;
 }
 
-async function openEngine(values: Values): Promise<{engine: DialEngine, build: {binsDirectory: string, buildType: string}}> {
-    if (values.model == null)
-        throw new CliUsageError("--model is required (a .gguf path or an hf: URI)");
+async function openEngine(values: Values): Promise<{engine: DialEngine; build: {binsDirectory: string; buildType: string}}> {
+    if (values.model == null) throw new CliUsageError("--model is required (a .gguf path or an hf: URI)");
     const gpuLayersOption = values["gpu-layers"] ?? "auto";
-    const gpuLayers = gpuLayersOption === "auto" ? "auto" as const : Number(gpuLayersOption);
+    const gpuLayers = gpuLayersOption === "auto" ? ("auto" as const) : Number(gpuLayersOption);
     if (gpuLayers !== "auto" && !(Number.isInteger(gpuLayers) && gpuLayers >= 0))
         throw new CliUsageError(`--gpu-layers must be auto or an integer ≥ 0 (got "${gpuLayersOption}")`);
     if (values.prefill != null && values.prefill !== "full" && values.prefill !== "skip")
@@ -112,10 +103,12 @@ async function openEngine(values: Values): Promise<{engine: DialEngine, build: {
 
     const modelPath = await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY});
     const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama({gpu: gpuChoice(values), fallbackToCpu: values.gpu == null});
-    if (backend.fallbackReason != null)
-        process.stderr.write(`${backend.fallbackReason}\n`);
+    if (backend.fallbackReason != null) process.stderr.write(`${backend.fallbackReason}\n`);
     const engine = await DialEngine.load({
-        llama, modelPath, backend, gpuLayers,
+        llama,
+        modelPath,
+        backend,
+        gpuLayers,
         contextSize: numberOption(values, "context-size", (v) => Number.isInteger(v) && v > 0, "a positive integer"),
         threads: numberOption(values, "threads", (v) => Number.isInteger(v) && v > 0, "a positive integer"),
         prefill: values.prefill as "full" | "skip" | undefined,
@@ -127,8 +120,7 @@ async function openEngine(values: Values): Promise<{engine: DialEngine, build: {
     const setting = speedSetting(values, engine.profile.shape.layerCount);
     if (setting != null) {
         const plan = engine.setSpeed(setting);
-        if (plan.message != null)
-            process.stderr.write(`${plan.message}\n`);
+        if (plan.message != null) process.stderr.write(`${plan.message}\n`);
     }
     return {engine, build: {binsDirectory, buildType: llama.buildType}};
 }
@@ -145,13 +137,19 @@ function printResult(result: DialGenerateResult, json: JsonOption) {
     if (!json.stdout) {
         process.stdout.write("\n");
         const stats = result.stats;
-        process.stderr.write(`\n[${stats.compute}, ${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
-            `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
-            `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`);
+        process.stderr.write(
+            `\n[${stats.compute}, ${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
+                `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
+                `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`
+        );
     }
     emitJson(json, {
-        text: result.text, tokens: result.tokens.length, keptLayers: result.keptLayers, skippedLayers: result.skippedLayers,
-        stopReason: result.stopReason, stats: result.stats
+        text: result.text,
+        tokens: result.tokens.length,
+        keptLayers: result.keptLayers,
+        skippedLayers: result.skippedLayers,
+        stopReason: result.stopReason,
+        stats: result.stats
     });
 }
 
@@ -161,7 +159,9 @@ async function generateWith(values: Values, json: JsonOption, request: Parameter
     process.once("SIGINT", () => controller.abort());
     try {
         const result = await engine.generate({
-            ...request, ...generationOptions(values), signal: controller.signal,
+            ...request,
+            ...generationOptions(values),
+            signal: controller.signal,
             // with --json alone, stdout holds the JSON object only
             onText: json.stdout ? undefined : (piece) => process.stdout.write(piece)
         });
@@ -173,18 +173,18 @@ async function generateWith(values: Values, json: JsonOption, request: Parameter
 
 async function summarize(values: Values, json: JsonOption, file: string | undefined) {
     if (file == null)
-        throw new CliUsageError("summarize needs a file, or - for standard input" +
-            (json.file != null ? ` (${json.file} is --json's output file; put the input before --json)` : ""));
+        throw new CliUsageError(
+            "summarize needs a file, or - for standard input" +
+                (json.file != null ? ` (${json.file} is --json's output file; put the input before --json)` : "")
+        );
     const text = file === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(path.resolve(file), "utf8");
-    if (text.trim().length === 0)
-        throw new CliUsageError(`${file === "-" ? "Standard input" : file} is empty; there is nothing to summarize`);
+    if (text.trim().length === 0) throw new CliUsageError(`${file === "-" ? "Standard input" : file} is empty; there is nothing to summarize`);
     await generateWith(values, json, summarizeRequest(text));
 }
 
 function plan(values: Values, json: JsonOption) {
     const layerCount = numberOption(values, "layers", (v) => Number.isInteger(v) && v >= 2, "an integer ≥ 2");
-    if (layerCount == null || values.ratio == null)
-        throw new CliUsageError("plan needs --layers L and --ratio R");
+    if (layerCount == null || values.ratio == null) throw new CliUsageError("plan needs --layers L and --ratio R");
     const strategy = (values.strategy ?? "even") as StrategyName;
     // without a model: a typical split of decode time, 85% in the layers and 15% fixed
     const costModel = uniformCostModel(layerCount, 0.15);
@@ -192,14 +192,14 @@ function plan(values: Values, json: JsonOption) {
     const ratio = Number(values.ratio);
     const result = planInfo(planForSpeed(input, Number.isNaN(ratio) ? values.ratio : ratio));
     emitJson(json, {...result, reachableDepths: reachableDepths(buildSchedule({layerCount}, {strategy}))});
-    if (json.stdout)
-        return;
+    if (json.stdout) return;
     console.log(`${result.depth}/${layerCount} layers kept (${strategy}): ${result.keptLayers.join(",")}`);
     console.log(`skipped: ${result.skippedLayers.join(",") || "none"}`);
-    console.log(`predicted speedup ${result.predictedSpeedup.toFixed(2)}x for a ${result.targetSpeedup.toFixed(2)}x target ` +
-        `(assuming 15% of decode time outside the layers; info --model gives a model's own numbers)`);
-    if (result.message != null)
-        console.log(result.message);
+    console.log(
+        `predicted speedup ${result.predictedSpeedup.toFixed(2)}x for a ${result.targetSpeedup.toFixed(2)}x target ` +
+            `(assuming 15% of decode time outside the layers; info --model gives a model's own numbers)`
+    );
+    if (result.message != null) console.log(result.message);
 }
 
 async function info(values: Values, json: JsonOption) {
@@ -207,14 +207,14 @@ async function info(values: Values, json: JsonOption) {
     try {
         const summary = engine.summary(build);
         emitJson(json, summary);
-        if (json.stdout)
-            return;
+        if (json.stdout) return;
         console.log(`${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}`);
         console.log(`compute: ${describeCompute(summary.compute)}${summary.compute.fallbackReason != null ? ` (${summary.compute.fallbackReason})` : ""}`);
-        if (summary.speedCalibrationError != null)
-            console.log(`speed calibration failed: ${summary.speedCalibrationError}`);
-        console.log(`layer skipping: ${summary.layerSkipSupported ? "supported" : "not supported (1x only)"}; cost model: ${summary.costModelSource}` +
-            (summary.fullSpeedTokensPerSecond > 0 ? `, ${summary.fullSpeedTokensPerSecond.toFixed(1)} tok/s at 1x` : ""));
+        if (summary.speedCalibrationError != null) console.log(`speed calibration failed: ${summary.speedCalibrationError}`);
+        console.log(
+            `layer skipping: ${summary.layerSkipSupported ? "supported" : "not supported (1x only)"}; cost model: ${summary.costModelSource}` +
+                (summary.fullSpeedTokensPerSecond > 0 ? `, ${summary.fullSpeedTokensPerSecond.toFixed(1)} tok/s at 1x` : "")
+        );
         console.log("depth  predicted  kept layers");
         for (const stop of summary.stops)
             console.log(`${String(stop.depth).padStart(5)}  ${stop.predictedSpeedup.toFixed(2).padStart(8)}x  ${stop.keptLayers.join(",")}`);
@@ -232,29 +232,27 @@ export async function main(argv: string[]): Promise<void> {
     const {args, json} = extractJsonOption(argv);
     // before the strict parse, which would stop at a benchmark's own options (--runs, --tokens, --files)
     if (parseArgs({args, options, allowPositionals: true, strict: false}).positionals[0] === "bench")
-        throw new CliUsageError("the benchmarks moved out of layer-dial: in the repository, run npm run bench -- speed|quality|completion … (or layer-dial-bench)");
+        throw new CliUsageError(
+            "the benchmarks moved out of layer-dial: in the repository, run npm run bench -- speed|quality|completion … (or layer-dial-bench)"
+        );
     const {values, positionals} = parseArgs({args, options, allowPositionals: true});
     const [command, sub] = positionals;
-    if (values.help || command == null)
-        return void process.stdout.write(usage);
+    if (values.help || command == null) return void process.stdout.write(usage);
     // calibrate loads llama.cpp with the loader's default backend, $LAYER_DIAL_GPU: the choice goes there
-    if (values.gpu != null)
-        process.env.LAYER_DIAL_GPU = gpuChoice(values);
+    if (values.gpu != null) process.env.LAYER_DIAL_GPU = gpuChoice(values);
 
     switch (command) {
         case "summarize":
             return await summarize(values, json, sub);
         case "generate":
-            if (values.prompt == null)
-                throw new CliUsageError("generate needs --prompt TEXT");
+            if (values.prompt == null) throw new CliUsageError("generate needs --prompt TEXT");
             return await generateWith(values, json, {prompt: values.prompt});
         case "plan":
             return plan(values, json);
         case "info":
             return await info(values, json);
         case "calibrate": {
-            if (values.model == null)
-                throw new CliUsageError("calibrate needs --model");
+            if (values.model == null) throw new CliUsageError("calibrate needs --model");
             const controller = new AbortController();
             process.once("SIGINT", () => controller.abort());
             const result = await calibrateLayerOrder({
@@ -267,8 +265,7 @@ export async function main(argv: string[]): Promise<void> {
             });
             process.stderr.write("\n");
             emitJson(json, result);
-            if (json.stdout)
-                return;
+            if (json.stdout) return;
             console.log(`calibrated removal order (${result.method}${result.cached ? ", from the cache" : ""}): ${result.order.join(" ")}`);
             console.log(`cached in ${result.cacheFile}; the engine uses it from now on for this model file`);
             return;

@@ -7,9 +7,11 @@ export async function runCli(name: string, main: (argv: string[]) => Promise<voi
     try {
         await main(argv);
     } catch (error) {
-        const known = error instanceof CliUsageError || error instanceof ModelFileNotFoundError ||
+        const known =
+            error instanceof CliUsageError ||
+            error instanceof ModelFileNotFoundError ||
             (error instanceof Error && /Error$/.test(error.name) && error.name !== "Error" && error.name !== "TypeError");
-        console.error(`${name}: ${known ? (error as Error).message : (error as Error)?.stack ?? error}`);
+        console.error(`${name}: ${known ? (error as Error).message : ((error as Error)?.stack ?? error)}`);
         // a request to an unreachable host may still hold the event loop open; nothing else is left to do
         process.exit(1);
     }

@@ -4,13 +4,13 @@
 
 export type SuggestionShape = {
     /** true when the cursor's line is empty or only indentation */
-    multiline: boolean,
+    multiline: boolean;
     /** the cursor line's indentation, when multiline */
-    indentation: string,
+    indentation: string;
     /** the rest of the cursor's line after the cursor */
-    lineRemainder: string,
+    lineRemainder: string;
     /** the most lines a multi-line suggestion may have */
-    maxLines: number
+    maxLines: number;
 };
 
 export const DEFAULT_MAX_LINES = 16;
@@ -26,12 +26,9 @@ export function suggestionShape(prefix: string, suffix: string, maxLines = DEFAU
 function indentWidth(line: string): number {
     let width = 0;
     for (const character of line) {
-        if (character === " ")
-            width++;
-        else if (character === "\t")
-            width += 4;
-        else
-            break;
+        if (character === " ") width++;
+        else if (character === "\t") width += 4;
+        else break;
     }
     return width;
 }
@@ -49,21 +46,17 @@ export function boundaryOf(shape: SuggestionShape, text: string): number | undef
     for (;;) {
         const newline = text.indexOf("\n", lineStart);
         // only a line whose break has arrived is judged; the last one may still grow
-        if (newline < 0)
-            return undefined;
+        if (newline < 0) return undefined;
         const line = text.slice(lineStart, newline);
         if (line.trim().length === 0) {
-            if (sawContent)
-                return Math.max(0, lineStart - 1);
+            if (sawContent) return Math.max(0, lineStart - 1);
         } else {
             // the first line continues at the cursor, so its indentation adds to the cursor's
-            if (lineIndex > 0 && indentWidth(line) < cursorIndent)
-                return Math.max(0, lineStart - 1);
+            if (lineIndex > 0 && indentWidth(line) < cursorIndent) return Math.max(0, lineStart - 1);
             sawContent = true;
         }
         lineIndex++;
-        if (lineIndex >= shape.maxLines)
-            return newline;
+        if (lineIndex >= shape.maxLines) return newline;
         lineStart = newline + 1;
     }
 }

@@ -9,8 +9,7 @@ export function modelVocabulary(model: LlamaModel): CompletionVocabulary {
         specialToken(text) {
             // a special token is one token when special tokens are parsed, and several when they are not
             const asSpecial = model.tokenize(text, true);
-            if (asSpecial.length !== 1 || model.tokenize(text, false).length <= 1)
-                return undefined;
+            if (asSpecial.length !== 1 || model.tokenize(text, false).length <= 1) return undefined;
             const token = asSpecial[0];
             return spelling(model.detokenize([token as Token], true)) === spelling(text) ? token : undefined;
         },

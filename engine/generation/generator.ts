@@ -14,50 +14,51 @@ export type PrefillPolicy = "full" | "skip";
 /** a prompt as text (through the chat template or as completion text), or as tokens built by the caller */
 export type GeneratePrompt = PromptRequest | {promptTokens: readonly number[]};
 
-export type GenerateRequest = GeneratePrompt & SamplingOptions & {
-    /** Defaults to 256. */
-    maxTokens?: number,
-    /** this request's own layer mask (1 skips the layer); defaults to the dial's, read before every step */
-    skipMask?: Uint8Array,
-    /** Defaults to the generator's policy. */
-    prefill?: PrefillPolicy,
-    /** tokens that end generation like end-of-generation tokens (e.g. a fill-in-the-middle end marker) */
-    stopTokens?: readonly number[],
-    /** called with the text so far after each token; a number ends generation there, keeping that many characters */
-    stopAt?: (text: string) => number | undefined,
-    /** false keeps decoding past end-of-generation tokens (benchmarks). Defaults to true. */
-    stopAtEndOfGeneration?: boolean,
-    /** called with each new piece of text as soon as it is complete */
-    onText?: (piece: string) => void,
-    signal?: AbortSignal
-};
+export type GenerateRequest = GeneratePrompt &
+    SamplingOptions & {
+        /** Defaults to 256. */
+        maxTokens?: number;
+        /** this request's own layer mask (1 skips the layer); defaults to the dial's, read before every step */
+        skipMask?: Uint8Array;
+        /** Defaults to the generator's policy. */
+        prefill?: PrefillPolicy;
+        /** tokens that end generation like end-of-generation tokens (e.g. a fill-in-the-middle end marker) */
+        stopTokens?: readonly number[];
+        /** called with the text so far after each token; a number ends generation there, keeping that many characters */
+        stopAt?: (text: string) => number | undefined;
+        /** false keeps decoding past end-of-generation tokens (benchmarks). Defaults to true. */
+        stopAtEndOfGeneration?: boolean;
+        /** called with each new piece of text as soon as it is complete */
+        onText?: (piece: string) => void;
+        signal?: AbortSignal;
+    };
 
 export type StopReason = "endOfGeneration" | "maxTokens" | "stopString" | "boundary" | "aborted";
 
 export type GenerationTimings = {
-    promptTokens: number,
+    promptTokens: number;
     /** prompt tokens already in the cache from an earlier request */
-    reusedPromptTokens: number,
-    generatedTokens: number,
+    reusedPromptTokens: number;
+    generatedTokens: number;
     /** cached tokens evaluated again because the dial turned back towards quality */
-    recomputedTokens: number,
-    promptSeconds: number,
-    decodeSeconds: number,
+    recomputedTokens: number;
+    promptSeconds: number;
+    decodeSeconds: number;
     /** from the request's arrival to its first generated token (queueing and prompt included); null when none came */
-    firstTokenSeconds: number | null,
+    firstTokenSeconds: number | null;
     /** from the request's arrival to its end */
-    totalSeconds: number,
-    promptTokensPerSecond: number,
-    decodeTokensPerSecond: number,
+    totalSeconds: number;
+    promptTokensPerSecond: number;
+    decodeTokensPerSecond: number;
     /** the most requests decoded side by side during this one */
-    maxBatch: number
+    maxBatch: number;
 };
 
 export type GenerationOutput = {
-    text: string,
-    tokens: number[],
-    stopReason: StopReason,
-    timings: GenerationTimings
+    text: string;
+    tokens: number[];
+    stopReason: StopReason;
+    timings: GenerationTimings;
 };
 
 export class PromptTooLongError extends Error {
@@ -69,28 +70,28 @@ export class GenerationAbortedError extends Error {
 }
 
 type Active = {
-    request: GenerateRequest,
-    sequenceId: number,
-    pending: number[],
-    prefilled: boolean,
-    sampler: TokenSampler,
-    stream: TextStream,
-    stopStrings: string[],
-    generated: number[],
+    request: GenerateRequest;
+    sequenceId: number;
+    pending: number[];
+    prefilled: boolean;
+    sampler: TokenSampler;
+    stream: TextStream;
+    stopStrings: string[];
+    generated: number[];
     /** characters of the text to keep when stopAt ended generation */
-    keepCharacters?: number,
-    arrived: number,
-    timings: GenerationTimings,
-    resolve: (output: GenerationOutput) => void,
-    reject: (error: Error) => void
+    keepCharacters?: number;
+    arrived: number;
+    timings: GenerationTimings;
+    resolve: (output: GenerationOutput) => void;
+    reject: (error: Error) => void;
 };
 
 export type GeneratorOptions = {
-    model: LlamaModel,
-    cache: SkipAwareCache,
+    model: LlamaModel;
+    cache: SkipAwareCache;
     /** the dial's mask for decode steps, read before every step so a change applies at once */
-    currentMask: () => Uint8Array,
-    prefill: () => PrefillPolicy
+    currentMask: () => Uint8Array;
+    prefill: () => PrefillPolicy;
 };
 
 export class Generator {
@@ -112,14 +113,13 @@ export class Generator {
     }
 
     async generate(request: GenerateRequest): Promise<GenerationOutput> {
-        const prompt = "promptTokens" in request
-            ? {tokens: [...request.promptTokens], stopStrings: [] as string[]}
-            : buildPrompt(this.options.model, request);
+        const prompt = "promptTokens" in request ? {tokens: [...request.promptTokens], stopStrings: [] as string[]} : buildPrompt(this.options.model, request);
         const maxTokens = request.maxTokens ?? 256;
         if (prompt.tokens.length + 1 > this.contextSize)
-            throw new PromptTooLongError(`The prompt is ${prompt.tokens.length} tokens; the context holds ${this.contextSize}. Shorten it, or raise the context size.`);
-        if (request.signal?.aborted)
-            return abortedOutput();
+            throw new PromptTooLongError(
+                `The prompt is ${prompt.tokens.length} tokens; the context holds ${this.contextSize}. Shorten it, or raise the context size.`
+            );
+        if (request.signal?.aborted) return abortedOutput();
 
         // caller-built tokens (an inline completion) are text the output continues: detokenized after the
         // prompt's last tokens, a first token "▁there" keeps its space (alone, SentencePiece drops it)
@@ -131,8 +131,13 @@ export class Generator {
                 pending: prompt.tokens,
                 prefilled: false,
                 sampler: new TokenSampler(request),
-                stream: new TextStream((tokens) => this.options.model.detokenize(tokens as Parameters<LlamaModel["detokenize"]>[0], false,
-                    continuesFrom as Parameters<LlamaModel["detokenize"]>[2])),
+                stream: new TextStream((tokens) =>
+                    this.options.model.detokenize(
+                        tokens as Parameters<LlamaModel["detokenize"]>[0],
+                        false,
+                        continuesFrom as Parameters<LlamaModel["detokenize"]>[2]
+                    )
+                ),
                 stopStrings: prompt.stopStrings,
                 generated: [],
                 arrived: performance.now(),
@@ -170,14 +175,12 @@ export class Generator {
     }
 
     private ensureRunning() {
-        if (this.running)
-            return;
+        if (this.running) return;
         this.running = true;
         void this.run().finally(() => {
             this.running = false;
             // a request may have arrived after the loop saw no work but before it ended
-            if (this.waiting.length > 0 || this.active.length > 0)
-                this.ensureRunning();
+            if (this.waiting.length > 0 || this.active.length > 0) this.ensureRunning();
         });
     }
 
@@ -188,7 +191,10 @@ export class Generator {
                 await this.admitWaiting();
                 this.dropAborted();
                 // one native batch runs one mask: requests with different masks take turns
-                const unprefilled = groupByMask(this.active.filter((entry) => !entry.prefilled), (entry) => this.prefillMaskOf(entry));
+                const unprefilled = groupByMask(
+                    this.active.filter((entry) => !entry.prefilled),
+                    (entry) => this.prefillMaskOf(entry)
+                );
                 if (unprefilled.length > 0) {
                     prefilling = unprefilled[0].entries;
                     await this.prefillStep(unprefilled[0].mask, prefilling);
@@ -205,8 +211,7 @@ export class Generator {
                     continue;
                 }
                 const failed = prefilling.length > 0 ? prefilling : [...this.active];
-                for (const entry of failed)
-                    this.finish(entry, undefined, error as Error);
+                for (const entry of failed) this.finish(entry, undefined, error as Error);
             }
         }
     }
@@ -236,8 +241,7 @@ export class Generator {
         let best = -1;
         let bestShared = -1;
         for (let sequenceId = 0; sequenceId < this.options.cache.context.sequenceCount; sequenceId++) {
-            if (this.busySequences.has(sequenceId))
-                continue;
+            if (this.busySequences.has(sequenceId)) continue;
             const shared = this.options.cache.ledger(sequenceId).commonPrefixLength(prompt);
             if (shared > bestShared) {
                 best = sequenceId;
@@ -248,14 +252,11 @@ export class Generator {
     }
 
     private dropAborted() {
-        for (const entry of [...this.active])
-            if (entry.request.signal?.aborted)
-                this.finish(entry, "aborted");
+        for (const entry of [...this.active]) if (entry.request.signal?.aborted) this.finish(entry, "aborted");
     }
 
     private abortDecodeIfAllCancelled() {
-        if (this.inDecode.length > 0 && this.inDecode.every((entry) => entry.request.signal?.aborted))
-            this.decodeAbort?.abort();
+        if (this.inDecode.length > 0 && this.inDecode.every((entry) => entry.request.signal?.aborted)) this.decodeAbort?.abort();
     }
 
     /** one native decode of `entries` under `mask` */
@@ -264,8 +265,11 @@ export class Generator {
         this.decodeAbort = new AbortController();
         this.abortDecodeIfAllCancelled();
         try {
-            return await this.options.cache.evaluate(mask, entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})),
-                {signal: this.decodeAbort.signal});
+            return await this.options.cache.evaluate(
+                mask,
+                entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})),
+                {signal: this.decodeAbort.signal}
+            );
         } finally {
             this.inDecode = [];
             this.decodeAbort = undefined;
@@ -300,8 +304,7 @@ export class Generator {
 
     /** samples the next token from `logits`, streams it, and either queues it for the next step or finishes */
     private accept(entry: Active, logits: Float32Array) {
-        if (entry.request.signal?.aborted)
-            return this.finish(entry, "aborted");
+        if (entry.request.signal?.aborted) return this.finish(entry, "aborted");
 
         const token = entry.sampler.sample(logits);
         entry.timings.firstTokenSeconds ??= (performance.now() - entry.arrived) / 1000;
@@ -312,40 +315,30 @@ export class Generator {
         entry.generated.push(token);
         entry.timings.generatedTokens++;
         const piece = entry.stream.push(token);
-        if (piece.length > 0)
-            safeCall(entry.request.onText, piece);
+        if (piece.length > 0) safeCall(entry.request.onText, piece);
 
-        if (entry.stopStrings.some((stop) => entry.stream.text.includes(stop)))
-            return this.finish(entry, "stopString");
+        if (entry.stopStrings.some((stop) => entry.stream.text.includes(stop))) return this.finish(entry, "stopString");
         const keep = entry.request.stopAt?.(entry.stream.text);
         if (keep != null) {
             entry.keepCharacters = keep;
             return this.finish(entry, "boundary");
         }
-        if (entry.generated.length >= (entry.request.maxTokens ?? 256))
-            return this.finish(entry, "maxTokens");
+        if (entry.generated.length >= (entry.request.maxTokens ?? 256)) return this.finish(entry, "maxTokens");
         entry.pending = [token];
     }
 
     private finish(entry: Active, stopReason: StopReason | undefined, error?: Error) {
         const index = this.active.indexOf(entry);
-        if (index >= 0)
-            this.active.splice(index, 1);
+        if (index >= 0) this.active.splice(index, 1);
         this.busySequences.delete(entry.sequenceId);
 
-        if (error != null)
-            return entry.reject(error);
+        if (error != null) return entry.reject(error);
 
         const tail = entry.stream.finish();
-        if (tail.length > 0 && stopReason !== "aborted")
-            safeCall(entry.request.onText, tail);
+        if (tail.length > 0 && stopReason !== "aborted") safeCall(entry.request.onText, tail);
         let text = entry.stream.text;
-        if (stopReason === "stopString")
-            for (const stop of entry.stopStrings)
-                if (text.includes(stop))
-                    text = text.slice(0, text.indexOf(stop));
-        if (stopReason === "boundary" && entry.keepCharacters != null)
-            text = text.slice(0, entry.keepCharacters);
+        if (stopReason === "stopString") for (const stop of entry.stopStrings) if (text.includes(stop)) text = text.slice(0, text.indexOf(stop));
+        if (stopReason === "boundary" && entry.keepCharacters != null) text = text.slice(0, entry.keepCharacters);
 
         const timings = entry.timings;
         timings.totalSeconds = (performance.now() - entry.arrived) / 1000;
@@ -358,8 +351,17 @@ export class Generator {
 
 function emptyTimings(promptTokens: number): GenerationTimings {
     return {
-        promptTokens, reusedPromptTokens: 0, generatedTokens: 0, recomputedTokens: 0,
-        promptSeconds: 0, decodeSeconds: 0, firstTokenSeconds: null, totalSeconds: 0, promptTokensPerSecond: 0, decodeTokensPerSecond: 0, maxBatch: 1
+        promptTokens,
+        reusedPromptTokens: 0,
+        generatedTokens: 0,
+        recomputedTokens: 0,
+        promptSeconds: 0,
+        decodeSeconds: 0,
+        firstTokenSeconds: null,
+        totalSeconds: 0,
+        promptTokensPerSecond: 0,
+        decodeTokensPerSecond: 0,
+        maxBatch: 1
     };
 }
 
@@ -367,7 +369,7 @@ function abortedOutput(): GenerationOutput {
     return {text: "", tokens: [], stopReason: "aborted", timings: emptyTimings(0)};
 }
 
-type MaskGroup = {mask: Uint8Array, entries: Active[]};
+type MaskGroup = {mask: Uint8Array; entries: Active[]};
 
 /** entries that share a layer mask, in order of first appearance */
 function groupByMask(entries: readonly Active[], maskOf: (entry: Active) => Uint8Array): MaskGroup[] {
@@ -376,10 +378,8 @@ function groupByMask(entries: readonly Active[], maskOf: (entry: Active) => Uint
         const mask = maskOf(entry);
         const key = maskKey(mask);
         const group = groups.get(key);
-        if (group != null)
-            group.entries.push(entry);
-        else
-            groups.set(key, {mask, entries: [entry]});
+        if (group != null) group.entries.push(entry);
+        else groups.set(key, {mask, entries: [entry]});
     }
     return [...groups.values()];
 }

@@ -6,20 +6,20 @@ export type PromptMode = "auto" | "chat" | "completion";
 
 export type PromptRequest = {
     /** the user's message (chat) or the text to continue (completion) */
-    prompt: string,
+    prompt: string;
     /** chat models only */
-    systemPrompt?: string,
+    systemPrompt?: string;
     /** the text to continue instead of `prompt` when the model has no chat template */
-    completionPrompt?: string,
+    completionPrompt?: string;
     /** Defaults to "auto": chat when the model has a chat template, else completion. */
-    mode?: PromptMode
+    mode?: PromptMode;
 };
 
 export type BuiltPrompt = {
-    tokens: number[],
-    mode: "chat" | "completion",
+    tokens: number[];
+    mode: "chat" | "completion";
     /** plain-text stop sequences from the chat template (the end-of-generation tokens always stop) */
-    stopStrings: string[]
+    stopStrings: string[];
 };
 
 export function hasChatTemplate(model: LlamaModel): boolean {

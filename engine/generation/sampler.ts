@@ -3,11 +3,11 @@
 
 export type SamplingOptions = {
     /** 0 picks the most likely token. Defaults to 0. */
-    temperature?: number,
+    temperature?: number;
     /** nucleus sampling: keep the smallest set of tokens whose probability reaches topP. Defaults to 0.95. */
-    topP?: number,
+    topP?: number;
     /** Defaults to a random seed. */
-    seed?: number
+    seed?: number;
 };
 
 export class InvalidSamplingOptionError extends Error {
@@ -16,12 +16,9 @@ export class InvalidSamplingOptionError extends Error {
 
 export function validateSamplingOptions(options: SamplingOptions): void {
     const {temperature = 0, topP = 0.95, seed} = options;
-    if (!Number.isFinite(temperature) || temperature < 0)
-        throw new InvalidSamplingOptionError(`temperature must be a number ≥ 0 (got ${temperature})`);
-    if (!Number.isFinite(topP) || topP <= 0 || topP > 1)
-        throw new InvalidSamplingOptionError(`topP must be in (0, 1] (got ${topP})`);
-    if (seed != null && !Number.isInteger(seed))
-        throw new InvalidSamplingOptionError(`seed must be an integer (got ${seed})`);
+    if (!Number.isFinite(temperature) || temperature < 0) throw new InvalidSamplingOptionError(`temperature must be a number ≥ 0 (got ${temperature})`);
+    if (!Number.isFinite(topP) || topP <= 0 || topP > 1) throw new InvalidSamplingOptionError(`topP must be in (0, 1] (got ${topP})`);
+    if (seed != null && !Number.isInteger(seed)) throw new InvalidSamplingOptionError(`seed must be an integer (got ${seed})`);
 }
 
 /** mulberry32: tiny, fast and good enough to draw tokens */
@@ -38,9 +35,7 @@ export function seededRandom(seed: number): () => number {
 
 export function argmaxToken(logits: Float32Array): number {
     let best = 0;
-    for (let i = 1; i < logits.length; i++)
-        if (logits[i] > logits[best])
-            best = i;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
     return best;
 }
 
@@ -57,20 +52,17 @@ export class TokenSampler {
     }
 
     sample(logits: Float32Array): number {
-        if (this.temperature === 0)
-            return argmaxToken(logits);
+        if (this.temperature === 0) return argmaxToken(logits);
 
         let max = -Infinity;
-        for (const logit of logits)
-            max = Math.max(max, logit);
+        for (const logit of logits) max = Math.max(max, logit);
 
         // only tokens within ~25 nats of the best can matter for any top-p below 1
-        const candidates: {token: number, weight: number}[] = [];
+        const candidates: {token: number; weight: number}[] = [];
         let total = 0;
         for (let token = 0; token < logits.length; token++) {
             const scaled = (logits[token] - max) / this.temperature;
-            if (scaled < -25)
-                continue;
+            if (scaled < -25) continue;
             const weight = Math.exp(scaled);
             candidates.push({token, weight});
             total += weight;
@@ -87,8 +79,7 @@ export class TokenSampler {
         let draw = this.random() * keptWeight;
         for (let i = 0; i < kept; i++) {
             draw -= candidates[i].weight;
-            if (draw <= 0)
-                return candidates[i].token;
+            if (draw <= 0) return candidates[i].token;
         }
         return candidates[kept - 1].token;
     }

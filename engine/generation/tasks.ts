@@ -1,11 +1,12 @@
 // The prompts behind Layer Dial's commands, for chat models and for plain completion models alike.
 import type {PromptRequest} from "./prompt.js";
 
-export const summarizeSystemPrompt = "You are a concise assistant inside a code editor. Summarize what you are given: " +
+export const summarizeSystemPrompt =
+    "You are a concise assistant inside a code editor. Summarize what you are given: " +
     "its purpose, its main parts, and anything surprising. Use short Markdown bullet points.";
 
 /** a request that summarizes `text`; `partOf` says which part of a longer selection it is */
-export function summarizeRequest(text: string, partOf?: {part: number, parts: number}): PromptRequest {
+export function summarizeRequest(text: string, partOf?: {part: number; parts: number}): PromptRequest {
     const which = partOf != null ? ` (part ${partOf.part} of ${partOf.parts} of a longer selection)` : "";
     return {
         systemPrompt: summarizeSystemPrompt,

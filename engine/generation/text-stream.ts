@@ -14,8 +14,7 @@ export class TextStream {
     push(token: number): string {
         this.tokens.push(token);
         const text = this.detokenize(this.tokens);
-        if (text.endsWith(replacementCharacter) || !text.startsWith(this.released))
-            return "";
+        if (text.endsWith(replacementCharacter) || !text.startsWith(this.released)) return "";
         const piece = text.slice(this.released.length);
         this.released = text;
         return piece;

@@ -1,7 +1,7 @@
 // Reading GGUF files goes through node-llama-cpp's parser (readGgufFileInfo); this module only
 // reshapes its answer: nested metadata back to flat GGUF keys, and the data-section offsets.
 import fs from "node:fs/promises";
-import { readGgufFileInfo, type GgufFileInfo, type GgufTensorInfo } from "node-llama-cpp";
+import {readGgufFileInfo, type GgufFileInfo, type GgufTensorInfo} from "node-llama-cpp";
 
 /** A metadata value as node-llama-cpp returns it (GGUF types are not preserved; see kv-index.ts). */
 export type ReadMetadataValue = string | number | bigint | boolean | ReadMetadataValue[];
@@ -39,19 +39,16 @@ export function flattenGgufMetadata(nested: unknown): Map<string, ReadMetadataVa
     const visit = (node: Record<string, unknown>, prefix: string): void => {
         for (const [key, value] of Object.entries(node)) {
             const path = prefix === "" ? key : `${prefix}.${key}`;
-            if (isNestedObject(value))
-                visit(value, path);
-            else
-                flat.set(path, value as ReadMetadataValue);
+            if (isNestedObject(value)) visit(value, path);
+            else flat.set(path, value as ReadMetadataValue);
         }
     };
-    if (isNestedObject(nested))
-        visit(nested, "");
+    if (isNestedObject(nested)) visit(nested, "");
     return flat;
 }
 
 export async function readGgufFile(path: string): Promise<GgufFileContents> {
-    const info = await readGgufFileInfo(path, { sourceType: "filesystem", spliceSplitFiles: false, logWarnings: false });
+    const info = await readGgufFileInfo(path, {sourceType: "filesystem", spliceSplitFiles: false, logWarnings: false});
     if (info.tensorInfo == null || info.infoEndOffset == null)
         throw new GgufReadError(path, "node-llama-cpp returned no tensor info; the file is truncated or not a model");
     return {
@@ -73,9 +70,8 @@ export async function readTensorBytes(path: string, tensor: GgufTensorInfo, byte
     const handle = await fs.open(path, "r");
     try {
         const bytes = Buffer.alloc(byteLength);
-        const { bytesRead } = await handle.read(bytes, 0, byteLength, tensorFileOffset(tensor));
-        if (bytesRead !== byteLength)
-            throw new GgufReadError(path, `tensor ${tensor.name} is cut short (${bytesRead} of ${byteLength} bytes)`);
+        const {bytesRead} = await handle.read(bytes, 0, byteLength, tensorFileOffset(tensor));
+        if (bytesRead !== byteLength) throw new GgufReadError(path, `tensor ${tensor.name} is cut short (${bytesRead} of ${byteLength} bytes)`);
         return bytes;
     } finally {
         await handle.close();

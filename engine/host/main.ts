@@ -23,24 +23,32 @@ const running = new Map<string, AbortController>();
 const cancelledEarly = new Set<string>();
 
 const badInputErrors = [
-    "InvalidSpeedSettingError", "InvalidSpeedRatioError", "UnknownSpeedLevelError", "SkipMaskLengthError", "AllLayersSkippedError",
-    "AttentionTypeSkippedError", "InvalidLayerIndexError", "UnknownStrategyError"
+    "InvalidSpeedSettingError",
+    "InvalidSpeedRatioError",
+    "UnknownSpeedLevelError",
+    "SkipMaskLengthError",
+    "AllLayersSkippedError",
+    "AttentionTypeSkippedError",
+    "InvalidLayerIndexError",
+    "UnknownStrategyError"
 ];
 
 /** a JSON-RPC error whose message is meant for the user and whose code tells the client what kind it is */
 function toResponseError(error: unknown): ResponseError<void> {
     const err = error instanceof Error ? error : new Error(String(error));
-    if (err instanceof ResponseError)
-        return err;
+    if (err instanceof ResponseError) return err;
     if (err instanceof ModelFileNotFoundError || err instanceof ModelFileCorruptError || err instanceof ModelLoadError)
         return new ResponseError(ErrorCodes.modelFile, err.message);
-    if (err instanceof PatchedBuildMissingError || err instanceof PatchedBuildInvalidError)
-        return new ResponseError(ErrorCodes.nativeBuild, err.message);
-    if (err instanceof PromptTooLongError || err instanceof InvalidSamplingOptionError || err instanceof LayerSkipMaskError ||
-        err instanceof LayerSkipNotSupportedError || badInputErrors.includes(err.name))
+    if (err instanceof PatchedBuildMissingError || err instanceof PatchedBuildInvalidError) return new ResponseError(ErrorCodes.nativeBuild, err.message);
+    if (
+        err instanceof PromptTooLongError ||
+        err instanceof InvalidSamplingOptionError ||
+        err instanceof LayerSkipMaskError ||
+        err instanceof LayerSkipNotSupportedError ||
+        badInputErrors.includes(err.name)
+    )
         return new ResponseError(ErrorCodes.badInput, err.message);
-    if (err instanceof GenerationAbortedError || err instanceof CalibrationCancelledError)
-        return new ResponseError(ErrorCodes.aborted, err.message);
+    if (err instanceof GenerationAbortedError || err instanceof CalibrationCancelledError) return new ResponseError(ErrorCodes.aborted, err.message);
     return new ResponseError(ErrorCodes.internal, `${err.name}: ${err.message}`);
 }
 
@@ -56,21 +64,26 @@ function handle<P, R>(work: (params: P) => Promise<R> | R) {
 }
 
 function requireEngine(): DialEngine {
-    if (engine == null)
-        throw new ResponseError(ErrorCodes.noModel, "No model is loaded. Choose one (Layer Dial: Select Model, or --model) and try again.");
+    if (engine == null) throw new ResponseError(ErrorCodes.noModel, "No model is loaded. Choose one (Layer Dial: Select Model, or --model) and try again.");
     return engine;
 }
 
 async function llama(): Promise<PatchedLlama> {
-    patched ??= loadPatchedLlama().then((loaded) => {
-        // once per host: the backend is chosen once, when the host starts
-        if (loaded.backend.fallbackReason != null)
-            void connection.sendNotification(Notifications.log, {level: loaded.backend.requested === "auto" ? "info" : "warn", message: loaded.backend.fallbackReason});
-        return loaded;
-    }, (error: unknown) => {
-        patched = undefined;
-        throw error;
-    });
+    patched ??= loadPatchedLlama().then(
+        (loaded) => {
+            // once per host: the backend is chosen once, when the host starts
+            if (loaded.backend.fallbackReason != null)
+                void connection.sendNotification(Notifications.log, {
+                    level: loaded.backend.requested === "auto" ? "info" : "warn",
+                    message: loaded.backend.fallbackReason
+                });
+            return loaded;
+        },
+        (error: unknown) => {
+            patched = undefined;
+            throw error;
+        }
+    );
     return await patched;
 }
 
@@ -91,15 +104,13 @@ async function load(params: LoadParams): Promise<ModelSummary> {
         calibrationCacheDirectory: params.calibrationCacheDirectory,
         onProgress: (message) => void connection.sendNotification(Notifications.progress, {message})
     });
-    if (params.speed != null)
-        engine.setSpeed(params.speed);
+    if (params.speed != null) engine.setSpeed(params.speed);
     summary = engine.summary({binsDirectory, buildType: llamaInstance.buildType});
     return summary;
 }
 
 async function unload(): Promise<null> {
-    for (const controller of running.values())
-        controller.abort();
+    for (const controller of running.values()) controller.abort();
     const current = engine;
     engine = undefined;
     summary = undefined;
@@ -109,27 +120,44 @@ async function unload(): Promise<null> {
 
 connection.onRequest(Requests.load, handle(load));
 connection.onRequest(Requests.unload, handle(unload));
-connection.onRequest(Requests.setSpeed, handle((setting) => planInfo(requireEngine().setSpeed(setting))));
-connection.onRequest(Requests.previewSpeed, handle((setting) => planInfo(requireEngine().previewSpeed(setting))));
-connection.onRequest(Requests.countTokens, handle(({text}) => requireEngine().countTokens(text)));
-connection.onRequest(Requests.stats, handle(() => engine?.stats ?? null));
-connection.onRequest(Requests.info, handle(() => ({
-    pid: process.pid,
-    nodeVersion: process.version,
-    model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null
-})));
-connection.onRequest(Requests.cancel, handle(({requestId}) => {
-    const controller = running.get(requestId);
-    if (controller !== undefined) {
-        controller.abort();
-    } else {
-        cancelledEarly.add(requestId);
-        // ids of requests that never came must not pile up
-        if (cancelledEarly.size > 256)
-            cancelledEarly.delete(cancelledEarly.values().next().value!);
-    }
-    return null;
-}));
+connection.onRequest(
+    Requests.setSpeed,
+    handle((setting) => planInfo(requireEngine().setSpeed(setting)))
+);
+connection.onRequest(
+    Requests.previewSpeed,
+    handle((setting) => planInfo(requireEngine().previewSpeed(setting)))
+);
+connection.onRequest(
+    Requests.countTokens,
+    handle(({text}) => requireEngine().countTokens(text))
+);
+connection.onRequest(
+    Requests.stats,
+    handle(() => engine?.stats ?? null)
+);
+connection.onRequest(
+    Requests.info,
+    handle(() => ({
+        pid: process.pid,
+        nodeVersion: process.version,
+        model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null
+    }))
+);
+connection.onRequest(
+    Requests.cancel,
+    handle(({requestId}) => {
+        const controller = running.get(requestId);
+        if (controller !== undefined) {
+            controller.abort();
+        } else {
+            cancelledEarly.add(requestId);
+            // ids of requests that never came must not pile up
+            if (cancelledEarly.size > 256) cancelledEarly.delete(cancelledEarly.values().next().value!);
+        }
+        return null;
+    })
+);
 connection.onRequest(Requests.calibrate, async (params, token) => {
     const controller = new AbortController();
     const cancellation = token.onCancellationRequested(() => controller.abort());
@@ -143,9 +171,11 @@ connection.onRequest(Requests.calibrate, async (params, token) => {
             cacheDirectory: calibrationCacheDirectory,
             force: params.force,
             signal: controller.signal,
-            onProgress: (progress) => void connection.sendNotification(Notifications.progress, {
-                message: formatCalibrationProgress(progress), fraction: progress.fraction
-            })
+            onProgress: (progress) =>
+                void connection.sendNotification(Notifications.progress, {
+                    message: formatCalibrationProgress(progress),
+                    fraction: progress.fraction
+                })
         });
         const plan = planInfo(current.useCalibratedOrder(result.order));
         return {method: result.method, order: result.order, cached: result.cached, cacheFile: result.cacheFile, plan};
@@ -160,8 +190,7 @@ connection.onRequest(Requests.calibrate, async (params, token) => {
 async function cancellable<R>(requestId: string, token: CancellationToken, work: (signal: AbortSignal) => Promise<R>): Promise<R | ResponseError<void>> {
     const controller = new AbortController();
     running.set(requestId, controller);
-    if (cancelledEarly.delete(requestId))
-        controller.abort();
+    if (cancelledEarly.delete(requestId)) controller.abort();
     const cancellation = token.onCancellationRequested(() => controller.abort());
     try {
         return await work(controller.signal);
@@ -174,39 +203,42 @@ async function cancellable<R>(requestId: string, token: CancellationToken, work:
     }
 }
 
-connection.onRequest(Requests.complete, (params, token) => cancellable(params.requestId, token, async (signal) => {
-    const {requestId, ...request} = params;
-    const result = await requireEngine().complete({...request, signal});
-    return {requestId, ...result};
-}));
+connection.onRequest(Requests.complete, (params, token) =>
+    cancellable(params.requestId, token, async (signal) => {
+        const {requestId, ...request} = params;
+        const result = await requireEngine().complete({...request, signal});
+        return {requestId, ...result};
+    })
+);
 
-connection.onRequest(Requests.generate, (params, token) => cancellable(params.requestId, token, async (signal) => {
-    const result = await requireEngine().generate({
-        prompt: params.prompt,
-        systemPrompt: params.systemPrompt,
-        completionPrompt: params.completionPrompt,
-        mode: params.mode,
-        maxTokens: params.maxTokens,
-        temperature: params.temperature,
-        topP: params.topP,
-        seed: params.seed,
-        signal,
-        onText: (text) => void connection.sendNotification(Notifications.token, {requestId: params.requestId, text})
-    });
-    return {
-        requestId: params.requestId,
-        text: result.text,
-        tokens: result.tokens.length,
-        stopReason: result.stopReason,
-        keptLayers: result.keptLayers,
-        skippedLayers: result.skippedLayers,
-        stats: result.stats
-    };
-}));
+connection.onRequest(Requests.generate, (params, token) =>
+    cancellable(params.requestId, token, async (signal) => {
+        const result = await requireEngine().generate({
+            prompt: params.prompt,
+            systemPrompt: params.systemPrompt,
+            completionPrompt: params.completionPrompt,
+            mode: params.mode,
+            maxTokens: params.maxTokens,
+            temperature: params.temperature,
+            topP: params.topP,
+            seed: params.seed,
+            signal,
+            onText: (text) => void connection.sendNotification(Notifications.token, {requestId: params.requestId, text})
+        });
+        return {
+            requestId: params.requestId,
+            text: result.text,
+            tokens: result.tokens.length,
+            stopReason: result.stopReason,
+            keptLayers: result.keptLayers,
+            skippedLayers: result.skippedLayers,
+            stats: result.stats
+        };
+    })
+);
 
 // tests prove that a native abort reaches the client as an error and the next request gets a fresh host
-if (process.env.LAYER_DIAL_TEST_HOOKS === "1")
-    connection.onRequest("layerDial/test/abort", () => process.abort());
+if (process.env.LAYER_DIAL_TEST_HOOKS === "1") connection.onRequest("layerDial/test/abort", () => process.abort());
 
 // the parent going away (editor closed, crash) must not leave llama.cpp running
 process.on("disconnect", () => process.exit(0));

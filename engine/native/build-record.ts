@@ -24,16 +24,16 @@ export const backendSources = ["prebuilt", "source"] as const;
 export type BackendSource = (typeof backendSources)[number];
 
 export type NativeBuildOptions = {
-    backends: BackendSource,
+    backends: BackendSource;
     /** `source` builds only: the GPU backend compiled in */
-    gpu: GpuBackend,
+    gpu: GpuBackend;
     /** `source` builds only */
-    cpuVariants: CpuVariantSet
+    cpuVariants: CpuVariantSet;
 };
 
 /** node-llama-cpp's prebuilt ggml packages for a platform, pinned to node-llama-cpp's own version
  *  (they are its optional dependencies, and ours, at exactly that version) */
-export type PrebuiltBackendPackages = {cpu: string, vulkan?: string, cuda?: string, cudaFallback?: string};
+export type PrebuiltBackendPackages = {cpu: string; vulkan?: string; cuda?: string; cudaFallback?: string};
 
 export function prebuiltBackendPackages(platform: string = process.platform, arch: string = process.arch): PrebuiltBackendPackages | undefined {
     if (platform === "linux" && arch === "x64")
@@ -43,8 +43,7 @@ export function prebuiltBackendPackages(platform: string = process.platform, arc
             cuda: "@node-llama-cpp/linux-x64-cuda",
             cudaFallback: "@node-llama-cpp/linux-x64-cuda-ext"
         };
-    if (platform === "linux" && arch === "arm64")
-        return {cpu: "@node-llama-cpp/linux-arm64"};
+    if (platform === "linux" && arch === "arm64") return {cpu: "@node-llama-cpp/linux-arm64"};
     // node-llama-cpp's macOS and Windows packages stop at an older release than the one it bundles:
     // those platforms build everything from source
     return undefined;
@@ -54,12 +53,12 @@ export function prebuiltBackendPackages(platform: string = process.platform, arc
 const BUILD_LAYOUT_VERSION = 2;
 
 export type NativeBuildKey = NativeBuildOptions & {
-    nodeLlamaCppVersion: string,
-    patchHash: string,
-    platform: NodeJS.Platform,
-    arch: string,
+    nodeLlamaCppVersion: string;
+    patchHash: string;
+    platform: NodeJS.Platform;
+    arch: string;
     /** the folder name under the cache root; every field above is part of it */
-    id: string
+    id: string;
 };
 
 /** The folder holding Layer Dial's package.json, found by walking up: this module runs from engine/native/
@@ -67,13 +66,11 @@ export type NativeBuildKey = NativeBuildOptions & {
 function findProjectRoot(start: string): string {
     for (let folder = start; ; folder = path.dirname(folder)) {
         try {
-            if ((JSON.parse(fs.readFileSync(path.join(folder, "package.json"), "utf8")) as {name?: string}).name === "layer-dial")
-                return folder;
+            if ((JSON.parse(fs.readFileSync(path.join(folder, "package.json"), "utf8")) as {name?: string}).name === "layer-dial") return folder;
         } catch {
             // no package.json here, or not ours: keep walking up
         }
-        if (path.dirname(folder) === folder)
-            return path.resolve(start, "../..");
+        if (path.dirname(folder) === folder) return path.resolve(start, "../..");
     }
 }
 
@@ -81,11 +78,14 @@ export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.met
 export const patchesDirectory = path.join(projectRoot, "native", "patches");
 
 /** the patches in the order they are applied, with the folder (relative to node-llama-cpp's `llama/`) each applies in */
-export function listPatches(): {file: string, target: "llama.cpp" | "addon"}[] {
-    const result: {file: string, target: "llama.cpp" | "addon"}[] = [];
+export function listPatches(): {file: string; target: "llama.cpp" | "addon"}[] {
+    const result: {file: string; target: "llama.cpp" | "addon"}[] = [];
     for (const target of ["llama.cpp", "addon"] as const) {
         const folder = path.join(patchesDirectory, target);
-        for (const name of fs.readdirSync(folder).filter((name) => name.endsWith(".diff")).sort())
+        for (const name of fs
+            .readdirSync(folder)
+            .filter((name) => name.endsWith(".diff"))
+            .sort())
             result.push({file: path.join(folder, name), target});
     }
     return result;
@@ -120,9 +120,7 @@ export function computeBuildKey(options: NativeBuildOptions): NativeBuildKey {
     const id = [
         `nlc${nodeLlamaCppVersionValue}`,
         `${process.platform}-${process.arch}`,
-        ...(options.backends === "prebuilt"
-            ? [`prebuilt-backends`]
-            : [`source`, `gpu-${options.gpu}`, `cpu-${options.cpuVariants}`]),
+        ...(options.backends === "prebuilt" ? [`prebuilt-backends`] : [`source`, `gpu-${options.gpu}`, `cpu-${options.cpuVariants}`]),
         `${patchHash.slice(0, 12)}`
     ].join("_");
     return {...options, nodeLlamaCppVersion: nodeLlamaCppVersionValue, patchHash, platform: process.platform, arch: process.arch, id};
@@ -130,8 +128,7 @@ export function computeBuildKey(options: NativeBuildOptions): NativeBuildKey {
 
 /** builds live outside the repo, so a fresh clone or `git clean` keeps them and an unchanged rebuild is instant */
 export function nativeCacheRoot(): string {
-    if (process.env.LAYER_DIAL_CACHE_DIR)
-        return path.join(process.env.LAYER_DIAL_CACHE_DIR, "native");
+    if (process.env.LAYER_DIAL_CACHE_DIR) return path.join(process.env.LAYER_DIAL_CACHE_DIR, "native");
 
     const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
     return path.join(base, "layer-dial", "native");
@@ -144,15 +141,15 @@ export function buildDirectory(key: NativeBuildKey): string {
 export const buildInfoFileName = "layer-dial-build.json";
 
 /** where one ggml library set of a build came from */
-export type BackendOrigin = {package: string, version: string, llamaCppRelease: string};
+export type BackendOrigin = {package: string; version: string; llamaCppRelease: string};
 
 export type BuildInfo = NativeBuildKey & {
-    builtAt: string,
-    buildSeconds: number,
+    builtAt: string;
+    buildSeconds: number;
     /** the llama.cpp release our libllama and addon were compiled from */
-    llamaCppRelease: string,
+    llamaCppRelease: string;
     /** prebuilt builds: the packages their ggml libraries came from (cpu: bins/, vulkan: backends/vulkan/) */
-    backendOrigins?: {cpu: BackendOrigin, vulkan?: BackendOrigin}
+    backendOrigins?: {cpu: BackendOrigin; vulkan?: BackendOrigin};
 };
 
 export function readBuildInfo(directory: string): BuildInfo | undefined {

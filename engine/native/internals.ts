@@ -6,35 +6,35 @@ import {Llama, LlamaLogLevel, type LlamaContext} from "node-llama-cpp";
 
 /** the methods of the native AddonContext that Layer Dial drives directly (ours are added by native/patches/addon) */
 export type AddonContext = {
-    initBatch(size: number): void,
-    addToBatch(sequenceId: number, firstTokenPosition: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array,
-    decodeBatch(): Promise<void>,
-    disposeBatch(): void,
-    removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean,
-    disposeSequence(sequenceId: number): void,
-    setLayerSkip(mask: Uint8Array): void,
-    getLayerSkip(): Uint8Array,
-    getLogits(batchLogitIndex: number): Float32Array,
+    initBatch(size: number): void;
+    addToBatch(sequenceId: number, firstTokenPosition: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
+    decodeBatch(): Promise<void>;
+    disposeBatch(): void;
+    removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean;
+    disposeSequence(sequenceId: number): void;
+    setLayerSkip(mask: Uint8Array): void;
+    getLayerSkip(): Uint8Array;
+    getLogits(batchLogitIndex: number): Float32Array;
     /** stops the decode in flight; decodeBatch then rejects with "Decoding was aborted" */
-    abortDecode(): void
+    abortDecode(): void;
 };
 
 export type NativeBinding = {
-    AddonContext: {prototype: Record<string, unknown>},
+    AddonContext: {prototype: Record<string, unknown>};
     /** without a folder: initialise ggml's backend registry; with one: load every ggml backend library in it */
-    loadBackends(folder?: string): void,
+    loadBackends(folder?: string): void;
     /** "vulkan"/"metal" when such a backend is registered, "cuda" when a CUDA device exists, false for the CPU only */
-    getGpuType(): string | false | undefined,
-    getGpuDeviceInfo(): {deviceNames: string[]},
+    getGpuType(): string | false | undefined;
+    getGpuDeviceInfo(): {deviceNames: string[]};
     /** ours (native/patches/addon/04): the general.architecture names the patched libllama can skip layers of */
-    getLayerSkipArchitectures(): string[]
+    getLayerSkipArchitectures(): string[];
 };
 
 export type BuildMetadata = {
     buildOptions: {
-        customCmakeOptions: Record<string, string>,
-        llamaCpp: {repo: string, release: string}
-    }
+        customCmakeOptions: Record<string, string>;
+        llamaCpp: {repo: string; release: string};
+    };
 };
 
 export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits", "abortDecode"] as const;
@@ -59,17 +59,17 @@ export function loadBindingModule(bindingPath: string): NativeBinding {
 }
 
 export type CreateLlamaOptions = {
-    binding: NativeBinding,
-    bindingPath: string,
-    buildMetadata: BuildMetadata,
-    logLevel: LlamaLogLevel,
-    maxThreads?: number
+    binding: NativeBinding;
+    bindingPath: string;
+    buildMetadata: BuildMetadata;
+    logLevel: LlamaLogLevel;
+    maxThreads?: number;
 };
 
 /** wraps a loaded binding in node-llama-cpp's Llama class, as getLlama("lastBuild") does for a local build */
 export async function createLlamaFromBinding(options: CreateLlamaOptions): Promise<Llama> {
     const llamaClass = Llama as any;
-    return await llamaClass._create({
+    return (await llamaClass._create({
         bindings: options.binding,
         bindingPath: options.bindingPath,
         extBackendsPath: undefined,
@@ -77,8 +77,7 @@ export async function createLlamaFromBinding(options: CreateLlamaOptions): Promi
         buildMetadata: options.buildMetadata,
         logLevel: options.logLevel,
         logger: (level: LlamaLogLevel, message: string) => {
-            if ((level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) && !isCancelledDecodeReport(message))
-                console.error(message);
+            if ((level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) && !isCancelledDecodeReport(message)) console.error(message);
         },
         maxThreads: options.maxThreads,
         vramPadding: (totalVram: number) => Math.floor(Math.min(totalVram * 0.08, 1.6 * 1024 ** 3)),
@@ -88,7 +87,7 @@ export async function createLlamaFromBinding(options: CreateLlamaOptions): Promi
         tempDir: false,
         skipLlamaInit: false,
         experimentalOptions: undefined
-    }) as Llama;
+    })) as Llama;
 }
 
 /** llama.cpp reports a decode stopped by the abort callback (GGML_STATUS_ABORTED = 1) as three errors; it is a cancellation */

@@ -10,10 +10,26 @@
 import fs from "node:fs";
 import path from "node:path";
 import {LlamaLogLevel, type Llama} from "node-llama-cpp";
-import {buildDirectory, buildInfoFileName, computeBuildKey, defaultBuildOptions, readBuildInfo, type BuildInfo, type NativeBuildOptions} from "./build-record.js";
+import {
+    buildDirectory,
+    buildInfoFileName,
+    computeBuildKey,
+    defaultBuildOptions,
+    readBuildInfo,
+    type BuildInfo,
+    type NativeBuildOptions
+} from "./build-record.js";
 import {layerDialCacheDir} from "../../common/cache-dir.js";
 import {readBackendManifest} from "../../common/gpu-backends/backend-manifest.js";
-import {bindingOf, createLlamaFromBinding, layerSkipBindingFunctions, layerSkipMethods, loadBindingModule, type BuildMetadata, type NativeBinding} from "./internals.js";
+import {
+    bindingOf,
+    createLlamaFromBinding,
+    layerSkipBindingFunctions,
+    layerSkipMethods,
+    loadBindingModule,
+    type BuildMetadata,
+    type NativeBinding
+} from "./internals.js";
 
 export class PatchedBuildMissingError extends Error {
     override name = "PatchedBuildMissingError";
@@ -39,47 +55,47 @@ export function isGpuChoice(value: unknown): value is GpuChoice {
 export type LoadPatchedLlamaOptions = {
     /** A build folder (layer-dial-build.json, bins/, backends/), or a bare folder holding llama-addon.node
      *  and its libraries. Defaults to `$LAYER_DIAL_NATIVE_DIR`, else the cached build for this checkout. */
-    nativeDirectory?: string,
+    nativeDirectory?: string;
     /** Which cached build to look for when no folder is given. Defaults to `npm run build:native`'s defaults. */
-    build?: Partial<NativeBuildOptions>,
+    build?: Partial<NativeBuildOptions>;
     /** The compute backend. `auto` takes the first that has a device: CUDA (when installed), Vulkan, Metal;
      *  else the CPU. Defaults to `$LAYER_DIAL_GPU`, else `auto`. */
-    gpu?: GpuChoice,
+    gpu?: GpuChoice;
     /** Folders holding installed GPU backends (`layer-dial gpu install cuda`). Defaults to
      *  `$LAYER_DIAL_BACKENDS_DIR`, else ~/.cache/layer-dial/backends. */
-    installedBackendsDirectory?: string,
+    installedBackendsDirectory?: string;
     /** When an explicitly chosen backend cannot run: true runs on the CPU and says why in
      *  `backend.fallbackReason`; false throws GpuBackendUnavailableError. Defaults to true. */
-    fallbackToCpu?: boolean,
+    fallbackToCpu?: boolean;
     /** Defaults to `LlamaLogLevel.error`. */
-    logLevel?: LlamaLogLevel,
+    logLevel?: LlamaLogLevel;
     /** Defaults to every core. */
-    maxThreads?: number
+    maxThreads?: number;
 };
 
 export type ComputeBackend = {
-    requested: GpuChoice,
+    requested: GpuChoice;
     /** what runs: a GPU backend, or false for the CPU */
-    gpu: GpuBackendName | false,
+    gpu: GpuBackendName | false;
     /** the GPU devices of that backend (ggml's descriptions, e.g. "NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)") */
-    deviceNames: string[],
+    deviceNames: string[];
     /** where the backend library was loaded from */
-    backendDirectory?: string,
+    backendDirectory?: string;
     /** why the request was not met, or why `auto` chose the CPU; one line for the log */
-    fallbackReason?: string
+    fallbackReason?: string;
 };
 
 export type PatchedLlama = {
-    llama: Llama,
-    binsDirectory: string,
+    llama: Llama;
+    binsDirectory: string;
     /** present when the folder carries layer-dial-build.json */
-    buildInfo?: BuildInfo,
-    backend: ComputeBackend,
+    buildInfo?: BuildInfo;
+    backend: ComputeBackend;
     /** the general.architecture names this build can skip layers of: its libllama's own list */
-    layerSkipArchitectures: ReadonlySet<string>
+    layerSkipArchitectures: ReadonlySet<string>;
 };
 
-type ResolvedBuild = {root?: string, binsDirectory: string, buildInfo?: BuildInfo};
+type ResolvedBuild = {root?: string; binsDirectory: string; buildInfo?: BuildInfo};
 
 function resolveBuild(options: LoadPatchedLlamaOptions): ResolvedBuild {
     const explicit = options.nativeDirectory ?? process.env.LAYER_DIAL_NATIVE_DIR;
@@ -95,7 +111,8 @@ function resolveBuild(options: LoadPatchedLlamaOptions): ResolvedBuild {
     if (buildInfo == null)
         throw new PatchedBuildMissingError(
             `No patched llama.cpp build for this checkout (${key.backends} backends, patches ${key.patchHash.slice(0, 12)}). ` +
-            `Run "npm run build:native" (a few minutes the first time; instant when cached). Expected it at ${directory}`);
+                `Run "npm run build:native" (a few minutes the first time; instant when cached). Expected it at ${directory}`
+        );
     return {root: directory, binsDirectory: path.join(directory, "bins"), buildInfo};
 }
 
@@ -108,7 +125,8 @@ function loadBinding(bindingPath: string): NativeBinding {
         if (symbol != null)
             throw new PatchedBuildInvalidError(
                 `The native libraries in ${path.dirname(bindingPath)} do not belong together: ${symbol} is missing from the ggml libraries beside ` +
-                `Layer Dial's libllama (they come from another llama.cpp release). Reinstall the extension, or run "npm run build:native -- --force".`);
+                    `Layer Dial's libllama (they come from another llama.cpp release). Reinstall the extension, or run "npm run build:native -- --force".`
+            );
         throw new PatchedBuildInvalidError(`Could not load ${bindingPath}: ${message}. Reinstall the extension, or run "npm run build:native -- --force".`);
     }
 }
@@ -117,15 +135,17 @@ function loadBinding(bindingPath: string): NativeBinding {
 function checkBuildCoherence(build: ResolvedBuild, metadata: BuildMetadata) {
     const ourRelease = metadata.buildOptions.llamaCpp.release;
     const info = build.buildInfo;
-    if (info == null)
-        return;
+    if (info == null) return;
     if (info.llamaCppRelease != null && info.llamaCppRelease !== ourRelease)
-        throw new PatchedBuildInvalidError(`${build.binsDirectory} was compiled from llama.cpp ${ourRelease}, but its build record says ${info.llamaCppRelease}. Rebuild it: npm run build:native -- --force`);
+        throw new PatchedBuildInvalidError(
+            `${build.binsDirectory} was compiled from llama.cpp ${ourRelease}, but its build record says ${info.llamaCppRelease}. Rebuild it: npm run build:native -- --force`
+        );
     for (const [name, origin] of Object.entries(info.backendOrigins ?? {})) {
         if (origin.llamaCppRelease !== ourRelease || origin.version !== info.nodeLlamaCppVersion)
             throw new PatchedBuildInvalidError(
                 `The ${name} ggml libraries come from ${origin.package}@${origin.version} (llama.cpp ${origin.llamaCppRelease}), ` +
-                `but Layer Dial's libllama is from node-llama-cpp ${info.nodeLlamaCppVersion} (llama.cpp ${ourRelease}). Rebuild: npm run build:native -- --force`);
+                    `but Layer Dial's libllama is from node-llama-cpp ${info.nodeLlamaCppVersion} (llama.cpp ${ourRelease}). Rebuild: npm run build:native -- --force`
+            );
     }
 }
 
@@ -133,44 +153,53 @@ function gpuDeviceNames(binding: NativeBinding): string[] {
     return binding.getGpuDeviceInfo().deviceNames;
 }
 
-type Candidate = {backend: GpuBackendName, directory?: string, problem?: string};
+type Candidate = {backend: GpuBackendName; directory?: string; problem?: string};
 
 /** installed CUDA backends that belong to this build's release, newest install first */
 function cudaCandidates(installedRoot: string, release: string, nodeLlamaCppVersion: string | undefined): Candidate[] {
-    if (!fs.existsSync(installedRoot))
-        return [];
+    if (!fs.existsSync(installedRoot)) return [];
     const candidates: Candidate[] = [];
-    for (const name of fs.readdirSync(installedRoot).filter((entry) => entry.startsWith("cuda-")).sort().reverse()) {
+    for (const name of fs
+        .readdirSync(installedRoot)
+        .filter((entry) => entry.startsWith("cuda-"))
+        .sort()
+        .reverse()) {
         const directory = path.join(installedRoot, name);
         const manifest = readBackendManifest(directory);
-        if (manifest == null)
-            continue;
+        if (manifest == null) continue;
         if (manifest.llamaCppRelease !== release || (nodeLlamaCppVersion != null && manifest.version !== nodeLlamaCppVersion)) {
-            candidates.push({backend: "cuda", directory, problem:
-                `the CUDA backend in ${directory} is ${manifest.package}@${manifest.version} (llama.cpp ${manifest.llamaCppRelease}), ` +
-                `but Layer Dial needs ${nodeLlamaCppVersion ?? "the same version"} (llama.cpp ${release}); run Layer Dial: Enable CUDA (layer-dial gpu install cuda) again`});
+            candidates.push({
+                backend: "cuda",
+                directory,
+                problem:
+                    `the CUDA backend in ${directory} is ${manifest.package}@${manifest.version} (llama.cpp ${manifest.llamaCppRelease}), ` +
+                    `but Layer Dial needs ${nodeLlamaCppVersion ?? "the same version"} (llama.cpp ${release}); run Layer Dial: Enable CUDA (layer-dial gpu install cuda) again`
+            });
             continue;
         }
         candidates.push({backend: "cuda", directory});
-        if (fs.existsSync(path.join(directory, "fallback")))
-            candidates.push({backend: "cuda", directory: path.join(directory, "fallback")});
+        if (fs.existsSync(path.join(directory, "fallback"))) candidates.push({backend: "cuda", directory: path.join(directory, "fallback")});
     }
     return candidates;
 }
 
 function candidatesFor(choice: GpuChoice, build: ResolvedBuild, installedRoot: string, release: string): Candidate[] {
     const vulkanDirectory = build.root != null ? path.join(build.root, "backends", "vulkan") : undefined;
-    const vulkan: Candidate[] = vulkanDirectory != null && fs.existsSync(vulkanDirectory)
-        ? [{backend: "vulkan", directory: vulkanDirectory}]
-        : [{backend: "vulkan"}]; // a from-source build may have it compiled into bins/
+    const vulkan: Candidate[] =
+        vulkanDirectory != null && fs.existsSync(vulkanDirectory) ? [{backend: "vulkan", directory: vulkanDirectory}] : [{backend: "vulkan"}]; // a from-source build may have it compiled into bins/
     const cuda = cudaCandidates(installedRoot, release, build.buildInfo?.nodeLlamaCppVersion);
     const metal: Candidate[] = [{backend: "metal"}];
     switch (choice) {
-        case "cpu": return [];
-        case "vulkan": return vulkan;
-        case "cuda": return cuda.length > 0 ? cuda : [{backend: "cuda", problem: "CUDA is not installed: run Layer Dial: Enable CUDA (layer-dial gpu install cuda)"}];
-        case "metal": return metal;
-        case "auto": return [...cuda.filter((candidate) => candidate.problem == null), ...vulkan, ...(process.platform === "darwin" ? metal : [])];
+        case "cpu":
+            return [];
+        case "vulkan":
+            return vulkan;
+        case "cuda":
+            return cuda.length > 0 ? cuda : [{backend: "cuda", problem: "CUDA is not installed: run Layer Dial: Enable CUDA (layer-dial gpu install cuda)"}];
+        case "metal":
+            return metal;
+        case "auto":
+            return [...cuda.filter((candidate) => candidate.problem == null), ...vulkan, ...(process.platform === "darwin" ? metal : [])];
     }
 }
 
@@ -191,8 +220,7 @@ function chooseBackend(binding: NativeBinding, build: ResolvedBuild, choice: Gpu
             continue;
         }
         const before = new Set(gpuDeviceNames(binding));
-        if (candidate.directory != null)
-            binding.loadBackends(candidate.directory);
+        if (candidate.directory != null) binding.loadBackends(candidate.directory);
         const type = binding.getGpuType();
         const added = gpuDeviceNames(binding).filter((name) => !before.has(name));
         const devices = candidate.directory != null ? added : gpuDeviceNames(binding);
@@ -200,9 +228,8 @@ function chooseBackend(binding: NativeBinding, build: ResolvedBuild, choice: Gpu
             return {requested: choice, gpu: candidate.backend, deviceNames: devices, backendDirectory: candidate.directory ?? build.binsDirectory};
         problems.push(`${candidate.backend}: ${deviceHelp[candidate.backend]}`);
     }
-    const fallbackReason = choice === "cpu" ? undefined
-        : problems.length > 0 ? `running on the CPU: ${problems.join("; ")}`
-        : "running on the CPU: this build has no GPU backend";
+    const fallbackReason =
+        choice === "cpu" ? undefined : problems.length > 0 ? `running on the CPU: ${problems.join("; ")}` : "running on the CPU: this build has no GPU backend";
     return {requested: choice, gpu: false, deviceNames: [], fallbackReason};
 }
 
@@ -223,7 +250,8 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
     if (missing.length > 0)
         throw new PatchedBuildInvalidError(
             `${bindingPath} is a stock node-llama-cpp binary or an older Layer Dial build: it lacks ${missing.join(", ")}. ` +
-            `Run "npm run build:native -- --force" to rebuild it with Layer Dial's patches.`);
+                `Run "npm run build:native -- --force" to rebuild it with Layer Dial's patches.`
+        );
     const layerSkipArchitectures = layerSkipArchitecturesOfBinding(binding, bindingPath);
 
     const envChoice = process.env.LAYER_DIAL_GPU;
@@ -231,7 +259,9 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
     const installedRoot = options.installedBackendsDirectory ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? layerDialCacheDir("backends");
     const backend = chooseBackend(binding, build, choice, installedRoot, buildMetadata.buildOptions.llamaCpp.release);
     if (backend.gpu === false && choice !== "auto" && choice !== "cpu" && options.fallbackToCpu === false)
-        throw new GpuBackendUnavailableError(`${choice} was requested, but it cannot run here: ${backend.fallbackReason?.replace(/^running on the CPU: /, "")}. Use --gpu auto or --gpu cpu to run on the CPU.`);
+        throw new GpuBackendUnavailableError(
+            `${choice} was requested, but it cannot run here: ${backend.fallbackReason?.replace(/^running on the CPU: /, "")}. Use --gpu auto or --gpu cpu to run on the CPU.`
+        );
 
     const llama = await createLlamaFromBinding({
         binding,
@@ -250,10 +280,13 @@ function layerSkipArchitecturesOfBinding(binding: Partial<NativeBinding>, source
     if (typeof binding.getLayerSkipArchitectures !== "function")
         throw new PatchedBuildInvalidError(
             `${source} is not Layer Dial's patched build: it cannot list the architectures it can skip layers of. ` +
-            `Load it with loadPatchedLlama; run "npm run build:native -- --force" if it is an older build.`);
+                `Load it with loadPatchedLlama; run "npm run build:native -- --force" if it is an older build.`
+        );
     const names = binding.getLayerSkipArchitectures();
     if (!Array.isArray(names) || names.length === 0 || !names.every((name) => typeof name === "string" && name !== ""))
-        throw new PatchedBuildInvalidError(`${source} lists no architectures it can skip layers of (got ${JSON.stringify(names)}). Rebuild it: npm run build:native -- --force`);
+        throw new PatchedBuildInvalidError(
+            `${source} lists no architectures it can skip layers of (got ${JSON.stringify(names)}). Rebuild it: npm run build:native -- --force`
+        );
     return new Set(names);
 }
 

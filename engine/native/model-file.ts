@@ -19,23 +19,22 @@ export class ModelLoadError extends Error {
 }
 
 export type ModelFileInfo = {
-    path: string,
-    architecture: string,
-    layerCount: number,
+    path: string;
+    architecture: string;
+    layerCount: number;
     /** false: the model runs, but only at 1x */
-    layerSkipSupported: boolean
+    layerSkipSupported: boolean;
 };
 
 export type InspectModelFileOptions = {
     /** the architectures the build that will run the model can skip layers of (loadPatchedLlama's `layerSkipArchitectures`) */
-    layerSkipArchitectures: ReadonlySet<string>
+    layerSkipArchitectures: ReadonlySet<string>;
 };
 
 export async function inspectModelFile(modelPath: string, options: InspectModelFileOptions): Promise<ModelFileInfo> {
     if (!fs.existsSync(modelPath))
         throw new ModelFileNotFoundError(`Model file not found: ${modelPath}. Choose an existing .gguf file (Layer Dial: Select Model, or --model).`);
-    if (!fs.statSync(modelPath).isFile())
-        throw new ModelFileNotFoundError(`${modelPath} is not a file. Choose a .gguf model file.`);
+    if (!fs.statSync(modelPath).isFile()) throw new ModelFileNotFoundError(`${modelPath} is not a file. Choose a .gguf model file.`);
 
     let architecture: string;
     let layerCount: number;
@@ -45,8 +44,10 @@ export async function inspectModelFile(modelPath: string, options: InspectModelF
         const architectureMetadata = (info.metadata as unknown as Record<string, {block_count?: number} | undefined>)[architecture];
         layerCount = Number(architectureMetadata?.block_count ?? NaN);
     } catch (error) {
-        throw new ModelFileCorruptError(`${modelPath} is not a readable GGUF model (${(error as Error).message}). ` +
-            "The download may be incomplete or the file is not a GGUF; download it again or pick another file.");
+        throw new ModelFileCorruptError(
+            `${modelPath} is not a readable GGUF model (${(error as Error).message}). ` +
+                "The download may be incomplete or the file is not a GGUF; download it again or pick another file."
+        );
     }
     if (!Number.isInteger(layerCount) || layerCount <= 0)
         throw new ModelFileCorruptError(`${modelPath} declares no layer count for architecture "${architecture}"; it is not a usable language model file.`);
@@ -56,12 +57,12 @@ export async function inspectModelFile(modelPath: string, options: InspectModelF
 
 export type OpenModelOptions = {
     /** layers offloaded to the GPU: "auto" fits as many as VRAM holds, a number at most that many. Defaults to "auto". */
-    gpuLayers?: "auto" | number,
+    gpuLayers?: "auto" | number;
     /** for messages: the backend the layers go to */
-    backendName?: string
+    backendName?: string;
 };
 
-export async function openModel(llama: Llama, modelPath: string, options: OpenModelOptions = {}): Promise<{model: LlamaModel, info: ModelFileInfo}> {
+export async function openModel(llama: Llama, modelPath: string, options: OpenModelOptions = {}): Promise<{model: LlamaModel; info: ModelFileInfo}> {
     const info = await inspectModelFile(modelPath, {layerSkipArchitectures: layerSkipArchitecturesOf(llama)});
     const gpuLayers = options.gpuLayers ?? "auto";
     try {
@@ -70,9 +71,13 @@ export async function openModel(llama: Llama, modelPath: string, options: OpenMo
         return {model, info};
     } catch (error) {
         if (/VRAM|GPU memory|out of memory|InsufficientMemory/i.test(`${(error as Error).name} ${(error as Error).message}`))
-            throw new ModelLoadError(`Not enough GPU memory on ${options.backendName ?? "the GPU"} for ${modelPath} (${(error as Error).message}). ` +
-                "Offload fewer layers (layerDial.gpuLayers, or --gpu-layers), pick a smaller model, or run on the CPU (layerDial.gpu: cpu, or --gpu cpu).");
-        throw new ModelLoadError(`llama.cpp could not load ${modelPath} (architecture "${info.architecture}"): ${(error as Error).message}. ` +
-            "The file may be truncated or of an architecture this llama.cpp release does not know; try another model file.");
+            throw new ModelLoadError(
+                `Not enough GPU memory on ${options.backendName ?? "the GPU"} for ${modelPath} (${(error as Error).message}). ` +
+                    "Offload fewer layers (layerDial.gpuLayers, or --gpu-layers), pick a smaller model, or run on the CPU (layerDial.gpu: cpu, or --gpu cpu)."
+            );
+        throw new ModelLoadError(
+            `llama.cpp could not load ${modelPath} (architecture "${info.architecture}"): ${(error as Error).message}. ` +
+                "The file may be truncated or of an architecture this llama.cpp release does not know; try another model file."
+        );
     }
 }

@@ -18,22 +18,22 @@ export class LayerSkipUnsupportedError extends Error {
 }
 
 export type DecodeItem = {
-    sequenceId: number,
+    sequenceId: number;
     /** position of tokens[0] in the sequence */
-    firstPosition: number,
-    tokens: readonly number[],
+    firstPosition: number;
+    tokens: readonly number[];
     /** which tokens' logits to return (indexes into `tokens`); defaults to the last token only */
-    logitIndexes?: readonly number[]
+    logitIndexes?: readonly number[];
 };
 
 export type LayerSkipContextOptions = {
-    contextSize: number,
+    contextSize: number;
     /** how many sequences the context holds. Defaults to 1. */
-    sequences?: number,
+    sequences?: number;
     /** the most tokens decoded in one native batch. Defaults to min(contextSize, 512). */
-    batchSize?: number,
+    batchSize?: number;
     /** Defaults to the CPU's math cores (not hardware threads). */
-    threads?: number
+    threads?: number;
 };
 
 export class LayerSkipContext {
@@ -46,7 +46,10 @@ export class LayerSkipContext {
     private queue: Promise<unknown> = Promise.resolve();
     private disposed = false;
 
-    private constructor(private readonly context: LlamaContext, options: Required<Omit<LayerSkipContextOptions, "threads">>) {
+    private constructor(
+        private readonly context: LlamaContext,
+        options: Required<Omit<LayerSkipContextOptions, "threads">>
+    ) {
         this.addon = addonContextOf(context);
         this.layerCount = this.addon.getLayerSkip().length;
         this.batchSize = options.batchSize;
@@ -78,7 +81,9 @@ export class LayerSkipContext {
             const bytes = mask instanceof Uint8Array ? mask : Uint8Array.from(mask);
             if (!this.skipSupported) {
                 if (bytes.some((value) => value !== 0))
-                    throw new LayerSkipUnsupportedError("This model's architecture has no layer-skip support in Layer Dial's llama.cpp patch; only the full model (1x) can run");
+                    throw new LayerSkipUnsupportedError(
+                        "This model's architecture has no layer-skip support in Layer Dial's llama.cpp patch; only the full model (1x) can run"
+                    );
                 return;
             }
             try {
@@ -104,36 +109,32 @@ export class LayerSkipContext {
 
             for (;;) {
                 let room = this.batchSize;
-                const parts: {item: number, start: number, end: number}[] = [];
+                const parts: {item: number; start: number; end: number}[] = [];
                 for (let i = 0; i < items.length && room > 0; i++) {
                     const remaining = items[i].tokens.length - offsets[i];
-                    if (remaining <= 0)
-                        continue;
+                    if (remaining <= 0) continue;
                     const count = Math.min(remaining, room);
                     parts.push({item: i, start: offsets[i], end: offsets[i] + count});
                     offsets[i] += count;
                     room -= count;
                 }
-                if (parts.length === 0)
-                    break;
+                if (parts.length === 0) break;
 
                 this.addon.initBatch(this.batchSize - room);
-                const rows: {item: number, row: number}[] = [];
+                const rows: {item: number; row: number}[] = [];
                 for (const part of parts) {
                     const item = items[part.item];
                     const logitIndexes: number[] = [];
-                    for (let t = part.start; t < part.end; t++)
-                        if (wanted[part.item].has(t))
-                            logitIndexes.push(t - part.start);
+                    for (let t = part.start; t < part.end; t++) if (wanted[part.item].has(t)) logitIndexes.push(t - part.start);
                     const batchRows = this.addon.addToBatch(
-                        item.sequenceId, item.firstPosition + part.start,
-                        Uint32Array.from(item.tokens.slice(part.start, part.end)), Uint32Array.from(logitIndexes)
+                        item.sequenceId,
+                        item.firstPosition + part.start,
+                        Uint32Array.from(item.tokens.slice(part.start, part.end)),
+                        Uint32Array.from(logitIndexes)
                     );
-                    for (const row of batchRows)
-                        rows.push({item: part.item, row});
+                    for (const row of batchRows) rows.push({item: part.item, row});
                 }
-                if (signal?.aborted)
-                    throw new DecodeAbortedError("The decode was aborted before it started");
+                if (signal?.aborted) throw new DecodeAbortedError("The decode was aborted before it started");
                 // the native flag is cleared when the decode is queued, so an abort from here on reaches it
                 const decoding = this.addon.decodeBatch();
                 const onAbort = () => this.addon.abortDecode();
@@ -141,14 +142,12 @@ export class LayerSkipContext {
                 try {
                     await decoding;
                 } catch (error) {
-                    if ((error as Error).message === "Decoding was aborted")
-                        throw new DecodeAbortedError("The decode was aborted");
+                    if ((error as Error).message === "Decoding was aborted") throw new DecodeAbortedError("The decode was aborted");
                     throw error;
                 } finally {
                     signal?.removeEventListener("abort", onAbort);
                 }
-                for (const {item, row} of rows)
-                    results[item].push(this.addon.getLogits(row));
+                for (const {item, row} of rows) results[item].push(this.addon.getLogits(row));
             }
             return results;
         });
@@ -163,8 +162,7 @@ export class LayerSkipContext {
     }
 
     async dispose(): Promise<void> {
-        if (this.disposed)
-            return;
+        if (this.disposed) return;
         this.disposed = true;
         await this.queue.catch(() => undefined);
         await this.context.dispose();
@@ -178,8 +176,7 @@ export class LayerSkipContext {
     }
 
     private assertUsable() {
-        if (this.disposed)
-            throw new Error("This LayerSkipContext is disposed");
+        if (this.disposed) throw new Error("This LayerSkipContext is disposed");
     }
 }
 

@@ -1,5 +1,5 @@
-import { COST_MODEL_FORMAT, secondsPerToken, validateCostModel, type CostModel } from "./cost-model.js";
-import { InsufficientCalibrationError, UnusableCalibrationError } from "./errors.js";
+import {COST_MODEL_FORMAT, secondsPerToken, validateCostModel, type CostModel} from "./cost-model.js";
+import {InsufficientCalibrationError, UnusableCalibrationError} from "./errors.js";
 
 export interface DecodeTiming {
     /** The layers that ran while this was measured. */
@@ -24,8 +24,10 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
             throw new UnusableCalibrationError(`Timing ${index} is ${timing.secondsPerToken} s/token; measure a positive, finite time per token`);
         for (const layer of timing.keptLayers)
             if (!Number.isInteger(layer) || layer < 0 || layer >= prior.layerCount)
-                throw new UnusableCalibrationError(`Timing ${index} lists layer ${layer}, which this ${prior.layerCount}-layer model does not have; record the kept layers of the plan that was timed`);
-        return { x: secondsPerToken({ ...prior, fixedSeconds: 0, layerSeconds: shape }, new Set(timing.keptLayers)), y: timing.secondsPerToken };
+                throw new UnusableCalibrationError(
+                    `Timing ${index} lists layer ${layer}, which this ${prior.layerCount}-layer model does not have; record the kept layers of the plan that was timed`
+                );
+        return {x: secondsPerToken({...prior, fixedSeconds: 0, layerSeconds: shape}, new Set(timing.keptLayers)), y: timing.secondsPerToken};
     });
 
     // costs that differ only by rounding are the same depth; fitting to them would amplify noise
@@ -33,16 +35,18 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
     const distinctDepths = new Set(points.map((p) => Math.round((p.x / largest) * 1e9))).size;
     if (distinctDepths < 2)
         throw new InsufficientCalibrationError(
-            `Calibration needs timings at two or more different depths (got ${points.length} timing(s) at ${distinctDepths}); time the full model and one faster setting`);
+            `Calibration needs timings at two or more different depths (got ${points.length} timing(s) at ${distinctDepths}); time the full model and one faster setting`
+        );
 
-    let { fixed, scale } = leastSquaresLine(points);
+    let {fixed, scale} = leastSquaresLine(points);
     if (fixed < 0) {
         fixed = 0;
         scale = points.reduce((sum, p) => sum + p.x * p.y, 0) / points.reduce((sum, p) => sum + p.x * p.x, 0);
     }
     if (!(scale > 0))
         throw new UnusableCalibrationError(
-            "The timings do not get faster with fewer layers, so they cannot calibrate the dial; time longer runs (more tokens) with nothing else loading the machine");
+            "The timings do not get faster with fewer layers, so they cannot calibrate the dial; time longer runs (more tokens) with nothing else loading the machine"
+        );
 
     const residuals = points.map((p) => p.y - (fixed + scale * p.x));
     return validateCostModel({
@@ -65,7 +69,7 @@ function relativeLayerCosts(prior: CostModel): number[] {
     return prior.layerSeconds.map((s) => (s * prior.layerCount) / total);
 }
 
-function leastSquaresLine(points: readonly { x: number; y: number }[]): { fixed: number; scale: number } {
+function leastSquaresLine(points: readonly {x: number; y: number}[]): {fixed: number; scale: number} {
     const n = points.length;
     const meanX = points.reduce((sum, p) => sum + p.x, 0) / n;
     const meanY = points.reduce((sum, p) => sum + p.y, 0) / n;
@@ -76,5 +80,5 @@ function leastSquaresLine(points: readonly { x: number; y: number }[]): { fixed:
         variance += (p.x - meanX) ** 2;
     }
     const scale = covariance / variance;
-    return { fixed: meanY - scale * meanX, scale };
+    return {fixed: meanY - scale * meanX, scale};
 }

@@ -1,4 +1,4 @@
-import { InvalidCostModelError } from "./errors.js";
+import {InvalidCostModelError} from "./errors.js";
 
 /**
  * Seconds per decoded token as a function of which layers run: t(S) = fixedSeconds + Σ_{i∈S} layerSeconds[i].
@@ -15,7 +15,7 @@ export interface CostModel {
     readonly layerSeconds: readonly number[];
     readonly source: "uniform" | "tensor-bytes" | "calibrated";
     /** Present when fitted to timings; the residual says how well the straight line explains them. */
-    readonly calibration?: { readonly measurements: number; readonly rmsResidualSeconds: number };
+    readonly calibration?: {readonly measurements: number; readonly rmsResidualSeconds: number};
 }
 
 export const COST_MODEL_FORMAT = "layer-dial-cost-model/1";
@@ -66,7 +66,7 @@ export function uniformCostModel(layerCount: number, fixedShare: number, seconds
         format: COST_MODEL_FORMAT,
         layerCount,
         fixedSeconds: fixedShare * secondsPerTokenAtFullDepth,
-        layerSeconds: Array.from({ length: layerCount }, () => ((1 - fixedShare) * secondsPerTokenAtFullDepth) / layerCount),
+        layerSeconds: Array.from({length: layerCount}, () => ((1 - fixedShare) * secondsPerTokenAtFullDepth) / layerCount),
         source: "uniform"
     });
 }
@@ -88,11 +88,17 @@ export function predictedSpeedup(model: CostModel, keptLayers: Iterable<number>)
 /** Checks a cost model read back from a cache (or built by hand) before planning with it. */
 export function validateCostModel(model: CostModel, layerCount?: number): CostModel {
     if (model.format !== COST_MODEL_FORMAT)
-        throw new InvalidCostModelError(`Cost model format "${String(model.format)}" is not ${COST_MODEL_FORMAT}; discard the cached model and estimate or calibrate a new one`);
+        throw new InvalidCostModelError(
+            `Cost model format "${String(model.format)}" is not ${COST_MODEL_FORMAT}; discard the cached model and estimate or calibrate a new one`
+        );
     if (!Number.isSafeInteger(model.layerCount) || model.layerCount < 1 || model.layerSeconds.length !== model.layerCount)
-        throw new InvalidCostModelError(`Cost model lists ${model.layerSeconds.length} layer costs for layerCount ${model.layerCount}; rebuild it from the model file`);
+        throw new InvalidCostModelError(
+            `Cost model lists ${model.layerSeconds.length} layer costs for layerCount ${model.layerCount}; rebuild it from the model file`
+        );
     if (layerCount !== undefined && model.layerCount !== layerCount)
-        throw new InvalidCostModelError(`Cost model is for ${model.layerCount} layers but the model has ${layerCount}; it belongs to another model, so estimate or calibrate one for this model`);
+        throw new InvalidCostModelError(
+            `Cost model is for ${model.layerCount} layers but the model has ${layerCount}; it belongs to another model, so estimate or calibrate one for this model`
+        );
     requireFiniteNonNegative("fixedSeconds", model.fixedSeconds);
     model.layerSeconds.forEach((seconds, layer) => requireFiniteNonNegative(`layerSeconds[${layer}]`, seconds));
     return model;
@@ -103,6 +109,5 @@ function checked(model: CostModel): CostModel {
 }
 
 function requireFiniteNonNegative(what: string, value: number): void {
-    if (!(Number.isFinite(value) && value >= 0))
-        throw new InvalidCostModelError(`${what} must be a finite number ≥ 0, got ${value}`);
+    if (!(Number.isFinite(value) && value >= 0)) throw new InvalidCostModelError(`${what} must be a finite number ≥ 0, got ${value}`);
 }

@@ -24,8 +24,9 @@ export class InvalidRemovalOrderError extends Error {
 
 export class UnreachableDepthError extends Error {
     constructor(depth: number, minDepth: number, layerCount: number) {
-        super(`Depth ${depth} cannot be planned for this ${layerCount}-layer model; `
-            + `ask for a whole number of kept layers from ${minDepth} to ${layerCount}`);
+        super(
+            `Depth ${depth} cannot be planned for this ${layerCount}-layer model; ` + `ask for a whole number of kept layers from ${minDepth} to ${layerCount}`
+        );
         this.name = "UnreachableDepthError";
     }
 }
@@ -55,8 +56,10 @@ export class UnusableCalibrationError extends Error {
 
 export class InvalidSpeedRatioError extends Error {
     constructor(requested: number, maxSpeedup: number) {
-        super(`Speed ratio ${requested} is not valid; give a finite number from 1 (every layer runs) `
-            + `to ${formatSpeedup(maxSpeedup)} (this model's fastest setting); larger values are capped at the fastest setting`);
+        super(
+            `Speed ratio ${requested} is not valid; give a finite number from 1 (every layer runs) ` +
+                `to ${formatSpeedup(maxSpeedup)} (this model's fastest setting); larger values are capped at the fastest setting`
+        );
         this.name = "InvalidSpeedRatioError";
     }
 }
@@ -84,8 +87,10 @@ export class AllLayersSkippedError extends Error {
 
 export class AttentionTypeSkippedError extends Error {
     constructor(attentionType: string, layersOfType: readonly number[]) {
-        super(`The skip mask skips every "${attentionType}" attention layer (${layersOfType.join(", ")}); `
-            + `the model needs at least one layer of each attention type, so keep one of them`);
+        super(
+            `The skip mask skips every "${attentionType}" attention layer (${layersOfType.join(", ")}); ` +
+                `the model needs at least one layer of each attention type, so keep one of them`
+        );
         this.name = "AttentionTypeSkippedError";
     }
 }

@@ -61,11 +61,10 @@ function evenRestoreOrder(layerCount: number): readonly number[] {
 export function buildRestoreOrder(layerCount: number, stateBudget: number): readonly number[] {
     if (layerCount <= 2) return [];
     const splits = searchGapSplits(layerCount, stateBudget) ?? greedyGapSplits(layerCount);
-    const { restored, everyOtherLayer } = placeSplits(layerCount, splits);
+    const {restored, everyOtherLayer} = placeSplits(layerCount, splits);
     // The layers between gaps of 2 are removed first; order them with this same construction
-    const spreadFirst = everyOtherLayer.length + 2 < layerCount
-        ? evenRestoreOrder(everyOtherLayer.length + 2).map((i) => everyOtherLayer[i - 1])
-        : everyOtherLayer;
+    const spreadFirst =
+        everyOtherLayer.length + 2 < layerCount ? evenRestoreOrder(everyOtherLayer.length + 2).map((i) => everyOtherLayer[i - 1]) : everyOtherLayer;
     return [...restored, ...[...spreadFirst].reverse()];
 }
 
@@ -86,8 +85,7 @@ function splitLargest(gaps: GapSizes, lower: number): GapSizes {
 function splitCandidates(size: number, gapCount: number): number[] {
     const candidates: number[] = [];
     // even gaps split into even parts only (see 3. above); an odd gap necessarily yields one odd part
-    for (let lower = 1; lower <= size / 2; lower++)
-        if (size % 2 === 1 || lower % 2 === 0) candidates.push(lower);
+    for (let lower = 1; lower <= size / 2; lower++) if (size % 2 === 1 || lower % 2 === 0) candidates.push(lower);
     const target = size * continuousSmallerShare(gapCount);
     return candidates.sort((a, b) => Math.abs(a - target) - Math.abs(b - target) || b - a);
 }
@@ -133,7 +131,7 @@ function searchGapSplits(layerCount: number, stateBudget: number): GapSplit[] | 
     for (let gaps: GapSizes = [layerCount - 1]; gaps[0] > 2;) {
         const lower = chosenSplit.get(gaps.join(","));
         if (lower === undefined || lower === null) throw new Error("even order search lost its own path");
-        splits.push({ size: gaps[0], lower });
+        splits.push({size: gaps[0], lower});
         gaps = splitLargest(gaps, lower);
     }
     return splits;
@@ -144,29 +142,33 @@ function greedyGapSplits(layerCount: number): GapSplit[] {
     for (let gaps: GapSizes = [layerCount - 1]; gaps[0] > 2;) {
         const candidates = splitCandidates(gaps[0], gaps.length);
         const lower = candidates.find((c) => splitLargest(gaps, c)[0] <= evenMaxGapBound(layerCount, gaps.length + 2)) ?? candidates[0];
-        splits.push({ size: gaps[0], lower });
+        splits.push({size: gaps[0], lower});
         gaps = splitLargest(gaps, lower);
     }
     return splits;
 }
 
 /** Puts the size-level splits on the layer axis; among equal gaps the oldest is split first, which spreads them. */
-function placeSplits(layerCount: number, splits: readonly GapSplit[]): { restored: number[]; everyOtherLayer: number[] } {
-    interface PlacedGap { readonly bottom: number; readonly size: number; readonly age: number }
-    const gaps: PlacedGap[] = [{ bottom: 0, size: layerCount - 1, age: 0 }];
+function placeSplits(layerCount: number, splits: readonly GapSplit[]): {restored: number[]; everyOtherLayer: number[]} {
+    interface PlacedGap {
+        readonly bottom: number;
+        readonly size: number;
+        readonly age: number;
+    }
+    const gaps: PlacedGap[] = [{bottom: 0, size: layerCount - 1, age: 0}];
     const restored: number[] = [];
     let age = 1;
     for (const split of splits) {
         let index = -1;
-        for (let i = 0; i < gaps.length; i++)
-            if (gaps[i].size === split.size && (index < 0 || gaps[i].age < gaps[index].age)) index = i;
+        for (let i = 0; i < gaps.length; i++) if (gaps[i].size === split.size && (index < 0 || gaps[i].age < gaps[index].age)) index = i;
         const gap = gaps[index];
         const layer = gap.bottom + split.lower;
         restored.push(layer);
-        gaps.splice(index, 1,
-            { bottom: gap.bottom, size: split.lower, age: age++ },
-            { bottom: layer, size: gap.size - split.lower, age: age++ });
+        gaps.splice(index, 1, {bottom: gap.bottom, size: split.lower, age: age++}, {bottom: layer, size: gap.size - split.lower, age: age++});
     }
-    const everyOtherLayer = gaps.filter((gap) => gap.size === 2).map((gap) => gap.bottom + 1).sort((a, b) => a - b);
-    return { restored, everyOtherLayer };
+    const everyOtherLayer = gaps
+        .filter((gap) => gap.size === 2)
+        .map((gap) => gap.bottom + 1)
+        .sort((a, b) => a - b);
+    return {restored, everyOtherLayer};
 }

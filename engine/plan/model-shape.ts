@@ -1,4 +1,4 @@
-import { InvalidModelShapeError } from "./errors.js";
+import {InvalidModelShapeError} from "./errors.js";
 
 /**
  * What the planner needs to know about a model: how many layers, and for iSWA models (gemma2, gemma3)
@@ -16,7 +16,8 @@ export function validateModelShape(shape: ModelShape): void {
         throw new InvalidModelShapeError(`layerCount must be a positive whole number, got ${shape.layerCount}`);
     if (shape.attentionTypes !== undefined && shape.attentionTypes.length !== shape.layerCount)
         throw new InvalidModelShapeError(
-            `attentionTypes has ${shape.attentionTypes.length} entries for ${shape.layerCount} layers; give one per layer or leave it out`);
+            `attentionTypes has ${shape.attentionTypes.length} entries for ${shape.layerCount} layers; give one per layer or leave it out`
+        );
 }
 
 /** Layers grouped by attention label, in layer order; one group when the model has no labels. */
@@ -33,7 +34,6 @@ export function layersByAttentionType(shape: ModelShape): Map<string, number[]> 
 
 /** The first attention label with no layer left running, or null when every label keeps one. */
 export function firstUncoveredAttentionType(shape: ModelShape, isKept: (layer: number) => boolean): string | null {
-    for (const [label, layers] of layersByAttentionType(shape))
-        if (!layers.some(isKept)) return label;
+    for (const [label, layers] of layersByAttentionType(shape)) if (!layers.some(isKept)) return label;
     return null;
 }

@@ -1,8 +1,8 @@
-import { predictedSpeedup, validateCostModel, type CostModel } from "./cost-model.js";
-import { formatSpeedup, InvalidSpeedRatioError } from "./errors.js";
-import type { ModelShape } from "./model-shape.js";
-import { buildSchedule, keptLayersAtDepth, reachableDepths, type ScheduleOptions, type SkipSchedule } from "./schedule.js";
-import type { StrategyName } from "./strategies.js";
+import {predictedSpeedup, validateCostModel, type CostModel} from "./cost-model.js";
+import {formatSpeedup, InvalidSpeedRatioError} from "./errors.js";
+import type {ModelShape} from "./model-shape.js";
+import {buildSchedule, keptLayersAtDepth, reachableDepths, type ScheduleOptions, type SkipSchedule} from "./schedule.js";
+import type {StrategyName} from "./strategies.js";
 
 export interface PlannerInput extends ScheduleOptions {
     readonly model: ModelShape;
@@ -44,10 +44,12 @@ export interface SkipPlan {
 /** Every stop of the dial, full depth first. */
 export function dialStops(schedule: SkipSchedule, costModel: CostModel): DialStop[] {
     validateCostModel(costModel, schedule.layerCount);
-    return reachableDepths(schedule).reverse().map((depth) => ({
-        depth,
-        predictedSpeedup: predictedSpeedup(costModel, keptLayersAtDepth(schedule, depth))
-    }));
+    return reachableDepths(schedule)
+        .reverse()
+        .map((depth) => ({
+            depth,
+            predictedSpeedup: predictedSpeedup(costModel, keptLayersAtDepth(schedule, depth))
+        }));
 }
 
 /**
@@ -70,10 +72,10 @@ export function planForSpeedup(input: PlannerInput, targetSpeedup: number): Skip
     }
     const fastest = stops.find((stop) => stop.predictedSpeedup === maxSpeedup) ?? stops[stops.length - 1];
     const message = clamped
-        ? `${formatSpeedup(targetSpeedup)} is beyond this model's fastest setting; using ${formatSpeedup(maxSpeedup)} `
-            + `(${fastest.depth} of ${schedule.layerCount} layers run)`
+        ? `${formatSpeedup(targetSpeedup)} is beyond this model's fastest setting; using ${formatSpeedup(maxSpeedup)} ` +
+          `(${fastest.depth} of ${schedule.layerCount} layers run)`
         : null;
-    return buildPlan(schedule, stops, best.depth, { requestedSpeedup: targetSpeedup, targetSpeedup: target, maxSpeedup, message });
+    return buildPlan(schedule, stops, best.depth, {requestedSpeedup: targetSpeedup, targetSpeedup: target, maxSpeedup, message});
 }
 
 /** The plan for an exact number of kept layers (e.g. a benchmark sweep over depths). */
@@ -83,7 +85,7 @@ export function planForDepth(input: PlannerInput, depth: number): SkipPlan {
     const stops = dialStops(schedule, input.costModel);
     const speedup = predictedSpeedup(input.costModel, kept);
     const maxSpeedup = Math.max(...stops.map((stop) => stop.predictedSpeedup));
-    return buildPlan(schedule, stops, depth, { requestedSpeedup: speedup, targetSpeedup: speedup, maxSpeedup, message: null });
+    return buildPlan(schedule, stops, depth, {requestedSpeedup: speedup, targetSpeedup: speedup, maxSpeedup, message: null});
 }
 
 interface PlanRequest {
@@ -107,10 +109,15 @@ function buildPlan(schedule: SkipSchedule, stops: readonly DialStop[], depth: nu
 }
 
 /** The parts of a plan that follow from the kept layers alone. */
-export function describeKeptLayers(layerCount: number, keptLayers: readonly number[]): Pick<SkipPlan, "layerCount" | "depth" | "keptLayers" | "skippedLayers" | "skipMask"> {
+export function describeKeptLayers(
+    layerCount: number,
+    keptLayers: readonly number[]
+): Pick<SkipPlan, "layerCount" | "depth" | "keptLayers" | "skippedLayers" | "skipMask"> {
     const skipMask = new Uint8Array(layerCount).fill(1);
     for (const layer of keptLayers) skipMask[layer] = 0;
     const skippedLayers: number[] = [];
-    skipMask.forEach((skip, layer) => { if (skip === 1) skippedLayers.push(layer); });
-    return { layerCount, depth: layerCount - skippedLayers.length, keptLayers: [...keptLayers].sort((a, b) => a - b), skippedLayers, skipMask };
+    skipMask.forEach((skip, layer) => {
+        if (skip === 1) skippedLayers.push(layer);
+    });
+    return {layerCount, depth: layerCount - skippedLayers.length, keptLayers: [...keptLayers].sort((a, b) => a - b), skippedLayers, skipMask};
 }

@@ -1,6 +1,6 @@
-import { UnreachableDepthError } from "./errors.js";
-import { firstUncoveredAttentionType, layersByAttentionType, validateModelShape, type ModelShape } from "./model-shape.js";
-import { DEFAULT_STRATEGY, paperKeptLayersAtDepth, parseStrategyName, removalOrderFor, type StrategyName } from "./strategies.js";
+import {UnreachableDepthError} from "./errors.js";
+import {firstUncoveredAttentionType, layersByAttentionType, validateModelShape, type ModelShape} from "./model-shape.js";
+import {DEFAULT_STRATEGY, paperKeptLayersAtDepth, parseStrategyName, removalOrderFor, type StrategyName} from "./strategies.js";
 
 /**
  * A strategy applied to one model: which layers run at every reachable depth (number of kept layers).
@@ -33,17 +33,17 @@ export interface ScheduleOptions {
 export function buildSchedule(shape: ModelShape, options: ScheduleOptions = {}): SkipSchedule {
     validateModelShape(shape);
     const strategy = options.strategy === undefined ? DEFAULT_STRATEGY : parseStrategyName(options.strategy);
-    const base = { strategy, layerCount: shape.layerCount, attentionTypes: shape.attentionTypes };
+    const base = {strategy, layerCount: shape.layerCount, attentionTypes: shape.attentionTypes};
     if (strategy === "paper") {
         const endsMissing = attentionTypesMissingFromEnds(shape);
-        return { ...base, removalOrder: null, protectedLayers: [], minDepth: Math.min(shape.layerCount, 2 + endsMissing) };
+        return {...base, removalOrder: null, protectedLayers: [], minDepth: Math.min(shape.layerCount, 2 + endsMissing)};
     }
-    const { removed, protectedLayers } = respectAttentionTypes(shape, removalOrderFor(strategy, shape.layerCount, options.calibratedOrder));
-    return { ...base, removalOrder: removed, protectedLayers, minDepth: shape.layerCount - removed.length };
+    const {removed, protectedLayers} = respectAttentionTypes(shape, removalOrderFor(strategy, shape.layerCount, options.calibratedOrder));
+    return {...base, removalOrder: removed, protectedLayers, minDepth: shape.layerCount - removed.length};
 }
 
 /** Walks the order and leaves in place every layer that is the last one of its attention type. */
-export function respectAttentionTypes(shape: ModelShape, order: readonly number[]): { removed: number[]; protectedLayers: number[] } {
+export function respectAttentionTypes(shape: ModelShape, order: readonly number[]): {removed: number[]; protectedLayers: number[]} {
     const labelOf = (layer: number): string => shape.attentionTypes?.[layer] ?? "";
     const running = new Map<string, number>();
     for (const [label, layers] of layersByAttentionType(shape)) running.set(label, layers.length);
@@ -58,7 +58,7 @@ export function respectAttentionTypes(shape: ModelShape, order: readonly number[
         running.set(labelOf(layer), left - 1);
         removed.push(layer);
     }
-    return { removed, protectedLayers };
+    return {removed, protectedLayers};
 }
 
 /** Sorted indices of the layers that run at `depth`. */
@@ -67,17 +67,16 @@ export function keptLayersAtDepth(schedule: SkipSchedule, depth: number): number
         throw new UnreachableDepthError(depth, schedule.minDepth, schedule.layerCount);
     if (schedule.removalOrder === null) return paperKeptLayersRespectingTypes(schedule, depth);
     const removed = new Set(schedule.removalOrder.slice(0, schedule.layerCount - depth));
-    return Array.from({ length: schedule.layerCount }, (_, i) => i).filter((layer) => !removed.has(layer));
+    return Array.from({length: schedule.layerCount}, (_, i) => i).filter((layer) => !removed.has(layer));
 }
 
 export function reachableDepths(schedule: SkipSchedule): number[] {
-    return Array.from({ length: schedule.layerCount - schedule.minDepth + 1 }, (_, i) => schedule.minDepth + i);
+    return Array.from({length: schedule.layerCount - schedule.minDepth + 1}, (_, i) => schedule.minDepth + i);
 }
 
 function attentionTypesMissingFromEnds(shape: ModelShape): number {
     let missing = 0;
-    for (const layers of layersByAttentionType(shape).values())
-        if (!layers.includes(0) && !layers.includes(shape.layerCount - 1)) missing++;
+    for (const layers of layersByAttentionType(shape).values()) if (!layers.includes(0) && !layers.includes(shape.layerCount - 1)) missing++;
     return missing;
 }
 
@@ -86,21 +85,18 @@ function attentionTypesMissingFromEnds(shape: ModelShape): number {
  * a layer of that type is swapped for it, which keeps the depth and moves one layer as little as possible.
  */
 function paperKeptLayersRespectingTypes(schedule: SkipSchedule, depth: number): number[] {
-    const shape: ModelShape = { layerCount: schedule.layerCount, attentionTypes: schedule.attentionTypes };
+    const shape: ModelShape = {layerCount: schedule.layerCount, attentionTypes: schedule.attentionTypes};
     const kept = new Set(paperKeptLayersAtDepth(schedule.layerCount, depth));
-    for (let label = firstUncoveredAttentionType(shape, (l) => kept.has(l)); label !== null;
-        label = firstUncoveredAttentionType(shape, (l) => kept.has(l))) {
+    for (let label = firstUncoveredAttentionType(shape, (l) => kept.has(l)); label !== null; label = firstUncoveredAttentionType(shape, (l) => kept.has(l))) {
         const groups = layersByAttentionType(shape);
         const candidates = groups.get(label) ?? [];
         const labelOf = (layer: number): string => schedule.attentionTypes?.[layer] ?? "";
-        const sharesItsType = (layer: number): boolean =>
-            (groups.get(labelOf(layer)) ?? []).some((other) => other !== layer && kept.has(other));
-        let best: { out: number; in: number } | null = null;
+        const sharesItsType = (layer: number): boolean => (groups.get(labelOf(layer)) ?? []).some((other) => other !== layer && kept.has(other));
+        let best: {out: number; in: number} | null = null;
         for (const out of kept) {
             // swapping out the only kept layer of another type would just move the problem
             if (out === 0 || out === schedule.layerCount - 1 || !sharesItsType(out)) continue;
-            for (const into of candidates)
-                if (best === null || Math.abs(into - out) < Math.abs(best.in - best.out)) best = { out, in: into };
+            for (const into of candidates) if (best === null || Math.abs(into - out) < Math.abs(best.in - best.out)) best = {out, in: into};
         }
         if (best === null) throw new UnreachableDepthError(depth, schedule.minDepth, schedule.layerCount);
         kept.delete(best.out);

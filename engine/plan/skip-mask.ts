@@ -1,8 +1,8 @@
-import { predictedSpeedup, validateCostModel } from "./cost-model.js";
-import { AllLayersSkippedError, AttentionTypeSkippedError, InvalidLayerIndexError, SkipMaskLengthError } from "./errors.js";
-import { layersByAttentionType, validateModelShape, type ModelShape } from "./model-shape.js";
-import { describeKeptLayers, dialStops, type PlannerInput, type SkipPlan } from "./plan.js";
-import { buildSchedule } from "./schedule.js";
+import {predictedSpeedup, validateCostModel} from "./cost-model.js";
+import {AllLayersSkippedError, AttentionTypeSkippedError, InvalidLayerIndexError, SkipMaskLengthError} from "./errors.js";
+import {layersByAttentionType, validateModelShape, type ModelShape} from "./model-shape.js";
+import {describeKeptLayers, dialStops, type PlannerInput, type SkipPlan} from "./plan.js";
+import {buildSchedule} from "./schedule.js";
 
 /**
  * Checks a mask someone chose by hand against exactly the rules the patched llama.cpp enforces
@@ -14,7 +14,7 @@ import { buildSchedule } from "./schedule.js";
 export function validateSkipMask(model: ModelShape, mask: ArrayLike<number>): Uint8Array {
     validateModelShape(model);
     if (mask.length !== model.layerCount) throw new SkipMaskLengthError(mask.length, model.layerCount);
-    const normalised = Uint8Array.from({ length: mask.length }, (_, layer) => (mask[layer] !== 0 ? 1 : 0));
+    const normalised = Uint8Array.from({length: mask.length}, (_, layer) => (mask[layer] !== 0 ? 1 : 0));
     if (normalised.every((skip) => skip === 1)) throw new AllLayersSkippedError(model.layerCount);
     for (const [label, layers] of layersByAttentionType(model))
         if (layers.every((layer) => normalised[layer] === 1)) throw new AttentionTypeSkippedError(label, layers);
@@ -54,7 +54,9 @@ export function planFromSkipMask(input: PlannerInput, mask: ArrayLike<number>): 
     const normalised = validateSkipMask(input.model, mask);
     validateCostModel(input.costModel, input.model.layerCount);
     const keptLayers: number[] = [];
-    normalised.forEach((skip, layer) => { if (skip === 0) keptLayers.push(layer); });
+    normalised.forEach((skip, layer) => {
+        if (skip === 0) keptLayers.push(layer);
+    });
     const speedup = predictedSpeedup(input.costModel, keptLayers);
     const stops = dialStops(buildSchedule(input.model, input), input.costModel);
     return {

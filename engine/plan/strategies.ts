@@ -1,5 +1,5 @@
-import { evenRemovalOrder } from "./even-order.js";
-import { InvalidRemovalOrderError, UnknownStrategyError } from "./errors.js";
+import {evenRemovalOrder} from "./even-order.js";
+import {InvalidRemovalOrderError, UnknownStrategyError} from "./errors.js";
 
 // Every strategy except "paper" is a removal order: interior layers 1..L-2, first removed first.
 // The first and last layer are never in it: layer 0 turns token embeddings into the residual stream the
@@ -16,7 +16,7 @@ export function parseStrategyName(name: string): StrategyName {
 }
 
 function interiorLayers(layerCount: number): number[] {
-    return Array.from({ length: Math.max(0, layerCount - 2) }, (_, i) => i + 1);
+    return Array.from({length: Math.max(0, layerCount - 2)}, (_, i) => i + 1);
 }
 
 /** Skips a contiguous block just below the last layer, growing downwards: the nearest thing to early exit. */
@@ -49,9 +49,9 @@ export function paperKeptLayersForRatio(layerCount: number, ratio: number): numb
 
 /** The paper's kept set with `depth` layers kept; always `depth` distinct layers for 2 ≤ depth ≤ L. */
 export function paperKeptLayersAtDepth(layerCount: number, depth: number): number[] {
-    if (depth >= layerCount) return Array.from({ length: layerCount }, (_, i) => i);
+    if (depth >= layerCount) return Array.from({length: layerCount}, (_, i) => i);
     const interval = Math.floor(layerCount / (depth - 1));
-    const kept = Array.from({ length: depth - 1 }, (_, i) => i * interval);
+    const kept = Array.from({length: depth - 1}, (_, i) => i * interval);
     kept.push(layerCount - 1);
     return kept;
 }
@@ -75,17 +75,21 @@ export function validateCalibratedOrder(order: readonly number[], layerCount: nu
 }
 
 /** The removal order of a nested strategy; "paper" has none (see paperKeptLayersAtDepth). */
-export function removalOrderFor(
-    strategy: Exclude<StrategyName, "paper">, layerCount: number, calibratedOrder?: readonly number[]
-): number[] {
+export function removalOrderFor(strategy: Exclude<StrategyName, "paper">, layerCount: number, calibratedOrder?: readonly number[]): number[] {
     switch (strategy) {
-        case "even": return evenRemovalOrder(layerCount);
-        case "top": return topRemovalOrder(layerCount);
-        case "bottom": return bottomRemovalOrder(layerCount);
-        case "middle": return middleRemovalOrder(layerCount);
+        case "even":
+            return evenRemovalOrder(layerCount);
+        case "top":
+            return topRemovalOrder(layerCount);
+        case "bottom":
+            return bottomRemovalOrder(layerCount);
+        case "middle":
+            return middleRemovalOrder(layerCount);
         case "calibrated":
             if (calibratedOrder === undefined)
-                throw new InvalidRemovalOrderError(`The "calibrated" strategy needs a removal order measured for this model; pass calibratedOrder or pick another strategy`);
+                throw new InvalidRemovalOrderError(
+                    `The "calibrated" strategy needs a removal order measured for this model; pass calibratedOrder or pick another strategy`
+                );
             return validateCalibratedOrder(calibratedOrder, layerCount);
     }
 }

@@ -31,18 +31,17 @@ const EXPERT_TENSOR = /_exps\./;
  */
 export function layerAndFixedBytes(tensors: readonly TensorSize[], layerCount: number, options: TensorBytesOptions = {}): LayerAndFixedBytes {
     const expertFraction = options.activeExpertFraction ?? 1;
-    const layerBytes = Array.from({ length: layerCount }, () => 0);
+    const layerBytes = Array.from({length: layerCount}, () => 0);
     const headIsTied = !tensors.some((tensor) => tensor.name === "output.weight");
     let fixedBytes = 0;
     for (const tensor of tensors) {
         const block = BLOCK_TENSOR.exec(tensor.name);
         if (block !== null) {
             const layer = Number(block[1]);
-            if (layer < layerCount)
-                layerBytes[layer] += EXPERT_TENSOR.test(tensor.name) ? tensor.byteLength * expertFraction : tensor.byteLength;
+            if (layer < layerCount) layerBytes[layer] += EXPERT_TENSOR.test(tensor.name) ? tensor.byteLength * expertFraction : tensor.byteLength;
         } else if (tensor.name !== "token_embd.weight" || headIsTied) {
             fixedBytes += tensor.byteLength;
         }
     }
-    return { layerBytes, fixedBytes };
+    return {layerBytes, fixedBytes};
 }

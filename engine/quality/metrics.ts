@@ -6,31 +6,26 @@
 export function logSoftmax(logits: ArrayLike<number>): Float64Array {
     let max = -Infinity;
     // eslint-disable-next-line @typescript-eslint/prefer-for-of -- an ArrayLike is not iterable
-    for (let i = 0; i < logits.length; i++)
-        if (logits[i] > max) max = logits[i];
+    for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
     let sum = 0;
     // eslint-disable-next-line @typescript-eslint/prefer-for-of -- an ArrayLike is not iterable
-    for (let i = 0; i < logits.length; i++)
-        sum += Math.exp(logits[i] - max);
+    for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
     const logSum = max + Math.log(sum);
     const result = new Float64Array(logits.length);
-    for (let i = 0; i < logits.length; i++)
-        result[i] = logits[i] - logSum;
+    for (let i = 0; i < logits.length; i++) result[i] = logits[i] - logSum;
     return result;
 }
 
 /** Index of the largest value; the lowest index wins a tie, as llama.cpp's greedy sampler does. */
 export function argmax(values: ArrayLike<number>): number {
     let best = 0;
-    for (let i = 1; i < values.length; i++)
-        if (values[i] > values[best]) best = i;
+    for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
     return best;
 }
 
 /** KL(p‖q) in nats from log-probabilities; terms with p = 0 contribute nothing. */
 export function klDivergence(logP: ArrayLike<number>, logQ: ArrayLike<number>): number {
-    if (logP.length !== logQ.length)
-        throw new RangeError(`distributions differ in size: ${logP.length} vs ${logQ.length}`);
+    if (logP.length !== logQ.length) throw new RangeError(`distributions differ in size: ${logP.length} vs ${logQ.length}`);
     let kl = 0;
     for (let i = 0; i < logP.length; i++) {
         const p = Math.exp(logP[i]);
@@ -43,10 +38,10 @@ export function klDivergence(logP: ArrayLike<number>, logQ: ArrayLike<number>): 
 /** The full model's answer at one position, kept so skipped runs compare against it without recomputing. */
 export type ReferencePosition = {
     /** log-probabilities of the full model (float32 halves the memory; KL needs no more precision) */
-    logProbs: Float32Array,
-    top: number,
+    logProbs: Float32Array;
+    top: number;
     /** the text's real next token */
-    target: number
+    target: number;
 };
 
 export function referencePosition(logits: ArrayLike<number>, target: number): ReferencePosition {
@@ -56,15 +51,15 @@ export function referencePosition(logits: ArrayLike<number>, target: number): Re
 
 export type QualityScore = {
     /** positions scored */
-    positions: number,
+    positions: number;
     /** share of positions where the skipped model's top token is the full model's, 0..1 */
-    top1Agreement: number,
+    top1Agreement: number;
     /** mean KL(full‖skipped) per position, nats */
-    meanKl: number,
+    meanKl: number;
     /** mean −log2 p(real next token) */
-    bitsPerToken: number,
+    bitsPerToken: number;
     /** total −log2 p(real next tokens) ÷ UTF-8 bytes of those tokens' text; comparable across tokenizers */
-    bitsPerByte: number
+    bitsPerByte: number;
 };
 
 /** Sums positions one at a time; finish() divides. */

@@ -2,7 +2,7 @@
 // the layout people compare strategies in.
 import type {DepthQuality} from "./sweep.js";
 
-type Metric = {title: string, value: (row: DepthQuality) => number, format: (value: number) => string};
+type Metric = {title: string; value: (row: DepthQuality) => number; format: (value: number) => string};
 
 export const QUALITY_METRICS: readonly Metric[] = [
     {title: "top-1 agreement with the full model (%)", value: (row) => row.top1Agreement * 100, format: (v) => v.toFixed(1)},

@@ -10,20 +10,20 @@ import type {TokenWindow} from "./windows.js";
 
 /** The part of LayerSkipContext scoring uses (a fake can stand in for it in unit tests). */
 export type SkipDecoder = {
-    readonly layerCount: number,
-    readonly contextSize: number,
-    setLayerSkip(mask: Uint8Array): Promise<void>,
-    decode(items: readonly DecodeItem[]): Promise<Float32Array[][]>,
-    removeTokens(sequenceId: number, start: number, end?: number): Promise<void>
+    readonly layerCount: number;
+    readonly contextSize: number;
+    setLayerSkip(mask: Uint8Array): Promise<void>;
+    decode(items: readonly DecodeItem[]): Promise<Float32Array[][]>;
+    removeTokens(sequenceId: number, start: number, end?: number): Promise<void>;
 };
 
 export type ScorerOptions = {
     /** Keep the full model's distributions in memory up to this many bytes (positions × vocabulary × 4);
      *  beyond it each score() decodes every window twice (full, then skipped). Defaults to 512 MiB. */
-    referenceMemoryBytes?: number,
-    signal?: AbortSignal,
+    referenceMemoryBytes?: number;
+    signal?: AbortSignal;
     /** the sequence the scorer decodes into and clears after every window. Defaults to 0. */
-    sequenceId?: number
+    sequenceId?: number;
 };
 
 const DEFAULT_REFERENCE_MEMORY_BYTES = 512 * 1024 * 1024;
@@ -47,7 +47,9 @@ export class TeacherForcedScorer {
     /** Runs the full model over every window once. */
     static async create(decoder: SkipDecoder, text: TeacherForcedText, options: ScorerOptions = {}): Promise<TeacherForcedScorer> {
         if (text.windowTokens > decoder.contextSize)
-            throw new InvalidWindowingError(`Windows of ${text.windowTokens} tokens do not fit a ${decoder.contextSize}-token context; prepare the text with windowTokens ≤ ${decoder.contextSize}`);
+            throw new InvalidWindowingError(
+                `Windows of ${text.windowTokens} tokens do not fit a ${decoder.contextSize}-token context; prepare the text with windowTokens ≤ ${decoder.contextSize}`
+            );
         const sequenceId = options.sequenceId ?? 0;
         await decoder.setLayerSkip(new Uint8Array(decoder.layerCount));
         const accumulator = new QualityAccumulator();
@@ -58,23 +60,19 @@ export class TeacherForcedScorer {
         for (const window of text.plan.windows) {
             throwIfAborted(options.signal);
             const positions = await referenceOf(decoder, sequenceId, window);
-            for (const position of positions)
-                accumulator.addReference(position);
+            for (const position of positions) accumulator.addReference(position);
             bytesKept += positions.reduce((sum, position) => sum + position.logProbs.byteLength, 0);
             keep &&= bytesKept <= budget;
-            if (keep)
-                kept.push(positions);
+            if (keep) kept.push(positions);
         }
         return new TeacherForcedScorer(decoder, text, sequenceId, keep ? kept : null, accumulator.finish(text.scoredBytes));
     }
 
     /** mask[i] = 1 skips layer i. Leaves the mask set on the decoder. */
     async score(mask: Uint8Array, signal?: AbortSignal): Promise<QualityScore> {
-        if (mask.length !== this.decoder.layerCount)
-            throw new RangeError(`a skip mask needs ${this.decoder.layerCount} entries, got ${mask.length}`);
+        if (mask.length !== this.decoder.layerCount) throw new RangeError(`a skip mask needs ${this.decoder.layerCount} entries, got ${mask.length}`);
         const accumulator = new QualityAccumulator();
-        if (this.reference !== null)
-            await this.decoder.setLayerSkip(mask);
+        if (this.reference !== null) await this.decoder.setLayerSkip(mask);
         for (const [index, window] of this.text.plan.windows.entries()) {
             throwIfAborted(signal);
             let reference = this.reference?.[index];
@@ -95,8 +93,7 @@ async function decodeRows(decoder: SkipDecoder, sequenceId: number, window: Toke
     const [rows] = await decoder.decode([{sequenceId, firstPosition: 0, tokens: window.tokens, logitIndexes: window.rows}]);
     // every window starts from position 0 of an empty sequence, so runs never see each other's cache
     await decoder.removeTokens(sequenceId, 0);
-    if (rows.length !== window.rows.length)
-        throw new Error(`asked for ${window.rows.length} logit rows, got ${rows.length}`);
+    if (rows.length !== window.rows.length) throw new Error(`asked for ${window.rows.length} logit rows, got ${rows.length}`);
     return rows;
 }
 
@@ -106,6 +103,5 @@ async function referenceOf(decoder: SkipDecoder, sequenceId: number, window: Tok
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-    if (signal?.aborted === true)
-        throw new QualityMeasurementCancelledError();
+    if (signal?.aborted === true) throw new QualityMeasurementCancelledError();
 }

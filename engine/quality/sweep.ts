@@ -6,23 +6,26 @@ import type {TeacherForcedScorer} from "./scorer.js";
 
 export type DepthQuality = QualityScore & {
     /** the schedule's strategy, or a label the caller chose (e.g. "calibrated") */
-    strategy: string,
-    depth: number,
-    keptLayers: number[],
-    predictedSpeedup: number
+    strategy: string;
+    depth: number;
+    keptLayers: number[];
+    predictedSpeedup: number;
 };
 
 export type SweepOptions = {
     /** Defaults to every depth the schedule reaches, full depth first. */
-    depths?: readonly number[],
+    depths?: readonly number[];
     /** Defaults to the schedule's strategy. */
-    label?: string,
-    signal?: AbortSignal,
-    onResult?: (result: DepthQuality) => void
+    label?: string;
+    signal?: AbortSignal;
+    onResult?: (result: DepthQuality) => void;
 };
 
 export async function measureScheduleQuality(
-    scorer: TeacherForcedScorer, schedule: SkipSchedule, costModel: CostModel, options: SweepOptions = {}
+    scorer: TeacherForcedScorer,
+    schedule: SkipSchedule,
+    costModel: CostModel,
+    options: SweepOptions = {}
 ): Promise<DepthQuality[]> {
     const depths = options.depths ?? reachableDepths(schedule).reverse();
     const results: DepthQuality[] = [];
@@ -47,7 +50,6 @@ export async function measureScheduleQuality(
 /** 1 for every layer not in keptLayers: what LayerSkipContext.setLayerSkip takes. */
 export function skipMaskKeeping(layerCount: number, keptLayers: Iterable<number>): Uint8Array {
     const mask = new Uint8Array(layerCount).fill(1);
-    for (const layer of keptLayers)
-        mask[layer] = 0;
+    for (const layer of keptLayers) mask[layer] = 0;
     return mask;
 }

@@ -4,10 +4,10 @@ import {planWindows, type WindowPlan} from "./windows.js";
 
 /** What scoring needs from a tokenizer; a LlamaModel provides it through tokenizerOfModel. */
 export type TextTokenizer = {
-    tokenize(text: string): number[],
-    detokenize(tokens: readonly number[]): string,
+    tokenize(text: string): number[];
+    detokenize(tokens: readonly number[]): string;
     /** put before every window when the model expects it */
-    bos: number | undefined
+    bos: number | undefined;
 };
 
 export function tokenizerOfModel(model: LlamaModel): TextTokenizer {
@@ -23,26 +23,26 @@ export function tokenizerOfModel(model: LlamaModel): TextTokenizer {
 
 export type TextWindowOptions = {
     /** tokens per window including BOS; at most the context size. Defaults to 256. */
-    windowTokens?: number,
+    windowTokens?: number;
     /** context repeated before each later window's first scored token. Defaults to a quarter window. */
-    contextTokens?: number,
+    contextTokens?: number;
     /** score only the text's first maxTokens tokens (calibration time grows with it) */
-    maxTokens?: number
+    maxTokens?: number;
 };
 
 export type TeacherForcedText = {
-    name: string,
-    windowTokens: number,
-    contextTokens: number,
+    name: string;
+    windowTokens: number;
+    contextTokens: number;
     /** text tokens before windowing (after maxTokens) */
-    tokenCount: number,
+    tokenCount: number;
     /** whether maxTokens cut the text short */
-    truncated: boolean,
-    plan: WindowPlan,
+    truncated: boolean;
+    plan: WindowPlan;
     /** positions scored: every text token once, less the first when there is no BOS */
-    scoredTokens: number,
+    scoredTokens: number;
     /** UTF-8 bytes of the scored tokens' text, the divisor of bits per byte */
-    scoredBytes: number
+    scoredBytes: number;
 };
 
 export const DEFAULT_WINDOW_TOKENS = 256;

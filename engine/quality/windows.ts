@@ -5,37 +5,41 @@ import {InvalidWindowingError, TextTooShortError} from "./errors.js";
 
 export type WindowOptions = {
     /** tokens per window including the prefix; at most the context size */
-    windowTokens: number,
+    windowTokens: number;
     /** text tokens every window repeats from the previous one as context before its first scored token */
-    contextTokens: number,
+    contextTokens: number;
     /** tokens put before every window, e.g. [BOS]; may be empty */
-    prefix: readonly number[]
+    prefix: readonly number[];
 };
 
 export type TokenWindow = {
     /** index into the text's tokens of the window's first text token */
-    start: number,
+    start: number;
     /** prefix + text tokens [start, end) */
-    tokens: number[],
+    tokens: number[];
     /** rows (indexes into tokens) whose logits predict a scored token */
-    rows: number[],
+    rows: number[];
     /** the real next token for each of rows */
-    targets: number[]
+    targets: number[];
 };
 
 export type WindowPlan = {
-    windows: TokenWindow[],
+    windows: TokenWindow[];
     /** index of the first scored text token: 0 with a prefix (BOS predicts it), else 1 */
-    firstScored: number
+    firstScored: number;
 };
 
 export function planWindows(textTokens: readonly number[], options: WindowOptions): WindowPlan {
     const prefixLength = options.prefix.length;
     const capacity = options.windowTokens - prefixLength;
     if (!Number.isInteger(options.windowTokens) || capacity < 2)
-        throw new InvalidWindowingError(`A window of ${options.windowTokens} tokens leaves no room for text after a ${prefixLength}-token prefix; use a larger window`);
+        throw new InvalidWindowingError(
+            `A window of ${options.windowTokens} tokens leaves no room for text after a ${prefixLength}-token prefix; use a larger window`
+        );
     if (!Number.isInteger(options.contextTokens) || options.contextTokens < 0 || options.contextTokens >= capacity)
-        throw new InvalidWindowingError(`contextTokens must be a whole number from 0 to ${capacity - 1} for ${options.windowTokens}-token windows, got ${options.contextTokens}`);
+        throw new InvalidWindowingError(
+            `contextTokens must be a whole number from 0 to ${capacity - 1} for ${options.windowTokens}-token windows, got ${options.contextTokens}`
+        );
     // without a prefix the first token has nothing before it to be predicted from
     const firstScored = prefixLength > 0 ? 0 : 1;
     if (textTokens.length <= firstScored)

@@ -4,7 +4,7 @@
 
 export type CountTokens = (text: string) => Promise<number>;
 
-export type TextChunk = {text: string, tokens: number};
+export type TextChunk = {text: string; tokens: number};
 
 export class ChunkBudgetError extends Error {
     override name = "ChunkBudgetError";
@@ -67,8 +67,9 @@ export function splitNearMiddle(text: string): [string, string] {
  */
 export async function splitByTokens(text: string, maxTokens: number, countTokens: CountTokens): Promise<TextChunk[]> {
     if (!Number.isFinite(maxTokens) || maxTokens < 1)
-        throw new ChunkBudgetError(`There is no room for text in the model's context (${maxTokens} tokens per part). ` +
-            "Raise layerDial.contextSize or lower layerDial.maxTokens.");
+        throw new ChunkBudgetError(
+            `There is no room for text in the model's context (${maxTokens} tokens per part). ` + "Raise layerDial.contextSize or lower layerDial.maxTokens."
+        );
     const total = await countTokens(text);
     if (total <= maxTokens) return [{text, tokens: total}];
 
@@ -80,8 +81,7 @@ export async function splitByTokens(text: string, maxTokens: number, countTokens
             chunks.push({text: piece, tokens});
             return;
         }
-        if (piece.length <= 1)
-            throw new ChunkBudgetError(`One character is ${tokens} tokens, more than the ${maxTokens} that fit in a part.`);
+        if (piece.length <= 1) throw new ChunkBudgetError(`One character is ${tokens} tokens, more than the ${maxTokens} that fit in a part.`);
         const [first, second] = splitNearMiddle(piece);
         await fit(first);
         await fit(second);

@@ -24,40 +24,40 @@ export const USE_CUDA = "Use CUDA";
 /** The installer, loaded on first use: the engine's installer module is not needed before this command runs. */
 export type CudaInstaller = Pick<typeof import("../../common/gpu-backends/install-backend.js"), "installGpuBackend" | "gpuBackendFolderName">;
 
-export type InstalledBackend = {directory: string, manifest: BackendManifest};
+export type InstalledBackend = {directory: string; manifest: BackendManifest};
 
 /** `layerDial.gpu` as the command needs it: the value in effect, and one set for this workspace (which the user setting does not override). */
-export type GpuSettingState = {value: string, workspaceValue?: string};
+export type GpuSettingState = {value: string; workspaceValue?: string};
 
-export type ProgressUpdate = {message?: string, increment?: number};
+export type ProgressUpdate = {message?: string; increment?: number};
 
 /** The few editor calls the command makes (vscodeEnableCudaUi gives the real ones). */
 export type EnableCudaUi = {
     /** a notification; resolves with the item chosen, or undefined when dismissed */
-    inform(message: string, ...items: string[]): Promise<string | undefined>,
-    warn(message: string): void,
+    inform(message: string, ...items: string[]): Promise<string | undefined>;
+    warn(message: string): void;
     /** a modal dialog (which has its own Cancel); resolves with the item chosen, or undefined */
-    confirm(message: string, detail: string, ...items: string[]): Promise<string | undefined>,
+    confirm(message: string, detail: string, ...items: string[]): Promise<string | undefined>;
     /** a cancellable notification with progress; cancelling aborts `signal` */
-    withProgress<T>(title: string, task: (report: (update: ProgressUpdate) => void, signal: AbortSignal) => Promise<T>): Promise<T>,
-    gpuSetting(): GpuSettingState,
+    withProgress<T>(title: string, task: (report: (update: ProgressUpdate) => void, signal: AbortSignal) => Promise<T>): Promise<T>;
+    gpuSetting(): GpuSettingState;
     /** sets `layerDial.gpu` in the user (global) settings; the engine session restarts itself on the change */
-    setGpu(value: "cuda"): Promise<void>
+    setGpu(value: "cuda"): Promise<void>;
 };
 
 export type EnableCudaOptions = {
     /** context.extensionPath: its node_modules/node-llama-cpp/package.json names the version to install */
-    extensionPath: string,
+    extensionPath: string;
     /** `<globalStorage>/backends`, the folder the engine session passes to the host */
-    backendsDirectory: string,
-    ui: EnableCudaUi,
-    log: Pick<vscode.LogOutputChannel, "info">,
+    backendsDirectory: string;
+    ui: EnableCudaUi;
+    log: Pick<vscode.LogOutputChannel, "info">;
     /** Defaults to `process.platform`. */
-    platform?: NodeJS.Platform,
+    platform?: NodeJS.Platform;
     /** Defaults to `process.arch`. */
-    arch?: string,
+    arch?: string;
     /** Defaults to importing the engine's installer. */
-    loadInstaller?: () => Promise<CudaInstaller>
+    loadInstaller?: () => Promise<CudaInstaller>;
 };
 
 // --- decisions and texts (pure) ---
@@ -75,10 +75,14 @@ function platformLabel(platform: string, arch: string): string {
 export function unsupportedPlatformMessage(platform: string, arch: string): string {
     const label = platformLabel(platform, arch);
     if (platform === "darwin")
-        return `Layer Dial: CUDA is for NVIDIA GPUs, which Macs do not have. On ${label}, Layer Dial runs on the GPU through Metal, ` +
-            "which comes with the macOS build of Layer Dial (layerDial.gpu: metal). Nothing was downloaded.";
-    return `Layer Dial: Enable CUDA downloads the CUDA backend on Linux x64 only. On ${label}, CUDA comes with a build of Layer Dial ` +
-        "for that platform. Nothing was downloaded.";
+        return (
+            `Layer Dial: CUDA is for NVIDIA GPUs, which Macs do not have. On ${label}, Layer Dial runs on the GPU through Metal, ` +
+            "which comes with the macOS build of Layer Dial (layerDial.gpu: metal). Nothing was downloaded."
+        );
+    return (
+        `Layer Dial: Enable CUDA downloads the CUDA backend on Linux x64 only. On ${label}, CUDA comes with a build of Layer Dial ` +
+        "for that platform. Nothing was downloaded."
+    );
 }
 
 /** The version of the node-llama-cpp the extension ships (the CUDA backend must be of the same release). */
@@ -88,19 +92,25 @@ export function readBundledNodeLlamaCppVersion(extensionPath: string): string {
     try {
         version = (JSON.parse(fs.readFileSync(file, "utf8")) as {version?: unknown}).version;
     } catch (error) {
-        throw new NativeBuildMissingError(`Could not read the version of node-llama-cpp from ${file} (${(error as Error).message}), ` +
-            "so Layer Dial cannot tell which CUDA backend matches it. Reinstall the Layer Dial extension.");
+        throw new NativeBuildMissingError(
+            `Could not read the version of node-llama-cpp from ${file} (${(error as Error).message}), ` +
+                "so Layer Dial cannot tell which CUDA backend matches it. Reinstall the Layer Dial extension."
+        );
     }
     if (typeof version !== "string" || !/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version))
-        throw new NativeBuildMissingError(`${file} names no node-llama-cpp version (${JSON.stringify(version)}), ` +
-            "so Layer Dial cannot tell which CUDA backend matches it. Reinstall the Layer Dial extension.");
+        throw new NativeBuildMissingError(
+            `${file} names no node-llama-cpp version (${JSON.stringify(version)}), ` +
+                "so Layer Dial cannot tell which CUDA backend matches it. Reinstall the Layer Dial extension."
+        );
     return version;
 }
 
 /** The complete CUDA install of exactly this version, in the folder the installer would put it in. */
 export function findMatchingCudaInstall(installs: readonly InstalledBackend[], version: string, folderName: string): InstalledBackend | undefined {
-    return installs.find(({directory, manifest}) =>
-        path.basename(directory) === folderName && manifest.backend === "cuda" && manifest.package === CUDA_PACKAGE && manifest.version === version);
+    return installs.find(
+        ({directory, manifest}) =>
+            path.basename(directory) === folderName && manifest.backend === "cuda" && manifest.package === CUDA_PACKAGE && manifest.version === version
+    );
 }
 
 /** 0.4 MB, 9.9 MB, 37 MB, 145 MB (decimal megabytes, as npm and the confirmation count them) */
@@ -109,10 +119,10 @@ export function formatMegabytes(bytes: number): string {
     return `${megabytes < 9.95 ? megabytes.toFixed(1) : Math.round(megabytes)} MB`;
 }
 
-export type CudaConfirmation = {message: string, detail: string, items: string[]};
+export type CudaConfirmation = {message: string; detail: string; items: string[]};
 
 /** The modal shown before any download: what, from where, how big, what it needs; or that it is there already. */
-export function cudaConfirmation(options: {version: string, registryUrl: string, backendsDirectory: string, existing?: InstalledBackend}): CudaConfirmation {
+export function cudaConfirmation(options: {version: string; registryUrl: string; backendsDirectory: string; existing?: InstalledBackend}): CudaConfirmation {
     const spec = `${CUDA_PACKAGE}@${options.version}`;
     const download = `${spec} from the npm registry (${options.registryUrl}): about ${CUDA_DOWNLOAD_MB} MB to download, ${CUDA_INSTALLED_MB} MB installed`;
     const requirement = "CUDA needs an NVIDIA driver and the CUDA 13 runtime (libcudart.so.13, libcublas.so.13) on this machine.";
@@ -150,9 +160,8 @@ export function createProgressReporter(): (progress: GpuBackendInstallProgress) 
             case "download":
                 if (progress.totalBytes !== undefined && progress.totalBytes > 0) {
                     message = `${formatMegabytes(progress.receivedBytes)} of ${formatMegabytes(progress.totalBytes)}`;
-                    percent = Math.min(100, progress.receivedBytes / progress.totalBytes * 100);
-                } else
-                    message = `${formatMegabytes(progress.receivedBytes)} received`;
+                    percent = Math.min(100, (progress.receivedBytes / progress.totalBytes) * 100);
+                } else message = `${formatMegabytes(progress.receivedBytes)} received`;
                 break;
             case "verify":
                 message = "checking the download against the registry's integrity…";
@@ -197,8 +206,10 @@ export function keepLabel(setting: GpuSettingState): string {
 /** When this workspace sets layerDial.gpu, the user setting the command changes has no effect here; says so. */
 export function workspaceOverrideWarning(setting: GpuSettingState): string | undefined {
     if (setting.workspaceValue === undefined || setting.workspaceValue === "cuda") return undefined;
-    return `Layer Dial: layerDial.gpu is "${setting.workspaceValue}" in this workspace's settings, which take precedence over the user setting ` +
-        "that was just set to cuda. Change it there to use CUDA in this workspace.";
+    return (
+        `Layer Dial: layerDial.gpu is "${setting.workspaceValue}" in this workspace's settings, which take precedence over the user setting ` +
+        "that was just set to cuda. Change it there to use CUDA in this workspace."
+    );
 }
 
 // --- the command ---
@@ -256,7 +267,9 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
     }
 
     const size = formatMegabytes(installedBytes(result.directory, result.manifest.files) ?? result.downloadedBytes);
-    log.info(`Enable CUDA: installed ${result.manifest.package}@${result.manifest.version} (llama.cpp ${result.manifest.llamaCppRelease}, ${size}) in ${result.directory}`);
+    log.info(
+        `Enable CUDA: installed ${result.manifest.package}@${result.manifest.version} (llama.cpp ${result.manifest.llamaCppRelease}, ${size}) in ${result.directory}`
+    );
     const setting = ui.gpuSetting();
     if (setting.value === "cuda") {
         void ui.inform(`Layer Dial: CUDA backend installed (${size}). layerDial.gpu is already cuda; the engine uses this install from its next start.`);
@@ -284,19 +297,23 @@ export function vscodeEnableCudaUi(api: typeof vscode): EnableCudaUi {
         inform: async (message, ...items) => await api.window.showInformationMessage(message, ...items),
         warn: (message) => void api.window.showWarningMessage(message),
         confirm: async (message, detail, ...items) => await api.window.showInformationMessage(message, {modal: true, detail}, ...items),
-        withProgress: async (title, task) => await api.window.withProgress({
-            location: api.ProgressLocation.Notification,
-            title,
-            cancellable: true
-        }, async (progress, token) => {
-            const controller = new AbortController();
-            const subscription = token.onCancellationRequested(() => controller.abort());
-            try {
-                return await task((update) => progress.report(update), controller.signal);
-            } finally {
-                subscription.dispose();
-            }
-        }),
+        withProgress: async (title, task) =>
+            await api.window.withProgress(
+                {
+                    location: api.ProgressLocation.Notification,
+                    title,
+                    cancellable: true
+                },
+                async (progress, token) => {
+                    const controller = new AbortController();
+                    const subscription = token.onCancellationRequested(() => controller.abort());
+                    try {
+                        return await task((update) => progress.report(update), controller.signal);
+                    } finally {
+                        subscription.dispose();
+                    }
+                }
+            ),
         gpuSetting: () => {
             const inspected = configuration().inspect<string>("gpu");
             return {

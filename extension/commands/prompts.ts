@@ -1,14 +1,12 @@
 // What the extension asks the model. Chat models get a system prompt and a user message; a model
 // without a chat template continues `completionPrompt` instead (the engine picks per model).
 
-export type PromptParts = {systemPrompt: string, prompt: string, completionPrompt: string};
+export type PromptParts = {systemPrompt: string; prompt: string; completionPrompt: string};
 
-export type SummaryStep =
-    | {kind: "whole"}
-    | {kind: "part", part: number, parts: number}
-    | {kind: "combine", parts: number};
+export type SummaryStep = {kind: "whole"} | {kind: "part"; part: number; parts: number} | {kind: "combine"; parts: number};
 
-const SUMMARY_SYSTEM_PROMPT = "You summarize code and text for a developer. Write a short markdown summary of the key points: " +
+const SUMMARY_SYSTEM_PROMPT =
+    "You summarize code and text for a developer. Write a short markdown summary of the key points: " +
     "what it does or says, its main parts, and anything surprising. Do not repeat the input and do not add a title.";
 
 function fenced(text: string, languageId: string): string {
@@ -33,8 +31,7 @@ export function summaryPrompt(text: string, step: SummaryStep, languageId: strin
         instruction = `This is part ${step.part} of ${step.parts} of a longer ${what}. Summarize this part:`;
         body = fenced(text, languageId);
     } else {
-        instruction = `These are summaries of the ${step.parts} consecutive parts of one longer ${what}. ` +
-            "Combine them into one summary of the whole:";
+        instruction = `These are summaries of the ${step.parts} consecutive parts of one longer ${what}. ` + "Combine them into one summary of the whole:";
         body = text;
     }
     return {
@@ -44,7 +41,8 @@ export function summaryPrompt(text: string, step: SummaryStep, languageId: strin
     };
 }
 
-const GENERATE_SYSTEM_PROMPT = "You write code and text straight into the user's editor. Reply with only the text to insert: " +
+const GENERATE_SYSTEM_PROMPT =
+    "You write code and text straight into the user's editor. Reply with only the text to insert: " +
     "no explanations, no greetings, and no markdown code fences.";
 
 export function generatePrompt(instruction: string, context: string | undefined, languageId: string): PromptParts {

@@ -28,30 +28,37 @@ function requestTitle(step: SummaryStep): string {
 }
 
 export class SummarizeCommand {
-    constructor(private readonly session: EngineSession, private readonly queue: SerialQueue, private readonly log: vscode.LogOutputChannel) {}
+    constructor(
+        private readonly session: EngineSession,
+        private readonly queue: SerialQueue,
+        private readonly log: vscode.LogOutputChannel
+    ) {}
 
     async run(): Promise<void> {
         const editor = vscode.window.activeTextEditor;
         if (editor === undefined)
-            throw new NoSelectionError("Open a file and select the code or text to summarize, then run \"Layer Dial: Summarize Selection\".");
+            throw new NoSelectionError('Open a file and select the code or text to summarize, then run "Layer Dial: Summarize Selection".');
         const languageId = editor.document.languageId;
         // read now: the user may move the selection while the request waits
         const text = checkSelection({text: selectedText(editor), languageId});
-        await vscode.window.withProgress({
-            location: vscode.ProgressLocation.Notification,
-            title: "Layer Dial: summarizing",
-            cancellable: true
-        }, async (progress, token) => {
-            const command = this.session.beginCommand(token);
-            try {
-                await this.queue.run(() => this.summarize(text, languageId, progress, command.signal), {
-                    signal: command.signal,
-                    onWait: (ahead) => progress.report({message: `waiting for ${ahead === 1 ? "the running request" : `${ahead} requests`} to finish…`})
-                });
-            } finally {
-                command.dispose();
+        await vscode.window.withProgress(
+            {
+                location: vscode.ProgressLocation.Notification,
+                title: "Layer Dial: summarizing",
+                cancellable: true
+            },
+            async (progress, token) => {
+                const command = this.session.beginCommand(token);
+                try {
+                    await this.queue.run(() => this.summarize(text, languageId, progress, command.signal), {
+                        signal: command.signal,
+                        onWait: (ahead) => progress.report({message: `waiting for ${ahead === 1 ? "the running request" : `${ahead} requests`} to finish…`})
+                    });
+                } finally {
+                    command.dispose();
+                }
             }
-        });
+        );
     }
 
     private async summarize(text: string, languageId: string, progress: vscode.Progress<{message?: string}>, signal: AbortSignal): Promise<void> {
@@ -99,11 +106,14 @@ export class SummarizeCommand {
                 },
                 summarize: async (part, step) => {
                     const prompt = summaryPrompt(part, step, languageId);
-                    const result = await this.session.generate({
-                        ...prompt,
-                        maxTokens: answerTokens,
-                        temperature: settings.temperature
-                    }, {title: requestTitle(step), signal, onText: (piece) => output.append(piece)});
+                    const result = await this.session.generate(
+                        {
+                            ...prompt,
+                            maxTokens: answerTokens,
+                            temperature: settings.temperature
+                        },
+                        {title: requestTitle(step), signal, onText: (piece) => output.append(piece)}
+                    );
                     last = result;
                     output.append("\n\n");
                     if (result.stopReason === "aborted") {

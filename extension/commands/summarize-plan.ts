@@ -6,19 +6,19 @@ import type {SummaryStep} from "./prompts.js";
 
 export type SummaryEvent =
     /** the text did not fit: it will be summarized in `parts` parts (`round` 0 is the selection itself) */
-    | {type: "chunked", round: number, parts: number, tokens: number, budget: number}
+    | {type: "chunked"; round: number; parts: number; tokens: number; budget: number}
     /** a request is about to run */
-    | {type: "step", round: number, step: SummaryStep};
+    | {type: "step"; round: number; step: SummaryStep};
 
 export type SummaryDriver = {
-    countTokens: CountTokens,
+    countTokens: CountTokens;
     /** the most tokens of text one request may carry (context minus the answer and the prompt around it) */
-    textBudget: number,
+    textBudget: number;
     /** runs one request and returns the model's text (streaming it wherever the caller wants) */
-    summarize: (text: string, step: SummaryStep, round: number) => Promise<string>,
-    onEvent?: (event: SummaryEvent) => void,
+    summarize: (text: string, step: SummaryStep, round: number) => Promise<string>;
+    onEvent?: (event: SummaryEvent) => void;
     /** checked between requests */
-    signal?: AbortSignal
+    signal?: AbortSignal;
 };
 
 export class SummaryNotShrinkingError extends Error {
@@ -28,7 +28,7 @@ export class SummaryNotShrinkingError extends Error {
 /** Rounds beyond the first: each shrinks the text by about textBudget ÷ answer length, so a few are plenty. */
 const MAX_ROUNDS = 6;
 
-export type SummaryOutcome = {parts: number, rounds: number, text: string};
+export type SummaryOutcome = {parts: number; rounds: number; text: string};
 
 export async function summarizeLongText(text: string, driver: SummaryDriver): Promise<SummaryOutcome> {
     let current = text;
@@ -54,12 +54,15 @@ export async function summarizeLongText(text: string, driver: SummaryDriver): Pr
         }
         const next = summaries.join("\n\n");
         if (next.length >= current.length)
-            throw new SummaryNotShrinkingError("The summaries of the parts are as long as the parts themselves, so they cannot be combined. " +
-                "Lower layerDial.maxTokens or raise layerDial.contextSize.");
+            throw new SummaryNotShrinkingError(
+                "The summaries of the parts are as long as the parts themselves, so they cannot be combined. " +
+                    "Lower layerDial.maxTokens or raise layerDial.contextSize."
+            );
         current = next;
     }
-    throw new SummaryNotShrinkingError(`The text still did not fit after ${MAX_ROUNDS} rounds of summarizing. ` +
-        "Summarize a smaller selection, or raise layerDial.contextSize.");
+    throw new SummaryNotShrinkingError(
+        `The text still did not fit after ${MAX_ROUNDS} rounds of summarizing. ` + "Summarize a smaller selection, or raise layerDial.contextSize."
+    );
 }
 
 /** Tokens a chat template adds around the messages beyond what countTokens sees in the raw prompt. */
@@ -69,7 +72,7 @@ export const TEMPLATE_MARGIN_TOKENS = 32;
  * How long a summary may be and how much text one request may carry. The answer is capped at a quarter
  * of the context, so each round of part summaries shrinks the text and small-context models still work.
  */
-export function summaryBudget(contextSize: number, maxTokens: number, promptOverheadTokens: number): {answerTokens: number, textBudget: number} {
+export function summaryBudget(contextSize: number, maxTokens: number, promptOverheadTokens: number): {answerTokens: number; textBudget: number} {
     const answerTokens = Math.max(16, Math.min(maxTokens, Math.floor(contextSize / 4)));
     return {answerTokens, textBudget: contextSize - answerTokens - promptOverheadTokens - TEMPLATE_MARGIN_TOKENS};
 }

@@ -6,14 +6,14 @@ import {formatRatio} from "../speed-level.js";
 
 export type SummaryHeaderInfo = {
     /** the model file's path or name; only the file name is shown */
-    model: string,
+    model: string;
     /** a level name, or "Custom" for a ratio picked in the speed panel */
-    level: string,
-    targetSpeedup: number,
-    keptLayers: number,
-    layerCount: number,
+    level: string;
+    targetSpeedup: number;
+    keptLayers: number;
+    layerCount: number;
     /** null or undefined until measured */
-    achievedSpeedup?: number | null
+    achievedSpeedup?: number | null;
 };
 
 /** A file name inside backticks must not close them early. */
@@ -23,15 +23,19 @@ function codeSpan(text: string): string {
 
 export function summaryHeader(info: SummaryHeaderInfo): string {
     const achieved = info.achievedSpeedup == null ? "n/a" : `${info.achievedSpeedup.toFixed(2)}x`;
-    return `**Layer Dial summary** · model ${codeSpan(path.basename(info.model))} · speed **${info.level}** ` +
-        `(${formatRatio(info.targetSpeedup)}) · layers ${info.keptLayers}/${info.layerCount} kept · achieved ${achieved}`;
+    return (
+        `**Layer Dial summary** · model ${codeSpan(path.basename(info.model))} · speed **${info.level}** ` +
+        `(${formatRatio(info.targetSpeedup)}) · layers ${info.keptLayers}/${info.layerCount} kept · achieved ${achieved}`
+    );
 }
 
 /** Said in the document when a selection is split, so nobody mistakes a summary of summaries for a direct one. */
 export function chunkedNotice(parts: number, selectionTokens: number, partBudget: number): string {
-    return `_The selection (${selectionTokens} tokens) is longer than fits in the model's context ` +
+    return (
+        `_The selection (${selectionTokens} tokens) is longer than fits in the model's context ` +
         `(${partBudget} tokens per part), so it was summarized in ${parts} parts, ` +
-        "and then the summaries of the parts were summarized._";
+        "and then the summaries of the parts were summarized._"
+    );
 }
 
 export function partHeading(part: number, parts: number, level = 0): string {

@@ -20,19 +20,20 @@ export function looksBinary(text: string): boolean {
 
 export type SelectionCheck = {
     /** the selected text, or undefined when the selection is empty */
-    text: string | undefined,
+    text: string | undefined;
     /** the editor's language, for the message */
-    languageId: string
+    languageId: string;
 };
 
 /** The text to summarize, or a named error that says what to do. */
 export function checkSelection({text, languageId}: SelectionCheck): string {
     if (text === undefined || text.length === 0)
-        throw new NoSelectionError("Select the code or text to summarize first, then run \"Layer Dial: Summarize Selection\" again.");
-    if (text.trim().length === 0)
-        throw new BlankSelectionError("The selection is only whitespace; select the code or text to summarize.");
+        throw new NoSelectionError('Select the code or text to summarize first, then run "Layer Dial: Summarize Selection" again.');
+    if (text.trim().length === 0) throw new BlankSelectionError("The selection is only whitespace; select the code or text to summarize.");
     if (looksBinary(text))
-        throw new BinarySelectionError(`The selection looks like binary data${languageId === "" ? "" : ` (language: ${languageId})`}, ` +
-            "not text; Layer Dial summarizes code and text only.");
+        throw new BinarySelectionError(
+            `The selection looks like binary data${languageId === "" ? "" : ` (language: ${languageId})`}, ` +
+                "not text; Layer Dial summarizes code and text only."
+        );
     return text;
 }

@@ -25,7 +25,22 @@ export function suffixLastLine(cursorLine: number, lineCount: number): number {
     return Math.min(lineCount - 1, cursorLine + SUFFIX_LINES);
 }
 
-const HASH_COMMENT = new Set(["python", "shellscript", "ruby", "perl", "r", "yaml", "toml", "dockerfile", "makefile", "powershell", "julia", "elixir", "coffeescript", "nim"]);
+const HASH_COMMENT = new Set([
+    "python",
+    "shellscript",
+    "ruby",
+    "perl",
+    "r",
+    "yaml",
+    "toml",
+    "dockerfile",
+    "makefile",
+    "powershell",
+    "julia",
+    "elixir",
+    "coffeescript",
+    "nim"
+]);
 const DASH_COMMENT = new Set(["sql", "lua", "haskell", "elm", "ada"]);
 const PERCENT_COMMENT = new Set(["latex", "tex", "erlang", "matlab"]);
 const SEMICOLON_COMMENT = new Set(["clojure", "lisp", "scheme", "ini"]);

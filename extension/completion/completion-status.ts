@@ -11,11 +11,18 @@ export class CompletionStatusBar implements vscode.Disposable {
     private readonly item: vscode.StatusBarItem;
     private readonly disposables: vscode.Disposable[] = [];
 
-    constructor(private readonly session: EngineSession, private readonly completions: InlineCompletions) {
+    constructor(
+        private readonly session: EngineSession,
+        private readonly completions: InlineCompletions
+    ) {
         this.item = vscode.window.createStatusBarItem("layerDial.completion", vscode.StatusBarAlignment.Right, 99);
         this.item.name = "Layer Dial Inline Completion";
         this.item.command = "layerDial.toggleCompletion";
-        this.disposables.push(this.item, session.onDidChange(() => this.update()), completions.onDidChangeState(() => this.update()));
+        this.disposables.push(
+            this.item,
+            session.onDidChange(() => this.update()),
+            completions.onDidChangeState(() => this.update())
+        );
         this.update();
         this.item.show();
     }
@@ -39,9 +46,11 @@ export class CompletionStatusBar implements vscode.Disposable {
 
 function settingTarget(key: string): vscode.ConfigurationTarget {
     const inspected = vscode.workspace.getConfiguration("layerDial").inspect(key);
-    return inspected?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
-        : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace
-            : vscode.ConfigurationTarget.Global;
+    return inspected?.workspaceFolderValue !== undefined
+        ? vscode.ConfigurationTarget.WorkspaceFolder
+        : inspected?.workspaceValue !== undefined
+          ? vscode.ConfigurationTarget.Workspace
+          : vscode.ConfigurationTarget.Global;
 }
 
 /** Layer Dial: Toggle Inline Completion */
@@ -54,17 +63,25 @@ export async function toggleCompletion(completions: InlineCompletions): Promise<
 /** Layer Dial: Set Inline Completion Speed Level */
 export async function pickCompletionSpeedLevel(completions: InlineCompletions): Promise<void> {
     const current = completions.settings.speedLevel;
-    const picked = await vscode.window.showQuickPick(SPEED_LEVEL_NAMES.map((level) => ({
-        label: level, level, picked: level === current, description: level === current ? "current" : undefined
-    })), {title: "Layer Dial: Inline Completion Speed Level", placeHolder: "Faster levels skip more layers: quicker suggestions, lower quality"});
+    const picked = await vscode.window.showQuickPick(
+        SPEED_LEVEL_NAMES.map((level) => ({
+            label: level,
+            level,
+            picked: level === current,
+            description: level === current ? "current" : undefined
+        })),
+        {title: "Layer Dial: Inline Completion Speed Level", placeHolder: "Faster levels skip more layers: quicker suggestions, lower quality"}
+    );
     if (picked !== undefined)
-        await vscode.workspace.getConfiguration("layerDial").update("completion.speedLevel", picked.level satisfies SpeedLevelName,
-            settingTarget("completion.speedLevel"));
+        await vscode.workspace
+            .getConfiguration("layerDial")
+            .update("completion.speedLevel", picked.level satisfies SpeedLevelName, settingTarget("completion.speedLevel"));
 }
 
 /** Layer Dial: Load Model. Completions wait for a loaded model; this loads the configured one now. */
 export async function loadModel(session: EngineSession): Promise<void> {
-    const summary = await vscode.window.withProgress({location: vscode.ProgressLocation.Notification, title: "Layer Dial"},
-        (progress) => session.ensureModel(progress));
+    const summary = await vscode.window.withProgress({location: vscode.ProgressLocation.Notification, title: "Layer Dial"}, (progress) =>
+        session.ensureModel(progress)
+    );
     void vscode.window.setStatusBarMessage(`Layer Dial: ${summary.name} loaded (${summary.layerCount} layers)`, 5000);
 }

@@ -27,7 +27,10 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
      */
     readonly onDidChangeState = this.changeEmitter.event;
 
-    constructor(private readonly session: EngineSession, private readonly log: vscode.LogOutputChannel) {
+    constructor(
+        private readonly session: EngineSession,
+        private readonly log: vscode.LogOutputChannel
+    ) {
         this.scheduler = new CompletionScheduler<Query>({
             debounceMs: DEFAULT_COMPLETION_SETTINGS.debounceMs,
             backend: (query, signal) => this.request(query, signal)
@@ -74,8 +77,12 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
         this.scheduler.debounceMs = settings.debounceMs;
     }
 
-    async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position,
-        _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
+    async provideInlineCompletionItems(
+        document: vscode.TextDocument,
+        position: vscode.Position,
+        _context: vscode.InlineCompletionContext,
+        token: vscode.CancellationToken
+    ): Promise<vscode.InlineCompletionItem[] | undefined> {
         if (!this.settingsValue.enabled || this.session.model === undefined) return undefined;
         const controller = new AbortController();
         const subscription = token.onCancellationRequested(() => controller.abort());
@@ -105,15 +112,22 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
         const {documentKey: _documentKey, ...params} = query;
         this.changeEmitter.fire();
         try {
-            const result = await this.session.complete({
-                ...params, speed: {speed: this.settingsValue.speedLevel}, maxTokens: this.settingsValue.maxTokens
-            }, signal);
+            const result = await this.session.complete(
+                {
+                    ...params,
+                    speed: {speed: this.settingsValue.speedLevel},
+                    maxTokens: this.settingsValue.maxTokens
+                },
+                signal
+            );
             if (result === undefined || result.stopReason === "aborted") return undefined;
             this.lastResultValue = result;
             const stats = result.stats;
-            this.log.debug(`Completion (${result.style}, ${stats.keptLayers}/${stats.layerCount} layers): ${stats.generatedTokens} tokens, ` +
-                `first after ${stats.firstTokenMs?.toFixed(0) ?? "-"} ms, all after ${stats.totalMs.toFixed(0)} ms, ` +
-                `${stats.reusedPromptTokens}/${stats.promptTokens} prompt tokens reused, ${result.stopReason}`);
+            this.log.debug(
+                `Completion (${result.style}, ${stats.keptLayers}/${stats.layerCount} layers): ${stats.generatedTokens} tokens, ` +
+                    `first after ${stats.firstTokenMs?.toFixed(0) ?? "-"} ms, all after ${stats.totalMs.toFixed(0)} ms, ` +
+                    `${stats.reusedPromptTokens}/${stats.promptTokens} prompt tokens reused, ${result.stopReason}`
+            );
             return result.text;
         } finally {
             // the scheduler clears its in-flight mark after this returns
@@ -133,10 +147,10 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
 }
 
 /** excerpts of other open files in the same language, visible editors first */
-function otherFiles(document: vscode.TextDocument): {path: string, text: string}[] {
+function otherFiles(document: vscode.TextDocument): {path: string; text: string}[] {
     const candidates = [...vscode.window.visibleTextEditors.map((editor) => editor.document), ...vscode.workspace.textDocuments];
     const seen = new Set<string>([document.uri.toString()]);
-    const files: {path: string, text: string}[] = [];
+    const files: {path: string; text: string}[] = [];
     for (const other of candidates) {
         if (files.length >= CONTEXT_FILES) break;
         const key = other.uri.toString();

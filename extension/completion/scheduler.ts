@@ -6,9 +6,9 @@ import {SuggestionCache} from "./suggestion-cache.js";
 
 export type CompletionQuery = {
     /** identifies the document (its URI) */
-    documentKey: string,
-    prefix: string,
-    suffix: string
+    documentKey: string;
+    prefix: string;
+    suffix: string;
 };
 
 /** asks the model; resolves with the suggestion ("" for none), or undefined when aborted */
@@ -16,24 +16,24 @@ export type CompletionBackend<Q extends CompletionQuery> = (query: Q, signal: Ab
 
 export type SchedulerCounts = {
     /** times the editor asked (about one per keystroke) */
-    asked: number,
+    asked: number;
     /** answered from the cache, no request */
-    cached: number,
+    cached: number;
     /** a newer keystroke came within the debounce, no request */
-    debounced: number,
+    debounced: number;
     /** requests sent to the model */
-    requested: number,
+    requested: number;
     /** requests aborted by a newer keystroke (their text is dropped) */
-    superseded: number,
+    superseded: number;
     /** requests that answered */
-    answered: number
+    answered: number;
 };
 
 export type CompletionSchedulerOptions<Q extends CompletionQuery> = {
-    backend: CompletionBackend<Q>,
+    backend: CompletionBackend<Q>;
     /** quiet time after a keystroke before a request is sent */
-    debounceMs: number,
-    cache?: SuggestionCache
+    debounceMs: number;
+    cache?: SuggestionCache;
 };
 
 function emptyCounts(): SchedulerCounts {
@@ -42,8 +42,7 @@ function emptyCounts(): SchedulerCounts {
 
 /** resolves true after `ms`, or false as soon as `signal` aborts */
 function quietFor(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted)
-        return Promise.resolve(false);
+    if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
         const onAbort = () => {
             clearTimeout(timer);
@@ -93,7 +92,7 @@ export class CompletionScheduler<Q extends CompletionQuery> {
             counts.cached++;
             return cached;
         }
-        if (!await quietFor(this.debounceMs, signal)) {
+        if (!(await quietFor(this.debounceMs, signal))) {
             counts.debounced++;
             return undefined;
         }
@@ -112,7 +111,10 @@ export class CompletionScheduler<Q extends CompletionQuery> {
         this.inFlight = controller;
         counts.requested++;
         const request = this.options.backend(query, controller.signal);
-        this.settled = request.then(() => undefined, () => undefined);
+        this.settled = request.then(
+            () => undefined,
+            () => undefined
+        );
         try {
             const text = await request;
             if (controller.signal.aborted || text === undefined) {
@@ -124,8 +126,7 @@ export class CompletionScheduler<Q extends CompletionQuery> {
             return text.length > 0 ? text : undefined;
         } finally {
             signal.removeEventListener("abort", onAbort);
-            if (this.inFlight === controller)
-                this.inFlight = undefined;
+            if (this.inFlight === controller) this.inFlight = undefined;
         }
     }
 

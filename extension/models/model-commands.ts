@@ -13,9 +13,12 @@ import {RECOMMENDED_MODEL_URI} from "../settings.js";
 async function updateModelSetting(value: string): Promise<void> {
     const configuration = vscode.workspace.getConfiguration("layerDial");
     const inspected = configuration.inspect<string>("model");
-    const target = inspected?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
-        : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace
-            : vscode.ConfigurationTarget.Global;
+    const target =
+        inspected?.workspaceFolderValue !== undefined
+            ? vscode.ConfigurationTarget.WorkspaceFolder
+            : inspected?.workspaceValue !== undefined
+              ? vscode.ConfigurationTarget.Workspace
+              : vscode.ConfigurationTarget.Global;
     await configuration.update("model", value, target);
 }
 
@@ -32,8 +35,7 @@ export async function selectModel(modelsDirectory: string, log: vscode.LogOutput
     });
     const file = picked?.[0];
     if (file === undefined) return;
-    if (file.scheme !== "file")
-        throw new vscode.FileSystemError(`Layer Dial loads models from local files only; ${file.toString(true)} is not one.`);
+    if (file.scheme !== "file") throw new vscode.FileSystemError(`Layer Dial loads models from local files only; ${file.toString(true)} is not one.`);
     await checkModelFile({kind: "file", path: file.fsPath});
     await updateModelSetting(file.fsPath);
     log.info(`layerDial.model = ${file.fsPath}`);
@@ -47,46 +49,56 @@ export async function selectModel(modelsDirectory: string, log: vscode.LogOutput
 export async function downloadRecommendedModel(modelsDirectory: string, log: vscode.LogOutputChannel, uri: string = RECOMMENDED_MODEL_URI): Promise<void> {
     const parsed = parseHfUri(uri);
     const configured = vscode.workspace.getConfiguration("layerDial").get<string>("model")?.trim() ?? "";
-    const filePath = await vscode.window.withProgress({
-        location: vscode.ProgressLocation.Notification,
-        title: `Layer Dial: downloading ${parsed?.filePath !== undefined ? path.basename(parsed.filePath) : uri}`,
-        cancellable: true
-    }, async (progress, token) => {
-        const controller = new AbortController();
-        const subscription = token.onCancellationRequested(() => controller.abort());
-        let reportedPercent = 0;
-        try {
-            progress.report({message: "connecting…"});
-            return await downloadModel({
-                uri,
-                directory: modelsDirectory,
-                fileName: parsed === undefined ? undefined : downloadFileName(parsed),
-                signal: controller.signal,
-                onProgress: (downloaded, total) => {
-                    const percent = total > 0 ? Math.floor((downloaded / total) * 100) : 0;
-                    progress.report({
-                        message: total > 0 ? `${formatBytes(downloaded)} of ${formatBytes(total)} (${percent}%)` : formatBytes(downloaded),
-                        increment: percent > reportedPercent ? percent - reportedPercent : undefined
+    const filePath = await vscode.window
+        .withProgress(
+            {
+                location: vscode.ProgressLocation.Notification,
+                title: `Layer Dial: downloading ${parsed?.filePath !== undefined ? path.basename(parsed.filePath) : uri}`,
+                cancellable: true
+            },
+            async (progress, token) => {
+                const controller = new AbortController();
+                const subscription = token.onCancellationRequested(() => controller.abort());
+                let reportedPercent = 0;
+                try {
+                    progress.report({message: "connecting…"});
+                    return await downloadModel({
+                        uri,
+                        directory: modelsDirectory,
+                        fileName: parsed === undefined ? undefined : downloadFileName(parsed),
+                        signal: controller.signal,
+                        onProgress: (downloaded, total) => {
+                            const percent = total > 0 ? Math.floor((downloaded / total) * 100) : 0;
+                            progress.report({
+                                message: total > 0 ? `${formatBytes(downloaded)} of ${formatBytes(total)} (${percent}%)` : formatBytes(downloaded),
+                                increment: percent > reportedPercent ? percent - reportedPercent : undefined
+                            });
+                            reportedPercent = Math.max(reportedPercent, percent);
+                        }
                     });
-                    reportedPercent = Math.max(reportedPercent, percent);
+                } finally {
+                    subscription.dispose();
                 }
-            });
-        } finally {
-            subscription.dispose();
-        }
-    }).then(undefined, (error: unknown) => {
-        if (error instanceof OperationCancelledError) {
-            log.info(`Download of ${uri} paused`);
-            void vscode.window.showInformationMessage("Layer Dial: download paused. Run \"Layer Dial: Download Recommended Model\" again to resume where it stopped.");
-            return undefined;
-        }
-        throw error;
-    });
+            }
+        )
+        .then(undefined, (error: unknown) => {
+            if (error instanceof OperationCancelledError) {
+                log.info(`Download of ${uri} paused`);
+                void vscode.window.showInformationMessage(
+                    'Layer Dial: download paused. Run "Layer Dial: Download Recommended Model" again to resume where it stopped.'
+                );
+                return undefined;
+            }
+            throw error;
+        });
     if (filePath === undefined) return;
     try {
         await checkModelFile({kind: "file", path: filePath});
     } catch (error) {
-        throw new ModelDownloadFailedError(`The downloaded file is not a usable model (${(error as Error).message}). Delete ${filePath} and download again.`, uri);
+        throw new ModelDownloadFailedError(
+            `The downloaded file is not a usable model (${(error as Error).message}). Delete ${filePath} and download again.`,
+            uri
+        );
     }
     recordDownload(modelsDirectory, uri, filePath);
     log.info(`Downloaded ${uri} to ${filePath}`);
@@ -96,6 +108,7 @@ export async function downloadRecommendedModel(modelsDirectory: string, log: vsc
     }
     const choice = await vscode.window.showInformationMessage(
         `Layer Dial: ${path.basename(filePath)} is downloaded. Use it now? (layerDial.model is ${configured === "" ? "empty" : `"${configured}"`})`,
-        "Use It");
+        "Use It"
+    );
     if (choice === "Use It") await updateModelSetting(uri);
 }

@@ -4,12 +4,12 @@ import fs from "node:fs";
 import {ModelDownloadFailedError, OperationCancelledError} from "../errors.js";
 
 export type DownloadOptions = {
-    uri: string,
-    directory: string,
+    uri: string;
+    directory: string;
     /** Defaults to the name the server gives. */
-    fileName?: string,
-    signal: AbortSignal,
-    onProgress: (downloadedBytes: number, totalBytes: number) => void
+    fileName?: string;
+    signal: AbortSignal;
+    onProgress: (downloadedBytes: number, totalBytes: number) => void;
 };
 
 /** Downloads and returns the model's entry file; the partial file is kept on cancel or failure, so a new call resumes. */
@@ -35,8 +35,11 @@ export async function downloadModel(options: DownloadOptions): Promise<string> {
         }
     } catch (error) {
         if (options.signal.aborted) throw new OperationCancelledError("Download paused");
-        throw new ModelDownloadFailedError(`Downloading ${options.uri} failed: ${(error as Error).message}. ` +
-            "Check the network connection and run the download again; it resumes where it stopped.", options.uri);
+        throw new ModelDownloadFailedError(
+            `Downloading ${options.uri} failed: ${(error as Error).message}. ` +
+                "Check the network connection and run the download again; it resumes where it stopped.",
+            options.uri
+        );
     }
 }
 

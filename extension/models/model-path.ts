@@ -5,19 +5,23 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-    ModelFileMissingError, ModelNotDownloadedError, NoModelConfiguredError, NotAGgufFileError, RelativeModelPathError,
+    ModelFileMissingError,
+    ModelNotDownloadedError,
+    NoModelConfiguredError,
+    NotAGgufFileError,
+    RelativeModelPathError,
     UnsupportedModelUriError
 } from "../errors.js";
 
 export type HfModelUri = {
-    uri: string,
-    owner: string,
-    repo: string,
+    uri: string;
+    owner: string;
+    repo: string;
     /** `hf:<owner>/<repo>/<file path>` */
-    filePath?: string,
+    filePath?: string;
     /** `hf:<owner>/<repo>:<quant>` */
-    quant?: string,
-    branch?: string
+    quant?: string;
+    branch?: string;
 };
 
 const NAME = "[A-Za-z0-9][A-Za-z0-9._-]*";
@@ -28,8 +32,7 @@ export function parseHfUri(uri: string): HfModelUri | undefined {
     const match = HF_URI.exec(uri.trim());
     if (match === null) return undefined;
     const [, owner, repo, quant, filePath, branch] = match;
-    if (filePath !== undefined && (filePath.split("/").some((part) => part === ".." || part === "") || !filePath.endsWith(".gguf")))
-        return undefined;
+    if (filePath !== undefined && (filePath.split("/").some((part) => part === ".." || part === "") || !filePath.endsWith(".gguf"))) return undefined;
     return {uri: uri.trim(), owner, repo, quant, filePath, branch};
 }
 
@@ -63,31 +66,32 @@ export function recordDownload(modelsDirectory: string, uri: string, filePath: s
     fs.renameSync(partial, file);
 }
 
-export type ModelLocation =
-    | {kind: "file", path: string}
-    | {kind: "hf", uri: HfModelUri, path: string, downloaded: boolean};
+export type ModelLocation = {kind: "file"; path: string} | {kind: "hf"; uri: HfModelUri; path: string; downloaded: boolean};
 
 export type ResolveModelOptions = {
     /** the first workspace folder, for relative paths */
-    workspaceFolder?: string,
+    workspaceFolder?: string;
     /** where downloads live (the extension's global storage) */
-    modelsDirectory: string,
+    modelsDirectory: string;
     /** Defaults to os.homedir(). */
-    homeDirectory?: string
+    homeDirectory?: string;
 };
 
 /** Turns the setting into a location; throws a named error with the next step when it cannot. */
 export function resolveModelSetting(setting: string, options: ResolveModelOptions): ModelLocation {
     const value = setting.trim();
     if (value === "")
-        throw new NoModelConfiguredError("No model is configured. Run \"Layer Dial: Select Model\" to pick a .gguf file, " +
-            "or \"Layer Dial: Download Recommended Model\".");
+        throw new NoModelConfiguredError(
+            'No model is configured. Run "Layer Dial: Select Model" to pick a .gguf file, ' + 'or "Layer Dial: Download Recommended Model".'
+        );
     if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) {
         if (value.startsWith("file://")) return {kind: "file", path: new URL(value).pathname};
         const uri = parseHfUri(value);
         if (uri === undefined)
-            throw new UnsupportedModelUriError(`layerDial.model "${value}" is not a file path or a supported hf: URI ` +
-                "(hf:<owner>/<repo>/<file>.gguf or hf:<owner>/<repo>:<quant>). Fix the setting or run \"Layer Dial: Select Model\".");
+            throw new UnsupportedModelUriError(
+                `layerDial.model "${value}" is not a file path or a supported hf: URI ` +
+                    '(hf:<owner>/<repo>/<file>.gguf or hf:<owner>/<repo>:<quant>). Fix the setting or run "Layer Dial: Select Model".'
+            );
         const indexed = readDownloadsIndex(options.modelsDirectory)[uri.uri];
         const fileName = downloadFileName(uri);
         const expected = indexed ?? (fileName === undefined ? undefined : path.join(options.modelsDirectory, fileName));
@@ -102,8 +106,10 @@ export function resolveModelSetting(setting: string, options: ResolveModelOption
     const expanded = value === "~" ? home : value.startsWith("~/") ? path.join(home, value.slice(2)) : value;
     if (path.isAbsolute(expanded)) return {kind: "file", path: path.normalize(expanded)};
     if (options.workspaceFolder === undefined)
-        throw new RelativeModelPathError(`layerDial.model "${value}" is a relative path, and no folder is open to resolve it against. ` +
-            "Open the folder it is relative to, or use an absolute path (\"Layer Dial: Select Model\" writes one).");
+        throw new RelativeModelPathError(
+            `layerDial.model "${value}" is a relative path, and no folder is open to resolve it against. ` +
+                'Open the folder it is relative to, or use an absolute path ("Layer Dial: Select Model" writes one).'
+        );
     return {kind: "file", path: path.resolve(options.workspaceFolder, expanded)};
 }
 
@@ -123,18 +129,21 @@ const GGUF_MAGIC = Buffer.from("GGUF", "ascii");
  */
 export async function checkModelFile(location: ModelLocation): Promise<string> {
     if (location.kind === "hf" && !location.downloaded)
-        throw new ModelNotDownloadedError(`The model ${location.uri.uri} has not been downloaded yet. ` +
-            "Download it (about 1 GB for the recommended model), or pick a local .gguf file with \"Layer Dial: Select Model\".", location.uri.uri);
+        throw new ModelNotDownloadedError(
+            `The model ${location.uri.uri} has not been downloaded yet. ` +
+                'Download it (about 1 GB for the recommended model), or pick a local .gguf file with "Layer Dial: Select Model".',
+            location.uri.uri
+        );
     const file = location.path;
     let stat: fs.Stats;
     try {
         stat = await fs.promises.stat(file);
     } catch {
-        throw new ModelFileMissingError(`Model file not found: ${file}. Pick an existing .gguf file with "Layer Dial: Select Model", ` +
-            "or fix the layerDial.model setting.");
+        throw new ModelFileMissingError(
+            `Model file not found: ${file}. Pick an existing .gguf file with "Layer Dial: Select Model", ` + "or fix the layerDial.model setting."
+        );
     }
-    if (!stat.isFile())
-        throw new ModelFileMissingError(`${file} is not a file. Pick a .gguf model file with "Layer Dial: Select Model".`);
+    if (!stat.isFile()) throw new ModelFileMissingError(`${file} is not a file. Pick a .gguf model file with "Layer Dial: Select Model".`);
     const header = Buffer.alloc(4);
     const handle = await fs.promises.open(file, "r");
     try {
@@ -143,8 +152,11 @@ export async function checkModelFile(location: ModelLocation): Promise<string> {
         await handle.close();
     }
     if (!header.equals(GGUF_MAGIC))
-        throw new NotAGgufFileError(`${path.basename(file)} is not a GGUF model file` +
-            (stat.size === 0 ? " (it is empty)" : "") + ". It may be an incomplete download or another format; " +
-            "download it again, or pick a .gguf file with \"Layer Dial: Select Model\".");
+        throw new NotAGgufFileError(
+            `${path.basename(file)} is not a GGUF model file` +
+                (stat.size === 0 ? " (it is empty)" : "") +
+                ". It may be an incomplete download or another format; " +
+                'download it again, or pick a .gguf file with "Layer Dial: Select Model".'
+        );
     return file;
 }

@@ -1,7 +1,7 @@
 // The speed panel's HTML, for the extension side (node). Safe by construction: a CSP that allows only
 // the nonce'd bundle and the extension's own styles/fonts, no inline style or handler anywhere, and
 // every inserted value escaped and checked. The page is a shell; webview/main.ts draws the UI.
-import { randomBytes } from "node:crypto";
+import {randomBytes} from "node:crypto";
 
 /** The built panel files, relative to the extension root (one folder, so one localResourceRoot). */
 export const PANEL_ASSETS = {
@@ -56,33 +56,30 @@ function checkedUri(name: string, uri: string): string {
 }
 
 export function buildPanelHtml(options: PanelHtmlOptions): string {
-    const { cspSource, nonce } = options;
-    if (!NONCE_PATTERN.test(nonce))
-        throw new InvalidPanelHtmlOptionsError("nonce must be at least 16 base64 characters; use createNonce()");
+    const {cspSource, nonce} = options;
+    if (!NONCE_PATTERN.test(nonce)) throw new InvalidPanelHtmlOptionsError("nonce must be at least 16 base64 characters; use createNonce()");
     const sources = cspSource.trim().split(/\s+/);
     if (cspSource.trim() === "" || !sources.every((source) => CSP_SOURCE_PATTERN.test(source)))
         throw new InvalidPanelHtmlOptionsError(`cspSource "${cspSource}" is not a list of CSP sources; pass webview.cspSource`);
-    const csp = [
-        "default-src 'none'",
-        `script-src 'nonce-${nonce}'`,
-        `style-src ${cspSource}`,
-        `font-src ${cspSource}`,
-        `img-src ${cspSource} data:`
-    ].join("; ");
-    const styles = [options.codiconUri, ...options.styleUris].map((uri, i) =>
-        `    <link rel="stylesheet" href="${checkedUri(i === 0 ? "codiconUri" : "styleUris", uri)}"${i === 0 ? " id=\"vscode-codicon-stylesheet\"" : ""}>`);
+    const csp = ["default-src 'none'", `script-src 'nonce-${nonce}'`, `style-src ${cspSource}`, `font-src ${cspSource}`, `img-src ${cspSource} data:`].join(
+        "; "
+    );
+    const styles = [options.codiconUri, ...options.styleUris].map(
+        (uri, i) =>
+            `    <link rel="stylesheet" href="${checkedUri(i === 0 ? "codiconUri" : "styleUris", uri)}"${i === 0 ? ' id="vscode-codicon-stylesheet"' : ""}>`
+    );
     return [
         "<!DOCTYPE html>",
-        "<html lang=\"en\">",
+        '<html lang="en">',
         "<head>",
-        "    <meta charset=\"UTF-8\">",
+        '    <meta charset="UTF-8">',
         `    <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">`,
-        "    <meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">",
+        '    <meta name="viewport" content="width=device-width, initial-scale=1.0">',
         ...styles,
         `    <title>${escapeHtml(options.title ?? "Layer Dial: Speed")}</title>`,
         "</head>",
         "<body>",
-        "    <main id=\"root\" class=\"panel\"></main>",
+        '    <main id="root" class="panel"></main>',
         `    <script nonce="${escapeHtml(nonce)}" src="${checkedUri("scriptUri", options.scriptUri)}"></script>`,
         "</body>",
         "</html>",

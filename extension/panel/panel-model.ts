@@ -45,8 +45,7 @@ const backendNames: Record<string, string> = {cpu: "CPU", vulkan: "Vulkan", cuda
 export function computeLabel(summary: Pick<ModelSummary, "compute" | "threads">): string {
     const {compute, threads} = summary;
     const name = backendNames[compute.backend] ?? compute.backend;
-    if (compute.backend === "cpu")
-        return `${name} · ${threads} thread${threads === 1 ? "" : "s"}`;
+    if (compute.backend === "cpu") return `${name} · ${threads} thread${threads === 1 ? "" : "s"}`;
     return [name, ...compute.deviceNames, `${compute.offloadedLayers}/${compute.offloadableLayers} layers offloaded`].join(" · ");
 }
 

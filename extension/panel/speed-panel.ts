@@ -19,7 +19,11 @@ export class SpeedPanelManager implements vscode.Disposable, vscode.WebviewPanel
     private history: RunStats[] = [];
     private readonly disposables: vscode.Disposable[] = [];
 
-    constructor(private readonly extensionUri: vscode.Uri, private readonly session: EngineSession, private readonly log: vscode.LogOutputChannel) {
+    constructor(
+        private readonly extensionUri: vscode.Uri,
+        private readonly session: EngineSession,
+        private readonly log: vscode.LogOutputChannel
+    ) {
         this.disposables.push(
             session.onDidRequest((event) => this.onRequest(event)),
             session.onDidChange(() => this.panel?.postState())
@@ -35,10 +39,15 @@ export class SpeedPanelManager implements vscode.Disposable, vscode.WebviewPanel
             this.panel.reveal();
             return;
         }
-        const panel = vscode.window.createWebviewPanel(SPEED_PANEL_VIEW_TYPE, "Layer Dial: Speed", {
-            viewColumn: vscode.ViewColumn.Beside,
-            preserveFocus: true
-        }, this.webviewOptions());
+        const panel = vscode.window.createWebviewPanel(
+            SPEED_PANEL_VIEW_TYPE,
+            "Layer Dial: Speed",
+            {
+                viewColumn: vscode.ViewColumn.Beside,
+                preserveFocus: true
+            },
+            this.webviewOptions()
+        );
         this.attach(panel);
     }
 
@@ -84,7 +93,7 @@ class SpeedPanel {
     private readonly disposables: vscode.Disposable[] = [];
     private ready = false;
     private disposed = false;
-    private pendingOutput: {requestId: string, text: string} | undefined;
+    private pendingOutput: {requestId: string; text: string} | undefined;
     private outputTimer: ReturnType<typeof setTimeout> | undefined;
     private readonly disposeEmitter = new vscode.EventEmitter<void>();
     readonly onDidDispose = this.disposeEmitter.event;
@@ -141,7 +150,13 @@ class SpeedPanel {
         }
         this.flushOutput();
         if (event.type === "started") this.post({type: "requestStarted", requestId: event.requestId, title: event.title.slice(0, 500)});
-        else this.post({type: "requestEnded", requestId: event.requestId, stopReason: event.stopReason, ...(event.error === undefined ? {} : {error: event.error.slice(0, 2000)})});
+        else
+            this.post({
+                type: "requestEnded",
+                requestId: event.requestId,
+                stopReason: event.stopReason,
+                ...(event.error === undefined ? {} : {error: event.error.slice(0, 2000)})
+            });
     }
 
     private flushOutput(): void {

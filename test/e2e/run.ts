@@ -7,30 +7,30 @@
 //     --vsix   use this VSIX instead of running `npm run package`
 //     --only   run only the scenarios / suite files whose name contains <text>
 //     --keep   keep the temp folder (code-server's user data and logs) and print where it is
-import { randomUUID } from "node:crypto";
+import {randomUUID} from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { parseArgs } from "node:util";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "./harness/browser.js";
-import { buildSuite, SUITE_ENTRY } from "./harness/build-suite.js";
-import { packageVsix, runSetup } from "./harness/build-vsix.js";
-import { CodeServer, REPO_ROOT } from "./harness/code-server.js";
-import { runExtensionTests } from "./harness/extension-tests.js";
-import { LeftoverProcessesError } from "./harness/errors.js";
-import { findMarkedProcesses, killGroupsOnExit, reapMarkedProcesses } from "./harness/process-group.js";
-import { ProbeServer, SPEED_ITEM_SELECTOR } from "./harness/probe-server.js";
-import { Workbench } from "./harness/workbench.js";
-import { generateAtCursor } from "./scenarios/generate-at-cursor.js";
-import { inlineCompletion } from "./scenarios/inline-completion.js";
-import { closeSummaryEditors, COMPLETION_FILE, STORY_FILE, STORY_TEXT } from "./scenarios/layer-dial-ui.js";
-import { missingModel } from "./scenarios/missing-model.js";
-import type { Scenario } from "./scenarios/scenario.js";
-import { speedLevelStatusBar } from "./scenarios/speed-level-status-bar.js";
-import { summarizeSelection } from "./scenarios/summarize-selection.js";
-import { PROBE_URL_VARIABLE } from "./suite/probe-protocol.js";
-import { parseResultLine, SUITE_FILTER_VARIABLE } from "./suite/result-line.js";
+import {parseArgs} from "node:util";
+import type {Browser} from "playwright-core";
+import {launchChromium} from "./harness/browser.js";
+import {buildSuite, SUITE_ENTRY} from "./harness/build-suite.js";
+import {packageVsix, runSetup} from "./harness/build-vsix.js";
+import {CodeServer, REPO_ROOT} from "./harness/code-server.js";
+import {runExtensionTests} from "./harness/extension-tests.js";
+import {LeftoverProcessesError} from "./harness/errors.js";
+import {findMarkedProcesses, killGroupsOnExit, reapMarkedProcesses} from "./harness/process-group.js";
+import {ProbeServer, SPEED_ITEM_SELECTOR} from "./harness/probe-server.js";
+import {Workbench} from "./harness/workbench.js";
+import {generateAtCursor} from "./scenarios/generate-at-cursor.js";
+import {inlineCompletion} from "./scenarios/inline-completion.js";
+import {closeSummaryEditors, COMPLETION_FILE, STORY_FILE, STORY_TEXT} from "./scenarios/layer-dial-ui.js";
+import {missingModel} from "./scenarios/missing-model.js";
+import type {Scenario} from "./scenarios/scenario.js";
+import {speedLevelStatusBar} from "./scenarios/speed-level-status-bar.js";
+import {summarizeSelection} from "./scenarios/summarize-selection.js";
+import {PROBE_URL_VARIABLE} from "./suite/probe-protocol.js";
+import {parseResultLine, SUITE_FILTER_VARIABLE} from "./suite/result-line.js";
 
 /**
  * In this order: the level change expects Quality first; the missing model comes last because it changes the
@@ -40,7 +40,7 @@ const SCENARIOS: readonly Scenario[] = [summarizeSelection, speedLevelStatusBar,
 
 const OUTPUT_DIR = path.join(REPO_ROOT, "test/.output/e2e");
 const MODEL_PATH = path.resolve(REPO_ROOT, "../shared/models/stories260K.gguf");
-const VIEWPORT = { width: 1440, height: 900 };
+const VIEWPORT = {width: 1440, height: 900};
 
 /** The settings every run starts from: the tiny model, and a workbench that does not reach for the network or pop up tips. */
 const USER_SETTINGS: Record<string, unknown> = {
@@ -63,7 +63,7 @@ const USER_SETTINGS: Record<string, unknown> = {
     "editor.minimap.enabled": false
 };
 
-type Outcome = { name: string, state: "passed" | "failed" | "skipped", durationMs: number, error?: string, screenshots: string[] };
+type Outcome = {name: string; state: "passed" | "failed" | "skipped"; durationMs: number; error?: string; screenshots: string[]};
 
 const outcomes: Outcome[] = [];
 
@@ -79,7 +79,13 @@ function record(outcome: Outcome): void {
     outcomes.push(outcome);
     const mark = outcome.state === "passed" ? "✔" : outcome.state === "failed" ? "✖" : "-";
     console.log(`  ${mark} ${outcome.name} (${seconds(outcome.durationMs)})${outcome.state === "skipped" ? " skipped" : ""}`);
-    if (outcome.error !== undefined) console.log(outcome.error.split("\n").map((line) => `      ${line}`).join("\n"));
+    if (outcome.error !== undefined)
+        console.log(
+            outcome.error
+                .split("\n")
+                .map((line) => `      ${line}`)
+                .join("\n")
+        );
     for (const file of outcome.screenshots) console.log(`      screenshot: ${path.relative(REPO_ROOT, file)}`);
 }
 
@@ -98,8 +104,9 @@ async function runSuite(server: CodeServer, browser: Browser, probe: ProbeServer
     const started = Date.now();
     const logFile = path.join(OUTPUT_DIR, "extension-tests.log");
     try {
-        const { exitCode, log: lines } = await runExtensionTests({
-            server, browser,
+        const {exitCode, log: lines} = await runExtensionTests({
+            server,
+            browser,
             extensionDevelopmentPath: REPO_ROOT,
             extensionTestsPath: SUITE_ENTRY,
             onPage: (page) => probe.attach(page)
@@ -108,26 +115,32 @@ async function runSuite(server: CodeServer, browser: Browser, probe: ProbeServer
         const result = lines.map(parseResultLine).find((parsed) => parsed !== undefined);
         if (result === undefined) throw new Error(`the suite printed no result (exit code ${exitCode}); see ${path.relative(REPO_ROOT, logFile)}`);
         for (const test of result.tests) {
-            record({ name: `extension host: ${test.title}`, state: test.state, durationMs: test.durationMs, error: test.error, screenshots: [] });
+            record({name: `extension host: ${test.title}`, state: test.state, durationMs: test.durationMs, error: test.error, screenshots: []});
         }
         if (exitCode !== 0 && result.tests.every((test) => test.state !== "failed"))
-            record({ name: "extension host: suite exit code", state: "failed", durationMs: Date.now() - started, error: `exit code ${exitCode}`, screenshots: [] });
+            record({
+                name: "extension host: suite exit code",
+                state: "failed",
+                durationMs: Date.now() - started,
+                error: `exit code ${exitCode}`,
+                screenshots: []
+            });
         log(`extension-host suite (${seconds(Date.now() - started)}); its log: ${path.relative(REPO_ROOT, logFile)}`);
     } catch (error) {
-        record({ name: "extension host: mocha suite", state: "failed", durationMs: Date.now() - started, error: errorText(error), screenshots: [] });
+        record({name: "extension host: mocha suite", state: "failed", durationMs: Date.now() - started, error: errorText(error), screenshots: []});
     } finally {
         probe.attach(undefined);
     }
 }
 
 async function runScenarios(server: CodeServer, browser: Browser, scenarios: readonly Scenario[], marker: string): Promise<void> {
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    const page = await browser.newPage({viewport: VIEWPORT});
     const workbench = new Workbench(page, OUTPUT_DIR);
     try {
         await timed("workbench open, Layer Dial active", async () => {
             await workbench.open(server.workbenchUrl(server.workspaceDir));
             // activated on startup; its status bar item is the sign, and makes the palette flake rarer
-            await workbench.statusBarItem(SPEED_ITEM_SELECTOR).waitFor({ timeout: 60_000 });
+            await workbench.statusBarItem(SPEED_ITEM_SELECTOR).waitFor({timeout: 60_000});
         });
         for (const scenario of scenarios) {
             const screenshots: string[] = [];
@@ -138,11 +151,17 @@ async function runScenarios(server: CodeServer, browser: Browser, scenarios: rea
                 return file;
             };
             try {
-                await scenario.run({ workbench, server, modelPath: MODEL_PATH, userSettingsFile: path.join(server.userDataDir, "User/settings.json"), screenshot });
-                record({ name: `ui: ${scenario.name}`, state: "passed", durationMs: Date.now() - started, screenshots });
+                await scenario.run({
+                    workbench,
+                    server,
+                    modelPath: MODEL_PATH,
+                    userSettingsFile: path.join(server.userDataDir, "User/settings.json"),
+                    screenshot
+                });
+                record({name: `ui: ${scenario.name}`, state: "passed", durationMs: Date.now() - started, screenshots});
             } catch (error) {
                 await screenshot("failure").catch(() => undefined);
-                record({ name: `ui: ${scenario.name}`, state: "failed", durationMs: Date.now() - started, error: errorText(error), screenshots });
+                record({name: `ui: ${scenario.name}`, state: "failed", durationMs: Date.now() - started, error: errorText(error), screenshots});
                 // a failed scenario can leave a quick input or its summary open; the next one starts from a clean slate
                 await page.keyboard.press("Escape").catch(() => undefined);
                 await closeSummaryEditors(workbench).catch(() => undefined);
@@ -153,7 +172,13 @@ async function runScenarios(server: CodeServer, browser: Browser, scenarios: rea
         log(`engine host processes running before shutdown: ${engineHosts.length}`);
         log(`palette reopened (commands not listed at first): ${workbench.paletteRetries.length === 0 ? "never" : workbench.paletteRetries.join(", ")}`);
     } catch (error) {
-        record({ name: "ui: workbench", state: "failed", durationMs: 0, error: errorText(error), screenshots: [await workbench.screenshot("workbench-failure").catch(() => "")].filter(Boolean) });
+        record({
+            name: "ui: workbench",
+            state: "failed",
+            durationMs: 0,
+            error: errorText(error),
+            screenshots: [await workbench.screenshot("workbench-failure").catch(() => "")].filter(Boolean)
+        });
     } finally {
         await page.close();
     }
@@ -161,30 +186,30 @@ async function runScenarios(server: CodeServer, browser: Browser, scenarios: rea
 
 async function main(): Promise<number> {
     const started = Date.now();
-    const { values } = parseArgs({
+    const {values} = parseArgs({
         options: {
-            vsix: { type: "string" },
-            only: { type: "string" },
-            "no-suite": { type: "boolean", default: false },
-            "no-ui": { type: "boolean", default: false },
-            keep: { type: "boolean", default: false }
+            vsix: {type: "string"},
+            only: {type: "string"},
+            "no-suite": {type: "boolean", default: false},
+            "no-ui": {type: "boolean", default: false},
+            keep: {type: "boolean", default: false}
         }
     });
     killGroupsOnExit();
-    await fsp.rm(OUTPUT_DIR, { recursive: true, force: true });
-    await fsp.mkdir(OUTPUT_DIR, { recursive: true });
+    await fsp.rm(OUTPUT_DIR, {recursive: true, force: true});
+    await fsp.mkdir(OUTPUT_DIR, {recursive: true});
     const marker = randomUUID();
 
     await timed("setup (code-server, chromium, apt packages)", () => runSetup(path.join(OUTPUT_DIR, "setup.log")));
-    const vsix = values.vsix !== undefined ? path.resolve(values.vsix)
-        : await timed("npm run package", () => packageVsix(path.join(OUTPUT_DIR, "package.log")));
+    const vsix =
+        values.vsix !== undefined ? path.resolve(values.vsix) : await timed("npm run package", () => packageVsix(path.join(OUTPUT_DIR, "package.log")));
     if (!fs.existsSync(MODEL_PATH)) throw new Error(`the test model is missing: ${MODEL_PATH}`);
     await timed("extension-host suite built", () => buildSuite());
 
     const probe = await ProbeServer.start(OUTPUT_DIR);
     const server = await CodeServer.create(marker, {
         userSettings: USER_SETTINGS,
-        env: { [PROBE_URL_VARIABLE]: probe.url, ...(values.only === undefined ? {} : { [SUITE_FILTER_VARIABLE]: values.only }) },
+        env: {[PROBE_URL_VARIABLE]: probe.url, ...(values.only === undefined ? {} : {[SUITE_FILTER_VARIABLE]: values.only})},
         logFile: path.join(OUTPUT_DIR, "code-server.log")
     });
     let browser: Browser | undefined;
@@ -211,7 +236,7 @@ async function main(): Promise<number> {
             error: left.length === 0 ? undefined : new LeftoverProcessesError(left.map((p) => `${p.pid} ${p.commandLine}`)).message,
             screenshots: []
         });
-        await fsp.cp(path.join(server.userDataDir, "logs"), path.join(OUTPUT_DIR, "logs"), { recursive: true }).catch(() => undefined);
+        await fsp.cp(path.join(server.userDataDir, "logs"), path.join(OUTPUT_DIR, "logs"), {recursive: true}).catch(() => undefined);
         if (values.keep) log(`kept ${server.root}`);
         else await server.remove();
     }
@@ -223,7 +248,7 @@ let exitCode = 1;
 try {
     exitCode = await main();
 } catch (error) {
-    record({ name: "harness", state: "failed", durationMs: 0, error: errorText(error), screenshots: [] });
+    record({name: "harness", state: "failed", durationMs: 0, error: errorText(error), screenshots: []});
 }
 const passed = outcomes.filter((outcome) => outcome.state === "passed").length;
 const failed = outcomes.filter((outcome) => outcome.state === "failed").length;

@@ -7,20 +7,20 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { buildSuite, SUITE_ENTRY } from "./harness/build-suite.js";
-import { E2E_DIR, REPO_ROOT } from "./harness/code-server.js";
-import { SetupMissingError } from "./harness/errors.js";
-import { STORY_FILE, STORY_TEXT } from "./scenarios/layer-dial-ui.js";
+import {parseArgs} from "node:util";
+import {buildSuite, SUITE_ENTRY} from "./harness/build-suite.js";
+import {E2E_DIR, REPO_ROOT} from "./harness/code-server.js";
+import {SetupMissingError} from "./harness/errors.js";
+import {STORY_FILE, STORY_TEXT} from "./scenarios/layer-dial-ui.js";
 
 type RunTestsOptions = {
-    version?: string,
-    extensionDevelopmentPath: string,
-    extensionTestsPath: string,
-    launchArgs?: string[],
-    extensionTestsEnv?: Record<string, string | undefined>
+    version?: string;
+    extensionDevelopmentPath: string;
+    extensionTestsPath: string;
+    launchArgs?: string[];
+    extensionTestsEnv?: Record<string, string | undefined>;
 };
-type TestElectron = { runTests(options: RunTestsOptions): Promise<number> };
+type TestElectron = {runTests(options: RunTestsOptions): Promise<number>};
 
 const TEST_ELECTRON = "@vscode/test-electron";
 
@@ -32,23 +32,30 @@ async function loadTestElectron(): Promise<TestElectron> {
     const entry = path.join(E2E_DIR, "node_modules", TEST_ELECTRON);
     if (!fs.existsSync(entry)) throw new SetupMissingError(entry);
     const specifier: string = TEST_ELECTRON;
-    return await import(specifier) as TestElectron;
+    return (await import(specifier)) as TestElectron;
 }
 
 async function main(): Promise<number> {
-    const { values } = parseArgs({ options: { version: { type: "string", default: "1.90.0" } } });
-    const { runTests } = await loadTestElectron();
+    const {values} = parseArgs({options: {version: {type: "string", default: "1.90.0"}}});
+    const {runTests} = await loadTestElectron();
     await buildSuite();
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), "layer-dial-test-electron-"));
     try {
         const workspace = path.join(root, "workspace");
         const userData = path.join(root, "user-data");
-        await fsp.mkdir(path.join(userData, "User"), { recursive: true });
+        await fsp.mkdir(path.join(userData, "User"), {recursive: true});
         await fsp.mkdir(workspace);
         await fsp.writeFile(path.join(workspace, STORY_FILE), STORY_TEXT);
-        await fsp.writeFile(path.join(userData, "User/settings.json"), JSON.stringify({
-            "layerDial.model": path.resolve(REPO_ROOT, "../shared/models/stories260K.gguf")
-        }, null, 4));
+        await fsp.writeFile(
+            path.join(userData, "User/settings.json"),
+            JSON.stringify(
+                {
+                    "layerDial.model": path.resolve(REPO_ROOT, "../shared/models/stories260K.gguf")
+                },
+                null,
+                4
+            )
+        );
         return await runTests({
             version: values.version,
             extensionDevelopmentPath: REPO_ROOT,
@@ -56,7 +63,7 @@ async function main(): Promise<number> {
             launchArgs: [workspace, "--user-data-dir", userData, "--disable-extensions", "--disable-workspace-trust"]
         });
     } finally {
-        await fsp.rm(root, { recursive: true, force: true });
+        await fsp.rm(root, {recursive: true, force: true});
     }
 }
 

@@ -8,9 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import {after, before, describe, test} from "node:test";
 import type {Llama} from "node-llama-cpp";
-import {
-    CalibrationCancelledError, DEFAULT_CALIBRATION_TEXT, calibrateLayerOrder, readCachedCalibration, textSha256
-} from "../../engine/calibration/index.js";
+import {CalibrationCancelledError, DEFAULT_CALIBRATION_TEXT, calibrateLayerOrder, readCachedCalibration, textSha256} from "../../engine/calibration/index.js";
 import {LayerSkipContext} from "../../engine/native/skip-context.js";
 import {buildSchedule, keptLayersAtDepth, type StrategyName} from "../../engine/plan/index.js";
 import {TeacherForcedScorer, prepareTeacherForcedText, skipMaskKeeping, tokenizerOfModel} from "../../engine/quality/index.js";
@@ -41,7 +39,12 @@ describe("calibration on real models", () => {
         try {
             // a short calibration keeps the test quick; it already finds the order the full text finds
             const calibration = await calibrateLayerOrder({
-                modelPath: pycodePath, llama, model, cacheDirectory: path.join(root, "pycode"), maxTokens: 512, threads: 1
+                modelPath: pycodePath,
+                llama,
+                model,
+                cacheDirectory: path.join(root, "pycode"),
+                maxTokens: 512,
+                threads: 1
             });
             assert.equal(calibration.cached, false);
             assert.equal(calibration.entry.levels.length, 14);
@@ -104,11 +107,16 @@ describe("calibration on real models", () => {
         for (const when of ["reference", "search"] as const) {
             const controller = new AbortController();
             const run = calibrateLayerOrder({
-                modelPath: storiesPath, llama, cacheDirectory, maxTokens: 160, windowTokens: 64, threads: 1, force: true,
+                modelPath: storiesPath,
+                llama,
+                cacheDirectory,
+                maxTokens: 160,
+                windowTokens: 64,
+                threads: 1,
+                force: true,
                 signal: controller.signal,
                 onProgress: (progress) => {
-                    if (when === "reference" ? progress.phase === "reference" : progress.evaluationsDone === 2)
-                        controller.abort();
+                    if (when === "reference" ? progress.phase === "reference" : progress.evaluationsDone === 2) controller.abort();
                 }
             });
             await assert.rejects(run, CalibrationCancelledError);

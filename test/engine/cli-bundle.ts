@@ -9,16 +9,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const cliBundlePath = path.join(root, "dist/cli/layer-dial.mjs");
 
 /** the bundle's sources: what the CLI imports lives in engine/ and common/ */
-function newestSource(): {file: string, mtimeMs: number} {
+function newestSource(): {file: string; mtimeMs: number} {
     let newest = {file: "", mtimeMs: 0};
     for (const folder of ["engine", "common"])
         for (const entry of fs.readdirSync(path.join(root, folder), {recursive: true, withFileTypes: true})) {
-            if (!entry.isFile() || !entry.name.endsWith(".ts"))
-                continue;
+            if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
             const file = path.join(entry.parentPath, entry.name);
             const {mtimeMs} = fs.statSync(file);
-            if (mtimeMs > newest.mtimeMs)
-                newest = {file, mtimeMs};
+            if (mtimeMs > newest.mtimeMs) newest = {file, mtimeMs};
         }
     return newest;
 }

@@ -20,7 +20,7 @@ function layerDial(args: string[], input?: string, cwd = root) {
 test("plan: the kept layers for a ratio, balanced, first and last kept", () => {
     const {status, stdout} = layerDial(["plan", "--layers", "32", "--ratio", "3", "--json"]);
     assert.equal(status, 0);
-    const plan = JSON.parse(stdout) as {keptLayers: number[], depth: number, predictedSpeedup: number};
+    const plan = JSON.parse(stdout) as {keptLayers: number[]; depth: number; predictedSpeedup: number};
     assert.equal(plan.keptLayers[0], 0);
     assert.equal(plan.keptLayers.at(-1), 31);
     assert.ok(Math.abs(plan.predictedSpeedup - 3) < 0.25);
@@ -29,10 +29,28 @@ test("plan: the kept layers for a ratio, balanced, first and last kept", () => {
 });
 
 test("generate --json prints one object with text, kept and skipped layers and stats", () => {
-    const {status, stdout, stderr} = layerDial(["generate", "--model", stories, "--prompt", "Once upon a time", "--max-tokens", "12",
-        "--skip-layers", "2", "--threads", "1", "--json"]);
+    const {status, stdout, stderr} = layerDial([
+        "generate",
+        "--model",
+        stories,
+        "--prompt",
+        "Once upon a time",
+        "--max-tokens",
+        "12",
+        "--skip-layers",
+        "2",
+        "--threads",
+        "1",
+        "--json"
+    ]);
     assert.equal(status, 0, stderr);
-    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as {text: string, tokens: number, keptLayers: number[], skippedLayers: number[], stats: {generatedTokens: number}};
+    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+        text: string;
+        tokens: number;
+        keptLayers: number[];
+        skippedLayers: number[];
+        stats: {generatedTokens: number};
+    };
     assert.deepEqual(result.skippedLayers, [2]);
     assert.deepEqual(result.keptLayers, [0, 1, 3, 4]);
     assert.equal(result.tokens, 12);
@@ -40,8 +58,10 @@ test("generate --json prints one object with text, kept and skipped layers and s
 });
 
 test("summarize reads standard input and streams text", () => {
-    const {status, stdout, stderr} = layerDial(["summarize", "-", "--model", stories, "--max-tokens", "16", "--threads", "1", "--speed", "Balanced"],
-        "Lily and Tom went to the park. They played with a red ball all day.");
+    const {status, stdout, stderr} = layerDial(
+        ["summarize", "-", "--model", stories, "--max-tokens", "16", "--threads", "1", "--speed", "Balanced"],
+        "Lily and Tom went to the park. They played with a red ball all day."
+    );
     assert.equal(status, 0, stderr);
     assert.ok(stdout.trim().length > 10, stdout);
     // Balanced skips at least one layer; how many follows stories260K's speed calibration on this machine
@@ -113,7 +133,7 @@ test("--json before a file that does not end in .json leaves it alone: summarize
         fs.writeFileSync(notes, text);
         const {status, stdout, stderr} = layerDial(["summarize", "--json", notes, "--model", stories, "--max-tokens", "8", "--threads", "1"]);
         assert.equal(status, 0, stderr);
-        const result = JSON.parse(stdout) as {text: string, tokens: number};
+        const result = JSON.parse(stdout) as {text: string; tokens: number};
         assert.equal(typeof result.text, "string");
         assert.ok(result.tokens <= 8, String(result.tokens));
         assert.equal(fs.readFileSync(notes, "utf8"), text);

@@ -19,8 +19,17 @@ const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.me
 
 function tinySpec(specialTokens: readonly string[]): SyntheticModelSpec {
     return {
-        architecture: "llama", layerCount: 2, embeddingLength: 64, feedForwardLength: 128, headCount: 4, headCountKv: 2,
-        vocabSize: 600, contextLength: 512, weightType: "F16", seed: 7, specialTokens
+        architecture: "llama",
+        layerCount: 2,
+        embeddingLength: 64,
+        feedForwardLength: 128,
+        headCount: 4,
+        headCountKv: 2,
+        vocabSize: 600,
+        contextLength: 512,
+        weightType: "F16",
+        seed: 7,
+        specialTokens
     };
 }
 
@@ -30,7 +39,7 @@ function styleTokens(style: FimStyle): string[] {
 
 /** indexes of `token` in `tokens` */
 function positions(tokens: readonly number[], token: number): number[] {
-    return tokens.flatMap((value, index) => value === token ? [index] : []);
+    return tokens.flatMap((value, index) => (value === token ? [index] : []));
 }
 
 describe("fill-in-the-middle from a model's vocabulary", () => {
@@ -71,8 +80,10 @@ describe("fill-in-the-middle from a model's vocabulary", () => {
                 assert.deepEqual(tokens.slice(2, suffixAt[0]), vocabulary.tokenize(prefix));
                 assert.deepEqual(tokens.slice(suffixAt[0] + 1, -1), vocabulary.tokenize(suffix));
                 // SentencePiece writes a space as U+2581, so a literal U+2581 in the code comes back as a space
-                assert.equal(model.detokenize(tokens.slice(2, suffixAt[0]) as unknown as Parameters<LlamaModel["detokenize"]>[0]).trimStart(),
-                    prefix.replace(/\u2581/g, " "));
+                assert.equal(
+                    model.detokenize(tokens.slice(2, suffixAt[0]) as unknown as Parameters<LlamaModel["detokenize"]>[0]).trimStart(),
+                    prefix.replace(/\u2581/g, " ")
+                );
             } finally {
                 await model.dispose();
             }
@@ -116,8 +127,16 @@ describe("a keystroke during a long prompt", () => {
         directory = await fs.mkdtemp(path.join(os.tmpdir(), "layer-dial-abort-"));
         const modelPath = path.join(directory, "wide.gguf");
         await writeSyntheticModel(modelPath, {
-            architecture: "llama", layerCount: 4, embeddingLength: 1024, feedForwardLength: 2816, headCount: 16, headCountKv: 4,
-            vocabSize: 600, contextLength: 1024, weightType: "F16", seed: 11
+            architecture: "llama",
+            layerCount: 4,
+            embeddingLength: 1024,
+            feedForwardLength: 2816,
+            headCount: 16,
+            headCountKv: 4,
+            vocabSize: 600,
+            contextLength: 1024,
+            weightType: "F16",
+            seed: 11
         });
         engine = await DialEngine.load({llama: await patchedLlama(), modelPath, contextSize: 1024, sequences: 2, threads: 1, calibrate: false});
     });
@@ -163,8 +182,10 @@ describe("inline completion on a trained model", () => {
         const first = await engine.complete({prefix: `${story}One day, Lily`, suffix: "", maxTokens: 4});
         const second = await engine.complete({prefix: `${story}One day, Lily w`, suffix: "", maxTokens: 4});
         assert.ok(first.stats.promptTokens > 20);
-        assert.ok(second.stats.reusedPromptTokens >= first.stats.promptTokens - 2,
-            `reused ${second.stats.reusedPromptTokens} of ${second.stats.promptTokens} (the previous prompt had ${first.stats.promptTokens})`);
+        assert.ok(
+            second.stats.reusedPromptTokens >= first.stats.promptTokens - 2,
+            `reused ${second.stats.reusedPromptTokens} of ${second.stats.promptTokens} (the previous prompt had ${first.stats.promptTokens})`
+        );
         assert.ok(second.stats.firstTokenMs !== null && second.stats.firstTokenMs > 0);
     });
 
@@ -185,10 +206,7 @@ describe("inline completion on a trained model", () => {
         assert.equal(engine.currentPlan.skippedLayers.length, 0);
         const request = {prefix: `${story}One day,`, suffix: "", speed: {speed: "Max" as const}, maxTokens: 12};
         const alone = await engine.complete(request);
-        const [beside, chat] = await Promise.all([
-            engine.complete(request),
-            engine.generate({prompt: "The dog was", mode: "completion", maxTokens: 24})
-        ]);
+        const [beside, chat] = await Promise.all([engine.complete(request), engine.generate({prompt: "The dog was", mode: "completion", maxTokens: 24})]);
         assert.ok(alone.stats.keptLayers < alone.stats.layerCount, "Max skips layers");
         assert.equal(beside.stats.keptLayers, alone.stats.keptLayers);
         assert.equal(beside.text, alone.text, "same mask, same greedy suggestion");
@@ -215,11 +233,13 @@ describe("inline completion on a trained model", () => {
             debounceMs: 1,
             backend: async (query, signal) => {
                 const result = await engine.complete({
-                    prefix: query.prefix, suffix: query.suffix, maxTokens: 24, signal,
+                    prefix: query.prefix,
+                    suffix: query.suffix,
+                    maxTokens: 24,
+                    signal,
                     // the user types on while the first suggestion is being decoded
                     onText: () => {
-                        if (second !== undefined)
-                            return;
+                        if (second !== undefined) return;
                         firstKeystroke.abort();
                         second = scheduler.suggest({documentKey: "doc", prefix: `${story}Tom and`, suffix: ""}, new AbortController().signal);
                     }
@@ -232,8 +252,10 @@ describe("inline completion on a trained model", () => {
         assert.ok(second !== undefined, "the first request produced no token");
         const text = await second;
         assert.ok(text !== undefined && text.length > 0, JSON.stringify(text));
-        assert.deepEqual({requested: scheduler.counts.requested, superseded: scheduler.counts.superseded, answered: scheduler.counts.answered},
-            {requested: 2, superseded: 1, answered: 1});
+        assert.deepEqual(
+            {requested: scheduler.counts.requested, superseded: scheduler.counts.superseded, answered: scheduler.counts.answered},
+            {requested: 2, superseded: 1, answered: 1}
+        );
         assert.equal(engine.busySequences, 0);
     });
 });

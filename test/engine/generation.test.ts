@@ -49,18 +49,22 @@ describe("generation", () => {
 
     test("a third request waits for a free sequence instead of failing", async () => {
         const outputs = await Promise.all([1, 2, 3].map((n) => generator.generate({prompt: `Tom had ${n} ball`, maxTokens: 6})));
-        assert.deepEqual(outputs.map((output) => output.tokens.length), [6, 6, 6]);
+        assert.deepEqual(
+            outputs.map((output) => output.tokens.length),
+            [6, 6, 6]
+        );
     });
 
     test("aborting stops within a token, keeps the partial text, and the next request works", async () => {
         const controller = new AbortController();
         const pieces: string[] = [];
         const output = await generator.generate({
-            prompt: "Once upon a time", maxTokens: 100, signal: controller.signal,
+            prompt: "Once upon a time",
+            maxTokens: 100,
+            signal: controller.signal,
             onText: (piece) => {
                 pieces.push(piece);
-                if (pieces.length === 3)
-                    controller.abort();
+                if (pieces.length === 3) controller.abort();
             }
         });
         assert.equal(output.stopReason, "aborted");
@@ -83,13 +87,12 @@ describe("generation", () => {
         let steps = 0;
         const layerCount = cache.context.layerCount;
         const output = await generator.generate({
-            prompt: "Once upon a time", maxTokens: 12,
+            prompt: "Once upon a time",
+            maxTokens: 12,
             onText: () => {
                 steps++;
-                if (steps === 3)
-                    mask = maskOf(layerCount, [1, 2]);
-                if (steps === 7)
-                    mask = maskOf(layerCount, []);
+                if (steps === 3) mask = maskOf(layerCount, [1, 2]);
+                if (steps === 7) mask = maskOf(layerCount, []);
             }
         });
         mask = maskOf(layerCount, []);

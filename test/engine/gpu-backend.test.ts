@@ -24,7 +24,9 @@ after(() => fs.rmSync(scratch, {recursive: true, force: true}));
 
 function layerDial(args: string[], env: Record<string, string> = {}) {
     const result = spawnSync(process.execPath, [cliBundle(), ...args], {
-        cwd: root, encoding: "utf8", timeout: 120_000,
+        cwd: root,
+        encoding: "utf8",
+        timeout: 120_000,
         // lavapipe is a CPU-type device, which ggml uses only when told to (and without fusion: see
         // vulkan-exactness.test.ts); no installed CUDA unless a test says so
         env: {...process.env, GGML_VK_VISIBLE_DEVICES: "0", GGML_VK_DISABLE_FUSION: "1", LAYER_DIAL_BACKENDS_DIR: path.join(scratch, "none"), ...env}
@@ -34,7 +36,7 @@ function layerDial(args: string[], env: Record<string, string> = {}) {
 
 function info(gpu: string, env: Record<string, string> = {}) {
     const run = layerDial(["info", "--model", stories, "--threads", "1", "--gpu", gpu, "--json"], env);
-    return {...run, summary: run.status === 0 ? JSON.parse(run.stdout.trim().split("\n").at(-1)!) as ModelSummary : undefined};
+    return {...run, summary: run.status === 0 ? (JSON.parse(run.stdout.trim().split("\n").at(-1)!) as ModelSummary) : undefined};
 }
 
 describe("compute backend", () => {
@@ -88,12 +90,22 @@ describe("compute backend", () => {
         const stale = path.join(backends, "cuda-3.21.1-linux-x64");
         fs.mkdirSync(stale, {recursive: true});
         fs.writeFileSync(path.join(stale, "libggml-cuda.so"), "not a library");
-        fs.writeFileSync(path.join(stale, "layer-dial-backend.json"), JSON.stringify({
-            backend: "cuda", package: "@node-llama-cpp/linux-x64-cuda", version: "3.21.1", llamaCppRelease: "b6800", files: ["libggml-cuda.so"]
-        }));
+        fs.writeFileSync(
+            path.join(stale, "layer-dial-backend.json"),
+            JSON.stringify({
+                backend: "cuda",
+                package: "@node-llama-cpp/linux-x64-cuda",
+                version: "3.21.1",
+                llamaCppRelease: "b6800",
+                files: ["libggml-cuda.so"]
+            })
+        );
         const other = info("cuda", {LAYER_DIAL_BACKENDS_DIR: backends});
         assert.equal(other.status, 1);
-        assert.match(other.stderr, /@node-llama-cpp\/linux-x64-cuda@3\.21\.1 \(llama\.cpp b6800\).*run Layer Dial: Enable CUDA \(layer-dial gpu install cuda\) again/);
+        assert.match(
+            other.stderr,
+            /@node-llama-cpp\/linux-x64-cuda@3\.21\.1 \(llama\.cpp b6800\).*run Layer Dial: Enable CUDA \(layer-dial gpu install cuda\) again/
+        );
         const autoWithStale = info("auto", {LAYER_DIAL_BACKENDS_DIR: backends});
         assert.equal(autoWithStale.status, 0, autoWithStale.stderr);
         assert.equal(autoWithStale.summary!.compute.backend, "vulkan");
@@ -104,10 +116,18 @@ describe("compute backend", () => {
         fs.mkdirSync(broken, {recursive: true});
         fs.writeFileSync(path.join(broken, "libggml-cuda.so"), "not a library");
         const key = computeBuildKey(defaultBuildOptions());
-        const release = (JSON.parse(fs.readFileSync(path.join(buildDirectory(key), "layer-dial-build.json"), "utf8")) as {llamaCppRelease: string}).llamaCppRelease;
-        fs.writeFileSync(path.join(broken, "layer-dial-backend.json"), JSON.stringify({
-            backend: "cuda", package: "@node-llama-cpp/linux-x64-cuda", version: key.nodeLlamaCppVersion, llamaCppRelease: release, files: ["libggml-cuda.so"]
-        }));
+        const release = (JSON.parse(fs.readFileSync(path.join(buildDirectory(key), "layer-dial-build.json"), "utf8")) as {llamaCppRelease: string})
+            .llamaCppRelease;
+        fs.writeFileSync(
+            path.join(broken, "layer-dial-backend.json"),
+            JSON.stringify({
+                backend: "cuda",
+                package: "@node-llama-cpp/linux-x64-cuda",
+                version: key.nodeLlamaCppVersion,
+                llamaCppRelease: release,
+                files: ["libggml-cuda.so"]
+            })
+        );
         const cuda = info("cuda", {LAYER_DIAL_BACKENDS_DIR: backends});
         assert.equal(cuda.status, 1);
         assert.equal(cuda.signal, null);
@@ -139,7 +159,9 @@ describe("native pieces that do not belong together are refused, naming what to 
         // a libggml-base that exports nothing our libllama needs, as one of another release might
         const source = path.join(scratch, "empty.c");
         fs.writeFileSync(source, "int layer_dial_unrelated(void) { return 0; }\n");
-        const compiled = spawnSync("cc", ["-shared", "-fPIC", "-Wl,-soname,libggml-base.so", "-o", path.join(copy, "bins", "libggml-base.so"), source], {encoding: "utf8"});
+        const compiled = spawnSync("cc", ["-shared", "-fPIC", "-Wl,-soname,libggml-base.so", "-o", path.join(copy, "bins", "libggml-base.so"), source], {
+            encoding: "utf8"
+        });
         assert.equal(compiled.status, 0, compiled.stderr);
         const run = info("cpu", {LAYER_DIAL_NATIVE_DIR: copy});
         assert.equal(run.status, 1);

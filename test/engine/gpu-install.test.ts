@@ -14,7 +14,11 @@ import zlib from "node:zlib";
 import {runGpuCommand} from "../../engine/cli/gpu-command.js";
 import {BACKEND_MANIFEST_FILE, readBackendManifest, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import {
-    GpuBackendInstallError, gpuBackendFolderName, installGpuBackend, type GpuBackendInstallErrorCode, type GpuBackendInstallProgress
+    GpuBackendInstallError,
+    gpuBackendFolderName,
+    installGpuBackend,
+    type GpuBackendInstallErrorCode,
+    type GpuBackendInstallProgress
 } from "../../common/gpu-backends/install-backend.js";
 import {nodeLlamaCppVersion} from "../../engine/native/build-record.js";
 
@@ -53,7 +57,7 @@ function tarHeader(name: string, size: number, type: string): Buffer {
 
 function tarEntry(name: string, content: Buffer | string, type = "0"): Buffer {
     const bytes = Buffer.from(content);
-    return Buffer.concat([tarHeader(name, bytes.length, type), bytes, Buffer.alloc((512 - bytes.length % 512) % 512)]);
+    return Buffer.concat([tarHeader(name, bytes.length, type), bytes, Buffer.alloc((512 - (bytes.length % 512)) % 512)]);
 }
 
 /** GNU tar's long name: an `L` entry holding the name, then the entry with a name of its own (GNU tar: the
@@ -66,8 +70,7 @@ function longNameEntry(name: string, headerName: string, content: Buffer | strin
 function paxEntry(name: string, headerName: string, content: Buffer | string): Buffer {
     const body = `path=${name}\n`;
     let length = Buffer.byteLength(body) + 3;
-    while (String(length).length + 1 + Buffer.byteLength(body) !== length)
-        length = String(length).length + 1 + Buffer.byteLength(body);
+    while (String(length).length + 1 + Buffer.byteLength(body) !== length) length = String(length).length + 1 + Buffer.byteLength(body);
     return Buffer.concat([tarEntry("PaxHeader/entry", `${length} ${body}`, "x"), tarEntry(headerName, content)]);
 }
 
@@ -89,8 +92,11 @@ function cudaTarball(library: Buffer, extra: Buffer[] = []): Buffer {
         tarEntry("package/bins/linux-x64-cuda/libggml-cuda.so", library),
         // after the library, under the library's name in its own header: only a reader that honours the
         // long name leaves the library alone
-        longNameEntry(`package/bins/linux-x64-cuda/${"a-very-long-name-".repeat(8)}decoy.so`, "package/bins/linux-x64-cuda/libggml-cuda.so",
-            "decoy behind a long name"),
+        longNameEntry(
+            `package/bins/linux-x64-cuda/${"a-very-long-name-".repeat(8)}decoy.so`,
+            "package/bins/linux-x64-cuda/libggml-cuda.so",
+            "decoy behind a long name"
+        ),
         ...extra
     ]);
 }
@@ -105,16 +111,18 @@ async function startRegistry() {
     const server = http.createServer((request, response) => {
         requests.push(request.url ?? "");
         const route = routes.get(request.url ?? "");
-        if (route == null)
-            return void response.writeHead(404, {"content-type": "application/json"}).end('{"error":"Not found"}');
+        if (route == null) return void response.writeHead(404, {"content-type": "application/json"}).end('{"error":"Not found"}');
         route(request, response);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    after(() => new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-    }));
+    after(
+        () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            })
+    );
     return {url, routes, requests};
 }
 
@@ -125,11 +133,12 @@ function sendAll(bytes: Buffer): Route {
 }
 
 /** the per-version document, as registry.npmjs.org answers `/<@scope%2fname>/<version>` */
-function servePackage(registry: Registry, name: string, tarball: Buffer, options: {integrity?: string, route?: Route} = {}) {
+function servePackage(registry: Registry, name: string, tarball: Buffer, options: {integrity?: string; route?: Route} = {}) {
     const tarballPath = `/${name.replace("/", "%2f")}/-/${name.split("/")[1]}-${version}.tgz`;
     const document = {name, version, dist: {tarball: `${registry.url}${tarballPath}`, integrity: options.integrity ?? sri(tarball)}};
     registry.routes.set(`/${name.replace("/", "%2f")}/${version}`, (_, response) =>
-        response.writeHead(200, {"content-type": "application/json"}).end(JSON.stringify(document)));
+        response.writeHead(200, {"content-type": "application/json"}).end(JSON.stringify(document))
+    );
     registry.routes.set(tarballPath, options.route ?? sendAll(tarball));
 }
 
@@ -157,12 +166,23 @@ test("a good tarball installs only the backend's files, with a manifest, and a r
     const root = freshRoot();
     const progress: GpuBackendInstallProgress[] = [];
 
-    const result = await installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: `${registry.url}/`, version, ...linuxX64,
-        onProgress: (step) => progress.push(step)});
+    const result = await installGpuBackend({
+        backend: "cuda",
+        targetRoot: root,
+        registryUrl: `${registry.url}/`,
+        version,
+        ...linuxX64,
+        onProgress: (step) => progress.push(step)
+    });
 
     assert.equal(result.directory, path.join(root, "cuda-3.22.1-linux-x64"));
     assert.equal(result.downloadedBytes, tarball.length);
-    assert.deepEqual(listing(root), [folderName, `${folderName}/_nlcBuildMetadata.json`, `${folderName}/${BACKEND_MANIFEST_FILE}`, `${folderName}/libggml-cuda.so`]);
+    assert.deepEqual(listing(root), [
+        folderName,
+        `${folderName}/_nlcBuildMetadata.json`,
+        `${folderName}/${BACKEND_MANIFEST_FILE}`,
+        `${folderName}/libggml-cuda.so`
+    ]);
     assert.ok(fs.readFileSync(path.join(result.directory, "libggml-cuda.so")).equals(library));
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(result.directory, "_nlcBuildMetadata.json"), "utf8")), metadata);
 
@@ -195,11 +215,15 @@ test("with includeFallback, the -cuda-ext package's CUDA 12 library goes into fa
     const library = randomBytes(5000);
     const fallback = randomBytes(7000);
     servePackage(registry, cudaPackage, cudaTarball(library));
-    servePackage(registry, cudaExtPackage, tgz([
-        tarEntry("package/package.json", JSON.stringify({name: cudaExtPackage, version})),
-        tarEntry("package/bins/linux-x64-cuda/fallback/libggml-cuda.so", fallback),
-        tarEntry("package/bins/linux-x64-cuda/fallback/libggml-base.so", "decoy")
-    ]));
+    servePackage(
+        registry,
+        cudaExtPackage,
+        tgz([
+            tarEntry("package/package.json", JSON.stringify({name: cudaExtPackage, version})),
+            tarEntry("package/bins/linux-x64-cuda/fallback/libggml-cuda.so", fallback),
+            tarEntry("package/bins/linux-x64-cuda/fallback/libggml-base.so", "decoy")
+        ])
+    );
     const root = freshRoot();
 
     const result = await installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, includeFallback: true, ...linuxX64});
@@ -217,8 +241,10 @@ test("a tarball that does not match the registry's integrity is refused and leav
     servePackage(registry, cudaPackage, tarball, {integrity: sri(Buffer.from("some other tarball"))});
     const root = freshRoot();
 
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
-        assertRejectsWith("integrity", /CUDA backend download .* did not match the registry's integrity .*nothing was installed/));
+    await assert.rejects(
+        installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
+        assertRejectsWith("integrity", /CUDA backend download .* did not match the registry's integrity .*nothing was installed/)
+    );
     assert.deepEqual(fs.readdirSync(root), []);
 });
 
@@ -233,8 +259,10 @@ test("a download cut off half-way leaves nothing half-installed, and a failed re
     servePackage(registry, cudaPackage, tarball, {route: halfSent});
     const root = freshRoot();
 
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
-        assertRejectsWith("interrupted", /download of the CUDA backend .* broke off .*Nothing was installed.*Enable CUDA again/));
+    await assert.rejects(
+        installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
+        assertRejectsWith("interrupted", /download of the CUDA backend .* broke off .*Nothing was installed.*Enable CUDA again/)
+    );
     assert.deepEqual(fs.readdirSync(root), []);
 
     // a good install, then a reinstall that breaks off: the good one is still there, byte for byte
@@ -242,8 +270,10 @@ test("a download cut off half-way leaves nothing half-installed, and a failed re
     const good = await installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64});
     const before = listing(root);
     servePackage(registry, cudaPackage, tarball, {route: halfSent});
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
-        assertRejectsWith("interrupted", /broke off/));
+    await assert.rejects(
+        installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
+        assertRejectsWith("interrupted", /broke off/)
+    );
     assert.deepEqual(listing(root), before);
     assert.ok(fs.readFileSync(path.join(good.directory, "libggml-cuda.so")).equals(library));
     assert.deepEqual(readBackendManifest(good.directory), good.manifest);
@@ -254,24 +284,34 @@ test("aborting during the download rejects as cancelled and leaves nothing", asy
     const tarball = cudaTarball(randomBytes(300_000));
     let connectionClosed!: Promise<void>;
     // half the tarball, then nothing until the client goes away: only the abort can end this download
-    servePackage(registry, cudaPackage, tarball, {route: (_, response) => {
-        connectionClosed = new Promise((resolve) => response.once("close", () => resolve()));
-        response.writeHead(200, {"content-type": "application/octet-stream", "content-length": tarball.length});
-        response.write(tarball.subarray(0, tarball.length >> 1));
-    }});
+    servePackage(registry, cudaPackage, tarball, {
+        route: (_, response) => {
+            connectionClosed = new Promise((resolve) => response.once("close", () => resolve()));
+            response.writeHead(200, {"content-type": "application/octet-stream", "content-length": tarball.length});
+            response.write(tarball.subarray(0, tarball.length >> 1));
+        }
+    });
     const root = freshRoot();
     const controller = new AbortController();
     let receivedWhenAborted = 0;
 
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64,
-        signal: controller.signal,
-        onProgress: (progress) => {
-            if (progress.phase === "download" && progress.receivedBytes > 0 && !controller.signal.aborted) {
-                receivedWhenAborted = progress.receivedBytes;
-                controller.abort();
+    await assert.rejects(
+        installGpuBackend({
+            backend: "cuda",
+            targetRoot: root,
+            registryUrl: registry.url,
+            version,
+            ...linuxX64,
+            signal: controller.signal,
+            onProgress: (progress) => {
+                if (progress.phase === "download" && progress.receivedBytes > 0 && !controller.signal.aborted) {
+                    receivedWhenAborted = progress.receivedBytes;
+                    controller.abort();
+                }
             }
-        }
-    }), assertRejectsWith("cancelled", /CUDA backend install was cancelled; nothing was installed/));
+        }),
+        assertRejectsWith("cancelled", /CUDA backend install was cancelled; nothing was installed/)
+    );
     assert.ok(receivedWhenAborted > 0 && receivedWhenAborted < tarball.length);
     assert.deepEqual(fs.readdirSync(root), []);
     await connectionClosed; // the download's connection was closed, not left open
@@ -290,9 +330,16 @@ test("an unreachable registry gives a clear error and leaves nothing", async () 
     const port = await closedPort();
     const root = freshRoot();
 
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: `http://127.0.0.1:${port}`, version, ...linuxX64}),
-        assertRejectsWith("offline", new RegExp(`^Could not reach the npm registry at http://127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\)\\. ` +
-            "Check the connection or proxy, then run Layer Dial: Enable CUDA again\\.$")));
+    await assert.rejects(
+        installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: `http://127.0.0.1:${port}`, version, ...linuxX64}),
+        assertRejectsWith(
+            "offline",
+            new RegExp(
+                `^Could not reach the npm registry at http://127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\)\\. ` +
+                    "Check the connection or proxy, then run Layer Dial: Enable CUDA again\\.$"
+            )
+        )
+    );
     assert.deepEqual(fs.readdirSync(root), []);
 });
 
@@ -302,8 +349,10 @@ test("a tar entry with ../ is refused, and nothing is written inside or outside 
     servePackage(registry, cudaPackage, tarball);
     const root = freshRoot();
 
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
-        assertRejectsWith("bad-package", /entry outside its folder \("package\/\.\.\/\.\.\/escaped\.txt"\).*nothing was installed/));
+    await assert.rejects(
+        installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
+        assertRejectsWith("bad-package", /entry outside its folder \("package\/\.\.\/\.\.\/escaped\.txt"\).*nothing was installed/)
+    );
     assert.deepEqual(fs.readdirSync(root), []);
     assert.ok(!fs.existsSync(path.join(root, "..", "escaped.txt")));
     assert.ok(!fs.existsSync(path.join(root, "escaped.txt")));
@@ -313,13 +362,17 @@ test("a package without the library is refused; an unsupported platform is refus
     const registry = await startRegistry();
     servePackage(registry, cudaPackage, tgz([tarEntry("package/bins/linux-x64-cuda/_nlcBuildMetadata.json", JSON.stringify(metadata))]));
     const root = freshRoot();
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
-        assertRejectsWith("bad-package", /has no bins\/linux-x64-cuda\/libggml-cuda\.so/));
+    await assert.rejects(
+        installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64}),
+        assertRejectsWith("bad-package", /has no bins\/linux-x64-cuda\/libggml-cuda\.so/)
+    );
     assert.deepEqual(fs.readdirSync(root), []);
 
     const requestsBefore = registry.requests.length;
-    await assert.rejects(installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, platform: "darwin", arch: "arm64"}),
-        assertRejectsWith("unsupported-platform", /Linux x64 only, not for darwin-arm64/));
+    await assert.rejects(
+        installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, platform: "darwin", arch: "arm64"}),
+        assertRejectsWith("unsupported-platform", /Linux x64 only, not for darwin-arm64/)
+    );
     assert.equal(registry.requests.length, requestsBefore);
 });
 
@@ -329,56 +382,83 @@ function captureIo() {
     return {io: {stdout: (text: string) => void stdout.push(text), stderr: (text: string) => void stderr.push(text)}, stdout, stderr};
 }
 
-test("layer-dial gpu install cuda / list, and bad usage", {skip: process.platform !== "linux" || process.arch !== "x64" ? "the CUDA package exists for linux-x64 only" : false}, async () => {
-    const pinned = nodeLlamaCppVersion();
-    const registry = await startRegistry();
-    const library = randomBytes(250_000);
-    const tarball = cudaTarball(library);
-    const documentPath = `/${cudaPackage.replace("/", "%2f")}/${pinned}`;
-    const tarballPath = "/tarballs/cuda.tgz";
-    registry.routes.set(documentPath, (_, response) => response.writeHead(200, {"content-type": "application/json"})
-        .end(JSON.stringify({name: cudaPackage, version: pinned, dist: {tarball: `${registry.url}${tarballPath}`, integrity: sri(tarball)}})));
-    registry.routes.set(tarballPath, sendAll(tarball));
-    const dir = freshRoot();
+test(
+    "layer-dial gpu install cuda / list, and bad usage",
+    {skip: process.platform !== "linux" || process.arch !== "x64" ? "the CUDA package exists for linux-x64 only" : false},
+    async () => {
+        const pinned = nodeLlamaCppVersion();
+        const registry = await startRegistry();
+        const library = randomBytes(250_000);
+        const tarball = cudaTarball(library);
+        const documentPath = `/${cudaPackage.replace("/", "%2f")}/${pinned}`;
+        const tarballPath = "/tarballs/cuda.tgz";
+        registry.routes.set(documentPath, (_, response) =>
+            response
+                .writeHead(200, {"content-type": "application/json"})
+                .end(JSON.stringify({name: cudaPackage, version: pinned, dist: {tarball: `${registry.url}${tarballPath}`, integrity: sri(tarball)}}))
+        );
+        registry.routes.set(tarballPath, sendAll(tarball));
+        const dir = freshRoot();
 
-    const install = captureIo();
-    assert.equal(await runGpuCommand(["install", "cuda", "--registry", registry.url, "--dir", dir], install.io), 0, install.stderr.join(""));
-    const directory = path.join(dir, gpuBackendFolderName("cuda", pinned));
-    assert.match(install.stdout.join(""), new RegExp(`^CUDA backend installed in ${directory.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} .*llama\\.cpp v0\\.5\\.0`));
-    assert.ok(fs.readFileSync(path.join(directory, "libggml-cuda.so")).equals(library));
-    const downloadLines = install.stderr.join("").split("\n").filter((line) => line.startsWith("downloading"));
-    assert.ok(downloadLines.length >= 1 && downloadLines.length <= 21, downloadLines.join("\n"));
-    assert.match(downloadLines.at(-1)!, /100%/);
+        const install = captureIo();
+        assert.equal(await runGpuCommand(["install", "cuda", "--registry", registry.url, "--dir", dir], install.io), 0, install.stderr.join(""));
+        const directory = path.join(dir, gpuBackendFolderName("cuda", pinned));
+        assert.match(
+            install.stdout.join(""),
+            new RegExp(`^CUDA backend installed in ${directory.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} .*llama\\.cpp v0\\.5\\.0`)
+        );
+        assert.ok(fs.readFileSync(path.join(directory, "libggml-cuda.so")).equals(library));
+        const downloadLines = install.stderr
+            .join("")
+            .split("\n")
+            .filter((line) => line.startsWith("downloading"));
+        assert.ok(downloadLines.length >= 1 && downloadLines.length <= 21, downloadLines.join("\n"));
+        assert.match(downloadLines.at(-1)!, /100%/);
 
-    const list = captureIo();
-    assert.equal(await runGpuCommand(["list", "--dir", dir], list.io), 0);
-    assert.equal(list.stdout.join(""), `cuda ${pinned} (llama.cpp v0.5.0): ${directory}\n`);
+        const list = captureIo();
+        assert.equal(await runGpuCommand(["list", "--dir", dir], list.io), 0);
+        assert.equal(list.stdout.join(""), `cuda ${pinned} (llama.cpp v0.5.0): ${directory}\n`);
 
-    const listJson = captureIo();
-    assert.equal(await runGpuCommand(["list", "--dir", dir, "--json"], listJson.io), 0);
-    const installs = JSON.parse(listJson.stdout.join("")) as {directory: string, manifest: BackendManifest}[];
-    assert.deepEqual(installs.map((entry) => [entry.directory, entry.manifest.backend, entry.manifest.llamaCppRelease]), [[directory, "cuda", "v0.5.0"]]);
+        const listJson = captureIo();
+        assert.equal(await runGpuCommand(["list", "--dir", dir, "--json"], listJson.io), 0);
+        const installs = JSON.parse(listJson.stdout.join("")) as {directory: string; manifest: BackendManifest}[];
+        assert.deepEqual(
+            installs.map((entry) => [entry.directory, entry.manifest.backend, entry.manifest.llamaCppRelease]),
+            [[directory, "cuda", "v0.5.0"]]
+        );
 
-    // --json FILE: the result goes to the file
-    const jsonFile = path.join(scratch, "install.json");
-    const installJson = captureIo();
-    assert.equal(await runGpuCommand(["install", "cuda", "--registry", registry.url, "--dir", dir, "--json", jsonFile], installJson.io), 0);
-    const written = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as {directory: string, manifest: BackendManifest, downloadedBytes: number};
-    assert.equal(written.directory, directory);
-    assert.equal(written.downloadedBytes, tarball.length);
+        // --json FILE: the result goes to the file
+        const jsonFile = path.join(scratch, "install.json");
+        const installJson = captureIo();
+        assert.equal(await runGpuCommand(["install", "cuda", "--registry", registry.url, "--dir", dir, "--json", jsonFile], installJson.io), 0);
+        const written = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as {directory: string; manifest: BackendManifest; downloadedBytes: number};
+        assert.equal(written.directory, directory);
+        assert.equal(written.downloadedBytes, tarball.length);
 
-    const empty = captureIo();
-    assert.equal(await runGpuCommand(["list", "--dir", freshRoot()], empty.io), 0);
-    assert.match(empty.stdout.join(""), /^No GPU backend installed/);
+        const empty = captureIo();
+        assert.equal(await runGpuCommand(["list", "--dir", freshRoot()], empty.io), 0);
+        assert.match(empty.stdout.join(""), /^No GPU backend installed/);
 
-    for (const argv of [[], ["install"], ["install", "vulkan"], ["install", "cuda", "extra"], ["frobnicate"], ["install", "cuda", "--bogus"],
-        ["list", "cuda"], ["install", "cuda", "--registry", "ftp://example", "--dir", dir],
-        ["install", "cuda", "--registry", `http://127.0.0.1:${await closedPort()}`, "--dir", freshRoot()]]) {
-        const bad = captureIo();
-        assert.equal(await runGpuCommand(argv, bad.io), 1, `gpu ${argv.join(" ")}`);
-        const lines = bad.stderr.join("").split("\n").filter((line) => line.length > 0 && !line.startsWith("asking"));
-        assert.equal(lines.length, 1, `gpu ${argv.join(" ")}: ${bad.stderr.join("")}`);
-        assert.match(lines[0], /^layer-dial: /);
-        assert.equal(bad.stdout.join(""), "");
+        for (const argv of [
+            [],
+            ["install"],
+            ["install", "vulkan"],
+            ["install", "cuda", "extra"],
+            ["frobnicate"],
+            ["install", "cuda", "--bogus"],
+            ["list", "cuda"],
+            ["install", "cuda", "--registry", "ftp://example", "--dir", dir],
+            ["install", "cuda", "--registry", `http://127.0.0.1:${await closedPort()}`, "--dir", freshRoot()]
+        ]) {
+            const bad = captureIo();
+            assert.equal(await runGpuCommand(argv, bad.io), 1, `gpu ${argv.join(" ")}`);
+            const lines = bad.stderr
+                .join("")
+                .split("\n")
+                .filter((line) => line.length > 0 && !line.startsWith("asking"));
+            assert.equal(lines.length, 1, `gpu ${argv.join(" ")}: ${bad.stderr.join("")}`);
+            assert.match(lines[0], /^layer-dial: /);
+            assert.equal(bad.stdout.join(""), "");
+        }
     }
-});
+);

@@ -30,13 +30,17 @@ describe("engine host", () => {
     after(async () => await client.dispose());
 
     test("a request before any model is loaded says what to do", async () => {
-        await assert.rejects(client.generate({prompt: "hi"}),
-            (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.noModel && /Select Model/.test(error.message));
+        await assert.rejects(
+            client.generate({prompt: "hi"}),
+            (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.noModel && /Select Model/.test(error.message)
+        );
     });
 
     test("a missing model file is a clear error, and a good one loads afterwards", async () => {
-        await assert.rejects(client.load({modelPath: path.join(root, "no-such-model.gguf")}),
-            (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.modelFile && /not found/.test(error.message));
+        await assert.rejects(
+            client.load({modelPath: path.join(root, "no-such-model.gguf")}),
+            (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.modelFile && /not found/.test(error.message)
+        );
         const summary = await client.load({modelPath: storiesPath, contextSize: 256, sequences: 2, threads: 1, calibrationCacheDirectory});
         assert.equal(summary.layerCount, 5);
         assert.equal(summary.architecture, "llama");
@@ -63,7 +67,10 @@ describe("engine host", () => {
 
         for (const speed of [0.5, Number.NaN])
             await assert.rejects(client.setSpeed({speed}), (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.badInput);
-        await assert.rejects(client.setSpeed({skipLayers: [0, 1, 2, 3, 4]}), (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.badInput);
+        await assert.rejects(
+            client.setSpeed({skipLayers: [0, 1, 2, 3, 4]}),
+            (error: Error) => error instanceof EngineRequestError && error.code === ErrorCodes.badInput
+        );
         const clamped = await client.setSpeed({speed: 100});
         assert.ok(clamped.message != null && clamped.predictedSpeedup === clamped.maxSpeedup);
         await client.setSpeed({speed: 1});
@@ -90,13 +97,15 @@ describe("engine host", () => {
     test("cancelling returns the partial answer with stopReason 'aborted'", async () => {
         const controller = new AbortController();
         let pieces = 0;
-        const result = await client.generate({prompt: "Once upon a time", maxTokens: 200}, {
-            signal: controller.signal,
-            onText: () => {
-                if (++pieces === 2)
-                    controller.abort();
+        const result = await client.generate(
+            {prompt: "Once upon a time", maxTokens: 200},
+            {
+                signal: controller.signal,
+                onText: () => {
+                    if (++pieces === 2) controller.abort();
+                }
             }
-        });
+        );
         assert.equal(result.stopReason, "aborted");
         assert.ok(result.tokens < 200);
     });
@@ -129,6 +138,9 @@ describe("engine host", () => {
         const info = await client.info();
         assert.notEqual(info.pid, firstPid);
         assert.equal(info.model?.layerCount, 5);
-        assert.ok(logs.some((line) => /exited unexpectedly/.test(line)), "the crash should be logged");
+        assert.ok(
+            logs.some((line) => /exited unexpectedly/.test(line)),
+            "the crash should be logged"
+        );
     });
 });

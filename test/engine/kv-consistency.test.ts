@@ -7,7 +7,6 @@ import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
 import {testFixtureFor} from "../fixtures/fixture-models.js";
 import {maskOf, maxAbsDifference, openContext, patchedLlama} from "../native/harness.js";
 
-
 const fixture = testFixtureFor("llama");
 // llama.cpp multiplies batches of 64 tokens or more through another kernel path, whose results differ in
 // the third decimal from token-by-token ones; batches below that keep both sides on one path, so any
@@ -33,8 +32,7 @@ for (const prefill of ["full", "skip"] as const) {
                 const ledger = live.ledger(sequenceId);
                 const choice = next();
                 let result;
-                if (choice < 0.25)
-                    dial = pick(dialMasks);
+                if (choice < 0.25) dial = pick(dialMasks);
                 if (choice < 0.4 || ledger.length === 0) {
                     // a new turn: some prompt tokens, through all layers under "full", through the dial under "skip"
                     const prompt = Array.from({length: 2 + Math.floor(next() * 5)}, () => 3 + Math.floor(next() * 200));
@@ -47,8 +45,7 @@ for (const prefill of ["full", "skip"] as const) {
                     // decode steps: both sequences in one batch when both have tokens
                     const items = [{sequenceId, tokens: [7 + Math.floor(next() * 100)]}];
                     const other = 1 - sequenceId;
-                    if (live.ledger(other).length > 0)
-                        items.push({sequenceId: other, tokens: [9 + Math.floor(next() * 100)]});
+                    if (live.ledger(other).length > 0) items.push({sequenceId: other, tokens: [9 + Math.floor(next() * 100)]});
                     [result] = await live.evaluate(dial, items);
                 }
                 recomputed += result.recomputed;
@@ -58,7 +55,11 @@ for (const prefill of ["full", "skip"] as const) {
                 const segments = live.ledger(sequenceId).segments();
                 let reference: Float32Array | undefined;
                 for (const segment of segments)
-                    [{logits: [reference]}] = await fresh.evaluate(segment.mask, [{sequenceId: 0, tokens: segment.tokens}]);
+                    [
+                        {
+                            logits: [reference]
+                        }
+                    ] = await fresh.evaluate(segment.mask, [{sequenceId: 0, tokens: segment.tokens}]);
                 const delta = maxAbsDifference(result.logits[0], reference!);
                 assert.ok(delta <= 1e-5, `operation ${operation}: logits differ from a fresh evaluation by ${delta}`);
                 checks++;

@@ -12,15 +12,20 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-bad-input-"));
 
 test("a missing model file names the path and the next step", async () => {
     const missing = path.join(scratch, "nope.gguf");
-    await assert.rejects(openModel(await patchedLlama(), missing),
-        (error: Error) => error instanceof ModelFileNotFoundError && error.message.includes(missing) && /Select Model/.test(error.message));
+    await assert.rejects(
+        openModel(await patchedLlama(), missing),
+        (error: Error) => error instanceof ModelFileNotFoundError && error.message.includes(missing) && /Select Model/.test(error.message)
+    );
 });
 
 test("a file that is not GGUF is reported as such", async () => {
     const notGguf = path.join(scratch, "notes.gguf");
     fs.writeFileSync(notGguf, "this is not a model\n".repeat(100));
     const {layerSkipArchitectures} = await patchedBuild();
-    await assert.rejects(inspectModelFile(notGguf, {layerSkipArchitectures}), (error: Error) => error instanceof ModelFileCorruptError && /not a readable GGUF/.test(error.message));
+    await assert.rejects(
+        inspectModelFile(notGguf, {layerSkipArchitectures}),
+        (error: Error) => error instanceof ModelFileCorruptError && /not a readable GGUF/.test(error.message)
+    );
 });
 
 test("a truncated GGUF fails to load with a clear error and the process carries on", async () => {
@@ -29,8 +34,10 @@ test("a truncated GGUF fails to load with a clear error and the process carries 
     const bytes = fs.readFileSync(source);
     fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     const llama = await patchedLlama();
-    await assert.rejects(openModel(llama, truncated),
-        (error: Error) => (error instanceof ModelLoadError || error instanceof ModelFileCorruptError) && error.message.includes(truncated));
+    await assert.rejects(
+        openModel(llama, truncated),
+        (error: Error) => (error instanceof ModelLoadError || error instanceof ModelFileCorruptError) && error.message.includes(truncated)
+    );
 
     const {model, info} = await openModel(llama, source);
     assert.equal(info.layerSkipSupported, true);

@@ -23,17 +23,14 @@ export async function openContext(model: LlamaModel, sequences = 2, batchSize?: 
 }
 
 export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
-    if (a.length !== b.length)
-        throw new Error(`logit rows differ in length: ${a.length} vs ${b.length}`);
+    if (a.length !== b.length) throw new Error(`logit rows differ in length: ${a.length} vs ${b.length}`);
     let max = 0;
-    for (let i = 0; i < a.length; i++)
-        max = Math.max(max, Math.abs(a[i] - b[i]));
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
     return max;
 }
 
 export function maxAbsDifferenceOfRows(a: readonly Float32Array[], b: readonly Float32Array[]): number {
-    if (a.length !== b.length)
-        throw new Error(`different numbers of logit rows: ${a.length} vs ${b.length}`);
+    if (a.length !== b.length) throw new Error(`different numbers of logit rows: ${a.length} vs ${b.length}`);
     return a.reduce((max, row, i) => Math.max(max, maxAbsDifference(row, b[i])), 0);
 }
 
@@ -50,7 +47,6 @@ export function range(count: number): number[] {
 
 export function maskOf(layerCount: number, skipped: readonly number[]): Uint8Array {
     const mask = new Uint8Array(layerCount);
-    for (const layer of skipped)
-        mask[layer] = 1;
+    for (const layer of skipped) mask[layer] = 1;
     return mask;
 }

@@ -15,16 +15,25 @@ const sorted = (names: Iterable<string>) => [...names].sort();
 
 test("the patched build can skip layers of exactly the architectures the synthetic writer writes", async () => {
     const {llama, layerSkipArchitectures} = await patchedBuild();
-    assert.deepEqual(sorted(layerSkipArchitectures), sorted(SYNTHETIC_ARCHITECTURES),
+    assert.deepEqual(
+        sorted(layerSkipArchitectures),
+        sorted(SYNTHETIC_ARCHITECTURES),
         "native/patches/llama.cpp (LLAMA_LAYER_SKIP_ARCHS) and test/fixtures/gguf/architectures.ts (LAYOUTS) disagree: " +
-        "give every architecture with the skip guard a fixture layout, and only those");
+            "give every architecture with the skip guard a fixture layout, and only those"
+    );
     assert.equal(new Set(SYNTHETIC_ARCHITECTURES).size, SYNTHETIC_ARCHITECTURES.length);
     // openModel asks the Llama it loads with; that answer is the same list
     assert.deepEqual(sorted(layerSkipArchitecturesOf(llama)), sorted(layerSkipArchitectures));
 });
 
 test("a stock node-llama-cpp binary, which cannot list the architectures, is refused", {timeout: 60_000}, (t) => {
-    const stockBins = path.join(import.meta.dirname, "../../node_modules/@node-llama-cpp", `${process.platform}-${process.arch}`, "bins", `${process.platform}-${process.arch}`);
+    const stockBins = path.join(
+        import.meta.dirname,
+        "../../node_modules/@node-llama-cpp",
+        `${process.platform}-${process.arch}`,
+        "bins",
+        `${process.platform}-${process.arch}`
+    );
     if (!fs.existsSync(path.join(stockBins, "llama-addon.node"))) {
         t.skip(`no stock node-llama-cpp binary for ${process.platform}-${process.arch}`);
         return;

@@ -22,7 +22,8 @@ describe("a changed mask takes effect on the very next decode", () => {
         await context.setLayerSkip(first);
         await context.decode([{sequenceId: 0, firstPosition: 0, tokens: prompt}]);
         await context.decode([{sequenceId: 0, firstPosition: prompt.length, tokens: [prompt[0]]}]);
-        if (breakReuse) // a batch of another shape in between makes llama.cpp build a fresh graph
+        if (breakReuse)
+            // a batch of another shape in between makes llama.cpp build a fresh graph
             await context.decode([{sequenceId: 1, firstPosition: 0, tokens: prompt.slice(0, 3)}]);
         await context.setLayerSkip(second);
         const [[row]] = await context.decode([{sequenceId: 0, firstPosition: prompt.length + 1, tokens: [prompt[1]]}]);
@@ -57,18 +58,24 @@ describe("masks that would break the graph are refused with a JS error", () => {
         const gemmaContext = await openContext(gemmaModel);
         try {
             await llamaContext.setLayerSkip(maskOf(llamaFixture.layerCount, [1, 2]));
-            await assert.rejects(llamaContext.setLayerSkip(maskOf(llamaFixture.layerCount, range(llamaFixture.layerCount))),
-                (error: Error) => error instanceof LayerSkipMaskError && /skips every layer/.test(error.message));
-            await assert.rejects(llamaContext.setLayerSkip(new Uint8Array(llamaFixture.layerCount - 1)),
-                (error: Error) => error instanceof LayerSkipMaskError && /one entry per model layer/.test(error.message));
+            await assert.rejects(
+                llamaContext.setLayerSkip(maskOf(llamaFixture.layerCount, range(llamaFixture.layerCount))),
+                (error: Error) => error instanceof LayerSkipMaskError && /skips every layer/.test(error.message)
+            );
+            await assert.rejects(
+                llamaContext.setLayerSkip(new Uint8Array(llamaFixture.layerCount - 1)),
+                (error: Error) => error instanceof LayerSkipMaskError && /one entry per model layer/.test(error.message)
+            );
             await assert.rejects(llamaContext.setLayerSkip(new Uint8Array(llamaFixture.layerCount + 1)), LayerSkipMaskError);
             // a refused mask leaves the previous one in force
             assert.deepEqual([...llamaContext.getLayerSkip()], [...maskOf(llamaFixture.layerCount, [1, 2])]);
 
             const slidingLayers = range(gemma.layerCount).filter((layer) => gemma.attentionTypes[layer] !== gemma.attentionTypes[gemma.layerCount - 1]);
             assert.ok(slidingLayers.length > 0 && slidingLayers.length < gemma.layerCount);
-            await assert.rejects(gemmaContext.setLayerSkip(maskOf(gemma.layerCount, slidingLayers)),
-                (error: Error) => error instanceof LayerSkipMaskError && /attention type/.test(error.message));
+            await assert.rejects(
+                gemmaContext.setLayerSkip(maskOf(gemma.layerCount, slidingLayers)),
+                (error: Error) => error instanceof LayerSkipMaskError && /attention type/.test(error.message)
+            );
             await gemmaContext.setLayerSkip(maskOf(gemma.layerCount, slidingLayers.slice(1)));
 
             // the process and the contexts still work

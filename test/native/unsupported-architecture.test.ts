@@ -21,9 +21,11 @@ async function writeRefactModel(file: string) {
     const spec = {...testFixtureFor("llama").spec, weightType: "F16" as const, embeddingWeightType: "F16" as const};
     const plan = syntheticModelPlanWithVocabulary(spec);
     const random = seededRandom(5);
-    const metadata = plan.metadata.map((entry) => entry.key === "general.architecture"
-        ? {key: entry.key, value: {type: "string" as const, value: "refact"}}
-        : {...entry, key: entry.key.replace(/^llama\./, "refact.")});
+    const metadata = plan.metadata.map((entry) =>
+        entry.key === "general.architecture"
+            ? {key: entry.key, value: {type: "string" as const, value: "refact"}}
+            : {...entry, key: entry.key.replace(/^llama\./, "refact.")}
+    );
     await writeGgufFile(file, {
         metadata,
         tensors: plan.tensors.map((tensor) => ({
@@ -33,7 +35,7 @@ async function writeRefactModel(file: string) {
             byteLength: tensorByteLength(tensor.type, tensor.dimensions),
             writeData: async (sink) => {
                 const count = tensor.dimensions.reduce((product, dimension) => product * dimension, 1);
-                const values = Float32Array.from({length: count}, () => tensor.content === "ones" ? 1 : (random() - 0.5) * 0.04);
+                const values = Float32Array.from({length: count}, () => (tensor.content === "ones" ? 1 : (random() - 0.5) * 0.04));
                 await sink.write(tensor.type === GgmlType.F16 ? new Uint8Array(float32ArrayToFloat16(values).buffer) : new Uint8Array(values.buffer));
             }
         }))
@@ -52,8 +54,10 @@ test("an architecture without the skip guard runs at 1x and refuses to skip", as
     const context = await openContext(model, 1);
     try {
         assert.equal(context.skipSupported, false);
-        await assert.rejects(context.setLayerSkip(maskOf(context.layerCount, [2])),
-            (error: Error) => error instanceof LayerSkipUnsupportedError && /not.*support|no layer-skip support/i.test(error.message));
+        await assert.rejects(
+            context.setLayerSkip(maskOf(context.layerCount, [2])),
+            (error: Error) => error instanceof LayerSkipUnsupportedError && /not.*support|no layer-skip support/i.test(error.message)
+        );
         const [[logits]] = await context.decode([{sequenceId: 0, firstPosition: 0, tokens: model.tokenize("runs at full depth", false)}]);
         assert.ok(logits.every(Number.isFinite));
     } finally {

@@ -44,7 +44,9 @@ describe("on Vulkan, skipping layers equals physically removing them", () => {
         const result = await checkSkipEqualsPruned(llama, fixture, {gpuLayers, label: "vulkan, partial"});
         assert.equal(result.offloadedLayers, gpuLayers);
         const onGpu = (layer: number) => layer >= fixture.layerCount - gpuLayers;
-        assert.ok(result.skipped.some(onGpu) && result.skipped.some((layer) => !onGpu(layer)),
-            `skip set [${result.skipped}] must straddle the split at layer ${fixture.layerCount - gpuLayers}`);
+        assert.ok(
+            result.skipped.some(onGpu) && result.skipped.some((layer) => !onGpu(layer)),
+            `skip set [${result.skipped}] must straddle the split at layer ${fixture.layerCount - gpuLayers}`
+        );
     });
 });

@@ -19,8 +19,10 @@ test("--json alone prints, wherever it stands", () => {
 });
 
 test("--json FILE: the next word is the file only when it ends in .json", () => {
-    assert.deepEqual(extractJsonOption(["info", "--json", "out/info.json", "--model", "m.gguf"]),
-        {args: ["info", "--model", "m.gguf"], json: {stdout: false, file: "out/info.json"}});
+    assert.deepEqual(extractJsonOption(["info", "--json", "out/info.json", "--model", "m.gguf"]), {
+        args: ["info", "--model", "m.gguf"],
+        json: {stdout: false, file: "out/info.json"}
+    });
     assert.deepEqual(extractJsonOption(["speed", "--json", "RESULT.JSON"]), {args: ["speed"], json: {stdout: false, file: "RESULT.JSON"}});
     // the user's input file is never taken as the output
     assert.deepEqual(extractJsonOption(["summarize", "--json", "notes.txt"]), {args: ["summarize", "notes.txt"], json: {stdout: true}});
@@ -34,11 +36,17 @@ test("--json FILE: the next word is the file only when it ends in .json", () => 
 test("--json=FILE names a file of any name", () => {
     assert.deepEqual(extractJsonOption(["info", "--json=out.txt"]), {args: ["info"], json: {stdout: false, file: "out.txt"}});
     assert.deepEqual(extractJsonOption(["info", "--json=a=b.json", "x"]), {args: ["info", "x"], json: {stdout: false, file: "a=b.json"}});
-    assert.throws(() => extractJsonOption(["info", "--json="]), (error) => error instanceof CliUsageError && /--json= needs a file name/.test(error.message));
+    assert.throws(
+        () => extractJsonOption(["info", "--json="]),
+        (error) => error instanceof CliUsageError && /--json= needs a file name/.test(error.message)
+    );
 });
 
 test("--json twice is an error; after -- nothing is an option", () => {
-    assert.throws(() => extractJsonOption(["info", "--json", "--json", "a.json"]), (error) => error instanceof CliUsageError && /more than once/.test(error.message));
+    assert.throws(
+        () => extractJsonOption(["info", "--json", "--json", "a.json"]),
+        (error) => error instanceof CliUsageError && /more than once/.test(error.message)
+    );
     assert.throws(() => extractJsonOption(["info", "--json=a.json", "--json"]), CliUsageError);
     assert.deepEqual(extractJsonOption(["summarize", "--", "--json", "x.json"]), {args: ["summarize", "--", "--json", "x.json"], json: {stdout: false}});
     // a word that merely starts like the option is not it

@@ -15,8 +15,10 @@ function characterVocabulary(specials: readonly string[]): CompletionVocabulary 
         specialToken: (text) => ids.get(text),
         tokenize: (text) => [...text].map((character) => character.codePointAt(0)! + 1000),
         bos: BOS,
-        text: (tokens) => tokens.map((token) => token === BOS ? "<s>" : token >= 1000 ? String.fromCodePoint(token - 1000)
-            : [...ids].find(([, id]) => id === token)![0]).join("")
+        text: (tokens) =>
+            tokens
+                .map((token) => (token === BOS ? "<s>" : token >= 1000 ? String.fromCodePoint(token - 1000) : [...ids].find(([, id]) => id === token)![0]))
+                .join("")
     };
 }
 
@@ -43,20 +45,27 @@ describe("fill-in-the-middle detection", () => {
 describe("completion prompt layout", () => {
     test("fill-in-the-middle with files: other files after separators, then prefix, suffix, middle", () => {
         const prompt = buildCompletionPrompt(qwenVocabulary, {
-            prefix: "def add(a, b):\n    return ", suffix: "\n\nprint(add(1, 2))\n", path: "src/math.py",
+            prefix: "def add(a, b):\n    return ",
+            suffix: "\n\nprint(add(1, 2))\n",
+            path: "src/math.py",
             context: [{path: "src/util.py", text: "def sub(a, b):\n    return a - b"}]
         });
         assert.equal(prompt.style, "qwen2.5-coder");
-        assert.equal(qwenVocabulary.text(prompt.tokens),
+        assert.equal(
+            qwenVocabulary.text(prompt.tokens),
             "<s><|file_sep|>src/util.py\ndef sub(a, b):\n    return a - b\n<|file_sep|>src/math.py\n" +
-            "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>\n\nprint(add(1, 2))\n<|fim_middle|>");
+                "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>\n\nprint(add(1, 2))\n<|fim_middle|>"
+        );
         assert.deepEqual(prompt.stopTokens, detectFimStyle(qwenVocabulary)!.endTokens);
     });
 
     test("fill-in-the-middle without file separators puts other files in comments after the prefix marker", () => {
         const vocabulary = characterVocabulary([codellama.prefix, codellama.suffix, codellama.middle]);
         const prompt = buildCompletionPrompt(vocabulary, {
-            prefix: "x = ", suffix: "\n", lineComment: "#", context: [{path: "a.py", text: "y = 1"}]
+            prefix: "x = ",
+            suffix: "\n",
+            lineComment: "#",
+            context: [{path: "a.py", text: "y = 1"}]
         });
         assert.equal(vocabulary.text(prompt.tokens), "<s>\u2581<PRE># a.py\ny = 1\n\nx = \u2581<SUF>\n\u2581<MID>");
     });
@@ -101,10 +110,19 @@ describe("completion prompt layout", () => {
     });
 
     test("context beyond its budget is cut at a line, and whole files that do not fit are left out", () => {
-        const prompt = buildCompletionPrompt(qwenVocabulary, {
-            prefix: "a", suffix: "", path: "b.py",
-            context: [{path: "c.py", text: numberedLines(10)}, {path: "d.py", text: "never"}]
-        }, {prefixTokens: 10, suffixTokens: 10, contextTokens: 30});
+        const prompt = buildCompletionPrompt(
+            qwenVocabulary,
+            {
+                prefix: "a",
+                suffix: "",
+                path: "b.py",
+                context: [
+                    {path: "c.py", text: numberedLines(10)},
+                    {path: "d.py", text: "never"}
+                ]
+            },
+            {prefixTokens: 10, suffixTokens: 10, contextTokens: 30}
+        );
         const text = qwenVocabulary.text(prompt.tokens);
         assert.ok(text.startsWith("<s><|file_sep|>c.py\nline 0\nline 1\nline 2\n<|file_sep|>b.py\n"), text);
         assert.ok(!text.includes("never"));

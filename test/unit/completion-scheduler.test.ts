@@ -69,7 +69,10 @@ describe("completion scheduler", () => {
         await sleep(10);
         results.push(type("abcd"));
         assert.deepEqual(await Promise.all(results), [undefined, undefined, undefined, "<abcd>"]);
-        assert.deepEqual(state.calls.map((call) => call.prefix), ["abcd"]);
+        assert.deepEqual(
+            state.calls.map((call) => call.prefix),
+            ["abcd"]
+        );
         assert.deepEqual(scheduler.counts, {asked: 4, cached: 0, debounced: 3, requested: 1, superseded: 0, answered: 1});
     });
 

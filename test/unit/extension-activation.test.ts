@@ -67,7 +67,7 @@ for (const kind of ["fork", "spawn", "exec", "execFile"])
 })().catch((error) => { console.error(error); process.exit(1); });
 `;
 
-type ProbeReport = {timings: number[], registered: string[], loaded: string[], spawned: string[], subscriptions: number, providerEvents: string[]};
+type ProbeReport = {timings: number[]; registered: string[]; loaded: string[]; spawned: string[]; subscriptions: number; providerEvents: string[]};
 
 describe("activation", () => {
     test("loads and activates in under 50 ms without a process or node-llama-cpp", () => {
@@ -75,7 +75,9 @@ describe("activation", () => {
         const probeFile = path.join(outDirectory, "probe.cjs");
         fs.writeFileSync(probeFile, probe);
         const output = execFileSync(process.execPath, [probeFile, path.join(outDirectory, "extension.cjs"), root, path.join(outDirectory, "storage")], {
-            cwd: root, encoding: "utf8", env: {...process.env, NODE_OPTIONS: ""}
+            cwd: root,
+            encoding: "utf8",
+            env: {...process.env, NODE_OPTIONS: ""}
         });
         const report = JSON.parse(output) as ProbeReport;
         const best = Math.min(...report.timings);
@@ -84,9 +86,18 @@ describe("activation", () => {
         assert.deepEqual(report.spawned, []);
         assert.ok(!report.loaded.includes("node-llama-cpp"), "node-llama-cpp was imported during activation");
         assert.deepEqual(report.registered.sort(), [
-            "layerDial.calibrateModel", "layerDial.downloadRecommendedModel", "layerDial.enableCuda", "layerDial.generateAtCursor", "layerDial.loadModel",
-            "layerDial.openSpeedPanel", "layerDial.selectModel", "layerDial.setCompletionSpeedLevel", "layerDial.setSpeedLevel",
-            "layerDial.stopGeneration", "layerDial.summarizeSelection", "layerDial.toggleCompletion"
+            "layerDial.calibrateModel",
+            "layerDial.downloadRecommendedModel",
+            "layerDial.enableCuda",
+            "layerDial.generateAtCursor",
+            "layerDial.loadModel",
+            "layerDial.openSpeedPanel",
+            "layerDial.selectModel",
+            "layerDial.setCompletionSpeedLevel",
+            "layerDial.setSpeedLevel",
+            "layerDial.stopGeneration",
+            "layerDial.summarizeSelection",
+            "layerDial.toggleCompletion"
         ]);
         assert.ok(report.subscriptions >= report.registered.length + 4, `only ${report.subscriptions} disposables were handed to VS Code`);
         // a provider's onDidChange is the proposed API's "ask again" event (code-server enables every proposal):

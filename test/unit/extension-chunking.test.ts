@@ -3,10 +3,16 @@ import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import {ChunkBudgetError, packLines, splitByTokens, splitNearMiddle, type CountTokens} from "../../extension/commands/chunking.js";
 import type {SummaryStep} from "../../extension/commands/prompts.js";
-import {summarizeLongText, summaryBudget, SummaryNotShrinkingError, TEMPLATE_MARGIN_TOKENS, type SummaryEvent} from "../../extension/commands/summarize-plan.js";
+import {
+    summarizeLongText,
+    summaryBudget,
+    SummaryNotShrinkingError,
+    TEMPLATE_MARGIN_TOKENS,
+    type SummaryEvent
+} from "../../extension/commands/summarize-plan.js";
 
 /** A stand-in tokenizer: one token per word or punctuation mark, and the number of calls made. */
-function wordCounter(): {count: CountTokens, calls: () => number} {
+function wordCounter(): {count: CountTokens; calls: () => number} {
     let calls = 0;
     return {
         count: async (text) => {
@@ -68,19 +74,21 @@ describe("splitByTokens", () => {
         const text = `${"word ".repeat(400)}\n${"a,b;c.".repeat(200)}`;
         const chunks = await splitByTokens(text, 50, counter.count);
         assert.equal(chunks.map((chunk) => chunk.text).join(""), text);
-        for (const chunk of chunks) assert.ok(await counter.count(chunk.text) <= 50);
+        for (const chunk of chunks) assert.ok((await counter.count(chunk.text)) <= 50);
     });
 
     test("no room for text in the context is a named error that says what to change", async () => {
-        await assert.rejects(splitByTokens("text", 0, wordCounter().count), (error: Error) =>
-            error instanceof ChunkBudgetError && /layerDial\.contextSize/.test(error.message));
+        await assert.rejects(
+            splitByTokens("text", 0, wordCounter().count),
+            (error: Error) => error instanceof ChunkBudgetError && /layerDial\.contextSize/.test(error.message)
+        );
     });
 });
 
 describe("summarizeLongText", () => {
     /** A fake model whose summary of any text is its first `words` words. */
     function driver(textBudget: number, words: number, events: SummaryEvent[] = []) {
-        const calls: {text: string, step: SummaryStep, round: number}[] = [];
+        const calls: {text: string; step: SummaryStep; round: number}[] = [];
         return {
             calls,
             events,
@@ -100,7 +108,10 @@ describe("summarizeLongText", () => {
         const fake = driver(100, 5);
         const outcome = await summarizeLongText(lines(4), fake.driver);
         assert.deepEqual(outcome, {parts: 1, rounds: 1, text: "w0x0 w0x1 w0x2 w0x3 w0x4"});
-        assert.deepEqual(fake.calls.map((call) => call.step), [{kind: "whole"}]);
+        assert.deepEqual(
+            fake.calls.map((call) => call.step),
+            [{kind: "whole"}]
+        );
     });
 
     test("a long text: every part, then one summary of the parts, with events saying so", async () => {

@@ -2,7 +2,15 @@
 // comment syntax, and what the status item says.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import {contextExcerpt, CONTEXT_CHARACTERS, lineCommentFor, PREFIX_LINE_BLOCK, PREFIX_LINES, prefixFirstLine, suffixLastLine} from "../../extension/completion/completion-query.js";
+import {
+    contextExcerpt,
+    CONTEXT_CHARACTERS,
+    lineCommentFor,
+    PREFIX_LINE_BLOCK,
+    PREFIX_LINES,
+    prefixFirstLine,
+    suffixLastLine
+} from "../../extension/completion/completion-query.js";
 import {completionStatus} from "../../extension/completion/completion-status-text.js";
 import {DEFAULT_COMPLETION_SETTINGS, readCompletionSettings} from "../../extension/settings.js";
 import type {CompleteResult} from "../../common/engine-protocol.js";
@@ -13,7 +21,12 @@ describe("completion settings", () => {
     test("valid values are taken, bad ones fall back to the defaults with a warning", () => {
         const raw: Record<string, unknown> = {enabled: false, speedLevel: "Max", maxTokens: 0, debounceMs: "fast"};
         const {settings, warnings} = readCompletionSettings((key) => raw[key]);
-        assert.deepEqual(settings, {enabled: false, speedLevel: "Max", maxTokens: DEFAULT_COMPLETION_SETTINGS.maxTokens, debounceMs: DEFAULT_COMPLETION_SETTINGS.debounceMs});
+        assert.deepEqual(settings, {
+            enabled: false,
+            speedLevel: "Max",
+            maxTokens: DEFAULT_COMPLETION_SETTINGS.maxTokens,
+            debounceMs: DEFAULT_COMPLETION_SETTINGS.debounceMs
+        });
         assert.equal(warnings.length, 2);
         assert.match(warnings.join("\n"), /layerDial\.completion\.maxTokens = 0/);
     });
@@ -44,13 +57,30 @@ describe("completion status item", () => {
     const settings = DEFAULT_COMPLETION_SETTINGS;
 
     test("off, waiting for a model, working, and what the last suggestion cost", () => {
-        assert.match(completionStatus({settings: {...settings, enabled: false}, modelName: "m", busy: false, last: undefined, counts: noCounts}).text, /circle-slash/);
+        assert.match(
+            completionStatus({settings: {...settings, enabled: false}, modelName: "m", busy: false, last: undefined, counts: noCounts}).text,
+            /circle-slash/
+        );
         const waiting = completionStatus({settings, modelName: undefined, busy: false, last: undefined, counts: noCounts});
         assert.match(waiting.tooltip, /never loads one by itself/);
         assert.equal(completionStatus({settings, modelName: "m", busy: true, last: undefined, counts: noCounts}).text, "$(loading~spin) Balanced");
         const last: CompleteResult = {
-            requestId: "c1", text: "x", stopReason: "boundary", style: "prefix", multiline: false,
-            stats: {promptTokens: 300, reusedPromptTokens: 296, recomputedTokens: 0, generatedTokens: 7, firstTokenMs: 84.4, totalMs: 390.2, keptLayers: 11, layerCount: 24, predictedSpeedup: 2}
+            requestId: "c1",
+            text: "x",
+            stopReason: "boundary",
+            style: "prefix",
+            multiline: false,
+            stats: {
+                promptTokens: 300,
+                reusedPromptTokens: 296,
+                recomputedTokens: 0,
+                generatedTokens: 7,
+                firstTokenMs: 84.4,
+                totalMs: 390.2,
+                keptLayers: 11,
+                layerCount: 24,
+                predictedSpeedup: 2
+            }
         };
         const idle = completionStatus({settings, modelName: "m", busy: false, last, counts: {...noCounts, asked: 40, requested: 3, superseded: 1, cached: 6}});
         assert.equal(idle.text, "$(sparkle) Balanced");

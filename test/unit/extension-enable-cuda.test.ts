@@ -9,12 +9,34 @@ import {afterEach, beforeEach, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
 import {listInstalledBackends, writeBackendManifest, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import {
-    gpuBackendFolderName, GpuBackendInstallError, type GpuBackendInstallProgress, type InstallGpuBackendOptions, type InstallGpuBackendResult
+    gpuBackendFolderName,
+    GpuBackendInstallError,
+    type GpuBackendInstallProgress,
+    type InstallGpuBackendOptions,
+    type InstallGpuBackendResult
 } from "../../common/gpu-backends/install-backend.js";
 import {
-    CUDA_PACKAGE, createProgressReporter, cudaConfirmation, enableCuda, findMatchingCudaInstall, formatMegabytes, INSTALL, installedBytes,
-    isCancelledInstall, isCudaPlatform, keepLabel, NPM_REGISTRY_URL, readBundledNodeLlamaCppVersion, REINSTALL, unsupportedPlatformMessage,
-    USE_CUDA, workspaceOverrideWarning, type CudaInstaller, type EnableCudaUi, type GpuSettingState, type ProgressUpdate
+    CUDA_PACKAGE,
+    createProgressReporter,
+    cudaConfirmation,
+    enableCuda,
+    findMatchingCudaInstall,
+    formatMegabytes,
+    INSTALL,
+    installedBytes,
+    isCancelledInstall,
+    isCudaPlatform,
+    keepLabel,
+    NPM_REGISTRY_URL,
+    readBundledNodeLlamaCppVersion,
+    REINSTALL,
+    unsupportedPlatformMessage,
+    USE_CUDA,
+    workspaceOverrideWarning,
+    type CudaInstaller,
+    type EnableCudaUi,
+    type GpuSettingState,
+    type ProgressUpdate
 } from "../../extension/commands/enable-cuda-command.js";
 import {NativeBuildMissingError} from "../../extension/errors.js";
 
@@ -38,8 +60,13 @@ function extensionFolder(version: unknown): string {
 
 function manifest(version: string, overrides: Partial<BackendManifest> = {}): BackendManifest {
     return {
-        backend: "cuda", package: CUDA_PACKAGE, version, llamaCppRelease: "b6000",
-        files: ["libggml-cuda.so", "_nlcBuildMetadata.json"], installedAt: "2025-06-01T10:00:00.000Z", ...overrides
+        backend: "cuda",
+        package: CUDA_PACKAGE,
+        version,
+        llamaCppRelease: "b6000",
+        files: ["libggml-cuda.so", "_nlcBuildMetadata.json"],
+        installedAt: "2025-06-01T10:00:00.000Z",
+        ...overrides
     };
 }
 
@@ -80,14 +107,20 @@ describe("the version to install", () => {
     test("comes from the extension's bundled node-llama-cpp", () => {
         assert.equal(readBundledNodeLlamaCppVersion(extensionFolder("3.22.1")), "3.22.1");
         assert.equal(readBundledNodeLlamaCppVersion(extensionFolder("3.23.0-beta.1")), "3.23.0-beta.1");
-        const pinned = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {dependencies: Record<string, string>}).dependencies["node-llama-cpp"];
+        const pinned = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {dependencies: Record<string, string>}).dependencies[
+            "node-llama-cpp"
+        ];
         assert.equal(readBundledNodeLlamaCppVersion(root), pinned, "the dev checkout reads its own node_modules");
     });
 
     test("a missing or unusable package.json is a broken install, named with its path", () => {
-        assert.throws(() => readBundledNodeLlamaCppVersion(path.join(scratch, "nowhere")),
-            (error: unknown) => error instanceof NativeBuildMissingError && /nowhere.*node-llama-cpp.*package\.json/.test(error.message) &&
-                /Reinstall the Layer Dial extension/.test(error.message));
+        assert.throws(
+            () => readBundledNodeLlamaCppVersion(path.join(scratch, "nowhere")),
+            (error: unknown) =>
+                error instanceof NativeBuildMissingError &&
+                /nowhere.*node-llama-cpp.*package\.json/.test(error.message) &&
+                /Reinstall the Layer Dial extension/.test(error.message)
+        );
         assert.throws(() => readBundledNodeLlamaCppVersion(extensionFolder(42)), NativeBuildMissingError);
         assert.throws(() => readBundledNodeLlamaCppVersion(extensionFolder("../../etc")), /names no node-llama-cpp version/);
     });
@@ -172,8 +205,12 @@ describe("texts", () => {
 });
 
 describe("progress", () => {
-    const step = (phase: GpuBackendInstallProgress["phase"], receivedBytes = 0, totalBytes?: number): GpuBackendInstallProgress =>
-        ({phase, receivedBytes, totalBytes, package: CUDA_PACKAGE});
+    const step = (phase: GpuBackendInstallProgress["phase"], receivedBytes = 0, totalBytes?: number): GpuBackendInstallProgress => ({
+        phase,
+        receivedBytes,
+        totalBytes,
+        package: CUDA_PACKAGE
+    });
 
     test("megabytes received of the total, with increments that add up to 100", () => {
         const next = createProgressReporter();
@@ -199,7 +236,10 @@ describe("progress", () => {
         const total = updates.reduce((sum, update) => sum + (update.increment ?? 0), 0);
         assert.ok(Math.abs(total - 100) < 1e-9, `increments add up to ${total}`);
         assert.ok(updates.every((update) => (update.increment ?? 0) >= 0));
-        assert.deepEqual(updates.slice(-2).map((update) => update.message), ["checking the download against the registry's integrity…", "unpacking…"]);
+        assert.deepEqual(
+            updates.slice(-2).map((update) => update.message),
+            ["checking the download against the registry's integrity…", "unpacking…"]
+        );
     });
 
     test("without a Content-Length: megabytes received, no increments", () => {
@@ -222,22 +262,22 @@ describe("cancel", () => {
 // --- the flow ---
 
 type Event =
-    | {type: "inform", message: string, items: string[]}
-    | {type: "warn", message: string}
-    | {type: "confirm", message: string, detail: string, items: string[]}
-    | {type: "progress", title: string}
-    | {type: "report", update: ProgressUpdate}
-    | {type: "setGpu", value: string}
+    | {type: "inform"; message: string; items: string[]}
+    | {type: "warn"; message: string}
+    | {type: "confirm"; message: string; detail: string; items: string[]}
+    | {type: "progress"; title: string}
+    | {type: "report"; update: ProgressUpdate}
+    | {type: "setGpu"; value: string}
     | {type: "loadInstaller"}
-    | {type: "install", options: InstallGpuBackendOptions};
+    | {type: "install"; options: InstallGpuBackendOptions};
 
 type Script = {
-    confirm?: string,
+    confirm?: string;
     /** the answer to the "Use it now?" notification */
-    afterInstall?: string,
-    setting?: GpuSettingState,
+    afterInstall?: string;
+    setting?: GpuSettingState;
     /** what the fake installer does once called */
-    install?: (options: InstallGpuBackendOptions) => Promise<InstallGpuBackendResult>
+    install?: (options: InstallGpuBackendOptions) => Promise<InstallGpuBackendResult>;
 };
 
 function harness(script: Script) {
@@ -273,18 +313,19 @@ function harness(script: Script) {
         }
     };
     const backendsDirectory = path.join(scratch, "storage", "backends");
-    const run = (platform: NodeJS.Platform = "linux", arch = "x64") => enableCuda({
-        extensionPath: extensionFolder("3.22.1"),
-        backendsDirectory,
-        ui,
-        log: {info: () => undefined},
-        platform,
-        arch,
-        loadInstaller: async () => {
-            events.push({type: "loadInstaller"});
-            return installer;
-        }
-    });
+    const run = (platform: NodeJS.Platform = "linux", arch = "x64") =>
+        enableCuda({
+            extensionPath: extensionFolder("3.22.1"),
+            backendsDirectory,
+            ui,
+            log: {info: () => undefined},
+            platform,
+            arch,
+            loadInstaller: async () => {
+                events.push({type: "loadInstaller"});
+                return installer;
+            }
+        });
     return {events, run, cancel, backendsDirectory, types: () => events.map((event) => event.type)};
 }
 
@@ -294,8 +335,12 @@ async function fakeInstall(options: InstallGpuBackendOptions): Promise<InstallGp
     for (const received of [0, 50_000_000, 100_000_000, 145_000_000])
         options.onProgress?.({phase: "download", receivedBytes: received, totalBytes: 145_000_000, package: CUDA_PACKAGE});
     const content = manifest(options.version ?? "?");
-    const directory = writeInstall(options.targetRoot, gpuBackendFolderName("cuda", options.version ?? "?", options.platform, options.arch), content,
-        [158_600_000, 1000]);
+    const directory = writeInstall(
+        options.targetRoot,
+        gpuBackendFolderName("cuda", options.version ?? "?", options.platform, options.arch),
+        content,
+        [158_600_000, 1000]
+    );
     return {directory, manifest: content, downloadedBytes: 145_000_000};
 }
 
@@ -323,7 +368,10 @@ describe("Enable CUDA", () => {
     test("confirmed: installs the bundled version from the npm registry into the backends folder, then offers to use it", async () => {
         const {run, events, types, backendsDirectory, cancel} = harness({confirm: INSTALL, afterInstall: USE_CUDA, install: fakeInstall});
         await run();
-        assert.deepEqual(types().filter((type) => type !== "report"), ["loadInstaller", "confirm", "progress", "install", "inform", "setGpu"]);
+        assert.deepEqual(
+            types().filter((type) => type !== "report"),
+            ["loadInstaller", "confirm", "progress", "install", "inform", "setGpu"]
+        );
 
         const {options} = events.find((event) => event.type === "install") as Extract<Event, {type: "install"}>;
         assert.equal(options.backend, "cuda");
@@ -366,7 +414,10 @@ describe("Enable CUDA", () => {
             install: async (options) => {
                 cancel.abort(); // the user presses Cancel on the notification mid-download
                 assert.equal(options.signal?.aborted, true);
-                throw new GpuBackendInstallError("The CUDA backend install was cancelled; nothing was installed and any previous install is unchanged.", "cancelled");
+                throw new GpuBackendInstallError(
+                    "The CUDA backend install was cancelled; nothing was installed and any previous install is unchanged.",
+                    "cancelled"
+                );
             }
         });
         await run();
@@ -375,9 +426,17 @@ describe("Enable CUDA", () => {
     });
 
     test("a failure reaches the command's error reporting with the installer's message", async () => {
-        const failure = new GpuBackendInstallError("Could not reach the npm registry at https://registry.npmjs.org (ENOTFOUND). Check the connection or proxy, " +
-            "then run Layer Dial: Enable CUDA again.", "offline");
-        const {run, types} = harness({confirm: INSTALL, install: async () => { throw failure; }});
+        const failure = new GpuBackendInstallError(
+            "Could not reach the npm registry at https://registry.npmjs.org (ENOTFOUND). Check the connection or proxy, " +
+                "then run Layer Dial: Enable CUDA again.",
+            "offline"
+        );
+        const {run, types} = harness({
+            confirm: INSTALL,
+            install: async () => {
+                throw failure;
+            }
+        });
         await assert.rejects(run(), (error: unknown) => error === failure);
         assert.ok(!types().includes("setGpu"));
         assert.ok(!types().includes("inform"));
@@ -398,6 +457,9 @@ describe("Enable CUDA", () => {
         const {run, types, backendsDirectory} = harness({confirm: REINSTALL, afterInstall: undefined, install: fakeInstall});
         writeInstall(backendsDirectory, "cuda-3.22.1-linux-x64", manifest("3.22.1"));
         await run();
-        assert.deepEqual(types().filter((type) => type !== "report"), ["loadInstaller", "confirm", "progress", "install", "inform"]);
+        assert.deepEqual(
+            types().filter((type) => type !== "report"),
+            ["loadInstaller", "confirm", "progress", "install", "inform"]
+        );
     });
 });

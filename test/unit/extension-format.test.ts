@@ -6,16 +6,26 @@ import {chunkedNotice, partHeading, stoppedNote, summaryHeader} from "../../exte
 
 describe("summary header", () => {
     test("has the fixed form end-to-end tests read", () => {
-        assert.equal(summaryHeader({
-            model: "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", level: "Fast", targetSpeedup: 1.5, keptLayers: 18, layerCount: 28,
-            achievedSpeedup: 1.4632
-        }), "**Layer Dial summary** · model `qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` · speed **Fast** (1.5x) · layers 18/28 kept · achieved 1.46x");
+        assert.equal(
+            summaryHeader({
+                model: "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                level: "Fast",
+                targetSpeedup: 1.5,
+                keptLayers: 18,
+                layerCount: 28,
+                achievedSpeedup: 1.4632
+            }),
+            "**Layer Dial summary** · model `qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` · speed **Fast** (1.5x) · layers 18/28 kept · achieved 1.46x"
+        );
     });
 
     test("says n/a until the speedup is measured", () => {
         const header = summaryHeader({model: "stories260K.gguf", level: "Quality", targetSpeedup: 1, keptLayers: 5, layerCount: 5, achievedSpeedup: null});
         assert.equal(header, "**Layer Dial summary** · model `stories260K.gguf` · speed **Quality** (1x) · layers 5/5 kept · achieved n/a");
-        assert.match(header, /^\*\*Layer Dial summary\*\* · model `[^`]+` · speed \*\*\w+\*\* \([\d.]+x\) · layers \d+\/\d+ kept · achieved (n\/a|\d+\.\d\dx)$/);
+        assert.match(
+            header,
+            /^\*\*Layer Dial summary\*\* · model `[^`]+` · speed \*\*\w+\*\* \([\d.]+x\) · layers \d+\/\d+ kept · achieved (n\/a|\d+\.\d\dx)$/
+        );
     });
 
     test("a backtick in a file name cannot break the code span", () => {
@@ -59,7 +69,10 @@ describe("prompts", () => {
     });
 
     test("generation carries the selection as context when there is one", () => {
-        assert.match(generatePrompt("add a docstring", "def f(): pass", "python").prompt, /The selected python code \(context\):\n\n```python\ndef f\(\): pass\n```/);
+        assert.match(
+            generatePrompt("add a docstring", "def f(): pass", "python").prompt,
+            /The selected python code \(context\):\n\n```python\ndef f\(\): pass\n```/
+        );
         assert.doesNotMatch(generatePrompt("add a docstring", undefined, "python").prompt, /context/);
     });
 

@@ -8,14 +8,24 @@ import {checkSelection, looksBinary} from "../../extension/commands/text-input.j
 
 describe("settings", () => {
     test("unset values take the defaults without warnings", () => {
-        assert.deepEqual(readSettings(() => undefined), {settings: DEFAULT_SETTINGS, warnings: []});
+        assert.deepEqual(
+            readSettings(() => undefined),
+            {settings: DEFAULT_SETTINGS, warnings: []}
+        );
         assert.equal(DEFAULT_SETTINGS.speedLevel, "Quality");
         assert.match(DEFAULT_SETTINGS.model, /^hf:Qwen\/Qwen2\.5-Coder-1\.5B-Instruct-GGUF\/.*q4_k_m\.gguf$/);
     });
 
     test("valid values are kept; the model path is trimmed", () => {
         const values: Record<string, unknown> = {
-            model: "  /m/a.gguf ", speedLevel: "Faster", prefill: "skip", gpu: "cpu", gpuLayers: 12, contextSize: 2048, maxTokens: 64, temperature: 0
+            model: "  /m/a.gguf ",
+            speedLevel: "Faster",
+            prefill: "skip",
+            gpu: "cpu",
+            gpuLayers: 12,
+            contextSize: 2048,
+            maxTokens: 64,
+            temperature: 0
         };
         const {settings, warnings} = readSettings((key) => values[key]);
         assert.deepEqual(settings, {...values, model: "/m/a.gguf"} as LayerDialSettings);
@@ -23,7 +33,15 @@ describe("settings", () => {
     });
 
     test("a hand-edited bad value falls back to its default and is reported", () => {
-        const values: Record<string, unknown> = {speedLevel: "fast", contextSize: -1, maxTokens: 1.5, temperature: "hot", gpu: "tpu", gpuLayers: "most", model: 42};
+        const values: Record<string, unknown> = {
+            speedLevel: "fast",
+            contextSize: -1,
+            maxTokens: 1.5,
+            temperature: "hot",
+            gpu: "tpu",
+            gpuLayers: "most",
+            model: 42
+        };
         const {settings, warnings} = readSettings((key) => values[key]);
         assert.deepEqual(settings, DEFAULT_SETTINGS);
         assert.equal(warnings.length, 7);
@@ -31,10 +49,10 @@ describe("settings", () => {
     });
 
     test("gpuLayers takes auto, a whole number, or its digits as a string", () => {
-        assert.equal(readSettings((key) => key === "gpuLayers" ? "auto" : undefined).settings.gpuLayers, "auto");
-        assert.equal(readSettings((key) => key === "gpuLayers" ? "8" : undefined).settings.gpuLayers, 8);
-        assert.equal(readSettings((key) => key === "gpuLayers" ? 0 : undefined).settings.gpuLayers, 0);
-        const negative = readSettings((key) => key === "gpuLayers" ? -3 : undefined);
+        assert.equal(readSettings((key) => (key === "gpuLayers" ? "auto" : undefined)).settings.gpuLayers, "auto");
+        assert.equal(readSettings((key) => (key === "gpuLayers" ? "8" : undefined)).settings.gpuLayers, 8);
+        assert.equal(readSettings((key) => (key === "gpuLayers" ? 0 : undefined)).settings.gpuLayers, 0);
+        const negative = readSettings((key) => (key === "gpuLayers" ? -3 : undefined));
         assert.equal(negative.settings.gpuLayers, "auto");
         assert.match(negative.warnings.join(), /layerDial\.gpuLayers = -3 is not valid/);
     });
@@ -87,10 +105,13 @@ describe("SerialQueue", () => {
             order.push("first end");
             return 1;
         });
-        const second = queue.run(async () => {
-            order.push("second");
-            return 2;
-        }, {onWait: (ahead) => (waited = ahead)});
+        const second = queue.run(
+            async () => {
+                order.push("second");
+                return 2;
+            },
+            {onWait: (ahead) => (waited = ahead)}
+        );
         assert.equal(waited, 1);
         assert.equal(queue.size, 2);
         gate.resolve();
@@ -118,9 +139,12 @@ describe("SerialQueue", () => {
             order.push("first");
         });
         const controller = new AbortController();
-        const cancelled = queue.run(async () => {
-            order.push("cancelled ran");
-        }, {signal: controller.signal});
+        const cancelled = queue.run(
+            async () => {
+                order.push("cancelled ran");
+            },
+            {signal: controller.signal}
+        );
         const third = queue.run(async () => {
             order.push("third");
         });

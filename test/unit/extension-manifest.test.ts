@@ -7,19 +7,24 @@ import {describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
 import {checkVsix, MAX_VSIX_BYTES, REQUIRED_FILES, type ZipEntry} from "../../tools/packaging/vsix-contents.js";
 import {
-    COMPLETION_SETTING_LIMITS, DEFAULT_COMPLETION_SETTINGS, DEFAULT_SETTINGS, GPU_CHOICES, PREFILL_POLICIES, SPEED_LEVEL_NAMES
+    COMPLETION_SETTING_LIMITS,
+    DEFAULT_COMPLETION_SETTINGS,
+    DEFAULT_SETTINGS,
+    GPU_CHOICES,
+    PREFILL_POLICIES,
+    SPEED_LEVEL_NAMES
 } from "../../extension/settings.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 type Manifest = {
-    main: string,
-    activationEvents: string[],
-    engines: {vscode: string},
+    main: string;
+    activationEvents: string[];
+    engines: {vscode: string};
     contributes: {
-        commands: {command: string, title: string}[],
-        configuration: {properties: Record<string, {default: unknown, enum?: string[], minimum?: number, maximum?: number}>}
-    }
+        commands: {command: string; title: string}[];
+        configuration: {properties: Record<string, {default: unknown; enum?: string[]; minimum?: number; maximum?: number}>};
+    };
 };
 const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as Manifest;
 
@@ -48,15 +53,21 @@ describe("manifest", () => {
 
     test("the settings' defaults and choices are the ones the code falls back to", () => {
         const properties = manifest.contributes.configuration.properties;
-        assert.deepEqual(Object.keys(properties).sort(), [
-            ...Object.keys(DEFAULT_SETTINGS).map((key) => `layerDial.${key}`),
-            ...Object.keys(DEFAULT_COMPLETION_SETTINGS).map((key) => `layerDial.completion.${key}`)
-        ].sort());
+        assert.deepEqual(
+            Object.keys(properties).sort(),
+            [
+                ...Object.keys(DEFAULT_SETTINGS).map((key) => `layerDial.${key}`),
+                ...Object.keys(DEFAULT_COMPLETION_SETTINGS).map((key) => `layerDial.completion.${key}`)
+            ].sort()
+        );
         for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) assert.deepEqual(properties[`layerDial.${key}`].default, value, key);
-        for (const [key, value] of Object.entries(DEFAULT_COMPLETION_SETTINGS))
-            assert.deepEqual(properties[`layerDial.completion.${key}`].default, value, key);
+        for (const [key, value] of Object.entries(DEFAULT_COMPLETION_SETTINGS)) assert.deepEqual(properties[`layerDial.completion.${key}`].default, value, key);
         for (const [key, limits] of Object.entries(COMPLETION_SETTING_LIMITS))
-            assert.deepEqual([properties[`layerDial.completion.${key}`].minimum, properties[`layerDial.completion.${key}`].maximum], [limits.min, limits.max], key);
+            assert.deepEqual(
+                [properties[`layerDial.completion.${key}`].minimum, properties[`layerDial.completion.${key}`].maximum],
+                [limits.min, limits.max],
+                key
+            );
         assert.deepEqual(properties["layerDial.completion.speedLevel"].enum, SPEED_LEVEL_NAMES);
         assert.deepEqual(properties["layerDial.speedLevel"].enum, SPEED_LEVEL_NAMES);
         assert.deepEqual(properties["layerDial.prefill"].enum, PREFILL_POLICIES);
@@ -79,13 +90,16 @@ describe("VSIX content rules", () => {
     });
 
     test("over budget, missing files, stock binaries, sources and a second native build are each named", () => {
-        const problems = checkVsix([
-            ...good.filter((entry) => entry.name !== "extension/dist/engine/host.mjs"),
-            {name: "extension/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node", size: 1, compressedSize: 1},
-            {name: "extension/node_modules/node-llama-cpp/llama/llama.cpp/src/llama.cpp", size: 1, compressedSize: 1},
-            {name: "extension/native/patches/llama.cpp/01.diff", size: 1, compressedSize: 1},
-            {name: "extension/dist/extension.cjs.map", size: 1, compressedSize: 1}
-        ], MAX_VSIX_BYTES + 1);
+        const problems = checkVsix(
+            [
+                ...good.filter((entry) => entry.name !== "extension/dist/engine/host.mjs"),
+                {name: "extension/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node", size: 1, compressedSize: 1},
+                {name: "extension/node_modules/node-llama-cpp/llama/llama.cpp/src/llama.cpp", size: 1, compressedSize: 1},
+                {name: "extension/native/patches/llama.cpp/01.diff", size: 1, compressedSize: 1},
+                {name: "extension/dist/extension.cjs.map", size: 1, compressedSize: 1}
+            ],
+            MAX_VSIX_BYTES + 1
+        );
         const text = problems.join("\n");
         assert.match(text, /over the 60 MB budget/);
         assert.match(text, /missing extension\/dist\/engine\/host\.mjs/);

@@ -6,7 +6,12 @@ import path from "node:path";
 import {after, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
 import {
-    ModelFileMissingError, ModelNotDownloadedError, NoModelConfiguredError, NotAGgufFileError, RelativeModelPathError, UnsupportedModelUriError
+    ModelFileMissingError,
+    ModelNotDownloadedError,
+    NoModelConfiguredError,
+    NotAGgufFileError,
+    RelativeModelPathError,
+    UnsupportedModelUriError
 } from "../../extension/errors.js";
 import {checkModelFile, downloadFileName, parseHfUri, readDownloadsIndex, recordDownload, resolveModelSetting} from "../../extension/models/model-path.js";
 import {RECOMMENDED_MODEL_URI} from "../../extension/settings.js";
@@ -22,10 +27,21 @@ const options = {modelsDirectory, workspaceFolder: "/work/project", homeDirector
 describe("parseHfUri", () => {
     test("reads the file form and the quant form", () => {
         assert.deepEqual(parseHfUri(RECOMMENDED_MODEL_URI), {
-            uri: RECOMMENDED_MODEL_URI, owner: "Qwen", repo: "Qwen2.5-Coder-1.5B-Instruct-GGUF",
-            filePath: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", quant: undefined, branch: undefined
+            uri: RECOMMENDED_MODEL_URI,
+            owner: "Qwen",
+            repo: "Qwen2.5-Coder-1.5B-Instruct-GGUF",
+            filePath: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            quant: undefined,
+            branch: undefined
         });
-        assert.deepEqual(parseHfUri("hf:user/model:Q4_K_M"), {uri: "hf:user/model:Q4_K_M", owner: "user", repo: "model", quant: "Q4_K_M", filePath: undefined, branch: undefined});
+        assert.deepEqual(parseHfUri("hf:user/model:Q4_K_M"), {
+            uri: "hf:user/model:Q4_K_M",
+            owner: "user",
+            repo: "model",
+            quant: "Q4_K_M",
+            filePath: undefined,
+            branch: undefined
+        });
         assert.equal(parseHfUri("hf:user/model/sub/dir/m.gguf#dev")?.branch, "dev");
     });
 
@@ -44,8 +60,10 @@ describe("parseHfUri", () => {
 
 describe("resolveModelSetting", () => {
     test("empty: no model configured, with the commands that fix it", () => {
-        assert.throws(() => resolveModelSetting("  ", options), (error: Error) =>
-            error instanceof NoModelConfiguredError && /Select Model/.test(error.message) && /Download Recommended Model/.test(error.message));
+        assert.throws(
+            () => resolveModelSetting("  ", options),
+            (error: Error) => error instanceof NoModelConfiguredError && /Select Model/.test(error.message) && /Download Recommended Model/.test(error.message)
+        );
     });
 
     test("absolute, home-relative and workspace-relative paths", () => {
@@ -99,23 +117,27 @@ describe("checkModelFile", () => {
     });
 
     test("missing, a folder, empty and not-GGUF files each get their own message", async () => {
-        await assert.rejects(checkModelFile({kind: "file", path: path.join(scratch, "nope.gguf")}), (error: Error) =>
-            error instanceof ModelFileMissingError && /not found/.test(error.message));
-        await assert.rejects(checkModelFile({kind: "file", path: scratch}), (error: Error) =>
-            error instanceof ModelFileMissingError && /not a file/.test(error.message));
+        await assert.rejects(
+            checkModelFile({kind: "file", path: path.join(scratch, "nope.gguf")}),
+            (error: Error) => error instanceof ModelFileMissingError && /not found/.test(error.message)
+        );
+        await assert.rejects(
+            checkModelFile({kind: "file", path: scratch}),
+            (error: Error) => error instanceof ModelFileMissingError && /not a file/.test(error.message)
+        );
         const empty = path.join(scratch, "empty.gguf");
         fs.writeFileSync(empty, "");
-        await assert.rejects(checkModelFile({kind: "file", path: empty}), (error: Error) =>
-            error instanceof NotAGgufFileError && /empty/.test(error.message));
+        await assert.rejects(checkModelFile({kind: "file", path: empty}), (error: Error) => error instanceof NotAGgufFileError && /empty/.test(error.message));
         const text = path.join(scratch, "notes.gguf");
         fs.writeFileSync(text, "these are notes, not a model");
-        await assert.rejects(checkModelFile({kind: "file", path: text}), (error: Error) =>
-            error instanceof NotAGgufFileError && /incomplete download/.test(error.message));
+        await assert.rejects(
+            checkModelFile({kind: "file", path: text}),
+            (error: Error) => error instanceof NotAGgufFileError && /incomplete download/.test(error.message)
+        );
     });
 
     test("an hf: model that is not downloaded asks for the download instead of starting one", async () => {
         const location = resolveModelSetting(RECOMMENDED_MODEL_URI, options);
-        await assert.rejects(checkModelFile(location), (error: Error) =>
-            error instanceof ModelNotDownloadedError && error.uri === RECOMMENDED_MODEL_URI);
+        await assert.rejects(checkModelFile(location), (error: Error) => error instanceof ModelNotDownloadedError && error.uri === RECOMMENDED_MODEL_URI);
     });
 });

@@ -9,16 +9,35 @@ import {parseToWebview} from "../../common/panel-messages.js";
 
 function plan(keptLayers: number[], layerCount: number, overrides: Partial<PlanInfo> = {}): PlanInfo {
     return {
-        layerCount, depth: keptLayers.length, keptLayers, skippedLayers: [], strategy: "even",
-        requestedSpeedup: 1, targetSpeedup: 1, predictedSpeedup: 1, maxSpeedup: 2.21, message: null, ...overrides
+        layerCount,
+        depth: keptLayers.length,
+        keptLayers,
+        skippedLayers: [],
+        strategy: "even",
+        requestedSpeedup: 1,
+        targetSpeedup: 1,
+        predictedSpeedup: 1,
+        maxSpeedup: 2.21,
+        message: null,
+        ...overrides
     };
 }
 
 function summary(overrides: Partial<ModelSummary> = {}): ModelSummary {
     return {
-        path: "/models/stories260K.gguf", name: "stories260K", architecture: "llama", layerCount: 5, layerSkipSupported: true,
-        contextSize: 2048, sequences: 1, threads: 2, prefill: "full", costModelSource: "calibrated", fullSpeedTokensPerSecond: 130,
-        maxSpeedup: 2.21, completionStyle: "prefix",
+        path: "/models/stories260K.gguf",
+        name: "stories260K",
+        architecture: "llama",
+        layerCount: 5,
+        layerSkipSupported: true,
+        contextSize: 2048,
+        sequences: 1,
+        threads: 2,
+        prefill: "full",
+        costModelSource: "calibrated",
+        fullSpeedTokensPerSecond: 130,
+        maxSpeedup: 2.21,
+        completionStyle: "prefix",
         stops: [
             {depth: 5, predictedSpeedup: 1, keptLayers: [0, 1, 2, 3, 4]},
             {depth: 4, predictedSpeedup: 1.22, keptLayers: [0, 1, 3, 4]},
@@ -46,7 +65,9 @@ describe("panel model", () => {
     });
 
     test("the header names the GPU backend, its device and the offloaded layers", () => {
-        const model = panelModelInfo(summary({compute: {backend: "vulkan", deviceNames: ["llvmpipe (LLVM 15.0.6, 256 bits)"], offloadedLayers: 6, offloadableLayers: 6}}));
+        const model = panelModelInfo(
+            summary({compute: {backend: "vulkan", deviceNames: ["llvmpipe (LLVM 15.0.6, 256 bits)"], offloadedLayers: 6, offloadableLayers: 6}})
+        );
         assert.equal(model.gpu, "Vulkan · llvmpipe (LLVM 15.0.6, 256 bits) · 6/6 layers offloaded");
         assert.ok(accept({type: "state", model, depth: 5, activeRequestId: null, history: []}));
     });
@@ -66,12 +87,31 @@ describe("panel model", () => {
 
     test("a finished run becomes run stats the panel accepts, with or without a measured speedup", () => {
         const stats = {
-            promptTokens: 5, reusedPromptTokens: 0, generatedTokens: 40, recomputedTokens: 0, promptTokensPerSecond: 400,
-            decodeTokensPerSecond: 130.5, keptLayers: 3, layerCount: 5, targetSpeedup: 1.5, predictedSpeedup: 1.58, achievedSpeedup: 1.49, batch: 1, compute: "cpu"
+            promptTokens: 5,
+            reusedPromptTokens: 0,
+            generatedTokens: 40,
+            recomputedTokens: 0,
+            promptTokensPerSecond: 400,
+            decodeTokensPerSecond: 130.5,
+            keptLayers: 3,
+            layerCount: 5,
+            targetSpeedup: 1.5,
+            predictedSpeedup: 1.58,
+            achievedSpeedup: 1.49,
+            batch: 1,
+            compute: "cpu"
         };
         const result: GenerateResult = {requestId: "r1", text: "…", tokens: 40, stopReason: "maxTokens", keptLayers: [0, 2, 4], skippedLayers: [1, 3], stats};
         const run = panelRunStats("ext-1", result, 1_700_000_000_000.7);
-        assert.deepEqual(run, {requestId: "ext-1", depth: 3, targetSpeedup: 1.58, tokensPerSecond: 130.5, achievedSpeedup: 1.49, tokens: 40, finishedAt: 1_700_000_000_000});
+        assert.deepEqual(run, {
+            requestId: "ext-1",
+            depth: 3,
+            targetSpeedup: 1.58,
+            tokensPerSecond: 130.5,
+            achievedSpeedup: 1.49,
+            tokens: 40,
+            finishedAt: 1_700_000_000_000
+        });
         assert.ok(accept({type: "runStats", run}));
         const unmeasured = panelRunStats("ext-2", {...result, stats: {...stats, achievedSpeedup: null}}, 0);
         assert.equal("achievedSpeedup" in unmeasured, false);
@@ -82,14 +122,21 @@ describe("panel model", () => {
 describe("webview CSP source", () => {
     test("VS Code's source list goes into the panel's policy as it is", () => {
         const html = buildPanelHtml({
-            cspSource: "'self' https://*.vscode-cdn.net", nonce: createNonce(),
+            cspSource: "'self' https://*.vscode-cdn.net",
+            nonce: createNonce(),
             scriptUri: "https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/panel.js",
             styleUris: ["https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/panel.css"],
             codiconUri: "https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/codicons/codicon.css"
         });
         assert.match(html, /style-src 'self' https:\/\/\*\.vscode-cdn\.net;/);
-        assert.throws(() => buildPanelHtml({
-            cspSource: "'self' 'unsafe-inline'", nonce: createNonce(), scriptUri: "https://x/panel.js", styleUris: [], codiconUri: "https://x/c.css"
-        }));
+        assert.throws(() =>
+            buildPanelHtml({
+                cspSource: "'self' 'unsafe-inline'",
+                nonce: createNonce(),
+                scriptUri: "https://x/panel.js",
+                styleUris: [],
+                codiconUri: "https://x/c.css"
+            })
+        );
     });
 });

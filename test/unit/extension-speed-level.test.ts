@@ -4,16 +4,30 @@ import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import type {PlanInfo, SpeedLevelName} from "../../common/engine-protocol.js";
 import {
-    formatRatio, LOAD_A_MODEL_TO_SEE, levelForDepth, levelPickRows, levelRatioText, nominalSpeedup, statusBarText, statusTooltipLines
+    formatRatio,
+    LOAD_A_MODEL_TO_SEE,
+    levelForDepth,
+    levelPickRows,
+    levelRatioText,
+    nominalSpeedup,
+    statusBarText,
+    statusTooltipLines
 } from "../../extension/speed-level.js";
 
 function plan(kept: number, layerCount: number, predicted: number, overrides: Partial<PlanInfo> = {}): PlanInfo {
     const keptLayers = Array.from({length: kept}, (_, index) => index);
     return {
-        layerCount, depth: kept, keptLayers,
+        layerCount,
+        depth: kept,
+        keptLayers,
         skippedLayers: Array.from({length: layerCount - kept}, (_, index) => kept + index),
-        strategy: "even", requestedSpeedup: predicted, targetSpeedup: predicted, predictedSpeedup: predicted, maxSpeedup: 2.21,
-        message: null, ...overrides
+        strategy: "even",
+        requestedSpeedup: predicted,
+        targetSpeedup: predicted,
+        predictedSpeedup: predicted,
+        maxSpeedup: 2.21,
+        message: null,
+        ...overrides
     };
 }
 
@@ -60,14 +74,26 @@ describe("status bar", () => {
 
     test("the tooltip names the level, the layers and, after a run, what it achieved", () => {
         assert.deepEqual(statusTooltipLines("Balanced", undefined, undefined), [
-            "Layer Dial speed: Balanced (1.25x)", `Layers: ${LOAD_A_MODEL_TO_SEE}`, "Click to change the speed level"
+            "Layer Dial speed: Balanced (1.25x)",
+            `Layers: ${LOAD_A_MODEL_TO_SEE}`,
+            "Click to change the speed level"
         ]);
         const lines = statusTooltipLines("Fast", previews.get("Fast"), {
             tokens: 64,
             stats: {
-                promptTokens: 10, reusedPromptTokens: 0, generatedTokens: 64, recomputedTokens: 0, promptTokensPerSecond: 300,
-                decodeTokensPerSecond: 41.25, keptLayers: 18, layerCount: 28, targetSpeedup: 1.5, predictedSpeedup: 1.49,
-                achievedSpeedup: 1.463, batch: 1, compute: "cpu"
+                promptTokens: 10,
+                reusedPromptTokens: 0,
+                generatedTokens: 64,
+                recomputedTokens: 0,
+                promptTokensPerSecond: 300,
+                decodeTokensPerSecond: 41.25,
+                keptLayers: 18,
+                layerCount: 28,
+                targetSpeedup: 1.5,
+                predictedSpeedup: 1.49,
+                achievedSpeedup: 1.463,
+                batch: 1,
+                compute: "cpu"
             }
         });
         assert.equal(lines[1], "Layers: 18/28 kept · predicted 1.49x");
@@ -83,8 +109,14 @@ describe("status bar", () => {
 describe("quick pick rows", () => {
     test("without a model: every level, labelled by name, saying to load a model", () => {
         const rows = levelPickRows("Fast");
-        assert.deepEqual(rows.map((row) => row.label), ["Quality", "Balanced", "Fast", "Faster", "Max"]);
-        assert.deepEqual(rows.map((row) => row.current), [false, false, true, false, false]);
+        assert.deepEqual(
+            rows.map((row) => row.label),
+            ["Quality", "Balanced", "Fast", "Faster", "Max"]
+        );
+        assert.deepEqual(
+            rows.map((row) => row.current),
+            [false, false, true, false, false]
+        );
         for (const row of rows) assert.match(row.description, /load a model to see$/);
         assert.equal(rows[2].description, "1.5x · load a model to see");
     });

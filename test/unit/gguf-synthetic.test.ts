@@ -1,35 +1,55 @@
 // Synthetic models: deterministic bytes, the planned tensors and hparams, a complete vocabulary.
 // (That llama.cpp actually loads them is gguf-llama-load.test.ts.)
-import { test, describe, before, after } from "node:test";
+import {test, describe, before, after} from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { GgmlType } from "node-llama-cpp";
+import {GgmlType} from "node-llama-cpp";
 import {
-    SYNTHETIC_ARCHITECTURES, planSyntheticModel, stockSlidingWindowLayers, writeSyntheticModel, DEFAULT_WEIGHT_STD,
+    SYNTHETIC_ARCHITECTURES,
+    planSyntheticModel,
+    stockSlidingWindowLayers,
+    writeSyntheticModel,
+    DEFAULT_WEIGHT_STD,
     type SyntheticModelSpec
 } from "../fixtures/gguf/synthetic.js";
-import { InvalidSyntheticSpecError } from "../fixtures/gguf/architectures.js";
-import { readGgufFile, readTensorBytes } from "../../engine/gguf/reader.js";
-import { indexMetadataRecords } from "../fixtures/gguf/kv-index.js";
-import { tensorByteLength, type WritableTensorType } from "../fixtures/gguf/format.js";
-import { buildLlamaVocabulary, TokenType, VocabularyTooSmallError } from "../fixtures/gguf/llama-vocab.js";
-import { float16BitsToFloat32, RANDOM_ODD_INT8_STD } from "../fixtures/gguf/quantize.js";
-import { TEST_FIXTURES, BENCH_FIXTURE } from "../fixtures/fixture-models.js";
+import {InvalidSyntheticSpecError} from "../fixtures/gguf/architectures.js";
+import {readGgufFile, readTensorBytes} from "../../engine/gguf/reader.js";
+import {indexMetadataRecords} from "../fixtures/gguf/kv-index.js";
+import {tensorByteLength, type WritableTensorType} from "../fixtures/gguf/format.js";
+import {buildLlamaVocabulary, TokenType, VocabularyTooSmallError} from "../fixtures/gguf/llama-vocab.js";
+import {float16BitsToFloat32, RANDOM_ODD_INT8_STD} from "../fixtures/gguf/quantize.js";
+import {TEST_FIXTURES, BENCH_FIXTURE} from "../fixtures/fixture-models.js";
 
 let workDir = "";
-before(async () => { workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gguf-synthetic-")); });
-after(async () => { await fs.rm(workDir, { recursive: true, force: true }); });
+before(async () => {
+    workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gguf-synthetic-"));
+});
+after(async () => {
+    await fs.rm(workDir, {recursive: true, force: true});
+});
 
 const baseSpec: SyntheticModelSpec = {
-    architecture: "llama", layerCount: 2, embeddingLength: 64, feedForwardLength: 128, headCount: 4, headCountKv: 2,
-    vocabSize: 300, contextLength: 128, weightType: "Q8_0", embeddingWeightType: "F16", seed: 7
+    architecture: "llama",
+    layerCount: 2,
+    embeddingLength: 64,
+    feedForwardLength: 128,
+    headCount: 4,
+    headCountKv: 2,
+    vocabSize: 300,
+    contextLength: 128,
+    weightType: "Q8_0",
+    embeddingWeightType: "F16",
+    seed: 7
 };
 
 async function sha256(filePath: string): Promise<string> {
-    return crypto.createHash("sha256").update(await fs.readFile(filePath)).digest("hex");
+    return crypto
+        .createHash("sha256")
+        .update(await fs.readFile(filePath))
+        .digest("hex");
 }
 
 describe("determinism", () => {
@@ -39,7 +59,7 @@ describe("determinism", () => {
         const reseeded = path.join(workDir, "c.gguf");
         await writeSyntheticModel(first, baseSpec);
         await writeSyntheticModel(second, baseSpec);
-        await writeSyntheticModel(reseeded, { ...baseSpec, seed: 8 });
+        await writeSyntheticModel(reseeded, {...baseSpec, seed: 8});
         assert.equal(await sha256(first), await sha256(second));
         assert.notEqual(await sha256(first), await sha256(reseeded));
     });
@@ -48,7 +68,7 @@ describe("determinism", () => {
         const small = path.join(workDir, "two-layers.gguf");
         const large = path.join(workDir, "three-layers.gguf");
         await writeSyntheticModel(small, baseSpec);
-        await writeSyntheticModel(large, { ...baseSpec, layerCount: 3 });
+        await writeSyntheticModel(large, {...baseSpec, layerCount: 3});
         const [smallContents, largeContents] = await Promise.all([readGgufFile(small), readGgufFile(large)]);
         for (const name of ["blk.1.attn_q.weight", "blk.1.ffn_down.weight", "token_embd.weight"]) {
             const a = smallContents.tensors.find((tensor) => tensor.name === name)!;
@@ -62,7 +82,7 @@ describe("determinism", () => {
 describe("every architecture's file matches its plan", () => {
     for (const architecture of SYNTHETIC_ARCHITECTURES) {
         test(architecture, async () => {
-            const spec: SyntheticModelSpec = { ...baseSpec, architecture, layerCount: architecture === "gemma3" ? 6 : 2, seed: 3 };
+            const spec: SyntheticModelSpec = {...baseSpec, architecture, layerCount: architecture === "gemma3" ? 6 : 2, seed: 3};
             const filePath = path.join(workDir, `${architecture}.gguf`);
             await writeSyntheticModel(filePath, spec);
             const plan = planSyntheticModel(spec);
@@ -70,7 +90,8 @@ describe("every architecture's file matches its plan", () => {
 
             assert.deepEqual(
                 contents.tensors.map((tensor) => [tensor.name, tensor.dimensions, tensor.ggmlType]),
-                plan.tensors.map((tensor) => [tensor.name, tensor.dimensions, tensor.type]));
+                plan.tensors.map((tensor) => [tensor.name, tensor.dimensions, tensor.type])
+            );
             assert.equal(contents.metadata.get("general.architecture"), architecture);
             for (const key of ["block_count", "context_length", "embedding_length", "attention.head_count", "attention.head_count_kv"])
                 assert.ok(contents.metadata.has(`${architecture}.${key}`), `${architecture}.${key}`);
@@ -99,9 +120,16 @@ describe("sliding-window layers", () => {
         const custom = [false, true, true, false, true, true];
         const filePath = path.join(workDir, "gemma3-custom.gguf");
         const summary = await writeSyntheticModel(filePath, {
-            ...baseSpec, architecture: "gemma3", layerCount: 6, slidingWindowLayers: custom, slidingWindow: 8
+            ...baseSpec,
+            architecture: "gemma3",
+            layerCount: 6,
+            slidingWindowLayers: custom,
+            slidingWindow: 8
         });
-        assert.deepEqual(summary.attentionTypes, custom.map((sliding) => sliding ? "sliding" : "full"));
+        assert.deepEqual(
+            summary.attentionTypes,
+            custom.map((sliding) => (sliding ? "sliding" : "full"))
+        );
         const contents = await readGgufFile(filePath);
         assert.deepEqual(contents.metadata.get("gemma3.attention.sliding_window_pattern"), custom);
         assert.equal(contents.metadata.get("gemma3.attention.sliding_window"), 8);
@@ -112,8 +140,8 @@ describe("sliding-window layers", () => {
 
     test("other architectures have only full attention and refuse a pattern", () => {
         assert.deepEqual(planSyntheticModel(baseSpec).attentionTypes, ["full", "full"]);
-        assert.throws(() => planSyntheticModel({ ...baseSpec, slidingWindowLayers: [true, false] }), InvalidSyntheticSpecError);
-        assert.throws(() => planSyntheticModel({ ...baseSpec, architecture: "gemma2", slidingWindowLayers: [true] }), InvalidSyntheticSpecError);
+        assert.throws(() => planSyntheticModel({...baseSpec, slidingWindowLayers: [true, false]}), InvalidSyntheticSpecError);
+        assert.throws(() => planSyntheticModel({...baseSpec, architecture: "gemma2", slidingWindowLayers: [true]}), InvalidSyntheticSpecError);
     });
 });
 
@@ -144,7 +172,7 @@ describe("weights", () => {
 
     test("norms are exactly 1 (F32) and F16 weights are small", async () => {
         const filePath = path.join(workDir, "f16.gguf");
-        await writeSyntheticModel(filePath, { ...baseSpec, weightType: "F16" });
+        await writeSyntheticModel(filePath, {...baseSpec, weightType: "F16"});
         const contents = await readGgufFile(filePath);
         const norm = contents.tensors.find((tensor) => tensor.name === "blk.0.attn_norm.weight")!;
         assert.equal(norm.ggmlType, GgmlType.F32);
@@ -155,8 +183,7 @@ describe("weights", () => {
         assert.equal(weight.ggmlType, GgmlType.F16);
         const weightBytes = await readTensorBytes(filePath, weight, 64 * 32 * 2);
         const limit = DEFAULT_WEIGHT_STD * Math.sqrt(3) * 1.001;
-        for (let offset = 0; offset < weightBytes.length; offset += 2)
-            assert.ok(Math.abs(float16BitsToFloat32(weightBytes.readUInt16LE(offset))) <= limit);
+        for (let offset = 0; offset < weightBytes.length; offset += 2) assert.ok(Math.abs(float16BitsToFloat32(weightBytes.readUInt16LE(offset))) <= limit);
     });
 });
 
@@ -182,14 +209,23 @@ describe("llama (SentencePiece) vocabulary", () => {
 
 describe("fixture list", () => {
     test("one tiny model per architecture, each with per-layer attention types", () => {
-        assert.deepEqual(TEST_FIXTURES.map((fixture) => fixture.architecture), [...SYNTHETIC_ARCHITECTURES]);
+        assert.deepEqual(
+            TEST_FIXTURES.map((fixture) => fixture.architecture),
+            [...SYNTHETIC_ARCHITECTURES]
+        );
         for (const fixture of TEST_FIXTURES) {
             assert.equal(fixture.attentionTypes.length, fixture.layerCount);
             assert.ok(fixture.path.endsWith(`${fixture.id}.gguf`));
         }
         const gemma3 = TEST_FIXTURES.find((fixture) => fixture.architecture === "gemma3")!;
         assert.ok(gemma3.layerCount >= 12);
-        assert.deepEqual(gemma3.attentionTypes.map((type, layer) => [layer, type]).filter(([, type]) => type === "full"), [[5, "full"], [11, "full"]]);
+        assert.deepEqual(
+            gemma3.attentionTypes.map((type, layer) => [layer, type]).filter(([, type]) => type === "full"),
+            [
+                [5, "full"],
+                [11, "full"]
+            ]
+        );
         assert.equal(BENCH_FIXTURE.path.endsWith("bench-llama-24L-2048.gguf"), true);
     });
 });

@@ -72,15 +72,19 @@ describe("patch stack", () => {
         applyPatchStack(stack(editsAddedLine), stamp, "reinstall");
         fs.rmSync(stamp);
         const before = source();
-        assert.throws(() => applyPatchStack(stack(editsAddedLine), stamp, "Reinstall node-llama-cpp"),
-            (error: Error) => error instanceof PatchStackError && /01-adds\.diff/.test(error.message) && /Reinstall node-llama-cpp/.test(error.message));
+        assert.throws(
+            () => applyPatchStack(stack(editsAddedLine), stamp, "Reinstall node-llama-cpp"),
+            (error: Error) => error instanceof PatchStackError && /01-adds\.diff/.test(error.message) && /Reinstall node-llama-cpp/.test(error.message)
+        );
         assert.equal(source(), before);
     });
 
     test("a patch that does not apply names itself and the file", () => {
         fs.writeFileSync(path.join(folder, "src.c"), "something else entirely\n");
-        assert.throws(() => applyPatchStack(stack(editsAddedLine), stamp, "reinstall"),
-            (error: Error) => error instanceof PatchStackError && /Patch 01-adds\.diff does not apply/.test(error.message) && /src\.c/.test(error.message));
+        assert.throws(
+            () => applyPatchStack(stack(editsAddedLine), stamp, "reinstall"),
+            (error: Error) => error instanceof PatchStackError && /Patch 01-adds\.diff does not apply/.test(error.message) && /src\.c/.test(error.message)
+        );
         assert.equal(fs.existsSync(stamp), false);
     });
 });

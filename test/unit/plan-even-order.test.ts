@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { evenMaxGapBound, evenRemovalOrder, paperKeptLayersForRatio } from "../../engine/plan/index.js";
-import { buildRestoreOrder } from "../../engine/plan/even-order.js";
+import {describe, it} from "node:test";
+import {evenMaxGapBound, evenRemovalOrder, paperKeptLayersForRatio} from "../../engine/plan/index.js";
+import {buildRestoreOrder} from "../../engine/plan/even-order.js";
 
 /** Kept layers at every depth, full depth first, for a removal order. */
 function keptSetsByDepth(layerCount: number, removalOrder: readonly number[]): Map<number, number[]> {
     const sets = new Map<number, number[]>();
     const removed = new Set<number>();
     const record = (): void => {
-        const kept = Array.from({ length: layerCount }, (_, i) => i).filter((layer) => !removed.has(layer));
+        const kept = Array.from({length: layerCount}, (_, i) => i).filter((layer) => !removed.has(layer));
         sets.set(kept.length, kept);
     };
     record();
@@ -31,8 +31,12 @@ describe("even removal order", () => {
     it("is a permutation of the interior layers for every L from 1 to 80", () => {
         for (let layerCount = 1; layerCount <= 80; layerCount++) {
             const order = evenRemovalOrder(layerCount);
-            const interior = Array.from({ length: Math.max(0, layerCount - 2) }, (_, i) => i + 1);
-            assert.deepEqual([...order].sort((a, b) => a - b), interior, `L=${layerCount}`);
+            const interior = Array.from({length: Math.max(0, layerCount - 2)}, (_, i) => i + 1);
+            assert.deepEqual(
+                [...order].sort((a, b) => a - b),
+                interior,
+                `L=${layerCount}`
+            );
         }
     });
 
@@ -50,7 +54,10 @@ describe("even removal order", () => {
                 assert.equal(kept[kept.length - 1], layerCount - 1, where);
                 if (depth > 2) {
                     const faster = new Set(sets.get(depth - 1));
-                    assert.ok([...faster].every((layer) => kept.includes(layer)), `not nested: ${where}`);
+                    assert.ok(
+                        [...faster].every((layer) => kept.includes(layer)),
+                        `not nested: ${where}`
+                    );
                 }
 
                 const ideal = (layerCount - 1) / (depth - 1);
@@ -88,8 +95,10 @@ describe("even removal order", () => {
 
     it("cannot keep max gap − min gap ≤ 1 under nesting: no order of a 9-layer model does (why the bound is looser)", () => {
         const interior = [1, 2, 3, 4, 5, 6, 7];
-        const permutations = (items: number[]): number[][] => items.length <= 1 ? [items]
-            : items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+        const permutations = (items: number[]): number[][] =>
+            items.length <= 1
+                ? [items]
+                : items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
         const tight = permutations(interior).filter((order) => {
             const sets = keptSetsByDepth(9, order);
             return [...sets.values()].every((kept) => kept.length < 2 || largestGap(kept) - Math.min(...gaps(kept)) <= 1);
@@ -100,7 +109,10 @@ describe("even removal order", () => {
     it("spreads the first layers the dial removes instead of bunching them", () => {
         const order = evenRemovalOrder(32);
         const firstFour = order.slice(0, 4).sort((a, b) => a - b);
-        assert.ok(gaps(firstFour).every((gap) => gap >= 4), `first removed: ${firstFour.join(",")}`);
+        assert.ok(
+            gaps(firstFour).every((gap) => gap >= 4),
+            `first removed: ${firstFour.join(",")}`
+        );
     });
 
     it("keeps the lower part of the stack denser when a split cannot be even", () => {
@@ -118,7 +130,7 @@ describe("even removal order", () => {
 
         // paper, L = 32, r = 1.5: keep 21 → 0..19 and 31, an 11-layer block skipped at the top
         const paper15 = paperKeptLayersForRatio(32, 1.5);
-        assert.deepEqual(paper15, [...Array.from({ length: 20 }, (_, i) => i), 31]);
+        assert.deepEqual(paper15, [...Array.from({length: 20}, (_, i) => i), 31]);
         assert.equal(largestGap(paper15) - 1, 11);
         const even21 = keptSetsByDepth(32, evenRemovalOrder(32)).get(21) ?? [];
         assert.ok(largestGap(even21) <= 2, `even at depth 21: ${even21.join(",")}`);

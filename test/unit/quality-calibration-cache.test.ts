@@ -5,8 +5,15 @@ import os from "node:os";
 import path from "node:path";
 import {after, describe, it} from "node:test";
 import {
-    CALIBRATION_FORMAT, FULL_HASH_LIMIT, calibrationCacheFile, listCalibrations, modelFingerprint, readCachedCalibration,
-    readCalibrationFile, writeCalibration, type CalibrationEntry
+    CALIBRATION_FORMAT,
+    FULL_HASH_LIMIT,
+    calibrationCacheFile,
+    listCalibrations,
+    modelFingerprint,
+    readCachedCalibration,
+    readCalibrationFile,
+    writeCalibration,
+    type CalibrationEntry
 } from "../../engine/calibration/index.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-calibration-cache-"));
@@ -14,11 +21,17 @@ after(() => fs.rmSync(root, {recursive: true, force: true}));
 
 function entryFor(modelPath: string, fingerprint: string, order = [3, 1, 2]): CalibrationEntry {
     return {
-        format: CALIBRATION_FORMAT, method: "greedy-kl", fingerprint,
+        format: CALIBRATION_FORMAT,
+        method: "greedy-kl",
+        fingerprint,
         model: {path: modelPath, size: fs.statSync(modelPath).size, layerCount: order.length + 2},
-        order, levels: [], fullModel: {positions: 1, top1Agreement: 1, meanKl: 0, bitsPerToken: 1, bitsPerByte: 1},
+        order,
+        levels: [],
+        fullModel: {positions: 1, top1Agreement: 1, meanKl: 0, bitsPerToken: 1, bitsPerByte: 1},
         text: {name: "t", sha256: "0", tokens: 1, scoredBytes: 1, windowTokens: 2, contextTokens: 0},
-        evaluations: 6, durationSeconds: 1, createdAt: new Date(0).toISOString()
+        evaluations: 6,
+        durationSeconds: 1,
+        createdAt: new Date(0).toISOString()
     };
 }
 
@@ -69,7 +82,10 @@ describe("calibration cache", () => {
         writeCalibration(directory, entryFor(model, (await modelFingerprint(model)).fingerprint));
         fs.writeFileSync(model, "new weights");
         const fresh = writeCalibration(directory, entryFor(model, (await modelFingerprint(model)).fingerprint, [1, 2, 3]));
-        assert.deepEqual(listCalibrations(directory).map((item) => item.file), [fresh]);
+        assert.deepEqual(
+            listCalibrations(directory).map((item) => item.file),
+            [fresh]
+        );
         assert.deepEqual(fs.readdirSync(directory), [path.basename(fresh)]);
     });
 

@@ -2,8 +2,12 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {
-    CalibrationCancelledError, greedyRemovalOrder, singleLayerRemovalOrder, formatCalibrationProgress,
-    type CalibrationProgress, type MaskScorer
+    CalibrationCancelledError,
+    greedyRemovalOrder,
+    singleLayerRemovalOrder,
+    formatCalibrationProgress,
+    type CalibrationProgress,
+    type MaskScorer
 } from "../../engine/calibration/index.js";
 import {buildSchedule, keptLayersAtDepth, validateCalibratedOrder} from "../../engine/plan/index.js";
 import type {QualityScore} from "../../engine/quality/index.js";
@@ -11,14 +15,19 @@ import type {QualityScore} from "../../engine/quality/index.js";
 const score = (meanKl: number): QualityScore => ({positions: 1, top1Agreement: Math.exp(-meanKl), meanKl, bitsPerToken: 1 + meanKl, bitsPerByte: 1 + meanKl});
 
 /** KL = sum of per-layer costs, plus a penalty when two given layers are both skipped */
-function additiveScorer(costs: readonly number[], pair?: {a: number, b: number, penalty: number}): MaskScorer & {calls: number} {
-    const scorer = Object.assign(async (mask: Uint8Array) => {
-        scorer.calls++;
-        let kl = 0;
-        mask.forEach((skip, layer) => { if (skip === 1) kl += costs[layer]; });
-        if (pair !== undefined && mask[pair.a] === 1 && mask[pair.b] === 1) kl += pair.penalty;
-        return score(kl);
-    }, {calls: 0});
+function additiveScorer(costs: readonly number[], pair?: {a: number; b: number; penalty: number}): MaskScorer & {calls: number} {
+    const scorer = Object.assign(
+        async (mask: Uint8Array) => {
+            scorer.calls++;
+            let kl = 0;
+            mask.forEach((skip, layer) => {
+                if (skip === 1) kl += costs[layer];
+            });
+            if (pair !== undefined && mask[pair.a] === 1 && mask[pair.b] === 1) kl += pair.penalty;
+            return score(kl);
+        },
+        {calls: 0}
+    );
     return scorer;
 }
 
@@ -32,7 +41,10 @@ describe("greedy removal order", () => {
         assert.equal(result.evaluations, 45);
         assert.equal(scorer.calls, 45);
         validateCalibratedOrder(result.order, 11);
-        assert.deepEqual(result.levels.map((level) => level.depth), [10, 9, 8, 7, 6, 5, 4, 3, 2]);
+        assert.deepEqual(
+            result.levels.map((level) => level.depth),
+            [10, 9, 8, 7, 6, 5, 4, 3, 2]
+        );
         assert.ok(Math.abs(result.levels[1].meanKl - 0.3) < 1e-12);
         // a report per mask, and one more per chosen layer carrying the level it reached
         assert.equal(progress.filter((p) => p.level === undefined).length, 45);
@@ -50,11 +62,14 @@ describe("greedy removal order", () => {
         assert.deepEqual(estimate.order, [1, 2, 3, 4]);
         assert.deepEqual(greedy.order, [1, 3, 4, 2]);
         assert.equal(estimate.evaluations, 4);
-        assert.deepEqual(estimate.levels.map((level) => level.removed), [1, 2, 3, 4]);
+        assert.deepEqual(
+            estimate.levels.map((level) => level.removed),
+            [1, 2, 3, 4]
+        );
     });
 
     it("yields nested kept sets that keep the first and last layer (the even order's balance is tested in plan-even-order.test.ts)", async () => {
-        const costs = Array.from({length: 16}, (_, layer) => (layer * 7919) % 13 / 10 + 0.01);
+        const costs = Array.from({length: 16}, (_, layer) => ((layer * 7919) % 13) / 10 + 0.01);
         const {order} = await greedyRemovalOrder({shape: {layerCount: 16}, score: additiveScorer(costs)});
         const schedule = buildSchedule({layerCount: 16}, {strategy: "calibrated", calibratedOrder: order});
         for (let depth = 2; depth < 16; depth++) {
@@ -88,8 +103,12 @@ describe("greedy removal order", () => {
         const controller = new AbortController();
         const scorer = additiveScorer(Array.from({length: 12}, (_, layer) => layer / 10));
         const search = greedyRemovalOrder({
-            shape: {layerCount: 12}, score: scorer, signal: controller.signal,
-            onProgress: (p) => { if (p.evaluationsDone === 3) controller.abort(); }
+            shape: {layerCount: 12},
+            score: scorer,
+            signal: controller.signal,
+            onProgress: (p) => {
+                if (p.evaluationsDone === 3) controller.abort();
+            }
         });
         await assert.rejects(search, CalibrationCancelledError);
         assert.equal(scorer.calls, 3);
@@ -97,7 +116,9 @@ describe("greedy removal order", () => {
 
     it("turns a scorer's own cancellation into CalibrationCancelledError", async () => {
         const {QualityMeasurementCancelledError} = await import("../../engine/quality/index.js");
-        const failing: MaskScorer = async () => { throw new QualityMeasurementCancelledError(); };
+        const failing: MaskScorer = async () => {
+            throw new QualityMeasurementCancelledError();
+        };
         await assert.rejects(singleLayerRemovalOrder({shape: {layerCount: 4}, score: failing}), CalibrationCancelledError);
         await assert.rejects(greedyRemovalOrder({shape: {layerCount: 2}, score: failing}), {name: "CalibrationUnsupportedError"});
     });

@@ -9,7 +9,11 @@ const close = (actual: number, expected: number, tolerance = 1e-6) =>
 describe("quality metrics", () => {
     it("log-softmax gives log-probabilities that sum to 1, even for huge logits", () => {
         const logProbs = logSoftmax([1000, 1001, 999]);
-        close([...logProbs].reduce((sum, value) => sum + Math.exp(value), 0), 1, 1e-12);
+        close(
+            [...logProbs].reduce((sum, value) => sum + Math.exp(value), 0),
+            1,
+            1e-12
+        );
         assert.equal(argmax(logProbs), 1);
     });
 
@@ -50,8 +54,10 @@ describe("quality metrics", () => {
         const accumulator = new QualityAccumulator();
         accumulator.addReference(referencePosition([0, 0, 0, 0], 3));
         const score = accumulator.finish(1);
-        assert.deepEqual({...score, bitsPerToken: Number(score.bitsPerToken.toFixed(6))},
-            {positions: 1, top1Agreement: 1, meanKl: 0, bitsPerToken: 2, bitsPerByte: score.bitsPerByte});
+        assert.deepEqual(
+            {...score, bitsPerToken: Number(score.bitsPerToken.toFixed(6))},
+            {positions: 1, top1Agreement: 1, meanKl: 0, bitsPerToken: 2, bitsPerByte: score.bitsPerByte}
+        );
         close(score.bitsPerByte, 2);
     });
 });

@@ -5,8 +5,15 @@ import {formatQualityTables, niceScale, renderQualityPlotSvg, speedupScale, type
 
 function row(strategy: string, depth: number, top1: number): DepthQuality {
     return {
-        strategy, depth, keptLayers: Array.from({length: depth}, (_, i) => i), predictedSpeedup: 8 / depth,
-        positions: 100, top1Agreement: top1, meanKl: 1 - top1, bitsPerToken: 3 - top1, bitsPerByte: 3 - top1
+        strategy,
+        depth,
+        keptLayers: Array.from({length: depth}, (_, i) => i),
+        predictedSpeedup: 8 / depth,
+        positions: 100,
+        top1Agreement: top1,
+        meanKl: 1 - top1,
+        bitsPerToken: 3 - top1,
+        bitsPerByte: 3 - top1
     };
 }
 
@@ -44,7 +51,10 @@ describe("quality report", () => {
     it("picks round axis bounds and ticks", () => {
         assert.deepEqual(niceScale(0, 97), {min: 0, max: 100, ticks: [0, 20, 40, 60, 80, 100]});
         assert.deepEqual(niceScale(0, 2.6).ticks, [0, 1, 2, 3]);
-        assert.deepEqual(niceScale(1.9, 6.1).ticks, [0, 1, 2, 3, 4, 5, 6, 7].filter((tick) => tick >= 1));
+        assert.deepEqual(
+            niceScale(1.9, 6.1).ticks,
+            [0, 1, 2, 3, 4, 5, 6, 7].filter((tick) => tick >= 1)
+        );
         assert.deepEqual(speedupScale(7.46), {min: 1, max: 8, ticks: [1, 1.5, 2, 3, 4, 6, 8]});
         assert.deepEqual(speedupScale(1.2).ticks, [1, 1.25]);
     });

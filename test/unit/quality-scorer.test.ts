@@ -4,8 +4,13 @@ import {describe, it} from "node:test";
 import type {DecodeItem} from "../../engine/native/skip-context.js";
 import {buildSchedule, uniformCostModel} from "../../engine/plan/index.js";
 import {
-    QualityMeasurementCancelledError, TeacherForcedScorer, measureScheduleQuality, prepareTeacherForcedText, skipMaskKeeping,
-    type SkipDecoder, type TextTokenizer
+    QualityMeasurementCancelledError,
+    TeacherForcedScorer,
+    measureScheduleQuality,
+    prepareTeacherForcedText,
+    skipMaskKeeping,
+    type SkipDecoder,
+    type TextTokenizer
 } from "../../engine/quality/index.js";
 
 const VOCAB = 6;
@@ -15,7 +20,7 @@ const BOS = 5;
 class FakeDecoder implements SkipDecoder {
     readonly contextSize = 32;
     mask: Uint8Array;
-    decodes: {tokens: number[], mask: number[]}[] = [];
+    decodes: {tokens: number[]; mask: number[]}[] = [];
     removals = 0;
     constructor(readonly layerCount: number) {
         this.mask = new Uint8Array(layerCount);
@@ -82,7 +87,10 @@ describe("teacher-forced scorer", () => {
         assert.equal(decoder.decodes.length, 2 * windows);
         assert.equal(decoder.removals, 2 * windows);
         // the same token windows go in for the reference and the skipped run: only the mask differs
-        assert.deepEqual(decoder.decodes.slice(windows).map((call) => call.tokens), decoder.decodes.slice(0, windows).map((call) => call.tokens));
+        assert.deepEqual(
+            decoder.decodes.slice(windows).map((call) => call.tokens),
+            decoder.decodes.slice(0, windows).map((call) => call.tokens)
+        );
         assert.ok(decoder.decodes.slice(0, windows).every((call) => call.mask.every((value) => value === 0)));
         assert.ok(decoder.decodes.slice(windows).every((call) => call.mask[1] === 1));
     });
@@ -117,13 +125,15 @@ describe("teacher-forced scorer", () => {
         const schedule = buildSchedule({layerCount: 6}, {strategy: "even"});
         const seen: number[] = [];
         const rows = await measureScheduleQuality(scorer, schedule, uniformCostModel(6, 0), {onResult: (row) => seen.push(row.depth)});
-        assert.deepEqual(rows.map((row) => row.depth), [6, 5, 4, 3, 2]);
+        assert.deepEqual(
+            rows.map((row) => row.depth),
+            [6, 5, 4, 3, 2]
+        );
         assert.deepEqual(seen, [6, 5, 4, 3, 2]);
         assert.equal(rows[0].meanKl, 0);
         assert.equal(scorer.evaluations, 4);
         rows.forEach((row) => assert.ok(Math.abs(row.predictedSpeedup - 6 / row.depth) < 1e-9));
-        for (let i = 1; i < rows.length; i++)
-            assert.ok(rows[i].meanKl > rows[i - 1].meanKl);
+        for (let i = 1; i < rows.length; i++) assert.ok(rows[i].meanKl > rows[i - 1].meanKl);
         assert.deepEqual([...skipMaskKeeping(6, rows[2].keptLayers)].filter((value) => value === 1).length, 2);
     });
 });

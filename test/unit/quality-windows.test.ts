@@ -8,8 +8,13 @@ const text = (count: number) => Array.from({length: count}, (_, i) => i);
 
 describe("teacher-forcing windows", () => {
     for (const [count, windowTokens, contextTokens, prefix] of [
-        [1000, 256, 64, [BOS]], [255, 256, 64, [BOS]], [256, 256, 64, [BOS]], [10, 256, 64, [BOS]],
-        [1000, 128, 0, []], [777, 64, 62, []], [5000, 512, 100, [BOS]]
+        [1000, 256, 64, [BOS]],
+        [255, 256, 64, [BOS]],
+        [256, 256, 64, [BOS]],
+        [10, 256, 64, [BOS]],
+        [1000, 128, 0, []],
+        [777, 64, 62, []],
+        [5000, 512, 100, [BOS]]
     ] as const) {
         it(`scores each of ${count} tokens once in windows of ${windowTokens} with ${contextTokens} tokens of context${prefix.length > 0 ? " after BOS" : ""}`, () => {
             const tokens = text(count);
@@ -32,8 +37,7 @@ describe("teacher-forcing windows", () => {
             }
             assert.deepEqual(scored, tokens.slice(firstScored));
             // every window but a single short one is full, so they all take the same kernel path in llama.cpp
-            if (count + prefix.length >= windowTokens)
-                assert.ok(windows.every((window) => window.tokens.length === windowTokens));
+            if (count + prefix.length >= windowTokens) assert.ok(windows.every((window) => window.tokens.length === windowTokens));
         });
     }
 

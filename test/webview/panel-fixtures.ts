@@ -1,12 +1,12 @@
 // Panel data shaped like the planner's: a cost model with a fixed per-token cost plus one unit per
 // kept layer, layers removed evenly with the first and last always kept.
-import type { ModelInfo, RunStats, SpeedStep } from "../../common/panel-messages.js";
+import type {ModelInfo, RunStats, SpeedStep} from "../../common/panel-messages.js";
 
 /** Kept layers for depth k of n, spread evenly, first and last included. */
 export function evenKeptLayers(layerCount: number, depth: number): number[] {
-    if (depth >= layerCount) return Array.from({ length: layerCount }, (_, i) => i);
+    if (depth >= layerCount) return Array.from({length: layerCount}, (_, i) => i);
     if (depth === 1) return [0];
-    return Array.from({ length: depth }, (_, i) => Math.round(i * (layerCount - 1) / (depth - 1)));
+    return Array.from({length: depth}, (_, i) => Math.round((i * (layerCount - 1)) / (depth - 1)));
 }
 
 export function predictedSpeedup(layerCount: number, depth: number, fixedCost: number): number {
@@ -22,7 +22,7 @@ export interface FixtureModelOptions {
 }
 
 export function fixtureModel(options: FixtureModelOptions = {}): ModelInfo {
-    const { layerCount = 32, minDepth = 12, fixedCost = 4, withQuality = true, includeFullModel = true } = options;
+    const {layerCount = 32, minDepth = 12, fixedCost = 4, withQuality = true, includeFullModel = true} = options;
     const steps: SpeedStep[] = [];
     for (let depth = includeFullModel ? layerCount : layerCount - 1; depth >= minDepth; depth--) {
         const step: SpeedStep = {
@@ -30,7 +30,7 @@ export function fixtureModel(options: FixtureModelOptions = {}): ModelInfo {
             predictedSpeedup: predictedSpeedup(layerCount, depth, fixedCost),
             keptLayers: evenKeptLayers(layerCount, depth)
         };
-        steps.push(withQuality ? { ...step, quality: { top1Agreement: 1 - 0.6 * ((layerCount - depth) / layerCount) ** 1.5 } } : step);
+        steps.push(withQuality ? {...step, quality: {top1Agreement: 1 - 0.6 * ((layerCount - depth) / layerCount) ** 1.5}} : step);
     }
     return {
         name: "qwen2.5-coder-1.5b-instruct-q8_0.gguf",

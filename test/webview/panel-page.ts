@@ -1,19 +1,24 @@
 // Test harness for the speed panel in a real Chromium: builds the bundle with the project's esbuild
 // script, serves it with buildPanelHtml from a loopback-only HTTP server, and stands in for VS Code
 // with a stub acquireVsCodeApi that records posted messages and keeps state across reloads.
-import { spawn } from "node:child_process";
+import {spawn} from "node:child_process";
 import fs from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { buildPanelHtml, createNonce } from "../../extension/panel/panel-html.js";
+import {fileURLToPath} from "node:url";
+import {chromium, type Browser, type Page} from "playwright-core";
+import {buildPanelHtml, createNonce} from "../../extension/panel/panel-html.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const CHROMIUM_PATH = process.env["LAYER_DIAL_CHROMIUM"] ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync"
 ];
 
 export class ChromiumMissingError extends Error {
@@ -25,10 +30,14 @@ export class ChromiumMissingError extends Error {
 
 /** Runs `node esbuild.mjs` for the panel's builds into outRoot, exactly as `npm run build:webview` does. */
 export async function buildPanelBundle(outRoot: string): Promise<void> {
-    const child = spawn(process.execPath, ["esbuild.mjs", "--only=webview,webview-styles", `--outdir=${outRoot}`],
-        { cwd: repoRoot, stdio: ["ignore", "inherit", "pipe"] });
+    const child = spawn(process.execPath, ["esbuild.mjs", "--only=webview,webview-styles", `--outdir=${outRoot}`], {
+        cwd: repoRoot,
+        stdio: ["ignore", "inherit", "pipe"]
+    });
     let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk;
+    });
     const code = await new Promise<number | null>((resolve, reject) => {
         child.once("error", reject);
         child.once("close", resolve);
@@ -67,7 +76,10 @@ const DARK_THEME_CSS = `html {
 `;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
-    ".js": "text/javascript", ".css": "text/css", ".ttf": "font/ttf", ".map": "application/json"
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".ttf": "font/ttf",
+    ".map": "application/json"
 };
 
 export interface PanelServer {
@@ -85,7 +97,7 @@ export async function startPanelServer(outRoot: string): Promise<PanelServer> {
     const server = http.createServer((request, response) => {
         const url = new URL(request.url ?? "/", origin);
         const send = (status: number, type: string, body: string | Buffer): void => {
-            response.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+            response.writeHead(status, {"content-type": type, "cache-control": "no-store"});
             response.end(body);
         };
         if (url.pathname === "/") {
@@ -110,7 +122,8 @@ export async function startPanelServer(outRoot: string): Promise<PanelServer> {
         }
         fs.readFile(file).then(
             (body) => send(200, CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream", body),
-            () => send(404, "text/plain", "not found"));
+            () => send(404, "text/plain", "not found")
+        );
     });
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -122,7 +135,11 @@ export async function startPanelServer(outRoot: string): Promise<PanelServer> {
     return {
         origin,
         lastHtml: () => lastHtml,
-        close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); })
+        close: () =>
+            new Promise((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            })
     };
 }
 
@@ -132,7 +149,7 @@ export async function launchChromium(): Promise<Browser> {
     } catch {
         throw new ChromiumMissingError(CHROMIUM_PATH);
     }
-    return await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    return await chromium.launch({executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS});
 }
 
 // Runs before the panel's script on every load (and reload). It stands in for VS Code: acquireVsCodeApi
@@ -167,15 +184,19 @@ const VSCODE_STUB = `(() => {
     };
 })();`;
 
-export async function openPanel(browser: Browser, server: PanelServer): Promise<{ readonly page: Page; readonly warnings: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 760, height: 860 }, colorScheme: "dark" });
+export async function openPanel(browser: Browser, server: PanelServer): Promise<{readonly page: Page; readonly warnings: string[]}> {
+    const page = await browser.newPage({viewport: {width: 760, height: 860}, colorScheme: "dark"});
     const warnings: string[] = [];
-    page.on("console", (message) => { if (message.type() === "warning") warnings.push(message.text()); });
-    page.on("pageerror", (error) => { warnings.push(`page error: ${error.message}`); });
-    await page.addInitScript({ content: VSCODE_STUB });
+    page.on("console", (message) => {
+        if (message.type() === "warning") warnings.push(message.text());
+    });
+    page.on("pageerror", (error) => {
+        warnings.push(`page error: ${error.message}`);
+    });
+    await page.addInitScript({content: VSCODE_STUB});
     await page.goto(`${server.origin}/`);
     await page.waitForFunction("window.__layerDialTest.posted.some((message) => message.type === 'ready')");
-    return { page, warnings };
+    return {page, warnings};
 }
 
 /** Posts messages as the extension would and resolves once the panel has handled all of them. */

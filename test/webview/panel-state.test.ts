@@ -1,75 +1,84 @@
 // The panel's state reducer, saved-state restore and slider geometry, without a browser.
-import { test, describe } from "node:test";
+import {test, describe} from "node:test";
 import assert from "node:assert/strict";
 import {
-    applyMessage, emptyPanelState, MAX_OUTPUT_CHARS, offeredSteps, restorePanelState, toSavedState, withDepth,
+    applyMessage,
+    emptyPanelState,
+    MAX_OUTPUT_CHARS,
+    offeredSteps,
+    restorePanelState,
+    toSavedState,
+    withDepth,
     type PanelState
 } from "../../webview/panel-state.js";
-import { MAX_HISTORY } from "../../common/panel-messages.js";
-import { nearestStepIndex, positionOf, stepIndexForKey } from "../../webview/slider-math.js";
-import { fixtureModel, fixtureRun } from "./panel-fixtures.js";
+import {MAX_HISTORY} from "../../common/panel-messages.js";
+import {nearestStepIndex, positionOf, stepIndexForKey} from "../../webview/slider-math.js";
+import {fixtureModel, fixtureRun} from "./panel-fixtures.js";
 
-const model = fixtureModel({ layerCount: 8, minDepth: 4, includeFullModel: false });
-const loaded: PanelState = { ...emptyPanelState, model, depth: 6 };
+const model = fixtureModel({layerCount: 8, minDepth: 4, includeFullModel: false});
+const loaded: PanelState = {...emptyPanelState, model, depth: 6};
 
-function collect(): { readonly warn: (problem: string) => void; readonly problems: string[] } {
+function collect(): {readonly warn: (problem: string) => void; readonly problems: string[]} {
     const problems: string[] = [];
-    return { warn: (problem) => problems.push(problem), problems };
+    return {warn: (problem) => problems.push(problem), problems};
 }
 
 describe("offeredSteps", () => {
     test("adds the full model when the planner left it out, and sorts by speedup", () => {
         const steps = offeredSteps(model);
-        assert.deepEqual(steps.map((step) => step.depth), [8, 7, 6, 5, 4]);
-        assert.deepEqual(steps[0], { depth: 8, predictedSpeedup: 1, keptLayers: [0, 1, 2, 3, 4, 5, 6, 7] });
+        assert.deepEqual(
+            steps.map((step) => step.depth),
+            [8, 7, 6, 5, 4]
+        );
+        assert.deepEqual(steps[0], {depth: 8, predictedSpeedup: 1, keptLayers: [0, 1, 2, 3, 4, 5, 6, 7]});
     });
 });
 
 describe("applyMessage", () => {
     test("level: applies offered depths, warns about others", () => {
-        const { warn, problems } = collect();
-        assert.equal(applyMessage(loaded, { type: "level", depth: 4 }, warn).depth, 4);
-        assert.equal(applyMessage(loaded, { type: "level", depth: 3 }, warn), loaded);
-        assert.equal(applyMessage(emptyPanelState, { type: "level", depth: 4 }, warn), emptyPanelState);
+        const {warn, problems} = collect();
+        assert.equal(applyMessage(loaded, {type: "level", depth: 4}, warn).depth, 4);
+        assert.equal(applyMessage(loaded, {type: "level", depth: 3}, warn), loaded);
+        assert.equal(applyMessage(emptyPanelState, {type: "level", depth: 4}, warn), emptyPanelState);
         assert.equal(problems.length, 2);
     });
 
     test("runStats: newest last, one entry per request, at most MAX_HISTORY", () => {
-        const { warn } = collect();
+        const {warn} = collect();
         let state = loaded;
-        for (let i = 0; i < MAX_HISTORY + 3; i++) state = applyMessage(state, { type: "runStats", run: fixtureRun({ requestId: `r${i}` }) }, warn);
-        state = applyMessage(state, { type: "runStats", run: fixtureRun({ requestId: "r5", tokensPerSecond: 99 }) }, warn);
+        for (let i = 0; i < MAX_HISTORY + 3; i++) state = applyMessage(state, {type: "runStats", run: fixtureRun({requestId: `r${i}`})}, warn);
+        state = applyMessage(state, {type: "runStats", run: fixtureRun({requestId: "r5", tokensPerSecond: 99})}, warn);
         assert.equal(state.history.length, MAX_HISTORY);
         assert.equal(state.history.at(-1)?.tokensPerSecond, 99);
         assert.equal(state.history.filter((run) => run.requestId === "r5").length, 1);
     });
 
     test("a request streams, ends, and ignores chunks for other requests", () => {
-        const { warn, problems } = collect();
-        let state = applyMessage(loaded, { type: "requestStarted", requestId: "a", title: "t" }, warn);
-        state = applyMessage(state, { type: "output", requestId: "a", text: "hel" }, warn);
-        state = applyMessage(state, { type: "output", requestId: "b", text: "XX" }, warn);
-        state = applyMessage(state, { type: "output", requestId: "a", text: "lo" }, warn);
-        state = applyMessage(state, { type: "requestEnded", requestId: "a", stopReason: "cancelled" }, warn);
-        state = applyMessage(state, { type: "output", requestId: "a", text: "late" }, warn);
-        assert.deepEqual(state.request, { requestId: "a", title: "t", text: "hello", status: "cancelled" });
+        const {warn, problems} = collect();
+        let state = applyMessage(loaded, {type: "requestStarted", requestId: "a", title: "t"}, warn);
+        state = applyMessage(state, {type: "output", requestId: "a", text: "hel"}, warn);
+        state = applyMessage(state, {type: "output", requestId: "b", text: "XX"}, warn);
+        state = applyMessage(state, {type: "output", requestId: "a", text: "lo"}, warn);
+        state = applyMessage(state, {type: "requestEnded", requestId: "a", stopReason: "cancelled"}, warn);
+        state = applyMessage(state, {type: "output", requestId: "a", text: "late"}, warn);
+        assert.deepEqual(state.request, {requestId: "a", title: "t", text: "hello", status: "cancelled"});
         assert.equal(problems.length, 2);
     });
 
     test("output keeps the newest MAX_OUTPUT_CHARS characters", () => {
-        const { warn } = collect();
-        let state = applyMessage(loaded, { type: "requestStarted", requestId: "a", title: "t" }, warn);
-        for (let i = 0; i < 4; i++) state = applyMessage(state, { type: "output", requestId: "a", text: String(i).repeat(60_000) }, warn);
+        const {warn} = collect();
+        let state = applyMessage(loaded, {type: "requestStarted", requestId: "a", title: "t"}, warn);
+        for (let i = 0; i < 4; i++) state = applyMessage(state, {type: "output", requestId: "a", text: String(i).repeat(60_000)}, warn);
         assert.equal(state.request?.text.length, MAX_OUTPUT_CHARS);
         assert.ok(state.request?.text.endsWith("3"));
     });
 
     test("state: a running request the extension no longer knows becomes lost", () => {
-        const { warn } = collect();
-        const running = applyMessage(loaded, { type: "requestStarted", requestId: "a", title: "t" }, warn);
-        const still = applyMessage(running, { type: "state", model, depth: 6, activeRequestId: "a" }, warn);
+        const {warn} = collect();
+        const running = applyMessage(loaded, {type: "requestStarted", requestId: "a", title: "t"}, warn);
+        const still = applyMessage(running, {type: "state", model, depth: 6, activeRequestId: "a"}, warn);
         assert.equal(still.request?.status, "running");
-        const lost = applyMessage(running, { type: "state", model, depth: 6, activeRequestId: null }, warn);
+        const lost = applyMessage(running, {type: "state", model, depth: 6, activeRequestId: null}, warn);
         assert.equal(lost.request?.status, "lost");
     });
 
@@ -81,17 +90,17 @@ describe("applyMessage", () => {
 
 describe("saved state", () => {
     test("round-trips through JSON", () => {
-        const state: PanelState = { model, depth: 5, history: [fixtureRun({ depth: 5 })], request: { requestId: "a", title: "t", text: "x", status: "done" } };
-        const { warn, problems } = collect();
+        const state: PanelState = {model, depth: 5, history: [fixtureRun({depth: 5})], request: {requestId: "a", title: "t", text: "x", status: "done"}};
+        const {warn, problems} = collect();
         assert.deepEqual(restorePanelState(JSON.parse(JSON.stringify(toSavedState(state))), warn), state);
         assert.deepEqual(problems, []);
     });
 
     test("missing, foreign or damaged state restores as empty, with a warning when it was not just missing", () => {
-        const { warn, problems } = collect();
+        const {warn, problems} = collect();
         assert.equal(restorePanelState(undefined, warn), emptyPanelState);
-        assert.equal(restorePanelState({ version: 0 }, warn), emptyPanelState);
-        assert.equal(restorePanelState({ ...toSavedState(loaded), depth: 2 }, warn), emptyPanelState);
+        assert.equal(restorePanelState({version: 0}, warn), emptyPanelState);
+        assert.equal(restorePanelState({...toSavedState(loaded), depth: 2}, warn), emptyPanelState);
         assert.equal(problems.length, 2);
     });
 });
@@ -110,8 +119,7 @@ describe("slider geometry", () => {
     test("any position snaps to the nearest step, clamped to the track", () => {
         assert.equal(nearestStepIndex(steps, -3), 0);
         assert.equal(nearestStepIndex(steps, 7), steps.length - 1);
-        for (const [index, step] of steps.entries())
-            assert.equal(nearestStepIndex(steps, positionOf(step, steps) + 0.01), index);
+        for (const [index, step] of steps.entries()) assert.equal(nearestStepIndex(steps, positionOf(step, steps) + 0.01), index);
     });
 
     test("keys: arrows, Page keys, Home and End; others are not handled", () => {

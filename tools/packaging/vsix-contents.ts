@@ -2,7 +2,7 @@
 // extension needs at run time and what it must not ship. No 'vscode', no dependencies: unit-testable.
 import fs from "node:fs";
 
-export type ZipEntry = {name: string, compressedSize: number, size: number};
+export type ZipEntry = {name: string; compressedSize: number; size: number};
 
 export class VsixFormatError extends Error {
     override name = "VsixFormatError";
@@ -62,9 +62,12 @@ export const REQUIRED_FILES = [
     "extension/node_modules/node-llama-cpp/llama/binariesGithubRelease.json"
 ] as const;
 
-export const FORBIDDEN_PATTERNS: readonly {pattern: RegExp, why: string}[] = [
+export const FORBIDDEN_PATTERNS: readonly {pattern: RegExp; why: string}[] = [
     {pattern: /^extension\/node_modules\/@node-llama-cpp\//, why: "node-llama-cpp's prebuilt binaries (dist/native is the one build)"},
-    {pattern: /^extension\/node_modules\/node-llama-cpp\/llama\/(?!(binariesGithubRelease|llama\.cpp\.info|package)\.json$)/, why: "llama.cpp sources and local builds"},
+    {
+        pattern: /^extension\/node_modules\/node-llama-cpp\/llama\/(?!(binariesGithubRelease|llama\.cpp\.info|package)\.json$)/,
+        why: "llama.cpp sources and local builds"
+    },
     {pattern: /^extension\/(test|native|engine|extension|webview|bench)\//, why: "sources, tests and patches"},
     {pattern: /\.ts$/, why: "TypeScript sources"},
     {pattern: /\.map$/, why: "source maps"}

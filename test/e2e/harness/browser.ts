@@ -1,15 +1,20 @@
 // Debian's chromium driven by playwright-core (no bundled browser download, which needs the internet).
 import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser } from "playwright-core";
-import { RUN_MARKER_VARIABLE } from "./process-group.js";
+import {chromium, type Browser} from "playwright-core";
+import {RUN_MARKER_VARIABLE} from "./process-group.js";
 
 export const CHROMIUM_PATH = process.env["LAYER_DIAL_CHROMIUM"] ?? "/usr/bin/chromium";
 
 // what ../shared/docs/vscode-e2e-offline.md found to work headless as root with no network
 const CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync"
 ];
 
 export class ChromiumMissingError extends Error {
@@ -30,5 +35,5 @@ export async function launchChromium(marker: string, home: string): Promise<Brow
     env[RUN_MARKER_VARIABLE] = marker;
     env["XDG_CONFIG_HOME"] = path.join(home, "config");
     env["XDG_CACHE_HOME"] = path.join(home, "cache");
-    return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true, env });
+    return chromium.launch({executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true, env});
 }

@@ -5,21 +5,22 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as esbuild from "esbuild";
-import { E2E_DIR } from "./code-server.js";
+import {E2E_DIR} from "./code-server.js";
 
 export const SUITE_OUT_DIR = path.join(E2E_DIR, "out/suite");
 export const SUITE_ENTRY = path.join(SUITE_OUT_DIR, "index.cjs");
 
 export async function buildSuite(): Promise<void> {
     const sourceDir = path.join(E2E_DIR, "suite");
-    const entryPoints = fs.readdirSync(sourceDir)
+    const entryPoints = fs
+        .readdirSync(sourceDir)
         .filter((file) => file === "index.ts" || file.endsWith(".test.ts"))
         .map((file) => path.join(sourceDir, file));
-    fs.rmSync(SUITE_OUT_DIR, { recursive: true, force: true });
+    fs.rmSync(SUITE_OUT_DIR, {recursive: true, force: true});
     await esbuild.build({
         entryPoints,
         outdir: SUITE_OUT_DIR,
-        outExtension: { ".js": ".cjs" },
+        outExtension: {".js": ".cjs"},
         bundle: true,
         format: "cjs",
         platform: "node",

@@ -1,15 +1,15 @@
 // Runs the project's own packaging (`npm run package`: production bundles, the staged native build, vsce)
 // and finds the VSIX it wrote. Output goes to a log file; its tail is in the error when a step fails.
-import { spawn } from "node:child_process";
+import {spawn} from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { REPO_ROOT } from "./code-server.js";
-import { BuildStepError, VsixNotFoundError } from "./errors.js";
+import {REPO_ROOT} from "./code-server.js";
+import {BuildStepError, VsixNotFoundError} from "./errors.js";
 
 async function runLogged(command: string, args: readonly string[], logFile: string): Promise<void> {
-    const log = fs.createWriteStream(logFile, { flags: "a" });
+    const log = fs.createWriteStream(logFile, {flags: "a"});
     let output = "";
-    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"]});
     const collect = (chunk: string): void => {
         output += chunk;
         log.write(chunk);
@@ -28,9 +28,10 @@ async function runLogged(command: string, args: readonly string[], logFile: stri
 export async function packageVsix(logFile: string): Promise<string> {
     const started = Date.now();
     await runLogged("npm", ["run", "package"], logFile);
-    const written = fs.readdirSync(REPO_ROOT)
+    const written = fs
+        .readdirSync(REPO_ROOT)
         .filter((file) => file.endsWith(".vsix"))
-        .map((file) => ({ file: path.join(REPO_ROOT, file), mtime: fs.statSync(path.join(REPO_ROOT, file)).mtimeMs }))
+        .map((file) => ({file: path.join(REPO_ROOT, file), mtime: fs.statSync(path.join(REPO_ROOT, file)).mtimeMs}))
         // a second of slack: some file systems keep coarse modification times
         .filter((entry) => entry.mtime >= started - 1_000)
         .sort((a, b) => b.mtime - a.mtime);

@@ -5,8 +5,8 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { CodeServerExitedError, CodeServerStartTimeoutError, ExtensionInstallError, SetupMissingError } from "./errors.js";
-import { ProcessGroup, RUN_MARKER_VARIABLE } from "./process-group.js";
+import {CodeServerExitedError, CodeServerStartTimeoutError, ExtensionInstallError, SetupMissingError} from "./errors.js";
+import {ProcessGroup, RUN_MARKER_VARIABLE} from "./process-group.js";
 
 export const E2E_DIR = path.resolve(import.meta.dirname, "..");
 export const REPO_ROOT = path.resolve(E2E_DIR, "../..");
@@ -15,13 +15,13 @@ const CODE_SERVER_ENTRY = path.join(E2E_DIR, "node_modules/code-server/out/node/
 /** Options for CodeServer.create; every field is optional. */
 export type CodeServerOptions = {
     /** Written to the user's settings.json before start. Defaults to {}. */
-    userSettings?: Record<string, unknown>,
+    userSettings?: Record<string, unknown>;
     /** Extra environment for code-server and so for the extension host. Defaults to none. */
-    env?: Record<string, string>,
+    env?: Record<string, string>;
     /** Where code-server's output is appended. Defaults to <temp>/code-server.log. */
-    logFile?: string,
+    logFile?: string;
     /** How long to wait for the server to answer /healthz. Defaults to 60 s. */
-    startTimeoutMs?: number
+    startTimeoutMs?: number;
 };
 
 export class CodeServer {
@@ -51,7 +51,7 @@ export class CodeServer {
             data: path.join(root, "xdg-data"),
             state: path.join(root, "xdg-state")
         };
-        for (const dir of Object.values(dirs)) await fsp.mkdir(dir, { recursive: true });
+        for (const dir of Object.values(dirs)) await fsp.mkdir(dir, {recursive: true});
         const env: NodeJS.ProcessEnv = {
             ...process.env,
             // without these code-server writes ~/.config/code-server/config.yaml and reads the user's own;
@@ -64,8 +64,15 @@ export class CodeServer {
         };
         // a code-server started from a terminal inside code-server would otherwise talk to that one
         delete env["VSCODE_IPC_HOOK_CLI"];
-        const server = new CodeServer(root, dirs.userData, dirs.extensions, dirs.workspace,
-            options.logFile ?? path.join(root, "code-server.log"), env, options.startTimeoutMs ?? 60_000);
+        const server = new CodeServer(
+            root,
+            dirs.userData,
+            dirs.extensions,
+            dirs.workspace,
+            options.logFile ?? path.join(root, "code-server.log"),
+            env,
+            options.startTimeoutMs ?? 60_000
+        );
         await server.writeUserSettings(options.userSettings ?? {});
         return server;
     }
@@ -78,7 +85,7 @@ export class CodeServer {
     /** Replaces the user's settings.json; a running workbench picks the change up through its file watcher. */
     async writeUserSettings(settings: Record<string, unknown>): Promise<void> {
         const file = path.join(this.userDataDir, "User/settings.json");
-        await fsp.mkdir(path.dirname(file), { recursive: true });
+        await fsp.mkdir(path.dirname(file), {recursive: true});
         await fsp.writeFile(file, JSON.stringify(settings, null, 4));
     }
 
@@ -88,11 +95,17 @@ export class CodeServer {
 
     /** `code-server --install-extension <vsix>`: offline, under a second. */
     async installExtension(vsix: string): Promise<void> {
-        const install = new ProcessGroup(process.execPath, [CODE_SERVER_ENTRY, ...this.commonArgs(), "--install-extension", vsix],
-            { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+        const install = new ProcessGroup(process.execPath, [CODE_SERVER_ENTRY, ...this.commonArgs(), "--install-extension", vsix], {
+            env: this.env,
+            stdio: ["ignore", "pipe", "pipe"]
+        });
         let output = "";
-        install.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => { output += chunk; });
-        install.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => { output += chunk; });
+        install.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+            output += chunk;
+        });
+        install.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+            output += chunk;
+        });
         await install.exited;
         const code = install.child.exitCode;
         await install.stop();
@@ -100,12 +113,23 @@ export class CodeServer {
     }
 
     async start(): Promise<void> {
-        const log = fs.createWriteStream(this.logFile, { flags: "a" });
-        const group = new ProcessGroup(process.execPath, [
-            CODE_SERVER_ENTRY, ...this.commonArgs(),
-            "--bind-addr", "127.0.0.1:0", "--auth", "none",
-            "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override"
-        ], { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+        const log = fs.createWriteStream(this.logFile, {flags: "a"});
+        const group = new ProcessGroup(
+            process.execPath,
+            [
+                CODE_SERVER_ENTRY,
+                ...this.commonArgs(),
+                "--bind-addr",
+                "127.0.0.1:0",
+                "--auth",
+                "none",
+                "--disable-telemetry",
+                "--disable-update-check",
+                "--disable-workspace-trust",
+                "--disable-getting-started-override"
+            ],
+            {env: this.env, stdio: ["ignore", "pipe", "pipe"]}
+        );
         this.group = group;
         let output = "";
         const listening = new Promise<string>((resolve, reject) => {
@@ -148,7 +172,7 @@ export class CodeServer {
 
     /** Removes the temp folders; call after stop(). */
     async remove(): Promise<void> {
-        await fsp.rm(this.root, { recursive: true, force: true });
+        await fsp.rm(this.root, {recursive: true, force: true});
     }
 }
 
@@ -168,7 +192,7 @@ async function withDeadline<T>(promise: Promise<T>, deadline: number, onTimeout:
 async function waitForHealthz(origin: string, deadline: number, onTimeout: () => Error): Promise<void> {
     while (Date.now() < deadline) {
         try {
-            const response = await fetch(new URL("/healthz", origin), { signal: AbortSignal.timeout(2_000) });
+            const response = await fetch(new URL("/healthz", origin), {signal: AbortSignal.timeout(2_000)});
             if (response.ok) return;
         } catch {
             // not accepting connections yet

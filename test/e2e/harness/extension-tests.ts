@@ -3,30 +3,30 @@
 // workbench URL's `payload`. When the tests finish the workbench calls window.codeAutomationExit(code),
 // and the extension host's console goes to window.codeAutomationLog(type, args); both are exposed here.
 // A page must stay open meanwhile: code-server starts an extension host only for a connected workbench.
-import { format } from "node:util";
-import type { Browser, Page } from "playwright-core";
-import type { CodeServer } from "./code-server.js";
-import { ExtensionTestsTimeoutError } from "./errors.js";
+import {format} from "node:util";
+import type {Browser, Page} from "playwright-core";
+import type {CodeServer} from "./code-server.js";
+import {ExtensionTestsTimeoutError} from "./errors.js";
 
 /** Options for runExtensionTests. */
 export type ExtensionTestsOptions = {
-    server: CodeServer,
-    browser: Browser,
+    server: CodeServer;
+    browser: Browser;
     /** Absolute path of the folder holding the extension's package.json. */
-    extensionDevelopmentPath: string,
+    extensionDevelopmentPath: string;
     /** Absolute path of the compiled test module (exports `run(): Promise<void>`). */
-    extensionTestsPath: string,
+    extensionTestsPath: string;
     /** The folder the workbench opens. Defaults to the server's workspace. */
-    folder?: string,
+    folder?: string;
     /** Called with each line the extension host logs, as it arrives. Defaults to none. */
-    onLog?: (line: string) => void,
+    onLog?: (line: string) => void;
     /** Called with the page before the workbench loads (e.g. to attach the DOM probe). Defaults to none. */
-    onPage?: (page: Page) => void,
+    onPage?: (page: Page) => void;
     /** Defaults to 180 s. */
-    timeoutMs?: number
+    timeoutMs?: number;
 };
 
-export type ExtensionTestsResult = { exitCode: number, log: string[] };
+export type ExtensionTestsResult = {exitCode: number; log: string[]};
 
 /** The console's arguments arrive unformatted (mocha's reporter logs "%s" templates); format them as the console would. */
 function formatArgs(args: unknown): string {
@@ -35,13 +35,15 @@ function formatArgs(args: unknown): string {
 }
 
 export async function runExtensionTests(options: ExtensionTestsOptions): Promise<ExtensionTestsResult> {
-    const { server, browser } = options;
+    const {server, browser} = options;
     const timeoutMs = options.timeoutMs ?? 180_000;
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await browser.newPage({viewport: {width: 1280, height: 800}});
     const log: string[] = [];
     try {
         let reportExit: (code: number) => void = () => undefined;
-        const exited = new Promise<number>((resolve) => { reportExit = resolve; });
+        const exited = new Promise<number>((resolve) => {
+            reportExit = resolve;
+        });
         await page.exposeFunction("codeAutomationLog", (type: unknown, args: unknown) => {
             for (const line of formatArgs(args).split("\n")) {
                 const entry = type === "log" || type === "info" ? line : `[${String(type)}] ${line}`;
@@ -63,7 +65,7 @@ export async function runExtensionTests(options: ExtensionTestsOptions): Promise
             timer = setTimeout(() => reject(new ExtensionTestsTimeoutError(timeoutMs, log.join("\n"))), timeoutMs);
         });
         try {
-            return { exitCode: await Promise.race([exited, timedOut]), log };
+            return {exitCode: await Promise.race([exited, timedOut]), log};
         } finally {
             clearTimeout(timer);
         }

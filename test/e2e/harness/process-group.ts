@@ -2,9 +2,9 @@
 // `kill -- -PGID` reaches everything they started: code-server, its extension hosts, file watchers and the
 // extension's engine host. Every child also carries a marker in its environment (inherited down the
 // tree), which finds anything that escaped the group, such as a child that called setsid itself.
-import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import {spawn, type ChildProcess, type SpawnOptions} from "node:child_process";
 import fs from "node:fs";
-import { setTimeout as delay } from "node:timers/promises";
+import {setTimeout as delay} from "node:timers/promises";
 
 export const RUN_MARKER_VARIABLE = "LAYER_DIAL_E2E_RUN";
 
@@ -14,16 +14,24 @@ export class ProcessGroup {
     private exitedAlready = false;
 
     constructor(command: string, args: readonly string[], options: Omit<SpawnOptions, "detached">) {
-        this.child = spawn(command, args, { ...options, detached: true });
+        this.child = spawn(command, args, {...options, detached: true});
         const child = this.child;
         this.exited = new Promise<void>((resolve) => {
-            child.once("exit", () => { this.exitedAlready = true; resolve(); });
-            child.once("error", () => { this.exitedAlready = true; resolve(); });
+            child.once("exit", () => {
+                this.exitedAlready = true;
+                resolve();
+            });
+            child.once("error", () => {
+                this.exitedAlready = true;
+                resolve();
+            });
         });
         liveGroups.add(this);
     }
 
-    get pid(): number | undefined { return this.child.pid; }
+    get pid(): number | undefined {
+        return this.child.pid;
+    }
 
     /** SIGTERM to the whole group, SIGKILL to whatever is left after graceMs; resolves when the leader is gone. */
     async stop(graceMs = 5_000): Promise<void> {
@@ -61,7 +69,9 @@ const liveGroups = new Set<ProcessGroup>();
 
 /** Kills every group still running when this process exits for any reason, including a thrown error or Ctrl+C. */
 export function killGroupsOnExit(): void {
-    process.once("exit", () => { for (const group of [...liveGroups]) group.killNow(); });
+    process.once("exit", () => {
+        for (const group of [...liveGroups]) group.killNow();
+    });
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         process.once(signal, () => {
             for (const group of [...liveGroups]) group.killNow();
@@ -70,7 +80,7 @@ export function killGroupsOnExit(): void {
     }
 }
 
-export type MarkedProcess = { pid: number, commandLine: string };
+export type MarkedProcess = {pid: number; commandLine: string};
 
 /** Processes whose environment holds `LAYER_DIAL_E2E_RUN=<marker>`: everything this run started that is still alive. */
 export function findMarkedProcesses(marker: string): MarkedProcess[] {
@@ -87,7 +97,7 @@ export function findMarkedProcesses(marker: string): MarkedProcess[] {
             // a zombie has exited; its parent simply has not reaped it yet
             if (/^\d+ \(.*\) Z /.test(status)) continue;
             const commandLine = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
-            found.push({ pid, commandLine });
+            found.push({pid, commandLine});
         } catch {
             // the process ended between listing and reading, or is not ours to read: either way not a leftover
         }
@@ -101,7 +111,10 @@ export async function reapMarkedProcesses(marker: string, timeoutMs = 5_000): Pr
     let left = findMarkedProcesses(marker);
     for (const leftover of left) trySignal(leftover.pid, "SIGTERM");
     while (left.length > 0 && Date.now() < deadline) {
-        await waitForAnyExit(left.map((p) => p.pid), deadline - Date.now());
+        await waitForAnyExit(
+            left.map((p) => p.pid),
+            deadline - Date.now()
+        );
         left = findMarkedProcesses(marker);
     }
     for (const leftover of left) trySignal(leftover.pid, "SIGKILL");
@@ -109,7 +122,11 @@ export async function reapMarkedProcesses(marker: string, timeoutMs = 5_000): Pr
 }
 
 function trySignal(pid: number, signal: NodeJS.Signals): void {
-    try { process.kill(pid, signal); } catch { /* already gone */ }
+    try {
+        process.kill(pid, signal);
+    } catch {
+        /* already gone */
+    }
 }
 
 /**

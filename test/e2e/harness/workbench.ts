@@ -2,8 +2,8 @@
 // keyboard in an editor, the status bar, notification toasts. Reads what the user sees from the DOM.
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { Locator, Page } from "playwright-core";
-import { CommandNotInPaletteError } from "./errors.js";
+import type {Locator, Page} from "playwright-core";
+import {CommandNotInPaletteError} from "./errors.js";
 
 const QUICK_INPUT = ".quick-input-widget";
 const QUICK_INPUT_BOX = `${QUICK_INPUT} .quick-input-box input`;
@@ -39,21 +39,24 @@ export class Workbench {
     /** Commands the palette did not list at first and listed after it was reopened (the documented flake). */
     readonly paletteRetries: string[] = [];
 
-    constructor(readonly page: Page, private readonly screenshotDir: string) {}
+    constructor(
+        readonly page: Page,
+        private readonly screenshotDir: string
+    ) {}
 
     /** Loads a workbench URL and waits for the workbench to render. */
     async open(url: string, timeoutMs = 60_000): Promise<void> {
         await this.page.goto(url);
-        await this.page.locator(".monaco-workbench").waitFor({ timeout: timeoutMs });
-        await this.page.locator(".part.statusbar").waitFor({ timeout: timeoutMs });
+        await this.page.locator(".monaco-workbench").waitFor({timeout: timeoutMs});
+        await this.page.locator(".part.statusbar").waitFor({timeout: timeoutMs});
     }
 
     async screenshot(name: string): Promise<string> {
-        await fsp.mkdir(this.screenshotDir, { recursive: true });
+        await fsp.mkdir(this.screenshotDir, {recursive: true});
         const file = path.join(this.screenshotDir, `${name}.png`);
         // a toast fades in: let finite animations and transitions end so the picture shows the final state
         await this.page.evaluate(SETTLE_ANIMATIONS).catch(() => undefined);
-        await this.page.screenshot({ path: file });
+        await this.page.screenshot({path: file});
         return file;
     }
 
@@ -62,7 +65,7 @@ export class Workbench {
         if (await this.page.locator(QUICK_INPUT).isVisible()) await this.page.keyboard.press("Escape");
         await this.page.keyboard.press("F1");
         const box = this.page.locator(QUICK_INPUT_BOX);
-        await box.waitFor({ state: "visible" });
+        await box.waitFor({state: "visible"});
         // F1 puts ">" in the box; filling replaces it, so the caller decides between commands (">…") and files
         await box.fill(text);
     }
@@ -72,28 +75,34 @@ export class Workbench {
      * input box or quick pick; either way the palette's query is gone from it.
      */
     private async waitForPaletteGone(query: string): Promise<void> {
-        await this.page.waitForFunction(([selector, boxSelector, text]) => {
-            const widget = document.querySelector<HTMLElement>(selector);
-            const box = document.querySelector<HTMLInputElement>(boxSelector);
-            return widget === null || widget.style.display === "none" || box === null || box.value !== text;
-        }, [QUICK_INPUT, QUICK_INPUT_BOX, query] as const);
+        await this.page.waitForFunction(
+            ([selector, boxSelector, text]) => {
+                const widget = document.querySelector<HTMLElement>(selector);
+                const box = document.querySelector<HTMLInputElement>(boxSelector);
+                return widget === null || widget.style.display === "none" || box === null || box.value !== text;
+            },
+            [QUICK_INPUT, QUICK_INPUT_BOX, query] as const
+        );
     }
 
     /** The description shown beside a quick pick row's label (e.g. a level's layers and predicted speedup). */
     async quickPickDescription(label: string): Promise<string> {
-        const row = this.page.locator(QUICK_INPUT_ROWS).filter({
-            has: this.page.locator(ROW_LABEL, { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) })
-        }).first();
+        const row = this.page
+            .locator(QUICK_INPUT_ROWS)
+            .filter({
+                has: this.page.locator(ROW_LABEL, {hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`)})
+            })
+            .first();
         return plainText(await row.locator(".label-description").first().innerText()).trim();
     }
 
     /** Types into an input box a command opened (showInputBox) and accepts it. */
     async answerInputBox(text: string, timeoutMs = 15_000): Promise<void> {
         const box = this.page.locator(QUICK_INPUT_BOX);
-        await box.waitFor({ state: "visible", timeout: timeoutMs });
+        await box.waitFor({state: "visible", timeout: timeoutMs});
         await box.fill(text);
         await box.press("Enter");
-        await this.page.locator(QUICK_INPUT).waitFor({ state: "hidden", timeout: timeoutMs });
+        await this.page.locator(QUICK_INPUT).waitFor({state: "hidden", timeout: timeoutMs});
     }
 
     /** The labels of the quick input's rows as shown now. */
@@ -106,12 +115,15 @@ export class Workbench {
      * without it ("No matching commands"), in which case undefined.
      */
     private async findRow(label: string, timeoutMs: number): Promise<Locator | undefined> {
-        const row = this.page.locator(QUICK_INPUT_ROWS).filter({
-            has: this.page.locator(ROW_LABEL, { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) })
-        }).first();
-        const noMatch = this.page.locator(QUICK_INPUT_ROWS, { hasText: /^No matching/ }).first();
-        await row.or(noMatch).waitFor({ timeout: timeoutMs });
-        return await row.isVisible() ? row : undefined;
+        const row = this.page
+            .locator(QUICK_INPUT_ROWS)
+            .filter({
+                has: this.page.locator(ROW_LABEL, {hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`)})
+            })
+            .first();
+        const noMatch = this.page.locator(QUICK_INPUT_ROWS, {hasText: /^No matching/}).first();
+        await row.or(noMatch).waitFor({timeout: timeoutMs});
+        return (await row.isVisible()) ? row : undefined;
     }
 
     /**
@@ -137,17 +149,20 @@ export class Workbench {
 
     /** The labels of a quick pick a command or a click opened, once it shows rows. */
     async waitForQuickPickLabels(timeoutMs = 15_000): Promise<string[]> {
-        await this.page.locator(QUICK_INPUT_ROWS).first().waitFor({ timeout: timeoutMs });
+        await this.page.locator(QUICK_INPUT_ROWS).first().waitFor({timeout: timeoutMs});
         return this.quickInputLabels();
     }
 
     /** Picks a row of an open quick pick (one a command opened) by its exact label. */
     async pickQuickPickItem(label: string | RegExp, timeoutMs = 15_000): Promise<void> {
         const matcher = typeof label === "string" ? new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) : label;
-        const row = this.page.locator(QUICK_INPUT_ROWS).filter({ has: this.page.locator(ROW_LABEL, { hasText: matcher }) }).first();
-        await row.waitFor({ timeout: timeoutMs });
+        const row = this.page
+            .locator(QUICK_INPUT_ROWS)
+            .filter({has: this.page.locator(ROW_LABEL, {hasText: matcher})})
+            .first();
+        await row.waitFor({timeout: timeoutMs});
         await row.click();
-        await this.page.locator(QUICK_INPUT).waitFor({ state: "hidden", timeout: timeoutMs });
+        await this.page.locator(QUICK_INPUT).waitFor({state: "hidden", timeout: timeoutMs});
     }
 
     /** Opens a workspace file through quick open (F1, then a file name instead of a ">" command). */
@@ -156,8 +171,8 @@ export class Workbench {
         const row = await this.findRow(fileName, timeoutMs);
         if (row === undefined) throw new Error(`quick open does not list ${fileName}`);
         await row.click();
-        await this.activeEditor().locator(".view-lines").waitFor({ timeout: timeoutMs });
-        await this.page.locator(`.tabs-container .tab.active[aria-label^="${fileName}"]`).waitFor({ timeout: timeoutMs });
+        await this.activeEditor().locator(".view-lines").waitFor({timeout: timeoutMs});
+        await this.page.locator(`.tabs-container .tab.active[aria-label^="${fileName}"]`).waitFor({timeout: timeoutMs});
     }
 
     /** The editor of the focused editor group. */
@@ -183,17 +198,20 @@ export class Workbench {
      */
     async editorLines(editor: Locator): Promise<string[]> {
         // runs in the page: no named inner functions, which tsx's esbuild would wrap in a node-only `__name` helper
-        const { lines, numbered } = await editor.evaluate((root, ghostSelector) => ({
-            lines: [...root.querySelectorAll(".view-lines .view-line")].map((element) => {
-                // a suggestion's inline part is injected text inside the line's own spans
-                const copy = element.cloneNode(true) as HTMLElement;
-                copy.querySelectorAll(ghostSelector).forEach((ghost) => ghost.remove());
-                return { top: parseFloat((element as HTMLElement).style.top), text: copy.textContent ?? "" };
+        const {lines, numbered} = await editor.evaluate(
+            (root, ghostSelector) => ({
+                lines: [...root.querySelectorAll(".view-lines .view-line")].map((element) => {
+                    // a suggestion's inline part is injected text inside the line's own spans
+                    const copy = element.cloneNode(true) as HTMLElement;
+                    copy.querySelectorAll(ghostSelector).forEach((ghost) => ghost.remove());
+                    return {top: parseFloat((element as HTMLElement).style.top), text: copy.textContent ?? ""};
+                }),
+                numbered: [...root.querySelectorAll(".margin-view-overlays > div")]
+                    .filter((element) => (element.querySelector(".line-numbers")?.textContent ?? "").trim() !== "")
+                    .map((element) => parseFloat((element as HTMLElement).style.top))
             }),
-            numbered: [...root.querySelectorAll(".margin-view-overlays > div")]
-                .filter((element) => (element.querySelector(".line-numbers")?.textContent ?? "").trim() !== "")
-                .map((element) => parseFloat((element as HTMLElement).style.top))
-        }), GHOST_TEXT_INLINE);
+            GHOST_TEXT_INLINE
+        );
         const starts = new Set(numbered);
         const joined: string[] = [];
         for (const line of lines.sort((a, b) => a.top - b.top)) {
@@ -209,11 +227,16 @@ export class Workbench {
      * after a line break), or undefined when it shows none.
      */
     async ghostText(editor: Locator): Promise<string | undefined> {
-        const { inline, lines } = await editor.evaluate((root, [inlineSelector, linesSelector]) => ({
-            inline: [...root.querySelectorAll(`.view-lines :is(${inlineSelector})`)].map((element) => element.textContent ?? ""),
-            lines: [...root.querySelectorAll(linesSelector)]
-                .map((element) => ({ top: parseFloat((element as HTMLElement).style.top), text: element.textContent ?? "" }))
-        }), [GHOST_TEXT_INLINE, GHOST_TEXT_LINES] as const);
+        const {inline, lines} = await editor.evaluate(
+            (root, [inlineSelector, linesSelector]) => ({
+                inline: [...root.querySelectorAll(`.view-lines :is(${inlineSelector})`)].map((element) => element.textContent ?? ""),
+                lines: [...root.querySelectorAll(linesSelector)].map((element) => ({
+                    top: parseFloat((element as HTMLElement).style.top),
+                    text: element.textContent ?? ""
+                }))
+            }),
+            [GHOST_TEXT_INLINE, GHOST_TEXT_LINES] as const
+        );
         if (inline.length === 0 && lines.length === 0) return undefined;
         const below = lines.sort((a, b) => a.top - b.top).map((line) => `\n${plainText(line.text)}`);
         return plainText(inline.join("")) + below.join("");
@@ -259,7 +282,7 @@ export class Workbench {
 
     /** A status bar item, found by what it contains (e.g. a codicon's class). */
     statusBarItem(has: string): Locator {
-        return this.page.locator(".part.statusbar .statusbar-item", { has: this.page.locator(has) }).first();
+        return this.page.locator(".part.statusbar .statusbar-item", {has: this.page.locator(has)}).first();
     }
 
     async statusBarText(item: Locator): Promise<string> {
@@ -268,8 +291,8 @@ export class Workbench {
 
     /** The notification toast containing `text`, waiting for it to appear. */
     async waitForToast(text: string | RegExp, timeoutMs: number): Promise<Locator> {
-        const toast = this.page.locator(TOASTS, { hasText: text }).first();
-        await toast.waitFor({ timeout: timeoutMs });
+        const toast = this.page.locator(TOASTS, {hasText: text}).first();
+        await toast.waitFor({timeout: timeoutMs});
         return toast;
     }
 
@@ -280,9 +303,9 @@ export class Workbench {
     /** Closes every notification toast, so the next scenario's toasts are its own. */
     async clearNotifications(): Promise<void> {
         const toasts = this.page.locator(TOASTS);
-        if (await toasts.count() === 0) return;
+        if ((await toasts.count()) === 0) return;
         await this.runCommand("Notifications: Clear All Notifications");
-        await toasts.first().waitFor({ state: "detached" });
+        await toasts.first().waitFor({state: "detached"});
     }
 }
 

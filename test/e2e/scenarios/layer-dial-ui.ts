@@ -2,9 +2,9 @@
 // header, the speed status bar item, and the layerDial.model setting changed through the Settings editor.
 import fs from "node:fs";
 import path from "node:path";
-import type { Locator } from "playwright-core";
-import { SPEED_ITEM_SELECTOR } from "../harness/probe-server.js";
-import type { Workbench } from "../harness/workbench.js";
+import type {Locator} from "playwright-core";
+import {SPEED_ITEM_SELECTOR} from "../harness/probe-server.js";
+import type {Workbench} from "../harness/workbench.js";
 
 export const COMMANDS = {
     summarize: "Layer Dial: Summarize Selection",
@@ -41,23 +41,23 @@ export const STORY_TEXT = [
 const HEADER = /^\*\*Layer Dial summary\*\* · model `([^`]+)` · speed \*\*(\w+)\*\* \(([\d.]+x|max)\) · layers (\d+)\/(\d+) kept · achieved (n\/a|[\d.]+x)$/;
 
 export type SummaryHeader = {
-    model: string,
-    level: string,
-    target: string,
-    keptLayers: number,
-    layerCount: number,
+    model: string;
+    level: string;
+    target: string;
+    keptLayers: number;
+    layerCount: number;
     /** undefined while the summary is still being written */
-    achieved: string | undefined
+    achieved: string | undefined;
 };
 
 export function parseSummaryHeader(line: string): SummaryHeader | undefined {
     const match = HEADER.exec(line.trim());
     if (match === null) return undefined;
     const [, model, level, target, kept, total, achieved] = match;
-    return { model, level, target, keptLayers: Number(kept), layerCount: Number(total), achieved: achieved === "n/a" ? undefined : achieved };
+    return {model, level, target, keptLayers: Number(kept), layerCount: Number(total), achieved: achieved === "n/a" ? undefined : achieved};
 }
 
-export type FinishedSummary = { editor: Locator, header: SummaryHeader, headerLine: string, body: string };
+export type FinishedSummary = {editor: Locator; header: SummaryHeader; headerLine: string; body: string};
 
 /**
  * Opens the story, selects all of it, runs Summarize Selection from the palette, waits for the summary
@@ -72,13 +72,13 @@ export async function summarizeStory(workbench: Workbench, timeoutMs = 120_000):
     await workbench.runCommand(COMMANDS.summarize);
     const isHeader = (line: string): boolean => line.startsWith("**Layer Dial summary**");
     const editor = await workbench.waitForEditor(isHeader, timeoutMs);
-    await workbench.page.locator(".notifications-toasts .notification-toast", { hasText: "Layer Dial: summarizing" })
-        .waitFor({ state: "detached", timeout: timeoutMs });
-    const lines = await workbench.waitForEditorText(editor, (shown) => shown.slice(1).join("").trim().length > 0,
-        10_000, "the summary's text");
+    await workbench.page
+        .locator(".notifications-toasts .notification-toast", {hasText: "Layer Dial: summarizing"})
+        .waitFor({state: "detached", timeout: timeoutMs});
+    const lines = await workbench.waitForEditorText(editor, (shown) => shown.slice(1).join("").trim().length > 0, 10_000, "the summary's text");
     const header = parseSummaryHeader(lines[0]);
     if (header === undefined) throw new Error(`not a summary header: ${lines[0]}`);
-    return { editor, header, headerLine: lines[0], body: lines.slice(1).join("\n").trim() };
+    return {editor, header, headerLine: lines[0], body: lines.slice(1).join("\n").trim()};
 }
 
 /**
@@ -96,7 +96,7 @@ export async function closeSummaryEditors(workbench: Workbench): Promise<void> {
         if (summary === undefined) return;
         await summary.locator(".view-lines").click();
         await workbench.runCommand("View: Revert and Close Editor");
-        await summary.waitFor({ state: "detached" });
+        await summary.waitFor({state: "detached"});
     }
 }
 
@@ -117,16 +117,29 @@ export function completionItem(workbench: Workbench): Locator {
  * Waits for the inline-completion item's text (icon excluded: "Balanced" (the level) when on with a model loaded, "Complete"
  * when on without one or off) to satisfy `test`; `spinning` says whether its icon must be the spinner or not.
  */
-export async function waitForCompletionItemText(workbench: Workbench, test: (text: string) => boolean,
-    options: { spinning?: boolean, timeoutMs?: number } = {}): Promise<string> {
+export async function waitForCompletionItemText(
+    workbench: Workbench,
+    test: (text: string) => boolean,
+    options: {spinning?: boolean; timeoutMs?: number} = {}
+): Promise<string> {
     const item = completionItem(workbench);
     const spinner = item.locator(".codicon-loading");
-    return waitForItemText(workbench, item, "inline-completion", async (text) =>
-        test(text) && (options.spinning === undefined || (await spinner.count() > 0) === options.spinning), options.timeoutMs ?? 15_000);
+    return waitForItemText(
+        workbench,
+        item,
+        "inline-completion",
+        async (text) => test(text) && (options.spinning === undefined || (await spinner.count()) > 0 === options.spinning),
+        options.timeoutMs ?? 15_000
+    );
 }
 
-async function waitForItemText(workbench: Workbench, item: Locator, what: string,
-    test: (text: string) => boolean | Promise<boolean>, timeoutMs: number): Promise<string> {
+async function waitForItemText(
+    workbench: Workbench,
+    item: Locator,
+    what: string,
+    test: (text: string) => boolean | Promise<boolean>,
+    timeoutMs: number
+): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let text = "";
     for (;;) {
@@ -154,8 +167,10 @@ export async function setModelSetting(workbench: Workbench, userSettingsFile: st
     await workbench.runCommand("View: Close Editor");
     const reopened = await openModelSetting(workbench);
     await workbench.page.waitForFunction(
-        ([element, expected]) => (element as HTMLInputElement).value === expected, [await reopened.elementHandle(), value] as const,
-        { timeout: 15_000 });
+        ([element, expected]) => (element as HTMLInputElement).value === expected,
+        [await reopened.elementHandle(), value] as const,
+        {timeout: 15_000}
+    );
     await workbench.runCommand("View: Close Editor");
 }
 
@@ -166,7 +181,7 @@ async function openModelSetting(workbench: Workbench): Promise<Locator> {
     await workbench.page.keyboard.press("Control+A");
     await workbench.page.keyboard.type("@id:layerDial.model");
     const input = workbench.page.locator('.settings-editor .setting-item-contents[data-key="layerDial.model"] .setting-item-control input');
-    await input.waitFor({ timeout: 15_000 });
+    await input.waitFor({timeout: 15_000});
     return input;
 }
 

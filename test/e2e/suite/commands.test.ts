@@ -2,8 +2,8 @@
 // without what it needs reports that instead of throwing into VS Code's generic error toast.
 import assert from "node:assert/strict";
 import * as vscode from "vscode";
-import { activateLayerDial, manifest } from "./extension-under-test.js";
-import { suite, suiteSetup, test } from "./mocha-tdd.js";
+import {activateLayerDial, manifest} from "./extension-under-test.js";
+import {suite, suiteSetup, test} from "./mocha-tdd.js";
 
 suite("commands", () => {
     suiteSetup(async () => {
@@ -14,7 +14,10 @@ suite("commands", () => {
         const registered = new Set(await vscode.commands.getCommands(true));
         const contributed = manifest().contributes.commands.map((command) => command.command);
         assert.ok(contributed.length > 0, "the manifest contributes no commands");
-        assert.deepEqual(contributed.filter((command) => !registered.has(command)), []);
+        assert.deepEqual(
+            contributed.filter((command) => !registered.has(command)),
+            []
+        );
     });
 
     test("the documented commands are contributed", () => {

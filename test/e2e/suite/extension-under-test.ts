@@ -4,15 +4,15 @@ import * as vscode from "vscode";
 /** A command only Layer Dial contributes: the extension is found by what it contributes, not by a publisher id. */
 const MARKER_COMMAND = "layerDial.summarizeSelection";
 
-export type ContributedCommand = { command: string, title: string };
-export type ContributedSetting = { type?: string | string[], default?: unknown, description?: string, markdownDescription?: string };
+export type ContributedCommand = {command: string; title: string};
+export type ContributedSetting = {type?: string | string[]; default?: unknown; description?: string; markdownDescription?: string};
 export type Manifest = {
-    name: string,
-    publisher: string,
+    name: string;
+    publisher: string;
     contributes: {
-        commands: ContributedCommand[],
-        configuration: { properties: Record<string, ContributedSetting> } | { properties: Record<string, ContributedSetting> }[]
-    }
+        commands: ContributedCommand[];
+        configuration: {properties: Record<string, ContributedSetting>} | {properties: Record<string, ContributedSetting>}[];
+    };
 };
 
 export class ExtensionNotFoundError extends Error {

@@ -5,17 +5,14 @@ export const PROBE_URL_VARIABLE = "LAYER_DIAL_E2E_PROBE_URL";
 
 export type ProbeRequest =
     /** The Layer Dial status bar item's text as rendered (icon excluded), or null when it is not shown. */
-    | { kind: "statusBarItem" }
+    | {kind: "statusBarItem"}
     /** Clicks the item and returns the labels of the quick pick it opens, then closes the pick. */
-    | { kind: "statusBarPick" };
+    | {kind: "statusBarPick"};
 
-export type ProbeResponse =
-    | { kind: "statusBarItem", text: string | null }
-    | { kind: "statusBarPick", labels: string[] }
-    | { kind: "error", message: string };
+export type ProbeResponse = {kind: "statusBarItem"; text: string | null} | {kind: "statusBarPick"; labels: string[]} | {kind: "error"; message: string};
 
 export function isProbeRequest(value: unknown): value is ProbeRequest {
     if (typeof value !== "object" || value === null) return false;
-    const kind = (value as { kind?: unknown }).kind;
+    const kind = (value as {kind?: unknown}).kind;
     return kind === "statusBarItem" || kind === "statusBarPick";
 }

@@ -2,9 +2,9 @@
 // falls back to, and every setting is documented.
 import assert from "node:assert/strict";
 import * as vscode from "vscode";
-import { DEFAULT_SETTINGS, SPEED_LEVEL_NAMES } from "../../../extension/settings.js";
-import { activateLayerDial, contributedSettings } from "./extension-under-test.js";
-import { suite, suiteSetup, test } from "./mocha-tdd.js";
+import {DEFAULT_SETTINGS, SPEED_LEVEL_NAMES} from "../../../extension/settings.js";
+import {activateLayerDial, contributedSettings} from "./extension-under-test.js";
+import {suite, suiteSetup, test} from "./mocha-tdd.js";
 
 suite("settings", () => {
     suiteSetup(async () => {
@@ -29,7 +29,7 @@ suite("settings", () => {
     });
 
     test("speedLevel offers exactly the five level names", () => {
-        const setting = contributedSettings()["layerDial.speedLevel"] as { enum?: unknown } | undefined;
+        const setting = contributedSettings()["layerDial.speedLevel"] as {enum?: unknown} | undefined;
         assert.deepEqual(setting?.enum, [...SPEED_LEVEL_NAMES]);
     });
 });

@@ -3,9 +3,9 @@
 // (npm run test:vscode) they are skipped.
 import assert from "node:assert/strict";
 import * as vscode from "vscode";
-import { activateLayerDial } from "./extension-under-test.js";
-import { probe, probeAvailable, probeUntil } from "./probe-client.js";
-import { suite, suiteSetup, suiteTeardown, test } from "./mocha-tdd.js";
+import {activateLayerDial} from "./extension-under-test.js";
+import {probe, probeAvailable, probeUntil} from "./probe-client.js";
+import {suite, suiteSetup, suiteTeardown, test} from "./mocha-tdd.js";
 
 const LEVEL_NAMES = ["Quality", "Balanced", "Fast", "Faster", "Max"];
 
@@ -23,23 +23,31 @@ suite("status bar item", () => {
 
     test("shows the dashboard icon and a ratio", async function () {
         if (!probeAvailable()) this.skip();
-        const { text } = await probeUntil({ kind: "statusBarItem" }, (answer) => answer.text !== null);
+        const {text} = await probeUntil({kind: "statusBarItem"}, (answer) => answer.text !== null);
         assert.match(text ?? "", /^(\d+(\.\d+)?x|max)$/);
     });
 
     test("follows layerDial.speedLevel", async function () {
         if (!probeAvailable()) this.skip();
         const configuration = () => vscode.workspace.getConfiguration("layerDial");
-        for (const [level, ratio] of [["Faster", "2x"], ["Balanced", "1.25x"], ["Quality", "1x"]] as const) {
+        for (const [level, ratio] of [
+            ["Faster", "2x"],
+            ["Balanced", "1.25x"],
+            ["Quality", "1x"]
+        ] as const) {
             await configuration().update("speedLevel", level, vscode.ConfigurationTarget.Global);
-            await probeUntil({ kind: "statusBarItem" }, (answer) => answer.text === ratio);
+            await probeUntil({kind: "statusBarItem"}, (answer) => answer.text === ratio);
         }
     });
 
     test("a click opens the speed level pick with the five levels", async function () {
         if (!probeAvailable()) this.skip();
-        const { labels } = await probe({ kind: "statusBarPick" });
+        const {labels} = await probe({kind: "statusBarPick"});
         // each label starts with the level's name
-        assert.deepEqual(labels.map((label) => /^\w+/.exec(label)?.[0]), LEVEL_NAMES, labels.join(" | "));
+        assert.deepEqual(
+            labels.map((label) => /^\w+/.exec(label)?.[0]),
+            LEVEL_NAMES,
+            labels.join(" | ")
+        );
     });
 });
