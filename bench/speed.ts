@@ -27,7 +27,11 @@ export type SpeedBenchRow = {
     batch: number;
     keptLayers: number;
     tokensPerSecond: number;
+    /** the slowest and fastest run */
+    tokensPerSecondRange: [number, number];
     achieved: number;
+    /** tokens/s over the same batch's 1x tokens/s of the same run: the lowest and highest run */
+    achievedRange: [number, number];
 };
 
 export type SpeedBenchResult = {
@@ -36,6 +40,8 @@ export type SpeedBenchResult = {
     tokens: number;
     rows: SpeedBenchRow[];
     stockRatio: number;
+    /** patched over stock within each run: the lowest and highest */
+    stockRatioRange: [number, number];
     patchedTokensPerSecond: number;
     stockTokensPerSecond: number;
     compute: string;
@@ -89,44 +95,59 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     }
 
     const rows: SpeedBenchRow[] = configurations.map((configuration) => {
-        const fullSpeed = median(
-            rates.get(configurations.find((c) => c.batch === configuration.batch && c.keptLayers === calibration.shape.layerCount)!.request)!
-        );
-        const tokensPerSecond = median(rates.get(configuration.request)!);
+        const fullRates = rates.get(configurations.find((c) => c.batch === configuration.batch && c.keptLayers === calibration.shape.layerCount)!.request)!;
+        const ownRates = rates.get(configuration.request)!;
+        const tokensPerSecond = median(ownRates);
         return {
             target: configuration.target,
             predicted: configuration.predicted,
             batch: configuration.batch,
             keptLayers: configuration.keptLayers,
             tokensPerSecond,
-            achieved: tokensPerSecond / fullSpeed
+            tokensPerSecondRange: [Math.min(...ownRates), Math.max(...ownRates)],
+            achieved: tokensPerSecond / median(fullRates),
+            achievedRange: ratioRange(ownRates, fullRates)
         };
     });
     const patchedTokensPerSecond = median(rates.get(patchedRaw)!);
     const stockTokensPerSecond = median(rates.get(stock)!);
+    const stockRatioRange = ratioRange(rates.get(patchedRaw)!, rates.get(stock)!);
     return {
         model: path.basename(options.modelPath),
         runs,
         tokens,
         rows,
         stockRatio: patchedTokensPerSecond / stockTokensPerSecond,
+        stockRatioRange,
         patchedTokensPerSecond,
         stockTokensPerSecond,
         compute: calibration.compute
     };
 }
 
+/** the smallest and largest ratio of two settings measured in the same run: the run-to-run spread of a
+ *  ratio, free of the drift between runs that the interleaving spreads over every setting */
+function ratioRange(numerators: readonly number[], denominators: readonly number[]): [number, number] {
+    const ratios = numerators.map((value, run) => value / denominators[run]);
+    return [Math.min(...ratios), Math.max(...ratios)];
+}
+
 /** the result as a table (bench/main.ts prints it unless --json alone asks for the JSON) */
 export function formatSpeedBench(result: SpeedBenchResult): string {
     return [
-        `${result.model} on ${result.compute}: ${result.runs} interleaved runs of ${result.tokens} tokens, median`,
-        "target  batch  kept  predicted  tok/s    achieved  achieved/predicted",
+        `${result.model} on ${result.compute}: ${result.runs} interleaved runs of ${result.tokens} tokens, median (range over runs; a ratio's range pairs the settings of one run)`,
+        "target  batch  kept  predicted  tok/s                    achieved               achieved/predicted",
         ...result.rows.map(
             (row) =>
                 `${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
-                `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)}  ${row.achieved.toFixed(3).padStart(8)}  ` +
-                `${(row.achieved / row.predicted).toFixed(3).padStart(18)}`
+                `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)} (${range(row.tokensPerSecondRange, 2)})  ` +
+                `${row.achieved.toFixed(3).padStart(6)} (${range(row.achievedRange, 3)})  ${(row.achieved / row.predicted).toFixed(3).padStart(6)}`
         ),
-        `patched 1x / stock 1x (batch 1, raw decode): ${result.patchedTokensPerSecond.toFixed(2)} / ${result.stockTokensPerSecond.toFixed(2)} tok/s = ${result.stockRatio.toFixed(3)}`
+        `patched 1x / stock 1x (batch 1, raw decode): ${result.patchedTokensPerSecond.toFixed(2)} / ${result.stockTokensPerSecond.toFixed(2)} tok/s = ` +
+            `${result.stockRatio.toFixed(3)} (${range(result.stockRatioRange, 3)})`
     ].join("\n");
+}
+
+function range([low, high]: readonly [number, number], digits: number): string {
+    return `${low.toFixed(digits)}–${high.toFixed(digits)}`;
 }
