@@ -79,7 +79,7 @@ fi
 echo "$tarball_name: $(stat -c %s "$tarball") bytes, integrity matches package-lock.json"
 
 # 2. what the device needs besides it, compressed with xz (tar.gz would take one call more)
-native_dir=$(npx tsx -e 'import {buildDirectory, computeBuildKey, defaultBuildOptions} from "./native/build-key.ts"; console.log(buildDirectory(computeBuildKey(defaultBuildOptions())))')
+native_dir=$(npx tsx -e 'import {buildDirectory, computeBuildKey, defaultBuildOptions} from "./engine/native/build-record.ts"; console.log(buildDirectory(computeBuildKey(defaultBuildOptions())))')
 if [[ ! -f "$native_dir/layer-dial-build.json" || ! -f "$native_dir/bins/llama-addon.node" ]]; then
     echo "prepare-cuda-parts: no patched build at $native_dir; run npm run build:native first" >&2
     exit 1

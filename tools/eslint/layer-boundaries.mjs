@@ -1,4 +1,4 @@
-// A local ESLint rule: the import boundaries between the repository's top-level rooms (see README: the layout).
+// A local ESLint rule: the import boundaries between the repository's top-level rooms (ARCHITECTURE.md, "Who may import whom").
 // Every import, export-from, dynamic import(), `typeof import()`, `import x = require()` and require("...") is
 // checked: a relative specifier is resolved against the importing file, and the top-level folder of both sides
 // decides. Bare specifiers are checked for 'vscode' and for Node built-ins where the code runs in a browser.
