@@ -41,6 +41,7 @@ import {
 import {SkipAwareCache} from "./skip-aware-cache.js";
 import {calibrateSpeed} from "./speed-calibration.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
+import {tokenizeOrExplain} from "./generation/unencodable-text.js";
 
 export type DialEngineOptions = {
     llama: Llama;
@@ -270,7 +271,7 @@ export class DialEngine {
     }
 
     countTokens(text: string): number {
-        return this.model.tokenize(text, false).length;
+        return tokenizeOrExplain(() => this.model.tokenize(text, false)).length;
     }
 
     async generate(request: GenerateRequest): Promise<DialGenerateResult> {

@@ -1,6 +1,7 @@
 // Turns a request into prompt tokens: through the model's own chat template when it has one
 // (node-llama-cpp's chat wrappers), as plain completion text when it has none.
 import {isLlamaText, resolveChatWrapper, type LlamaModel, type LlamaText, type Token} from "node-llama-cpp";
+import {tokenizeOrExplain} from "./unencodable-text.js";
 
 export type PromptMode = "auto" | "chat" | "completion";
 
@@ -35,7 +36,7 @@ export function buildPrompt(model: LlamaModel, request: PromptRequest): BuiltPro
     const mode = request.mode === "chat" || (request.mode !== "completion" && hasChatTemplate(model)) ? "chat" : "completion";
     if (mode === "completion") {
         const bos = model.tokens.bos;
-        const text = model.tokenize(request.completionPrompt ?? request.prompt, false);
+        const text = tokenizeOrExplain(() => model.tokenize(request.completionPrompt ?? request.prompt, false));
         const addBos = bos != null && model.fileInfo.metadata.tokenizer?.ggml?.add_bos_token !== false;
         return {tokens: addBos ? [bos, ...text] : text, mode, stopStrings: []};
     }
@@ -48,7 +49,7 @@ export function buildPrompt(model: LlamaModel, request: PromptRequest): BuiltPro
             {type: "model", response: []}
         ]
     });
-    const tokens: Token[] = state.contextText.tokenize(model.tokenizer);
+    const tokens: Token[] = tokenizeOrExplain(() => state.contextText.tokenize(model.tokenizer));
     const stopStrings = state.stopGenerationTriggers
         .filter((trigger) => isLlamaText(trigger))
         .map(plainText)

@@ -24,6 +24,7 @@ const cancelledEarly = new Set<string>();
 
 const badInputErrors = [
     "InvalidSpeedSettingError",
+    "UnencodableTextError",
     "InvalidSpeedRatioError",
     "UnknownSpeedLevelError",
     "SkipMaskLengthError",
