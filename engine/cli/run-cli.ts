@@ -9,9 +9,12 @@ export async function runCli(name: string, main: (argv: string[]) => Promise<voi
     } catch (error) {
         const known =
             error instanceof CliUsageError ||
+            // node:util parseArgs: an unknown option, or a value that looks like one (--speed -2)
+            String((error as {code?: unknown} | undefined)?.code).startsWith("ERR_PARSE_ARGS_") ||
             error instanceof ModelFileNotFoundError ||
             (error instanceof Error && /Error$/.test(error.name) && error.name !== "Error" && error.name !== "TypeError");
-        console.error(`${name}: ${known ? (error as Error).message : ((error as Error)?.stack ?? error)}`);
+        // a known error is one line, even where its message has several (node's parseArgs adds its hint below)
+        console.error(`${name}: ${known ? (error as Error).message.replace(/\s*\n\s*/g, " ") : ((error as Error)?.stack ?? error)}`);
         // a request to an unreachable host may still hold the event loop open; nothing else is left to do
         process.exit(1);
     }

@@ -3,6 +3,7 @@
 // architecture can skip layers before any context exists; which architectures can is the loaded
 // build's own list (PatchedLlama.layerSkipArchitectures, from the patched libllama).
 import fs from "node:fs";
+import {checkGgufHeader} from "../gguf/reader.js";
 import {readGgufFileInfo, type Llama, type LlamaModel} from "node-llama-cpp";
 import {layerSkipArchitecturesOf} from "./loader.js";
 
@@ -39,6 +40,7 @@ export async function inspectModelFile(modelPath: string, options: InspectModelF
     let architecture: string;
     let layerCount: number;
     try {
+        checkGgufHeader(modelPath);
         const info = await readGgufFileInfo(modelPath, {readTensorInfo: false, sourceType: "filesystem"});
         architecture = String(info.metadata.general.architecture);
         const architectureMetadata = (info.metadata as unknown as Record<string, {block_count?: number} | undefined>)[architecture];
