@@ -204,6 +204,8 @@ export type HostInfo = {
     pid: number;
     nodeVersion: string;
     model: ModelSummary | null;
+    /** models the host holds open (loaded and not yet disposed): 0 or 1, more would be a leak */
+    openModels: number;
 };
 
 export const Requests = {

@@ -187,6 +187,15 @@ export class EngineClient {
         return await this.send(host, (connection) => connection.sendRequest(Requests.stats));
     }
 
+    /** closes the host's model (aborting its requests and any calibration); the host keeps running, and no model is reloaded after a crash */
+    async unload(): Promise<void> {
+        const host = this.host;
+        this.lastLoad = undefined;
+        if (host == null) return;
+        await this.send(host, (connection) => connection.sendRequest(Requests.unload));
+        host.model = undefined;
+    }
+
     async info(): Promise<HostInfo> {
         const host = await this.ensureHost();
         return await this.send(host, (connection) => connection.sendRequest(Requests.info));

@@ -10,7 +10,15 @@ import {loadPatchedLlama, PatchedBuildInvalidError, PatchedBuildMissingError, ty
 import {ModelFileCorruptError, ModelFileNotFoundError, ModelLoadError} from "../native/model-file.js";
 import {LayerSkipMaskError} from "../native/skip-context.js";
 import {CalibrationCancelledError, calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
-import {ErrorCodes, Notifications, Requests, type LoadParams, type ModelSummary} from "../../common/engine-protocol.js";
+import {
+    ErrorCodes,
+    Notifications,
+    Requests,
+    type CalibrateParams,
+    type CalibrateResult,
+    type LoadParams,
+    type ModelSummary
+} from "../../common/engine-protocol.js";
 
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 
@@ -88,9 +96,25 @@ async function llama(): Promise<PatchedLlama> {
     return await patched;
 }
 
+/**
+ * Model loads, unloads and calibrations run one at a time. Two overlapping loads would each find no
+ * engine and the first would never be disposed (a whole model, context and threadpool leaked); an unload
+ * under a running calibration would free the context its decodes are using.
+ */
+let lifecycle: Promise<unknown> = Promise.resolve();
+function serialized<R>(work: () => Promise<R>): Promise<R> {
+    const result = lifecycle.then(work, work);
+    lifecycle = result.catch(() => undefined);
+    return result;
+}
+/** the running calibration, which a load or an unload cancels before it waits its turn */
+let calibration: AbortController | undefined;
+/** every engine loaded and not yet disposed (HostInfo.openModels) */
+const openEngines = new Set<DialEngine>();
+
 async function load(params: LoadParams): Promise<ModelSummary> {
     const {llama: llamaInstance, binsDirectory, buildInfo, backend} = await llama();
-    await unload();
+    await disposeEngine();
     calibrationCacheDirectory = params.calibrationCacheDirectory;
     engine = await DialEngine.load({
         llama: llamaInstance as Llama,
@@ -105,22 +129,38 @@ async function load(params: LoadParams): Promise<ModelSummary> {
         calibrationCacheDirectory: params.calibrationCacheDirectory,
         onProgress: (message) => void connection.sendNotification(Notifications.progress, {message})
     });
+    openEngines.add(engine);
     if (params.speed != null) engine.setSpeed(params.speed);
     summary = engine.summary({binsDirectory, buildType: llamaInstance.buildType});
     return summary;
 }
 
-async function unload(): Promise<null> {
+async function disposeEngine(): Promise<null> {
     for (const controller of running.values()) controller.abort();
     const current = engine;
     engine = undefined;
     summary = undefined;
-    await current?.dispose();
+    if (current != null) {
+        await current.dispose();
+        openEngines.delete(current);
+    }
     return null;
 }
 
-connection.onRequest(Requests.load, handle(load));
-connection.onRequest(Requests.unload, handle(unload));
+connection.onRequest(
+    Requests.load,
+    handle((params) => {
+        calibration?.abort();
+        return serialized(() => load(params));
+    })
+);
+connection.onRequest(
+    Requests.unload,
+    handle(() => {
+        calibration?.abort();
+        return serialized(disposeEngine);
+    })
+);
 connection.onRequest(
     Requests.setSpeed,
     handle((setting) => planInfo(requireEngine().setSpeed(setting)))
@@ -142,7 +182,8 @@ connection.onRequest(
     handle(() => ({
         pid: process.pid,
         nodeVersion: process.version,
-        model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null
+        model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null,
+        openModels: openEngines.size
     }))
 );
 connection.onRequest(
@@ -159,8 +200,11 @@ connection.onRequest(
         return null;
     })
 );
-connection.onRequest(Requests.calibrate, async (params, token) => {
+connection.onRequest(Requests.calibrate, (params, token) => serialized(() => calibrate(params, token)));
+
+async function calibrate(params: CalibrateParams, token: CancellationToken): Promise<CalibrateResult | ResponseError<void>> {
     const controller = new AbortController();
+    calibration = controller;
     const cancellation = token.onCancellationRequested(() => controller.abort());
     try {
         const current = requireEngine();
@@ -184,8 +228,9 @@ connection.onRequest(Requests.calibrate, async (params, token) => {
         return toResponseError(error);
     } finally {
         cancellation.dispose();
+        if (calibration === controller) calibration = undefined;
     }
-});
+}
 
 /** runs `work` with an AbortSignal that layerDial/cancel (by request id) and $/cancelRequest both fire */
 async function cancellable<R>(requestId: string, token: CancellationToken, work: (signal: AbortSignal) => Promise<R>): Promise<R | ResponseError<void>> {

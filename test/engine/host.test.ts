@@ -144,3 +144,58 @@ describe("engine host", () => {
         );
     });
 });
+
+describe("engine host: loads, unloads and calibration take turns", () => {
+    const tinyStoriesPath = path.resolve(root, "../shared/models/tinystories-656k-q8_0.gguf");
+    const {client} = newClient();
+    let crashes = 0;
+    const crashListener = client.onDidCrash(() => crashes++);
+    after(async () => {
+        crashListener.dispose();
+        await client.dispose();
+    });
+
+    test("two overlapping loads leave exactly one model open: the one asked for last", async () => {
+        const [first, second] = await Promise.all([
+            client.load({modelPath: storiesPath, contextSize: 256, threads: 1, calibrationCacheDirectory}),
+            client.load({modelPath: tinyStoriesPath, contextSize: 256, threads: 1, calibrationCacheDirectory})
+        ]);
+        assert.equal(first.layerCount, 5);
+        assert.equal(second.layerCount, 2);
+        const info = await client.info();
+        assert.equal(info.openModels, 1, "the first load's model was never disposed");
+        assert.equal(info.model?.path, tinyStoriesPath);
+    });
+
+    test("an unload during Calibrate Model cancels it and waits for it: the host lives on and loads again", async () => {
+        const cacheDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-host-unload-calibration-"));
+        await client.load({modelPath: storiesPath, contextSize: 256, threads: 1, calibrationCacheDirectory: cacheDirectory});
+        // the unload is sent once calibration reports progress, i.e. while its decodes run
+        const started = new Promise<void>((resolve) => {
+            const listener = client.onProgress(() => {
+                listener.dispose();
+                resolve();
+            });
+        });
+        const calibrating = client.calibrate({force: true});
+        const settled = calibrating.then(
+            () => "completed",
+            (error: unknown) => error
+        );
+        await started;
+        await client.unload();
+        const outcome = await settled;
+        // it either finished in the moment before the unload took its turn, or was cancelled by it
+        assert.ok(
+            outcome === "completed" || (outcome instanceof EngineRequestError && outcome.code === ErrorCodes.aborted),
+            `calibration ended with ${String(outcome)}`
+        );
+        const info = await client.info();
+        assert.equal(info.model, null);
+        assert.equal(info.openModels, 0);
+        await client.load({modelPath: storiesPath, contextSize: 256, threads: 1, calibrationCacheDirectory: cacheDirectory});
+        const result = await client.generate({prompt: "Once upon a time", maxTokens: 8});
+        assert.equal(result.stopReason, "maxTokens");
+        assert.equal(crashes, 0, "the host crashed");
+    });
+});
