@@ -229,7 +229,14 @@ export class Generator {
             entry.request.signal?.addEventListener("abort", () => this.abortDecodeIfAllCancelled(), {once: true});
             entry.sequenceId = this.pickSequence(entry.pending);
             this.busySequences.add(entry.sequenceId);
-            const reused = await this.options.cache.reuse(entry.sequenceId, entry.pending);
+            let reused: number;
+            try {
+                reused = await this.options.cache.reuse(entry.sequenceId, entry.pending);
+            } catch (error) {
+                // the request is in neither queue yet: without this it would stay pending and hold its sequence for good
+                this.finish(entry, undefined, error as Error);
+                continue;
+            }
             entry.timings.reusedPromptTokens = reused;
             entry.pending = entry.pending.slice(reused);
             this.active.push(entry);

@@ -99,3 +99,42 @@ describe("generation", () => {
         assert.ok(output.timings.recomputedTokens > 0, "turning back to 1x must recompute the skipped positions");
     });
 });
+
+describe("generation: a request whose admission fails", () => {
+    // the timeout only turns the old failure (a request pending for good) into a failure instead of a hang
+    test("is rejected with the cause and frees its sequence; the requests after it run", {timeout: 60_000}, async () => {
+        const model = await (await patchedLlama()).loadModel({modelPath: storiesPath});
+        const cache = new SkipAwareCache(await openContext(model, 2));
+        try {
+            const mask = maskOf(cache.context.layerCount, []);
+            const generator = new Generator({model, cache, currentMask: () => mask, prefill: () => "full"});
+            // fault injection: the KV cache fails to prepare the sequence for the next two admissions
+            const reuse = cache.reuse.bind(cache);
+            let failuresLeft = 2;
+            cache.reuse = async (sequenceId, tokens) => {
+                if (failuresLeft-- > 0) throw new Error("injected: the cache could not prepare the sequence");
+                return await reuse(sequenceId, tokens);
+            };
+            const outcomes = await Promise.allSettled([
+                generator.generate({prompt: "Once upon a time", maxTokens: 4}),
+                generator.generate({prompt: "The dog was", maxTokens: 4})
+            ]);
+            for (const outcome of outcomes) {
+                assert.equal(outcome.status, "rejected");
+                assert.match(String((outcome as PromiseRejectedResult).reason), /injected/);
+            }
+            assert.equal(generator.busySequenceCount, 0, "a failed admission kept its sequence");
+            // every sequence is usable again: two requests at once need both
+            const [first, second] = await Promise.all([
+                generator.generate({prompt: "Once upon a time", maxTokens: 4}),
+                generator.generate({prompt: "The dog was", maxTokens: 4})
+            ]);
+            assert.equal(first.tokens.length, 4);
+            assert.equal(second.tokens.length, 4);
+            assert.equal(generator.busySequenceCount, 0);
+        } finally {
+            await cache.context.dispose();
+            await model.dispose();
+        }
+    });
+});
