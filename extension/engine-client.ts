@@ -6,6 +6,7 @@ import {EventEmitter} from "node:events";
 import {CancellationTokenSource, ResponseError, type MessageConnection} from "vscode-jsonrpc";
 import {createMessageConnection, IPCMessageReader, IPCMessageWriter} from "vscode-jsonrpc/node.js";
 import {
+    ErrorCodes,
     Notifications,
     Requests,
     type CalibrateParams,
@@ -58,10 +59,17 @@ type Host = {
     child: ChildProcess;
     connection: MessageConnection;
     exited: Promise<void>;
+    hasExited: boolean;
+    /** the requests in flight, told when the host exits; each removes itself when it settles, so a
+     *  settled request's result is never kept alive by the host's exit */
+    exitListeners: Set<() => void>;
     model?: ModelSummary;
 };
 
 let requestCounter = 0;
+
+/** the codes the host puts on its own error answers (the rest come from the connection itself) */
+const hostErrorCodes: ReadonlySet<number> = new Set(Object.values(ErrorCodes));
 
 function delay(milliseconds: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, milliseconds).unref());
@@ -269,10 +277,13 @@ export class EngineClient {
                     this.events.emit("crash", description);
                 }
                 connection.dispose();
+                host.hasExited = true;
+                for (const listener of host.exitListeners) listener();
+                host.exitListeners.clear();
                 resolve();
             })
         );
-        const host: Host = {child, connection, exited};
+        const host: Host = {child, connection, exited, hasExited: false, exitListeners: new Set()};
         connection.onNotification(Notifications.token, ({requestId, text}) => this.textListeners.get(requestId)?.(text));
         connection.onNotification(Notifications.progress, (progress) => this.events.emit("progress", progress));
         connection.onNotification(Notifications.log, ({level, message}) => this.log(level, message));
@@ -289,15 +300,20 @@ export class EngineClient {
 
     /** a request that fails cleanly if the host dies while it waits */
     private async send<T>(host: Host, request: (connection: MessageConnection) => Promise<T>): Promise<T> {
-        const died = host.exited.then(() => {
-            throw new EngineHostExitedError(
+        const exitedError = () =>
+            new EngineHostExitedError(
                 "The Layer Dial engine host stopped while working on this request. See the log for details; the next request starts a new host."
             );
-        });
+        if (host.hasExited) throw exitedError();
+        let onExit!: () => void;
+        const died = new Promise<never>((_, reject) => (onExit = () => reject(exitedError())));
+        host.exitListeners.add(onExit);
         try {
             return await Promise.race([request(host.connection), died]);
         } catch (error) {
             if (error instanceof EngineHostExitedError) throw error;
+            // the host's own answer: no need to wait and see whether it is dying
+            if (error instanceof ResponseError && hostErrorCodes.has(error.code)) throw new EngineRequestError(error.message, error.code);
             // a dying host closes the connection first, which rejects pending requests; say what really happened
             const exitedMeanwhile = await Promise.race([host.exited.then(() => true), delay(250).then(() => false)]);
             if (exitedMeanwhile)
@@ -306,6 +322,8 @@ export class EngineClient {
                 );
             if (error instanceof ResponseError) throw new EngineRequestError(error.message, error.code);
             throw error;
+        } finally {
+            host.exitListeners.delete(onExit);
         }
     }
 

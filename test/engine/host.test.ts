@@ -6,6 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import {after, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
+import v8 from "node:v8";
+import {runInNewContext} from "node:vm";
 import {EngineClient, EngineHostExitedError, EngineRequestError} from "../../extension/engine-client.js";
 import {ErrorCodes} from "../../common/engine-protocol.js";
 
@@ -197,5 +199,24 @@ describe("engine host: loads, unloads and calibration take turns", () => {
         const result = await client.generate({prompt: "Once upon a time", maxTokens: 8});
         assert.equal(result.stopReason, "maxTokens");
         assert.equal(crashes, 0, "the host crashed");
+    });
+});
+
+describe("engine client: a settled request's result is released", () => {
+    const {client} = newClient();
+    after(async () => await client.dispose());
+
+    test("once the caller drops a result it can be garbage-collected, while the same host keeps running", async () => {
+        v8.setFlagsFromString("--expose-gc");
+        const gc = runInNewContext("gc") as () => void;
+        const pid = (await client.info()).pid;
+        const results: WeakRef<object>[] = [];
+        for (let i = 0; i < 20; i++) results.push(new WeakRef(await client.info()));
+        // a WeakRef keeps its target until the job that made it ends
+        await new Promise((resolve) => setImmediate(resolve));
+        gc();
+        const kept = results.filter((result) => result.deref() !== undefined).length;
+        assert.equal(kept, 0, `${kept} of 20 settled results are still reachable from the client`);
+        assert.equal((await client.info()).pid, pid);
     });
 });
