@@ -12,6 +12,7 @@ import {
     RelativeModelPathError,
     UnsupportedModelUriError
 } from "../errors.js";
+import {fileURLToPath} from "node:url";
 
 export type HfModelUri = {
     uri: string;
@@ -85,7 +86,8 @@ export function resolveModelSetting(setting: string, options: ResolveModelOption
             'No model is configured. Run "Layer Dial: Select Model" to pick a .gguf file, ' + 'or "Layer Dial: Download Recommended Model".'
         );
     if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) {
-        if (value.startsWith("file://")) return {kind: "file", path: new URL(value).pathname};
+        // fileURLToPath decodes %20 and UTF-8 escapes (and drive letters on Windows), which URL.pathname does not
+        if (value.startsWith("file://")) return {kind: "file", path: fileURLToPath(value)};
         const uri = parseHfUri(value);
         if (uri === undefined)
             throw new UnsupportedModelUriError(

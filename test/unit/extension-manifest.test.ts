@@ -21,6 +21,7 @@ type Manifest = {
     main: string;
     activationEvents: string[];
     engines: {vscode: string};
+    capabilities?: {untrustedWorkspaces?: {supported: boolean | "limited"; restrictedConfigurations?: string[]}};
     contributes: {
         commands: {command: string; title: string}[];
         configuration: {properties: Record<string, {default: unknown; enum?: string[]; minimum?: number; maximum?: number}>};
@@ -44,6 +45,13 @@ describe("manifest", () => {
             "layerDial.setCompletionSpeedLevel": "Layer Dial: Set Inline Completion Speed Level",
             "layerDial.enableCuda": "Layer Dial: Enable CUDA"
         });
+    });
+
+    test("in an untrusted workspace the model setting comes from the user only: a repository cannot pick the file llama.cpp parses", () => {
+        const untrusted = manifest.capabilities?.untrustedWorkspaces;
+        assert.equal(untrusted?.supported, "limited");
+        assert.ok(untrusted?.restrictedConfigurations?.includes("layerDial.model"), JSON.stringify(untrusted));
+        assert.ok(manifest.contributes.configuration.properties["layerDial.model"] != null);
     });
 
     test("every command is registered by the extension", () => {

@@ -72,6 +72,11 @@ describe("resolveModelSetting", () => {
         assert.deepEqual(resolveModelSetting("models/a.gguf", options), {kind: "file", path: "/work/project/models/a.gguf"});
         assert.deepEqual(resolveModelSetting("../shared/a.gguf", options), {kind: "file", path: "/work/shared/a.gguf"});
         assert.deepEqual(resolveModelSetting("file:///m/b.gguf", options), {kind: "file", path: "/m/b.gguf"});
+        // spaces and non-ASCII names arrive percent-encoded in a file: URI
+        assert.deepEqual(resolveModelSetting("file:///m/my%20models/m%C3%BCller-%E6%A8%A1%E5%9E%8B.gguf", options), {
+            kind: "file",
+            path: "/m/my models/müller-模型.gguf"
+        });
     });
 
     test("a relative path without an open folder says how to fix it", () => {
