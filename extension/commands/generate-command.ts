@@ -1,9 +1,11 @@
 // Layer Dial: Generate at Cursor. Asks for an instruction, streams the answer into a progress
-// notification, and inserts it as one edit, so a single Undo removes all of it. With a selection, the
-// selection is the context and the text goes after it.
+// notification, and inserts it as one edit, so a single Undo removes all of it. It goes where the cursor
+// was, moved by any edits made meanwhile (insertion-anchor.ts). With a selection, the selection is the
+// context and the text goes after it.
 import * as vscode from "vscode";
 import type {EngineSession} from "../engine-session.js";
 import {BinarySelectionError, NoSelectionError} from "../errors.js";
+import {InsertionAnchor} from "./insertion-anchor.js";
 import {generatePrompt, stripCodeFence} from "./prompts.js";
 import type {SerialQueue} from "../serial-queue.js";
 import {selectedText} from "./summarize-command.js";
@@ -39,57 +41,76 @@ export class GenerateAtCursorCommand {
         const document = editor.document;
         const position = context === undefined ? editor.selection.active : editor.selection.end;
         const languageId = document.languageId;
+        // the user may keep editing while the model writes: the text goes where the cursor was, moved by those edits
+        const anchor = new InsertionAnchor(document.offsetAt(position));
+        const tracking = vscode.workspace.onDidChangeTextDocument((event) => {
+            if (event.document === document) anchor.move(event.contentChanges);
+        });
 
-        const text = await vscode.window.withProgress(
-            {
-                location: vscode.ProgressLocation.Notification,
-                title: "Layer Dial: generating",
-                cancellable: true
-            },
-            async (progress, token) => {
-                const command = this.session.beginCommand(token);
-                try {
-                    return await this.queue.run(
-                        async () => {
-                            await this.session.ensureModel(progress);
-                            command.signal.throwIfAborted();
-                            progress.report({message: "writing…"});
-                            let streamed = "";
-                            let reportedAt = 0;
-                            const result = await this.session.generate(
-                                {
-                                    ...generatePrompt(instruction, context, languageId),
-                                    maxTokens: this.session.settings.maxTokens,
-                                    temperature: this.session.settings.temperature
-                                },
-                                {
-                                    title: `Generate: ${instruction.trim().slice(0, 60)}`,
-                                    signal: command.signal,
-                                    onText: (piece) => {
-                                        streamed += piece;
-                                        // the notification re-renders on every report; a few a second are enough to watch
-                                        if (Date.now() - reportedAt < PROGRESS_INTERVAL_MS) return;
-                                        reportedAt = Date.now();
-                                        const tail = streamed.replace(/\s+/g, " ").slice(-PREVIEW_CHARACTERS);
-                                        progress.report({message: `${streamed.length} characters: …${tail}`});
+        let text: string;
+        try {
+            text = await vscode.window.withProgress(
+                {
+                    location: vscode.ProgressLocation.Notification,
+                    title: "Layer Dial: generating",
+                    cancellable: true
+                },
+                async (progress, token) => {
+                    const command = this.session.beginCommand(token);
+                    try {
+                        return await this.queue.run(
+                            async () => {
+                                await this.session.ensureModel(progress);
+                                command.signal.throwIfAborted();
+                                progress.report({message: "writing…"});
+                                let streamed = "";
+                                let reportedAt = 0;
+                                const result = await this.session.generate(
+                                    {
+                                        ...generatePrompt(instruction, context, languageId),
+                                        maxTokens: this.session.settings.maxTokens,
+                                        temperature: this.session.settings.temperature
+                                    },
+                                    {
+                                        title: `Generate: ${instruction.trim().slice(0, 60)}`,
+                                        signal: command.signal,
+                                        onText: (piece) => {
+                                            streamed += piece;
+                                            // the notification re-renders on every report; a few a second are enough to watch
+                                            if (Date.now() - reportedAt < PROGRESS_INTERVAL_MS) return;
+                                            reportedAt = Date.now();
+                                            const tail = streamed.replace(/\s+/g, " ").slice(-PREVIEW_CHARACTERS);
+                                            progress.report({message: `${streamed.length} characters: …${tail}`});
+                                        }
                                     }
-                                }
-                            );
-                            command.signal.throwIfAborted();
-                            return stripCodeFence(result.text);
-                        },
-                        {signal: command.signal, onWait: () => progress.report({message: "waiting for the running request to finish…"})}
-                    );
-                } finally {
-                    command.dispose();
+                                );
+                                command.signal.throwIfAborted();
+                                return stripCodeFence(result.text);
+                            },
+                            {signal: command.signal, onWait: () => progress.report({message: "waiting for the running request to finish…"})}
+                        );
+                    } finally {
+                        command.dispose();
+                    }
                 }
-            }
-        );
+            );
+        } finally {
+            tracking.dispose();
+        }
         if (text.length === 0) {
             void vscode.window.showInformationMessage("Layer Dial: the model returned no text; nothing was inserted.");
             return;
         }
-        await insertAsOneEdit(document, position, text);
+        if (anchor.offset === undefined) {
+            // nothing is lost: the answer goes to the clipboard instead of a place the user did not choose
+            await vscode.env.clipboard.writeText(text);
+            void vscode.window.showWarningMessage(
+                "Layer Dial: the text around the cursor was edited while the model wrote, so the answer was not inserted. It is on the clipboard."
+            );
+            this.log.info(`The insertion point in ${document.uri.toString(true)} was edited away; ${text.length} characters copied to the clipboard`);
+            return;
+        }
+        await insertAsOneEdit(document, document.positionAt(anchor.offset), text);
         this.log.info(`Inserted ${text.length} characters into ${document.uri.toString(true)}`);
     }
 }
