@@ -22,6 +22,7 @@ import {NativeBuildMissingError} from "./errors.js";
 import {checkModelFile, resolveModelSetting} from "./models/model-path.js";
 import {gpuEnvironment, readSettings, SPEED_LEVEL_NAMES, type LayerDialSettings} from "./settings.js";
 import type {LastRun} from "./speed-level.js";
+import {updateSetting} from "./update-setting.js";
 
 export type RequestEvent =
     | {type: "started"; requestId: string; title: string}
@@ -194,21 +195,13 @@ export class EngineSession implements vscode.Disposable {
 
     /** Stores the level in the setting; the configuration listener applies it to the engine. */
     async setLevel(level: SpeedLevelName): Promise<void> {
-        const configuration = vscode.workspace.getConfiguration("layerDial");
-        const inspected = configuration.inspect<string>("speedLevel");
-        const target =
-            inspected?.workspaceFolderValue !== undefined
-                ? vscode.ConfigurationTarget.WorkspaceFolder
-                : inspected?.workspaceValue !== undefined
-                  ? vscode.ConfigurationTarget.Workspace
-                  : vscode.ConfigurationTarget.Global;
-        if (configuration.get("speedLevel") === level && this.customSpeedupValue !== undefined) {
+        if (vscode.workspace.getConfiguration("layerDial").get("speedLevel") === level && this.customSpeedupValue !== undefined) {
             // same setting, so no configuration event: drop the panel's custom ratio here
             this.customSpeedupValue = undefined;
             await this.applySpeed();
             return;
         }
-        await configuration.update("speedLevel", level, target);
+        await updateSetting("speedLevel", level);
     }
 
     /** A ratio from the panel that no named level matches; it lasts until the level setting changes. */

@@ -6,6 +6,7 @@ import type {EngineSession} from "../engine-session.js";
 import type {InlineCompletions} from "./inline-completion.js";
 import {completionStatus} from "./completion-status-text.js";
 import {SPEED_LEVEL_NAMES} from "../settings.js";
+import {updateSetting} from "../update-setting.js";
 
 export class CompletionStatusBar implements vscode.Disposable {
     private readonly item: vscode.StatusBarItem;
@@ -44,20 +45,11 @@ export class CompletionStatusBar implements vscode.Disposable {
     }
 }
 
-function settingTarget(key: string): vscode.ConfigurationTarget {
-    const inspected = vscode.workspace.getConfiguration("layerDial").inspect(key);
-    return inspected?.workspaceFolderValue !== undefined
-        ? vscode.ConfigurationTarget.WorkspaceFolder
-        : inspected?.workspaceValue !== undefined
-          ? vscode.ConfigurationTarget.Workspace
-          : vscode.ConfigurationTarget.Global;
-}
-
 /** Layer Dial: Toggle Inline Completion */
 export async function toggleCompletion(completions: InlineCompletions): Promise<void> {
     const enabled = !completions.settings.enabled;
     if (!enabled) completions.cancel();
-    await vscode.workspace.getConfiguration("layerDial").update("completion.enabled", enabled, settingTarget("completion.enabled"));
+    await updateSetting("completion.enabled", enabled);
 }
 
 /** Layer Dial: Set Inline Completion Speed Level */
@@ -72,10 +64,7 @@ export async function pickCompletionSpeedLevel(completions: InlineCompletions): 
         })),
         {title: "Layer Dial: Inline Completion Speed Level", placeHolder: "Faster levels skip more layers: quicker suggestions, lower quality"}
     );
-    if (picked !== undefined)
-        await vscode.workspace
-            .getConfiguration("layerDial")
-            .update("completion.speedLevel", picked.level satisfies SpeedLevelName, settingTarget("completion.speedLevel"));
+    if (picked !== undefined) await updateSetting("completion.speedLevel", picked.level satisfies SpeedLevelName);
 }
 
 /** Layer Dial: Load Model. Completions wait for a loaded model; this loads the configured one now. */

@@ -8,19 +8,7 @@ import {ModelDownloadFailedError, OperationCancelledError} from "../errors.js";
 import {downloadModel, formatBytes} from "./model-download.js";
 import {checkModelFile, downloadFileName, parseHfUri, recordDownload} from "./model-path.js";
 import {RECOMMENDED_MODEL_URI} from "../settings.js";
-
-/** Writes layerDial.model where it is defined now (folder, workspace), else in the user settings. */
-async function updateModelSetting(value: string): Promise<void> {
-    const configuration = vscode.workspace.getConfiguration("layerDial");
-    const inspected = configuration.inspect<string>("model");
-    const target =
-        inspected?.workspaceFolderValue !== undefined
-            ? vscode.ConfigurationTarget.WorkspaceFolder
-            : inspected?.workspaceValue !== undefined
-              ? vscode.ConfigurationTarget.Workspace
-              : vscode.ConfigurationTarget.Global;
-    await configuration.update("model", value, target);
-}
+import {updateSetting} from "../update-setting.js";
 
 export async function selectModel(modelsDirectory: string, log: vscode.LogOutputChannel): Promise<void> {
     const workspaceFolder = vscode.workspace.workspaceFolders?.[0]?.uri;
@@ -37,7 +25,7 @@ export async function selectModel(modelsDirectory: string, log: vscode.LogOutput
     if (file === undefined) return;
     if (file.scheme !== "file") throw new vscode.FileSystemError(`Layer Dial loads models from local files only; ${file.toString(true)} is not one.`);
     await checkModelFile({kind: "file", path: file.fsPath});
-    await updateModelSetting(file.fsPath);
+    await updateSetting("model", file.fsPath);
     log.info(`layerDial.model = ${file.fsPath}`);
     void vscode.window.showInformationMessage(`Layer Dial will use ${path.basename(file.fsPath)}; it loads on the next summary or generation.`);
 }
@@ -110,5 +98,5 @@ export async function downloadRecommendedModel(modelsDirectory: string, log: vsc
         `Layer Dial: ${path.basename(filePath)} is downloaded. Use it now? (layerDial.model is ${configured === "" ? "empty" : `"${configured}"`})`,
         "Use It"
     );
-    if (choice === "Use It") await updateModelSetting(uri);
+    if (choice === "Use It") await updateSetting("model", uri);
 }
