@@ -2,11 +2,13 @@
 // schema only in the Settings UI; a hand-edited settings.json can hold anything, so every value is
 // checked here and a bad one falls back to its default with a warning for the log.
 import type {GpuChoice, PrefillPolicy, SpeedLevelName} from "../common/engine-protocol.js";
+import {SPEED_LEVEL_NAMES} from "../common/speed-levels.js";
 
 /** The recommended model: a small instruct coding model that runs on a laptop CPU (about 1.1 GB). */
 export const RECOMMENDED_MODEL_URI = "hf:Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
 
-export const SPEED_LEVEL_NAMES: readonly SpeedLevelName[] = ["Quality", "Balanced", "Fast", "Faster", "Max"];
+// the level names come from the contract the engine plans with, so a new level cannot be missing here
+export {SPEED_LEVEL_NAMES};
 export const PREFILL_POLICIES: readonly PrefillPolicy[] = ["full", "skip"];
 export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cpu", "cuda", "vulkan", "metal"];
 
