@@ -21,12 +21,17 @@ function newestSource(): {file: string; mtimeMs: number} {
     return newest;
 }
 
-/** the bundle's path; throws a message that says how to build it when it is missing or stale */
+let checked = false;
+
+/** the bundle's path; throws a message that says how to build it when it is missing or stale (checked
+ *  once per test file: every CLI call asks, and the sources do not change during a run) */
 export function cliBundle(): string {
+    if (checked) return cliBundlePath;
     if (!fs.existsSync(cliBundlePath))
         throw new Error(`${path.relative(root, cliBundlePath)} is not built: run npm run build:cli (npm test does, in npm run setup)`);
     const source = newestSource();
     if (source.mtimeMs > fs.statSync(cliBundlePath).mtimeMs)
         throw new Error(`${path.relative(root, cliBundlePath)} is older than ${path.relative(root, source.file)}: run npm run build:cli`);
+    checked = true;
     return cliBundlePath;
 }
