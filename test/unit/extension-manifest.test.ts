@@ -23,15 +23,21 @@ type Manifest = {
     engines: {vscode: string};
     capabilities?: {untrustedWorkspaces?: {supported: boolean | "limited"; restrictedConfigurations?: string[]}};
     contributes: {
-        commands: {command: string; title: string}[];
+        commands: {command: string; title: string; category?: string}[];
+        menus: Record<string, {command: string; when?: string}[]>;
         configuration: {properties: Record<string, {default: unknown; enum?: string[]; minimum?: number; maximum?: number}>};
     };
 };
 const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as Manifest;
 
 describe("manifest", () => {
-    test("every command with its exact title", () => {
-        assert.deepEqual(Object.fromEntries(manifest.contributes.commands.map((command) => [command.command, command.title])), {
+    test("every command with its exact palette title: category Layer Dial, and a title that does not repeat it", () => {
+        for (const command of manifest.contributes.commands) {
+            assert.equal(command.category, "Layer Dial", command.command);
+            assert.doesNotMatch(command.title, /Layer Dial/, `${command.command}: the category already says it`);
+        }
+        // the palette shows "<category>: <title>"; the end-to-end scenarios and users' muscle memory use these
+        assert.deepEqual(Object.fromEntries(manifest.contributes.commands.map((command) => [command.command, `${command.category}: ${command.title}`])), {
             "layerDial.summarizeSelection": "Layer Dial: Summarize Selection",
             "layerDial.generateAtCursor": "Layer Dial: Generate at Cursor",
             "layerDial.setSpeedLevel": "Layer Dial: Set Speed Level",
@@ -45,6 +51,23 @@ describe("manifest", () => {
             "layerDial.setCompletionSpeedLevel": "Layer Dial: Set Inline Completion Speed Level",
             "layerDial.enableCuda": "Layer Dial: Enable CUDA"
         });
+    });
+
+    test("the palette hides what cannot run: no selection, no editor to write in, nothing to stop, no model set", () => {
+        const palette = Object.fromEntries((manifest.contributes.menus.commandPalette ?? []).map((entry) => [entry.command, entry.when]));
+        assert.deepEqual(palette, {
+            "layerDial.summarizeSelection": "editorHasSelection",
+            "layerDial.generateAtCursor": "editorIsOpen && !activeEditorIsReadonly",
+            "layerDial.stopGeneration": "layerDial.busy",
+            "layerDial.loadModel": "config.layerDial.model",
+            "layerDial.calibrateModel": "config.layerDial.model",
+            // the CUDA backend it installs exists for linux-x64 only; elsewhere the command would only explain that
+            "layerDial.enableCuda": "isLinux"
+        });
+        // Summarize and Generate stay listed with no model set: they say so and offer to pick one
+        const commands = new Set(manifest.contributes.commands.map((command) => command.command));
+        for (const [menu, entries] of Object.entries(manifest.contributes.menus))
+            for (const entry of entries) assert.ok(commands.has(entry.command), `${menu} names ${entry.command}, which is not contributed`);
     });
 
     test("in an untrusted workspace the model setting comes from the user only: a repository cannot pick the file llama.cpp parses", () => {
