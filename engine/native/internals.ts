@@ -17,6 +17,9 @@ export type AddonContext = {
     getLogits(batchLogitIndex: number): Float32Array;
     /** stops the decode in flight; decodeBatch then rejects with "Decoding was aborted" */
     abortDecode(): void;
+    getThreads(): number;
+    /** during a decode, ours (native/patches/addon/06) records the count and applies it once the decode settles */
+    setThreads(threads: number): void;
 };
 
 export type NativeBinding = {

@@ -94,6 +94,20 @@ export class LayerSkipContext {
         });
     }
 
+    /** the threads the next decode uses */
+    get threads(): number {
+        this.assertUsable();
+        return this.addon.getThreads();
+    }
+
+    /** changes the decode threads after the decodes already queued, so no threadpool is swapped under a running graph */
+    setThreads(threads: number): Promise<void> {
+        if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+        return this.serialised(async () => {
+            this.addon.setThreads(threads);
+        });
+    }
+
     getLayerSkip(): Uint8Array {
         this.assertUsable();
         return this.addon.getLayerSkip();
