@@ -208,8 +208,55 @@ export type HostInfo = {
     openModels: number;
 };
 
+/** The machine as the host's llama.cpp build sees it: what a recommended model must fit in. */
+export type MachineInfo = {
+    totalMemoryBytes: number;
+    freeMemoryBytes: number;
+    /** "cpu", or the GPU backend the host runs on: "vulkan", "cuda" or "metal" */
+    backend: string;
+    /** the backend's devices (empty on the CPU); a software rasterizer such as llvmpipe is listed too */
+    deviceNames: string[];
+    /** the devices' memory as llama.cpp reports it (0 on the CPU); on unified memory it is shared with RAM */
+    vramTotalBytes: number;
+    vramFreeBytes: number;
+};
+
+/** The dial a named level would give, predicted from a model file's tensor sizes (no model loaded). */
+export type LevelPreview = {
+    /** a level name from common/speed-levels.ts */
+    level: string;
+    keptLayers: number[];
+    predictedSpeedup: number;
+};
+
+/** What a model file offers, read from its GGUF header without loading it. */
+export type ModelPreview = {
+    path: string;
+    name: string;
+    architecture: string;
+    fileBytes: number;
+    layerCount: number;
+    /** false: this build cannot skip the architecture's layers, so every level runs at 1x */
+    layerSkipSupported: boolean;
+    /** "even", or "calibrated" when a cached layer order exists for this file */
+    strategy: string;
+    /** one per named level, in the level table's order */
+    levels: LevelPreview[];
+};
+
+export type InspectParams = {
+    /** a local .gguf file to preview; omitted: only the machine is described */
+    modelPath?: string;
+    /** where calibrated layer orders are cached (as for load) */
+    calibrationCacheDirectory?: string;
+};
+
+export type InspectResult = {machine: MachineInfo; model: ModelPreview | null};
+
 export const Requests = {
     load: new RequestType<LoadParams, ModelSummary, void>("layerDial/load"),
+    /** the machine's memory and GPU, and optionally a model file's dial preview, without loading a model */
+    inspect: new RequestType<InspectParams, InspectResult, void>("layerDial/inspect"),
     unload: new RequestType0<null, void>("layerDial/unload"),
     generate: new RequestType<GenerateParams, GenerateResult, void>("layerDial/generate"),
     /** one inline completion at a cursor (cancel with layerDial/cancel and its requestId) */

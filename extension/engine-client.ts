@@ -17,6 +17,8 @@ import {
     type GenerateResult,
     type GenerationStats,
     type HostInfo,
+    type InspectParams,
+    type InspectResult,
     type LoadParams,
     type LogNotification,
     type ModelSummary,
@@ -202,6 +204,12 @@ export class EngineClient {
         if (host == null) return;
         await this.send(host, (connection) => connection.sendRequest(Requests.unload));
         host.model = undefined;
+    }
+
+    /** the machine, and a model file's dial preview, without loading a model (the host starts if none runs) */
+    async inspect(params: InspectParams): Promise<InspectResult> {
+        const host = await this.ensureHost();
+        return await this.send(host, (connection) => connection.sendRequest(Requests.inspect, params));
     }
 
     async info(): Promise<HostInfo> {

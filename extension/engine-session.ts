@@ -12,6 +12,7 @@ import type {
     CompleteResult,
     GenerateParams,
     GenerateResult,
+    InspectResult,
     LoadParams,
     ModelSummary,
     PlanInfo,
@@ -191,6 +192,11 @@ export class EngineSession implements vscode.Disposable {
         const previews = new Map<SpeedLevelName, PlanInfo>();
         for (const level of SPEED_LEVEL_NAMES) previews.set(level, await client.previewSpeed({speed: level}));
         return previews;
+    }
+
+    /** The machine, and the dial a model file would give, without loading a model (starts the host, never downloads). */
+    async inspect(modelPath?: string): Promise<InspectResult> {
+        return await (await this.ensureClient()).inspect({modelPath, calibrationCacheDirectory: this.options.calibrationDirectory});
     }
 
     /** Stores the level in the setting; the configuration listener applies it to the engine. */

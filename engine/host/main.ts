@@ -10,6 +10,8 @@ import {loadPatchedLlama, PatchedBuildInvalidError, PatchedBuildMissingError, ty
 import {ModelFileCorruptError, ModelFileNotFoundError, ModelLoadError} from "../native/model-file.js";
 import {LayerSkipMaskError} from "../native/skip-context.js";
 import {CalibrationCancelledError, calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
+import {describeMachine} from "../machine-info.js";
+import {previewModelFile} from "../model-preview.js";
 import {
     ErrorCodes,
     Notifications,
@@ -159,6 +161,24 @@ connection.onRequest(
     handle(() => {
         calibration?.abort();
         return serialized(disposeEngine);
+    })
+);
+// read-only: the file's header and the machine, so it needs no turn among loads and calibrations
+connection.onRequest(
+    Requests.inspect,
+    handle(async (params) => {
+        const {llama: llamaInstance, backend, layerSkipArchitectures} = await llama();
+        const model =
+            params.modelPath == null
+                ? null
+                : await previewModelFile({
+                      modelPath: params.modelPath,
+                      layerSkipArchitectures,
+                      calibrationCacheDirectory: params.calibrationCacheDirectory,
+                      onSkippedLevel: (level, reason) =>
+                          void connection.sendNotification(Notifications.log, {level: "info", message: `preview: ${level}: ${reason}`})
+                  });
+        return {machine: await describeMachine(llamaInstance as Llama, backend), model};
     })
 );
 connection.onRequest(
