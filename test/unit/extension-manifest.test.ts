@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
-import {checkVsix, MAX_VSIX_BYTES, REQUIRED_FILES, type ZipEntry} from "../../tools/packaging/vsix-contents.js";
+import {checkVsix, COMMON_REQUIRED_FILES, MAX_VSIX_BYTES, readmeImagePaths, REQUIRED_FILES, type ZipEntry} from "../../tools/packaging/vsix-contents.js";
 import {
     COMPLETION_SETTING_LIMITS,
     DEFAULT_COMPLETION_SETTINGS,
@@ -139,6 +139,36 @@ describe("VSIX content rules", () => {
         assert.match(text, /llama\.cpp\/src.*sources/);
         assert.match(text, /native\/patches.*sources, tests and patches/);
         assert.match(text, /\.map should not ship/);
+    });
+
+    test("the Marketplace's documents are required: README, CHANGELOG and LICENSE, as vsce names them", () => {
+        const text = checkVsix(
+            good.filter((entry) => !/^extension\/(readme\.md|changelog\.md|LICENSE\.txt)$/.test(entry.name)),
+            1
+        ).join("\n");
+        assert.match(text, /missing extension\/readme\.md/);
+        assert.match(text, /missing extension\/changelog\.md/);
+        assert.match(text, /missing extension\/LICENSE\.txt/);
+    });
+
+    test("every image README.md shows from the package must be in the VSIX", () => {
+        const readme = [
+            "![The speed panel](media/speed-panel.png)",
+            '<img src="./media/summarize-1.png" alt="step 1" width="400">',
+            "![badge](https://img.shields.io/badge/x-y-green.png) and [a link](https://example.org/a.png)",
+            "![again](media/speed-panel.png)"
+        ].join("\n");
+        assert.deepEqual(readmeImagePaths(readme), ["media/speed-panel.png", "media/summarize-1.png"]);
+        const problems = checkVsix([...good, {name: "extension/media/speed-panel.png", size: 1, compressedSize: 1}], 1, {
+            readmeImages: readmeImagePaths(readme)
+        });
+        assert.deepEqual(problems, ["missing extension/media/summarize-1.png, an image README.md shows (is it left out by .vscodeignore?)"]);
+    });
+
+    test("another target needs the common files, not linux-x64's .so libraries", () => {
+        const common: ZipEntry[] = COMMON_REQUIRED_FILES.map((name) => ({name, size: 10, compressedSize: 5}));
+        assert.deepEqual(checkVsix(common, 1, {target: "darwin-arm64"}), []);
+        assert.match(checkVsix(common, 1).join("\n"), /missing extension\/dist\/native\/bins\/libggml-base\.so/);
     });
 
     test("node-llama-cpp's release descriptors are allowed from its llama folder", () => {

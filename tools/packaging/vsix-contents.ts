@@ -41,19 +41,29 @@ export function readZipEntries(file: string): ZipEntry[] {
 /** The budget: a linux-x64 VSIX (CPU variants and Vulkan) of at most 60 MB. */
 export const MAX_VSIX_BYTES = 60 * 1000 * 1000;
 
-export const REQUIRED_FILES = [
+/** The VSIX targets the release workflow builds (.github/workflows/release.yml), each on its own runner. */
+export const VSIX_TARGETS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64", "win32-x64"] as const;
+export type VsixTarget = (typeof VSIX_TARGETS)[number];
+
+export function isVsixTarget(value: string): value is VsixTarget {
+    return (VSIX_TARGETS as readonly string[]).includes(value);
+}
+
+/**
+ * What every target's VSIX holds: the bundles, the build record and our addon, the panel, node-llama-cpp's
+ * JavaScript, and the Marketplace's documents (vsce stores README.md as readme.md, CHANGELOG.md as
+ * changelog.md and LICENSE as LICENSE.txt).
+ */
+export const COMMON_REQUIRED_FILES = [
     "extension/package.json",
+    "extension/readme.md",
+    "extension/changelog.md",
+    "extension/LICENSE.txt",
     "extension/dist/extension.cjs",
     "extension/dist/engine/host.mjs",
     "extension/dist/native/layer-dial-build.json",
     "extension/dist/native/bins/llama-addon.node",
     "extension/dist/native/bins/_nlcBuildMetadata.json",
-    "extension/dist/native/bins/libggml-base.so",
-    // the CPU variants: the baseline every x86-64 runs, and the AMX one that our own compile got wrong
-    "extension/dist/native/bins/libggml-cpu-x64.so",
-    "extension/dist/native/bins/libggml-cpu-sapphirerapids.so",
-    "extension/dist/native/backends/vulkan/libggml-vulkan.so",
-    "extension/dist/native/backends/vulkan/layer-dial-backend.json",
     "extension/dist/webview/panel.js",
     "extension/dist/webview/panel.css",
     "extension/dist/webview/codicons/codicon.css",
@@ -61,6 +71,50 @@ export const REQUIRED_FILES = [
     "extension/node_modules/node-llama-cpp/dist/index.js",
     "extension/node_modules/node-llama-cpp/llama/binariesGithubRelease.json"
 ] as const;
+
+/**
+ * The native libraries a target must ship, as far as they are known from a build made here: linux-x64 is
+ * built and packaged by every `npm run package`. The other targets' library names come from their own
+ * runners' builds (the release workflow); until one has been inspected, only the common files are required.
+ */
+export const TARGET_REQUIRED_FILES: Readonly<Record<VsixTarget, readonly string[]>> = {
+    "linux-x64": [
+        "extension/dist/native/bins/libggml-base.so",
+        // the CPU variants: the baseline every x86-64 runs, and the AMX one that our own compile got wrong
+        "extension/dist/native/bins/libggml-cpu-x64.so",
+        "extension/dist/native/bins/libggml-cpu-sapphirerapids.so",
+        "extension/dist/native/backends/vulkan/libggml-vulkan.so",
+        "extension/dist/native/backends/vulkan/layer-dial-backend.json"
+    ],
+    "linux-arm64": [],
+    "darwin-arm64": [],
+    "darwin-x64": [],
+    "win32-x64": []
+};
+
+/** The linux-x64 VSIX's required files (the default target's). */
+export const REQUIRED_FILES = [...COMMON_REQUIRED_FILES, ...TARGET_REQUIRED_FILES["linux-x64"]] as const;
+
+/**
+ * The images README.md shows from the package itself (relative paths such as media/panel.png), which the
+ * VSIX must hold: vsce points the Marketplace page at them, and VS Code's extension page reads them.
+ * Absolute http(s) and data: sources are not the package's and are left out.
+ */
+export function readmeImagePaths(markdown: string): string[] {
+    const sources = [
+        ...[...markdown.matchAll(/!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((match) => match[1]),
+        ...[...markdown.matchAll(/<img\b[^>]*\bsrc=["']([^"']+)["']/gi)].map((match) => match[1])
+    ];
+    const relative = sources.filter((source) => !/^[a-z][a-z0-9+.-]*:/i.test(source) && !source.startsWith("#"));
+    return [...new Set(relative.map((source) => source.replace(/^\.\//, "")))];
+}
+
+export type VsixCheckOptions = {
+    /** Which target's native files are required. Defaults to linux-x64. */
+    target?: VsixTarget;
+    /** README.md's images (readmeImagePaths), each required under extension/. Defaults to none. */
+    readmeImages?: readonly string[];
+};
 
 export const FORBIDDEN_PATTERNS: readonly {pattern: RegExp; why: string}[] = [
     {pattern: /^extension\/node_modules\/@node-llama-cpp\//, why: "node-llama-cpp's prebuilt binaries (dist/native is the one build)"},
@@ -73,12 +127,15 @@ export const FORBIDDEN_PATTERNS: readonly {pattern: RegExp; why: string}[] = [
     {pattern: /\.map$/, why: "source maps"}
 ];
 
-export function checkVsix(entries: readonly ZipEntry[], fileBytes: number): string[] {
+export function checkVsix(entries: readonly ZipEntry[], fileBytes: number, options: VsixCheckOptions = {}): string[] {
     const problems: string[] = [];
     if (fileBytes > MAX_VSIX_BYTES) problems.push(`the VSIX is ${(fileBytes / 1e6).toFixed(1)} MB, over the ${MAX_VSIX_BYTES / 1e6} MB budget`);
     const names = new Set(entries.map((entry) => entry.name));
-    for (const required of REQUIRED_FILES) {
+    for (const required of [...COMMON_REQUIRED_FILES, ...TARGET_REQUIRED_FILES[options.target ?? "linux-x64"]]) {
         if (!names.has(required)) problems.push(`missing ${required}`);
+    }
+    for (const image of options.readmeImages ?? []) {
+        if (!names.has(`extension/${image}`)) problems.push(`missing extension/${image}, an image README.md shows (is it left out by .vscodeignore?)`);
     }
     const addons = entries.filter((entry) => entry.name.endsWith("/llama-addon.node"));
     if (addons.length !== 1) problems.push(`expected exactly one llama-addon.node, found ${addons.length}: ${addons.map((entry) => entry.name).join(", ")}`);
