@@ -206,6 +206,10 @@ export type HostInfo = {
     model: ModelSummary | null;
     /** models the host holds open (loaded and not yet disposed): 0 or 1, more would be a leak */
     openModels: number;
+    /** generate and complete requests the host has not answered yet */
+    requestsInFlight: number;
+    /** the loaded model's KV sequences held by running requests (0 when idle) */
+    busySequences: number;
 };
 
 /** The machine as the host's llama.cpp build sees it: what a recommended model must fit in. */

@@ -100,6 +100,7 @@ export class DialEngine {
     private schedule: SkipSchedule;
     private lastStats: GenerationStats | null = null;
     private disposed = false;
+    private readonly inFlight = new Set<Promise<void>>();
     private readonly vocabulary: CompletionVocabulary;
     private readonly fimStyle: ResolvedFimStyle | undefined;
 
@@ -274,7 +275,11 @@ export class DialEngine {
         return tokenizeOrExplain(() => this.model.tokenize(text, false)).length;
     }
 
-    async generate(request: GenerateRequest): Promise<DialGenerateResult> {
+    generate(request: GenerateRequest): Promise<DialGenerateResult> {
+        return this.tracked(() => this.generateNow(request));
+    }
+
+    private async generateNow(request: GenerateRequest): Promise<DialGenerateResult> {
         if (this.disposed) throw new Error("The engine is disposed");
         const plan = this.plan;
         const output = await this.generator.generate(request);
@@ -311,7 +316,11 @@ export class DialEngine {
      * prompt goes through the same layers: time to the first token is what completion waits on. Greedy,
      * so the same text at the same speed gives the same suggestion.
      */
-    async complete(request: CompletionRequest): Promise<CompletionOutput> {
+    complete(request: CompletionRequest): Promise<CompletionOutput> {
+        return this.tracked(() => this.completeNow(request));
+    }
+
+    private async completeNow(request: CompletionRequest): Promise<CompletionOutput> {
         if (this.disposed) throw new Error("The engine is disposed");
         // a model that cannot skip completes at 1x whatever the completion level says
         const plan = request.speed != null && this.fileInfo.layerSkipSupported ? this.previewSpeed(request.speed) : this.plan;
@@ -389,9 +398,33 @@ export class DialEngine {
         };
     }
 
+    /** generation and completion requests not yet settled */
+    get requestsInFlight(): number {
+        return this.inFlight.size;
+    }
+
+    private async tracked<T>(work: () => Promise<T>): Promise<T> {
+        const running = work();
+        const settled = running.then(
+            () => undefined,
+            () => undefined
+        );
+        this.inFlight.add(settled);
+        try {
+            return await running;
+        } finally {
+            this.inFlight.delete(settled);
+        }
+    }
+
+    /**
+     * Waits for every request in flight to settle (abort them first for a quick unload), so that no native
+     * call still runs on the context or the model it frees; requests that arrive meanwhile are refused.
+     */
     async dispose(): Promise<void> {
         if (this.disposed) return;
         this.disposed = true;
+        await Promise.all(this.inFlight);
         await this.cache.context.dispose();
         await this.model.dispose();
     }

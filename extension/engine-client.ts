@@ -1,6 +1,7 @@
 // Starts the engine host process and talks to it. Plain Node (no 'vscode'), so the extension, the tests
 // and scripts share one client. A host that dies fails the requests in flight with EngineHostExitedError;
-// the next call starts a fresh host and loads the last model again.
+// the next call starts a fresh host and loads the last model again, until the restart budget is spent
+// (as vscode-languageclient does: 5 crashes in 3 minutes). Then the client stays stopped until restart().
 import {fork, type ChildProcess} from "node:child_process";
 import {EventEmitter} from "node:events";
 import {CancellationTokenSource, ResponseError, type MessageConnection} from "vscode-jsonrpc";
@@ -37,12 +38,40 @@ export type EngineClientOptions = {
     log?: (level: LogNotification["level"], message: string) => void;
     /** how long stop() waits for a polite exit before killing. Defaults to 3000 ms. */
     stopTimeoutMs?: number;
+    /** how many unexpected exits within how long make the client give up restarting. Defaults to 5 in 3 minutes. */
+    restartBudget?: RestartBudget;
 };
 
-export type EngineState = "stopped" | "starting" | "running";
+export type RestartBudget = {maxCrashes: number; windowMs: number};
+export const DEFAULT_RESTART_BUDGET: RestartBudget = {maxCrashes: 5, windowMs: 3 * 60_000};
+
+/**
+ * starting: a host process is being spawned; running: it answers requests; startFailed: the last start
+ * could not spawn a process (the next request tries again); stopping: stop() waits for the host to exit;
+ * stopped: no host (the next request starts one, unless the restart budget is spent).
+ */
+export type EngineState = "stopped" | "starting" | "running" | "startFailed" | "stopping";
+
+export type EngineCrash = {
+    description: string;
+    /** unexpected exits within the budget's window, this one included */
+    recentCrashes: number;
+    /** true when this crash spent the restart budget: requests fail with EngineRestartBudgetError until restart() */
+    gaveUp: boolean;
+};
 
 export class EngineHostExitedError extends Error {
     override name = "EngineHostExitedError";
+}
+
+/** the host could not be started at all (its runtime or entry is missing) */
+export class EngineStartError extends Error {
+    override name = "EngineStartError";
+}
+
+/** the host crashed too often in a short time, so the client stopped restarting it */
+export class EngineRestartBudgetError extends Error {
+    override name = "EngineRestartBudgetError";
 }
 
 export class EngineRequestError extends Error {
@@ -62,6 +91,8 @@ type Host = {
     connection: MessageConnection;
     exited: Promise<void>;
     hasExited: boolean;
+    /** stop() asked it to exit: its exit is no crash, even when a new host is starting meanwhile */
+    stopRequested: boolean;
     /** the requests in flight, told when the host exits; each removes itself when it settles, so a
      *  settled request's result is never kept alive by the host's exit */
     exitListeners: Set<() => void>;
@@ -85,6 +116,10 @@ export class EngineClient {
     private lastSpeed: SpeedSetting | undefined;
     private stateValue: EngineState = "stopped";
     private readonly textListeners = new Map<string, (piece: string) => void>();
+    /** when the recent unexpected exits happened (ms, performance.now()) */
+    private crashTimes: number[] = [];
+    private gaveUp: EngineCrash | undefined;
+    private stopping: Promise<void> | undefined;
 
     constructor(private readonly options: EngineClientOptions) {}
 
@@ -101,13 +136,26 @@ export class EngineClient {
     }
 
     /** the host exited without being asked to (a crash or a kill) */
-    onDidCrash(listener: (description: string) => void): Disposable {
+    onDidCrash(listener: (crash: EngineCrash) => void): Disposable {
         return this.subscribe("crash", listener);
+    }
+
+    /** true once the host crashed more often than the restart budget allows; restart() clears it */
+    get restartBudgetSpent(): boolean {
+        return this.gaveUp !== undefined;
     }
 
     /** starts the host if none runs; concurrent calls share one start */
     async start(): Promise<void> {
         await this.ensureHost();
+    }
+
+    /** stops the host if one runs, forgets the crashes that spent the budget, and starts a fresh host (with the last model on next use) */
+    async restart(): Promise<void> {
+        await this.stop();
+        this.crashTimes = [];
+        this.gaveUp = undefined;
+        await this.start();
     }
 
     async load(params: LoadParams): Promise<ModelSummary> {
@@ -223,19 +271,32 @@ export class EngineClient {
         return await this.send(host, (connection) => connection.sendRequest(method));
     }
 
-    /** asks the host to exit, then kills it if it has not within the timeout */
-    async stop(): Promise<void> {
+    /** asks the host to exit (it closes its model on disconnect), then kills it if it has not within the timeout; concurrent calls share one stop */
+    stop(): Promise<void> {
+        this.stopping ??= this.stopHost().finally(() => {
+            this.stopping = undefined;
+        });
+        return this.stopping;
+    }
+
+    private async stopHost(): Promise<void> {
         const host = this.host ?? (await this.starting?.catch(() => undefined));
-        if (host == null) return;
-        this.host = undefined;
+        if (host == null) {
+            if (this.stateValue === "startFailed") this.setState("stopped");
+            return;
+        }
+        host.stopRequested = true;
+        if (this.host === host) this.host = undefined;
+        this.setState("stopping");
         host.connection.dispose();
-        host.child.disconnect?.();
+        if (host.child.connected) host.child.disconnect();
         const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), this.options.stopTimeoutMs ?? 3000).unref());
         if ((await Promise.race([host.exited.then(() => "exited" as const), timeout])) === "timeout") {
             host.child.kill("SIGKILL");
             await host.exited;
         }
-        this.setState("stopped");
+        // a start that began while this one stopped owns the state now
+        if (this.host == null && this.starting == null) this.setState("stopped");
     }
 
     async dispose(): Promise<void> {
@@ -254,6 +315,14 @@ export class EngineClient {
 
     private ensureHost(): Promise<Host> {
         if (this.host != null) return Promise.resolve(this.host);
+        if (this.gaveUp !== undefined)
+            return Promise.reject(
+                new EngineRestartBudgetError(
+                    `The Layer Dial engine stopped unexpectedly ${this.gaveUp.recentCrashes} times in ` +
+                        `${Math.round(this.restartBudget.windowMs / 60_000)} minutes, so it is not restarted automatically. ` +
+                        `Show the log to see why, then restart the engine (Layer Dial: Restart Engine).`
+                )
+            );
         this.starting ??= this.spawn().finally(() => {
             this.starting = undefined;
         });
@@ -274,15 +343,14 @@ export class EngineClient {
         const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
         const exited = new Promise<void>((resolve) =>
             child.once("exit", (code, signal) => {
-                const expected = this.host?.child !== child && this.starting == null;
                 if (this.host?.child === child) {
                     this.host = undefined;
                     this.setState("stopped");
                 }
-                if (!expected) {
+                if (!host.stopRequested) {
                     const description = `The Layer Dial engine host exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${code}`}).`;
                     this.log("error", description);
-                    this.events.emit("crash", description);
+                    this.events.emit("crash", this.recordCrash(description));
                 }
                 connection.dispose();
                 host.hasExited = true;
@@ -291,19 +359,46 @@ export class EngineClient {
                 resolve();
             })
         );
-        const host: Host = {child, connection, exited, hasExited: false, exitListeners: new Set()};
+        const host: Host = {child, connection, exited, hasExited: false, stopRequested: false, exitListeners: new Set()};
         connection.onNotification(Notifications.token, ({requestId, text}) => this.textListeners.get(requestId)?.(text));
         connection.onNotification(Notifications.progress, (progress) => this.events.emit("progress", progress));
         connection.onNotification(Notifications.log, ({level, message}) => this.log(level, message));
         connection.listen();
 
-        await new Promise<void>((resolve, reject) => {
-            child.once("spawn", () => resolve());
-            child.once("error", reject);
-        });
+        try {
+            await new Promise<void>((resolve, reject) => {
+                child.once("spawn", () => resolve());
+                child.once("error", reject);
+            });
+        } catch (error) {
+            // no process ever ran, so there is no exit to wait for and nothing counts against the budget
+            host.stopRequested = true;
+            connection.dispose();
+            this.setState("startFailed");
+            throw new EngineStartError(
+                `The Layer Dial engine could not start (${(error as Error).message}). Reinstall the extension, or check the log for the runtime it tried.`
+            );
+        }
         this.host = host;
         this.setState("running");
         return host;
+    }
+
+    private get restartBudget(): RestartBudget {
+        return this.options.restartBudget ?? DEFAULT_RESTART_BUDGET;
+    }
+
+    private recordCrash(description: string): EngineCrash {
+        const now = performance.now();
+        const {maxCrashes, windowMs} = this.restartBudget;
+        this.crashTimes = [...this.crashTimes.filter((time) => now - time < windowMs), now];
+        const crash: EngineCrash = {description, recentCrashes: this.crashTimes.length, gaveUp: this.crashTimes.length >= maxCrashes};
+        if (crash.gaveUp) {
+            this.gaveUp = crash;
+            // the last model stays remembered: restart() brings it back on the next request
+            this.log("error", `The engine host crashed ${crash.recentCrashes} times in ${Math.round(windowMs / 1000)} s; it is not restarted until asked to.`);
+        }
+        return crash;
     }
 
     /** a request that fails cleanly if the host dies while it waits */

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
-import type {EngineClient} from "./engine-client.js";
+import type {EngineClient, EngineCrash} from "./engine-client.js";
 import {describeCompute} from "../common/engine-protocol.js";
 import type {
     CalibrateResult,
@@ -389,7 +389,7 @@ export class EngineSession implements vscode.Disposable {
                 log.info(`Engine host ${state}`);
                 this.changeEmitter.fire();
             }),
-            client.onDidCrash((description) => this.onCrash(description))
+            client.onDidCrash((crash) => this.onCrash(crash))
         ];
         this.client = client;
         return client;
@@ -425,16 +425,45 @@ export class EngineSession implements vscode.Disposable {
         sink.report({message, increment: increment * 100});
     }
 
-    private onCrash(description: string): void {
+    private onCrash(crash: EngineCrash): void {
         // the next command loads the model again in a fresh host
         this.loadedKey = undefined;
         this.changeEmitter.fire();
+        if (crash.gaveUp) {
+            // told even while a command runs: that command's error cannot say that no engine will start again
+            void vscode.window
+                .showErrorMessage(
+                    `Layer Dial: ${crash.description} It stopped ${crash.recentCrashes} times in a few minutes, so Layer Dial will not restart it on its own.`,
+                    "Show Log",
+                    "Restart"
+                )
+                .then((choice) => {
+                    if (choice === "Show Log") this.options.log.show();
+                    if (choice === "Restart") void this.restart();
+                });
+            return;
+        }
         // a command that was waiting on the host reports the crash itself; when idle, nobody else would
         if (this.commands.size === 0) {
-            void vscode.window.showErrorMessage(`Layer Dial: ${description} The next command starts a new engine.`, "Show Log").then((choice) => {
+            void vscode.window.showErrorMessage(`Layer Dial: ${crash.description} The next command starts a new engine.`, "Show Log").then((choice) => {
                 if (choice === "Show Log") this.options.log.show();
             });
         }
+    }
+
+    /** Layer Dial: Restart Engine, and the Restart action after the restart budget is spent: a fresh host, the configured model loaded on next use */
+    async restart(): Promise<void> {
+        this.loadedKey = undefined;
+        try {
+            await this.client?.restart();
+            this.options.log.info("Engine restarted");
+        } catch (error) {
+            this.options.log.error(`Restarting the engine failed: ${error instanceof Error ? error.message : String(error)}`);
+            void vscode.window.showErrorMessage(`Layer Dial: ${error instanceof Error ? error.message : String(error)}`, "Show Log").then((choice) => {
+                if (choice === "Show Log") this.options.log.show();
+            });
+        }
+        this.changeEmitter.fire();
     }
 
     private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {

@@ -72,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): void {
         command("layerDial.loadModel", "Load Model", () => loadModel(engine)),
         command("layerDial.toggleCompletion", "Toggle Inline Completion", () => toggleCompletion(completions)),
         command("layerDial.setCompletionSpeedLevel", "Set Inline Completion Speed Level", () => pickCompletionSpeedLevel(completions)),
+        command("layerDial.restartEngine", "Restart Engine", () => engine.restart()),
         // takes no arguments: nothing lets a caller skip its confirmation
         command("layerDial.enableCuda", "Enable CUDA", () =>
             enableCuda({extensionPath: context.extensionPath, backendsDirectory, ui: vscodeEnableCudaUi(vscode), log})

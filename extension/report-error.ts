@@ -65,6 +65,9 @@ function actionsFor(error: unknown, log: vscode.LogOutputChannel): Report {
     if (error instanceof ModelDownloadFailedError)
         return {severity: "error", actions: [runCommand("Retry", "layerDial.downloadRecommendedModel", error.uri), showLog]};
     if (isEngineHostExited(error) || error instanceof NativeBuildMissingError) return {severity: "error", actions: [showLog], stack: true};
+    if (error instanceof Error && error.name === "EngineRestartBudgetError")
+        return {severity: "error", actions: [showLog, runCommand("Restart", "layerDial.restartEngine")]};
+    if (error instanceof Error && error.name === "EngineStartError") return {severity: "error", actions: [showLog]};
     if (isEngineRequestError(error)) {
         if (error.code === ErrorCodes.modelFile || error.code === ErrorCodes.noModel) return {severity: "error", actions: [selectModel, showLog]};
         if (error.code === ErrorCodes.badInput) return {severity: "error", actions: [openSettings]};

@@ -111,6 +111,12 @@ function serialized<R>(work: () => Promise<R>): Promise<R> {
 }
 /** the running calibration, which a load or an unload cancels before it waits its turn */
 let calibration: AbortController | undefined;
+/** test hook (layerDial/test/holdLoads): a load stops half-way, with its model open, and never returns */
+let holdLoads = false;
+async function holdForever(stage: string): Promise<never> {
+    await connection.sendNotification(Notifications.log, {level: "info", message: `test hook: holding the ${stage}`});
+    return await new Promise<never>(() => undefined);
+}
 /** every engine loaded and not yet disposed (HostInfo.openModels) */
 const openEngines = new Set<DialEngine>();
 
@@ -132,6 +138,7 @@ async function load(params: LoadParams): Promise<ModelSummary> {
         onProgress: (message) => void connection.sendNotification(Notifications.progress, {message})
     });
     openEngines.add(engine);
+    if (holdLoads) await holdForever("load");
     if (params.speed != null) engine.setSpeed(params.speed);
     summary = engine.summary({binsDirectory, buildType: llamaInstance.buildType});
     return summary;
@@ -203,7 +210,9 @@ connection.onRequest(
         pid: process.pid,
         nodeVersion: process.version,
         model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null,
-        openModels: openEngines.size
+        openModels: openEngines.size,
+        requestsInFlight: running.size,
+        busySequences: engine?.busySequences ?? 0
     }))
 );
 connection.onRequest(
@@ -304,7 +313,14 @@ connection.onRequest(Requests.generate, (params, token) =>
 );
 
 // tests prove that a native abort reaches the client as an error and the next request gets a fresh host
-if (process.env.LAYER_DIAL_TEST_HOOKS === "1") connection.onRequest("layerDial/test/abort", () => process.abort());
+if (process.env.LAYER_DIAL_TEST_HOOKS === "1") {
+    connection.onRequest("layerDial/test/abort", () => process.abort());
+    // the fault suite kills the host while a load is under way: loads then stop, model open, until the kill
+    connection.onRequest("layerDial/test/holdLoads", () => {
+        holdLoads = true;
+        return null;
+    });
+}
 
 // the parent going away (editor closed, crash) must not leave llama.cpp running
 process.on("disconnect", () => process.exit(0));
