@@ -1,6 +1,7 @@
-// Layer Dial: Summarize Selection. Streams into a side markdown document under a header naming the
-// model, level, layers and achieved speedup; long selections are summarized in parts. The user's own
-// document is only read.
+// Layer Dial: Summarize Selection. Streams into a side Markdown document, "Summary of <source>", under
+// a one-line header naming the model, level, layers and achieved speedup; long selections are summarized
+// in parts, with their progress in the notification. Stop keeps what was written, marked as partial.
+// The user's own document is only read.
 import * as vscode from "vscode";
 import type {GenerateResult} from "../../common/engine-protocol.js";
 import type {EngineSession} from "../engine-session.js";
@@ -9,7 +10,7 @@ import {summaryPrompt, type SummaryStep} from "./prompts.js";
 import type {SerialQueue} from "../serial-queue.js";
 import {summarizeLongText, summaryBudget} from "./summarize-plan.js";
 import {SummaryDocument} from "./summary-document.js";
-import {chunkedNotice, COMBINED_HEADING, partHeading, stoppedNote, summaryHeader, type SummaryHeaderInfo} from "./summary-format.js";
+import {chunkedNotice, COMBINED_HEADING, partHeading, stoppedNote, summaryHeader, summarySourceName, type SummaryHeaderInfo} from "./summary-format.js";
 import {nominalSpeedup} from "../speed-level.js";
 import {checkSelection} from "./text-input.js";
 
@@ -39,6 +40,7 @@ export class SummarizeCommand {
         if (editor === undefined)
             throw new NoSelectionError('Open a file and select the code or text to summarize, then run "Layer Dial: Summarize Selection".');
         const languageId = editor.document.languageId;
+        const sourceName = summarySourceName(editor.document.uri);
         // read now: the user may move the selection while the request waits
         const text = checkSelection({text: selectedText(editor), languageId});
         await vscode.window.withProgress(
@@ -50,7 +52,7 @@ export class SummarizeCommand {
             async (progress, token) => {
                 const command = this.session.beginCommand(token);
                 try {
-                    await this.queue.run(() => this.summarize(text, languageId, progress, command.signal), {
+                    await this.queue.run(() => this.summarize(text, languageId, sourceName, progress, command.signal), {
                         signal: command.signal,
                         onWait: (ahead) => progress.report({message: `waiting for ${ahead === 1 ? "the running request" : `${ahead} requests`} to finish…`})
                     });
@@ -61,7 +63,13 @@ export class SummarizeCommand {
         );
     }
 
-    private async summarize(text: string, languageId: string, progress: vscode.Progress<{message?: string}>, signal: AbortSignal): Promise<void> {
+    private async summarize(
+        text: string,
+        languageId: string,
+        sourceName: string,
+        progress: vscode.Progress<{message?: string; increment?: number}>,
+        signal: AbortSignal
+    ): Promise<void> {
         const model = await this.session.ensureModel(progress);
         signal.throwIfAborted();
         const settings = this.session.settings;
@@ -79,9 +87,14 @@ export class SummarizeCommand {
         const wrapper = summaryPrompt("", {kind: "part", part: 99, parts: 99}, languageId);
         const overhead = await this.session.countTokens(wrapper.systemPrompt + wrapper.prompt);
         const {answerTokens, textBudget} = summaryBudget(model.contextSize, settings.maxTokens, overhead);
-        const output = await SummaryDocument.open(summaryHeader(headerInfo));
+        const output = await SummaryDocument.open(sourceName, summaryHeader(headerInfo));
         let last: GenerateResult | undefined;
         let chunked = false;
+        let stopNoted = false;
+        /** what the notification says the run is doing ("part 2 of 5"), followed by the tokens written so far */
+        let stepLabel = "writing";
+        /** requests a run makes (1, or the parts plus the combining ones once it is split), for the notification's bar */
+        let plannedSteps = 1;
         try {
             await summarizeLongText(text, {
                 countTokens: (part) => this.session.countTokens(part),
@@ -91,33 +104,46 @@ export class SummarizeCommand {
                     if (event.type === "chunked") {
                         if (event.round === 0) output.append(`${chunkedNotice(event.parts, event.tokens, event.budget)}\n\n`);
                         chunked = true;
+                        // the parts, then at least one request that combines them
+                        if (event.round === 0) plannedSteps = event.parts + 1;
                         return;
                     }
                     const {step, round} = event;
                     if (step.kind === "part") {
-                        progress.report({message: `part ${step.part} of ${step.parts}${round > 0 ? ` (round ${round + 1})` : ""}`});
+                        stepLabel = `part ${step.part} of ${step.parts}${round > 0 ? ` (round ${round + 1})` : ""}`;
                         output.append(`${partHeading(step.part, step.parts, round)}\n\n`);
                     } else if (step.kind === "combine") {
-                        progress.report({message: "summarizing the parts"});
+                        stepLabel = "summarizing the parts";
                         output.append(`${COMBINED_HEADING}\n\n`);
                     } else {
-                        progress.report({message: "writing"});
+                        stepLabel = "writing";
                     }
+                    progress.report({message: stepLabel, increment: round === 0 && chunked ? 100 / plannedSteps : undefined});
                 },
                 summarize: async (part, step) => {
                     const prompt = summaryPrompt(part, step, languageId);
+                    let pieces = 0;
                     const result = await this.session.generate(
                         {
                             ...prompt,
                             maxTokens: answerTokens,
                             temperature: settings.temperature
                         },
-                        {title: requestTitle(step), signal, onText: (piece) => output.append(piece)}
+                        {
+                            title: requestTitle(step),
+                            signal,
+                            onText: (piece) => {
+                                output.append(piece);
+                                // every 16th piece: a message per token would redraw the notification per token
+                                if (++pieces % 16 === 0) progress.report({message: `${stepLabel} · ${pieces} of at most ${answerTokens} tokens`});
+                            }
+                        }
                     );
                     last = result;
                     output.append("\n\n");
                     if (result.stopReason === "aborted") {
                         output.append(`${stoppedNote("cancelled")}\n`);
+                        stopNoted = true;
                         signal.throwIfAborted();
                     } else if (result.stopReason === "maxTokens" && !chunked) {
                         output.append(`${stoppedNote("maxTokens")}\n`);
@@ -126,7 +152,9 @@ export class SummarizeCommand {
                 }
             });
         } catch (error) {
+            // Stop keeps the text written so far, and says it is partial (also when the stop came between requests)
             if (!signal.aborted) output.append(`${stoppedNote("error", error instanceof Error ? error.message : String(error))}\n`);
+            else if (!stopNoted) output.append(`\n\n${stoppedNote("cancelled")}\n`);
             throw error;
         } finally {
             const finished: GenerateResult | undefined = last;

@@ -1,6 +1,8 @@
-// The side editor a summary streams into: an untitled markdown document the extension appends to.
-// Tokens arrive faster than edits apply, so text is buffered and written by one drain loop at a time.
+// The side editor a summary streams into: an untitled Markdown document named after its source
+// ("Summary of story.txt"), which the extension appends to. Tokens arrive faster than edits apply, so
+// text is buffered and written by one drain loop at a time.
 import * as vscode from "vscode";
+import {summaryTitle} from "./summary-format.js";
 
 /** Text arriving faster than this is written in batches: smooth enough to watch, cheap to render. */
 const MIN_EDIT_INTERVAL_MS = 100;
@@ -11,9 +13,20 @@ export class SummaryDocument {
 
     private constructor(readonly document: vscode.TextDocument) {}
 
-    /** Opens beside the active editor, keeping the focus where the user is. */
-    static async open(header: string): Promise<SummaryDocument> {
-        const document = await vscode.workspace.openTextDocument({language: "markdown", content: `${header}\n\n`});
+    /**
+     * Opens `Summary of <sourceName>` beside the active editor as Markdown, keeping the focus where the
+     * user is. An untitled URI with a name gives the tab its title (an unnamed one would take the first
+     * line), and saving suggests that name.
+     */
+    static async open(sourceName: string, header: string): Promise<SummaryDocument> {
+        const open = new Set(vscode.workspace.textDocuments.filter((document) => !document.isClosed).map((document) => document.uri.toString()));
+        const uriFor = (title: string) => vscode.Uri.from({scheme: "untitled", path: title});
+        const uri = uriFor(summaryTitle(sourceName, (title) => open.has(uriFor(title).toString())));
+        // the name's extension (.txt, .py) would choose the language; a summary is Markdown whatever it summarizes
+        const document = await vscode.languages.setTextDocumentLanguage(await vscode.workspace.openTextDocument(uri), "markdown");
+        const edit = new vscode.WorkspaceEdit();
+        edit.insert(uri, new vscode.Position(0, 0), `${header}\n\n`);
+        await vscode.workspace.applyEdit(edit);
         await vscode.window.showTextDocument(document, {viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false});
         return new SummaryDocument(document);
     }

@@ -1,6 +1,6 @@
-// The text of the summary document: its header line and the notes around streamed parts. The header's
-// form is fixed (end-to-end tests read it):
-//   **Layer Dial summary** · model `<file>` · speed **<Level>** (<target>x) · layers <kept>/<total> kept · achieved <x.xx>x
+// The text of the summary document: its title, its header line and the notes around streamed parts.
+// The header is one short line whose form is fixed (end-to-end tests read it):
+//   **Layer Dial summary** · `<file>` · <Level> <target>x · <kept>/<total> layers · achieved <x.xx>x
 import path from "node:path";
 import {formatRatio} from "../speed-level.js";
 
@@ -24,9 +24,25 @@ function codeSpan(text: string): string {
 export function summaryHeader(info: SummaryHeaderInfo): string {
     const achieved = info.achievedSpeedup == null ? "n/a" : `${info.achievedSpeedup.toFixed(2)}x`;
     return (
-        `**Layer Dial summary** · model ${codeSpan(path.basename(info.model))} · speed **${info.level}** ` +
-        `(${formatRatio(info.targetSpeedup)}) · layers ${info.keptLayers}/${info.layerCount} kept · achieved ${achieved}`
+        `**Layer Dial summary** · ${codeSpan(path.basename(info.model))} · ${info.level} ${formatRatio(info.targetSpeedup)} · ` +
+        `${info.keptLayers}/${info.layerCount} layers · achieved ${achieved}`
     );
+}
+
+/** The part of a document's URI a summary is named after: a file's name, or an untitled document's own ("Untitled-1"). */
+export function summarySourceName(uri: {path: string}): string {
+    const name = path.posix.basename(uri.path);
+    return name === "" ? "selection" : name;
+}
+
+/**
+ * The summary document's title, "Summary of story.txt"; a second summary of the same source while the
+ * first is open gets "Summary of story.txt (2)", so it never writes into the first.
+ */
+export function summaryTitle(sourceName: string, isTaken: (title: string) => boolean): string {
+    const base = `Summary of ${sourceName.replace(/[\\/]/g, "_")}`;
+    if (!isTaken(base)) return base;
+    for (let copy = 2; ; copy++) if (!isTaken(`${base} (${copy})`)) return `${base} (${copy})`;
 }
 
 /** Said in the document when a selection is split, so nobody mistakes a summary of summaries for a direct one. */

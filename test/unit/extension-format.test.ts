@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import {generatePrompt, stripCodeFence, summaryPrompt} from "../../extension/commands/prompts.js";
-import {chunkedNotice, partHeading, stoppedNote, summaryHeader} from "../../extension/commands/summary-format.js";
+import {chunkedNotice, partHeading, stoppedNote, summaryHeader, summarySourceName, summaryTitle} from "../../extension/commands/summary-format.js";
 
 describe("summary header", () => {
     test("has the fixed form end-to-end tests read", () => {
@@ -15,21 +15,51 @@ describe("summary header", () => {
                 layerCount: 28,
                 achievedSpeedup: 1.4632
             }),
-            "**Layer Dial summary** · model `qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` · speed **Fast** (1.5x) · layers 18/28 kept · achieved 1.46x"
+            "**Layer Dial summary** · `qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` · Fast 1.5x · 18/28 layers · achieved 1.46x"
         );
     });
 
     test("says n/a until the speedup is measured", () => {
         const header = summaryHeader({model: "stories260K.gguf", level: "Quality", targetSpeedup: 1, keptLayers: 5, layerCount: 5, achievedSpeedup: null});
-        assert.equal(header, "**Layer Dial summary** · model `stories260K.gguf` · speed **Quality** (1x) · layers 5/5 kept · achieved n/a");
-        assert.match(
-            header,
-            /^\*\*Layer Dial summary\*\* · model `[^`]+` · speed \*\*\w+\*\* \([\d.]+x\) · layers \d+\/\d+ kept · achieved (n\/a|\d+\.\d\dx)$/
-        );
+        assert.equal(header, "**Layer Dial summary** · `stories260K.gguf` · Quality 1x · 5/5 layers · achieved n/a");
+        assert.match(header, /^\*\*Layer Dial summary\*\* · `[^`]+` · \w+ [\d.]+x · \d+\/\d+ layers · achieved (n\/a|\d+\.\d\dx)$/);
     });
 
     test("a backtick in a file name cannot break the code span", () => {
-        assert.match(summaryHeader({model: "a`b.gguf", level: "Max", targetSpeedup: 2.21, keptLayers: 2, layerCount: 5}), /model `a'b\.gguf`/);
+        assert.match(summaryHeader({model: "a`b.gguf", level: "Max", targetSpeedup: 2.21, keptLayers: 2, layerCount: 5}), / `a'b\.gguf` /);
+    });
+});
+
+describe("summary title", () => {
+    test("is named after the source: a file's name, or an untitled document's own", () => {
+        assert.equal(summarySourceName({path: "/home/me/stories/story.txt"}), "story.txt");
+        assert.equal(summarySourceName({path: "Untitled-1"}), "Untitled-1");
+        assert.equal(
+            summaryTitle("story.txt", () => false),
+            "Summary of story.txt"
+        );
+    });
+
+    test("a second summary of the same source while the first is open gets its own document", () => {
+        const open = new Set(["Summary of story.txt", "Summary of story.txt (2)"]);
+        assert.equal(
+            summaryTitle("story.txt", (title) => open.has(title)),
+            "Summary of story.txt (3)"
+        );
+    });
+
+    test("one short line: the header fits a narrow editor", () => {
+        const header = summaryHeader({
+            model: "/m/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            level: "Balanced",
+            targetSpeedup: 1.25,
+            keptLayers: 22,
+            layerCount: 28
+        });
+        assert.ok(!header.includes("\n"));
+        // the model's file name is as long as its publisher made it; everything around it stays short
+        const around = header.length - "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf".length;
+        assert.ok(around <= 75, `${around} characters around the model name: ${header}`);
     });
 });
 
