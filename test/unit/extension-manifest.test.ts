@@ -49,7 +49,8 @@ describe("manifest", () => {
             "layerDial.loadModel": "Layer Dial: Load Model",
             "layerDial.toggleCompletion": "Layer Dial: Toggle Inline Completion",
             "layerDial.setCompletionSpeedLevel": "Layer Dial: Set Inline Completion Speed Level",
-            "layerDial.enableCuda": "Layer Dial: Enable CUDA"
+            "layerDial.enableCuda": "Layer Dial: Enable CUDA",
+            "layerDial.restartEngine": "Layer Dial: Restart Engine"
         });
     });
 
