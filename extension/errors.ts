@@ -52,6 +52,10 @@ export class BinarySelectionError extends Error {
     override name = "BinarySelectionError";
 }
 
+export class SelectionTooLargeError extends Error {
+    override name = "SelectionTooLargeError";
+}
+
 /** A model download failed part-way; running it again resumes. */
 export class ModelDownloadFailedError extends Error {
     override name = "ModelDownloadFailedError";

@@ -15,6 +15,7 @@ import {
     NotAGgufFileError,
     OperationCancelledError,
     RelativeModelPathError,
+    SelectionTooLargeError,
     UnsupportedModelUriError
 } from "./errors.js";
 import {NativeBuildMissingError} from "./errors.js";
@@ -48,7 +49,12 @@ type Report = {severity: "error" | "warning"; actions: Action[]; /** a stack hel
 
 function actionsFor(error: unknown, log: vscode.LogOutputChannel): Report {
     const showLog: Action = {title: "Show Log", run: () => log.show()};
-    if (error instanceof NoSelectionError || error instanceof BlankSelectionError || error instanceof BinarySelectionError)
+    if (
+        error instanceof NoSelectionError ||
+        error instanceof BlankSelectionError ||
+        error instanceof BinarySelectionError ||
+        error instanceof SelectionTooLargeError
+    )
         return {severity: "warning", actions: []};
     if (error instanceof NoModelConfiguredError)
         return {severity: "warning", actions: [selectModel, runCommand("Download Recommended Model", "layerDial.downloadRecommendedModel")]};

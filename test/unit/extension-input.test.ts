@@ -1,10 +1,10 @@
 // Settings, selections and the order requests run in: the extension's checks before the engine sees anything.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import {BinarySelectionError, BlankSelectionError, NoSelectionError} from "../../extension/errors.js";
+import {BinarySelectionError, BlankSelectionError, NoSelectionError, SelectionTooLargeError} from "../../extension/errors.js";
 import {SerialQueue} from "../../extension/serial-queue.js";
 import {DEFAULT_SETTINGS, gpuEnvironment, readSettings, type LayerDialSettings} from "../../extension/settings.js";
-import {checkSelection, looksBinary} from "../../extension/commands/text-input.js";
+import {checkSelection, looksBinary, MAX_SELECTION_CHARACTERS} from "../../extension/commands/text-input.js";
 
 describe("settings", () => {
     test("unset values take the defaults without warnings", () => {
@@ -70,6 +70,17 @@ describe("selections", () => {
         assert.throws(() => checkSelection({text: "", languageId: "python"}), NoSelectionError);
         assert.throws(() => checkSelection({text: " \n\t\n ", languageId: "python"}), BlankSelectionError);
         assert.throws(() => checkSelection({text: "ELF\u0000\u0001\u0002", languageId: "plaintext"}), BinarySelectionError);
+    });
+
+    test("a 10 MB selection is refused before anything is counted or sent, with the limit and what to select instead", () => {
+        const tenMegabytes = "def f(x):\n    return x + 1\n".repeat(400_000);
+        assert.ok(tenMegabytes.length >= 10_000_000);
+        assert.throws(
+            () => checkSelection({text: tenMegabytes, languageId: "python"}),
+            (error: Error) => error instanceof SelectionTooLargeError && /10\.\d million characters.*at most 1\.0 million.*Select a part/.test(error.message)
+        );
+        const largest = "x".repeat(MAX_SELECTION_CHARACTERS);
+        assert.equal(checkSelection({text: largest, languageId: "plaintext"}), largest);
     });
 
     test("ordinary code and prose pass unchanged, including tabs, CRLF and non-Latin text", () => {
