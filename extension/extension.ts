@@ -10,12 +10,12 @@ import {EngineSession} from "./engine-session.js";
 import {GenerateAtCursorCommand} from "./commands/generate-command.js";
 import {COMPLETION_SELECTOR, InlineCompletions} from "./completion/inline-completion.js";
 import {downloadRecommendedModel, selectModel} from "./models/model-commands.js";
-import {parseHfUri} from "./models/model-path.js";
 import {reportError} from "./report-error.js";
 import {SerialQueue} from "./serial-queue.js";
 import {SPEED_PANEL_VIEW_TYPE, SpeedPanelManager} from "./panel/speed-panel.js";
 import {pickSpeedLevel, SpeedStatusBar} from "./status-bar.js";
 import {SummarizeCommand} from "./commands/summarize-command.js";
+import {openSummarizeSample} from "./commands/summarize-sample.js";
 
 let session: EngineSession | undefined;
 
@@ -58,13 +58,14 @@ export function activate(context: vscode.ExtensionContext): void {
         vscode.languages.registerInlineCompletionItemProvider(COMPLETION_SELECTOR, completions),
         vscode.window.registerWebviewPanelSerializer(SPEED_PANEL_VIEW_TYPE, panels),
         command("layerDial.summarizeSelection", "Summarize Selection", () => summarize.run()),
+        // the walkthrough's sample to summarize; not in the palette (the manifest does not declare it)
+        command("layerDial.openSummarizeSample", "Open a Sample", () => openSummarizeSample(context.extensionUri)),
         command("layerDial.generateAtCursor", "Generate at Cursor", () => generate.run()),
         command("layerDial.setSpeedLevel", "Set Speed Level", () => pickSpeedLevel(engine)),
         command("layerDial.openSpeedPanel", "Open Speed Panel", () => panels.createOrShow()),
         command("layerDial.selectModel", "Select Model", () => selectModel(modelsDirectory, log)),
-        command("layerDial.downloadRecommendedModel", "Download Model", (uri) =>
-            downloadRecommendedModel(modelsDirectory, log, typeof uri === "string" && parseHfUri(uri) !== undefined ? uri : undefined)
-        ),
+        // a URI argument is checked there, and never skips the confirmation of size and source
+        command("layerDial.downloadRecommendedModel", "Download Model", (uri) => downloadRecommendedModel({modelsDirectory, log, session: engine}, uri)),
         command("layerDial.stopGeneration", "Stop Generation", () => {
             if (engine.stopAll() === 0) void vscode.window.setStatusBarMessage("Layer Dial: nothing is running", 3000);
         }),
