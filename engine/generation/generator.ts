@@ -1,12 +1,16 @@
 // Runs generation requests that share one context, and so one layer mask: every decode step batches one
 // token of each active request. Prompts are evaluated in their own steps, through every layer under the
-// "full" prefill policy (as in the paper) or through the dial under "skip".
+// "full" prefill policy (as in the paper) or through the dial under "skip". A request at the Lossless
+// level decodes self-speculatively instead: a drafter's skip mask drafts a few tokens, every layer
+// verifies them in one batch, and the output is the full model's (speculativeStep).
 import type {LlamaModel} from "node-llama-cpp";
 import {maskKey} from "../kv-ledger.js";
 import {DecodeAbortedError} from "../native/skip-context.js";
-import {SkipAwareCache} from "../skip-aware-cache.js";
+import {SkipAwareCache, type CacheEvaluation} from "../skip-aware-cache.js";
+import type {Drafter} from "./drafter.js";
 import {buildPrompt, type PromptRequest} from "./prompt.js";
-import {TokenSampler, type SamplingOptions} from "./sampler.js";
+import {argmaxToken, TokenSampler, type SamplingOptions, type TokenDistribution} from "./sampler.js";
+import {judgeDraftToken} from "./speculative-sampling.js";
 import {TextStream} from "./text-stream.js";
 
 export type PrefillPolicy = "full" | "skip";
@@ -20,6 +24,9 @@ export type GenerateRequest = GeneratePrompt &
         maxTokens?: number;
         /** this request's own layer mask (1 skips the layer); defaults to the dial's, read before every step */
         skipMask?: Uint8Array;
+        /** decode self-speculatively with this drafter (the output is the full model's), instead of under
+         *  `skipMask`; defaults to the dial's drafter when the dial is at Lossless */
+        drafter?: Drafter;
         /** Defaults to the generator's policy. */
         prefill?: PrefillPolicy;
         /** tokens that end generation like end-of-generation tokens (e.g. a fill-in-the-middle end marker) */
@@ -52,6 +59,24 @@ export type GenerationTimings = {
     decodeTokensPerSecond: number;
     /** the most requests decoded side by side during this one */
     maxBatch: number;
+    /** present when a drafter decoded any step of this request (the Lossless level) */
+    speculation?: SpeculationTimings;
+};
+
+/** what self-speculative decoding did for one request */
+export type SpeculationTimings = {
+    /** steps that drafted and verified */
+    speculativeSteps: number;
+    /** steps the drafter decoded plainly, because drafting did not pay (or to measure the plain cost) */
+    plainSteps: number;
+    draftedTokens: number;
+    /** drafts the full model judged: the accepted ones and the first rejected one of each step */
+    judgedDrafts: number;
+    acceptedDrafts: number;
+    draftSeconds: number;
+    verifySeconds: number;
+    /** speculative steps per draft depth */
+    stepsByDepth: Record<number, number>;
 };
 
 export type GenerationOutput = {
@@ -91,6 +116,8 @@ export type GeneratorOptions = {
     cache: SkipAwareCache;
     /** the dial's mask for decode steps, read before every step so a change applies at once */
     currentMask: () => Uint8Array;
+    /** the dial's drafter while it is at Lossless, read before every step; undefined decodes under currentMask */
+    currentDrafter?: () => Drafter | undefined;
     prefill: () => PrefillPolicy;
 };
 
@@ -165,8 +192,20 @@ export class Generator {
         return this.abortedDecodeCount;
     }
 
+    private drafterOf(entry: Active): Drafter | undefined {
+        if (entry.request.drafter != null) return entry.request.drafter;
+        if (entry.request.skipMask != null) return undefined;
+        return this.options.currentDrafter?.();
+    }
+
+    /** a speculative request's output comes from every layer: its prompt and its cache are the full model's */
     private decodeMaskOf(entry: Active): Uint8Array {
+        if (this.drafterOf(entry) != null) return this.fullMask();
         return entry.request.skipMask ?? this.options.currentMask();
+    }
+
+    private fullMask(): Uint8Array {
+        return new Uint8Array(this.options.cache.context.layerCount);
     }
 
     private prefillMaskOf(entry: Active): Uint8Array {
@@ -199,9 +238,14 @@ export class Generator {
                     prefilling = unprefilled[0].entries;
                     await this.prefillStep(unprefilled[0].mask, prefilling);
                 } else if (this.active.length > 0) {
-                    const groups = groupByMask(this.active, (entry) => this.decodeMaskOf(entry));
+                    const groups = groupByDecoding(
+                        this.active,
+                        (entry) => this.decodeMaskOf(entry),
+                        (entry) => this.drafterOf(entry)
+                    );
                     const group = groups[this.decodeTurn++ % groups.length];
-                    await this.decodeStep(group.mask, group.entries);
+                    if (group.drafter != null) await this.speculativeStep(group.drafter, group.entries);
+                    else await this.decodeStep(group.mask, group.entries);
                 }
             } catch (error) {
                 if (error instanceof DecodeAbortedError) {
@@ -266,17 +310,15 @@ export class Generator {
         if (this.inDecode.length > 0 && this.inDecode.every((entry) => entry.request.signal?.aborted)) this.decodeAbort?.abort();
     }
 
-    /** one native decode of `entries` under `mask` */
-    private async evaluate(mask: Uint8Array, entries: Active[]) {
+    /** one native decode of `entries` under `mask`: their pending tokens, or `items` (one per entry) */
+    private async evaluate(mask: Uint8Array, entries: Active[], items?: CacheEvaluation[]) {
         this.inDecode = entries;
         this.decodeAbort = new AbortController();
         this.abortDecodeIfAllCancelled();
         try {
-            return await this.options.cache.evaluate(
-                mask,
-                entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})),
-                {signal: this.decodeAbort.signal}
-            );
+            return await this.options.cache.evaluate(mask, items ?? entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})), {
+                signal: this.decodeAbort.signal
+            });
         } finally {
             this.inDecode = [];
             this.decodeAbort = undefined;
@@ -296,7 +338,8 @@ export class Generator {
         });
     }
 
-    private async decodeStep(mask: Uint8Array, entries: Active[]) {
+    /** one plain decode step; returns its time and whether anything was recomputed in it */
+    private async decodeStep(mask: Uint8Array, entries: Active[]): Promise<{seconds: number; recomputed: number}> {
         const started = performance.now();
         const results = await this.evaluate(mask, entries);
         const seconds = (performance.now() - started) / 1000;
@@ -307,31 +350,179 @@ export class Generator {
             entry.pending = [];
             this.accept(entry, results[index].logits[0]);
         });
+        return {seconds, recomputed: results.reduce((sum, result) => sum + result.recomputed, 0)};
+    }
+
+    /**
+     * One self-speculative step for requests that share a drafter: draft k tokens under the drafter's
+     * mask (written to the cache like any decode), evaluate the step's first token and the drafts again
+     * through every layer in one batch, keep the longest prefix the full model agrees with plus the full
+     * model's own next token, and remove the rejected positions. The step ends with every cached position
+     * of these sequences computed through every layer; a cancellation or error rolls back to where it began.
+     */
+    private async speculativeStep(drafter: Drafter, entries: Active[]) {
+        const choice = drafter.nextDraft();
+        for (const entry of entries) entry.timings.speculation ??= emptySpeculation();
+        if (choice == null) {
+            const {seconds, recomputed} = await this.decodeStep(this.fullMask(), entries);
+            for (const entry of entries) entry.timings.speculation!.plainSteps++;
+            drafter.observe({kind: "plain", seconds, comparable: entries.length === 1 && recomputed === 0});
+            return;
+        }
+
+        const cache = this.options.cache;
+        const starts = new Map(entries.map((entry) => [entry, cache.ledger(entry.sequenceId).length]));
+        const drafts = new Map(entries.map((entry) => [entry, {tokens: [] as number[], distributions: [] as TokenDistribution[]}]));
+        const lastToken = (entry: Active) => drafts.get(entry)!.tokens.at(-1) ?? entry.pending[0];
+        const room = (entry: Active) => Math.min(choice.length, this.draftRoom(entry, starts.get(entry)!));
+        let draftSeconds = 0;
+        let draftSteps = 0;
+        let recomputed = 0;
+        try {
+            let drafting = entries.filter((entry) => room(entry) > 0);
+            while (drafting.length > 0) {
+                const started = performance.now();
+                const results = await this.evaluate(
+                    choice.mask,
+                    drafting,
+                    drafting.map((entry) => ({sequenceId: entry.sequenceId, tokens: [lastToken(entry)]}))
+                );
+                draftSeconds += (performance.now() - started) / 1000;
+                draftSteps++;
+                drafting.forEach((entry, index) => {
+                    recomputed += results[index].recomputed;
+                    entry.timings.recomputedTokens += results[index].recomputed;
+                    const draft = drafts.get(entry)!;
+                    const logits = results[index].logits[0];
+                    if (entry.sampler.greedy) draft.tokens.push(argmaxToken(logits));
+                    else {
+                        const distribution = entry.sampler.distribution(logits);
+                        draft.distributions.push(distribution);
+                        draft.tokens.push(entry.sampler.draw(distribution));
+                    }
+                });
+                // a draft that ends the answer needs no draft after it
+                drafting = drafting.filter(
+                    (entry) => !entry.request.signal?.aborted && drafts.get(entry)!.tokens.length < room(entry) && !this.endsGeneration(entry, lastToken(entry))
+                );
+            }
+
+            for (const entry of entries.filter((candidate) => candidate.request.signal?.aborted)) {
+                await cache.truncate(entry.sequenceId, starts.get(entry)!);
+                this.finish(entry, "aborted");
+            }
+            const verifying = entries.filter((entry) => !entry.request.signal?.aborted);
+            if (verifying.length === 0) return;
+
+            // the draft's positions lack the skipped layers' KV: forget them and evaluate the step's first
+            // token and every draft again, through every layer, in one batch
+            for (const entry of verifying) await cache.truncate(entry.sequenceId, starts.get(entry)!);
+            const started = performance.now();
+            const results = await this.evaluate(
+                this.fullMask(),
+                verifying,
+                verifying.map((entry) => {
+                    const tokens = [entry.pending[0], ...drafts.get(entry)!.tokens];
+                    return {sequenceId: entry.sequenceId, tokens, logitIndexes: tokens.map((_, index) => index)};
+                })
+            );
+            const verifySeconds = (performance.now() - started) / 1000;
+            const stepSeconds = draftSeconds + verifySeconds;
+
+            for (const [index, entry] of verifying.entries()) {
+                recomputed += results[index].recomputed;
+                entry.timings.recomputedTokens += results[index].recomputed;
+                const draft = drafts.get(entry)!;
+                const {accepted, next} = judgeDrafts(entry.sampler, draft.tokens, draft.distributions, results[index].logits);
+                // the rejected drafts' positions go; the step's first token and the accepted drafts stay
+                await cache.truncate(entry.sequenceId, starts.get(entry)! + 1 + accepted);
+
+                const speculation = entry.timings.speculation!;
+                speculation.speculativeSteps++;
+                speculation.draftedTokens += draft.tokens.length;
+                speculation.judgedDrafts += accepted + (accepted < draft.tokens.length ? 1 : 0);
+                speculation.acceptedDrafts += accepted;
+                speculation.draftSeconds += draftSeconds;
+                speculation.verifySeconds += verifySeconds;
+                speculation.stepsByDepth[choice.depth] = (speculation.stepsByDepth[choice.depth] ?? 0) + 1;
+                entry.timings.decodeSeconds += stepSeconds;
+                entry.timings.maxBatch = Math.max(entry.timings.maxBatch, verifying.length);
+                drafter.observe({
+                    kind: "speculative",
+                    depth: choice.depth,
+                    judged: accepted + (accepted < draft.tokens.length ? 1 : 0),
+                    accepted,
+                    draftSteps,
+                    draftSeconds,
+                    verifyPositions: draft.tokens.length + 1,
+                    verifySeconds,
+                    comparable: entries.length === 1 && recomputed === 0
+                });
+
+                entry.pending = [];
+                for (const token of [...draft.tokens.slice(0, accepted), next]) if (!this.emit(entry, token)) break;
+            }
+        } catch (error) {
+            // nothing drafted may stay: every sequence of the step goes back to where the step began, and a
+            // request that is still running decodes the step again from there
+            for (const entry of entries) await cache.truncate(entry.sequenceId, starts.get(entry)!).catch(() => undefined);
+            throw error;
+        }
+    }
+
+    /** drafts that fit: the step emits at most drafts + 1 tokens, and the verify writes drafts + 1 positions */
+    private draftRoom(entry: Active, start: number): number {
+        const remaining = (entry.request.maxTokens ?? 256) - entry.generated.length;
+        return Math.min(remaining - 1, this.contextSize - start - 1);
+    }
+
+    private endsGeneration(entry: Active, token: number): boolean {
+        const stopAtEog = entry.request.stopAtEndOfGeneration ?? true;
+        return (
+            stopAtEog &&
+            (this.options.model.isEogToken(token as Parameters<LlamaModel["isEogToken"]>[0]) || (entry.request.stopTokens?.includes(token) ?? false))
+        );
     }
 
     /** samples the next token from `logits`, streams it, and either queues it for the next step or finishes */
     private accept(entry: Active, logits: Float32Array) {
         if (entry.request.signal?.aborted) return this.finish(entry, "aborted");
+        this.emit(entry, entry.sampler.sample(logits));
+    }
 
-        const token = entry.sampler.sample(logits);
+    /** streams `token` and queues it for the next step; false when it finished the request */
+    private emit(entry: Active, token: number): boolean {
+        if (entry.request.signal?.aborted) {
+            this.finish(entry, "aborted");
+            return false;
+        }
         entry.timings.firstTokenSeconds ??= (performance.now() - entry.arrived) / 1000;
-        const stopAtEog = entry.request.stopAtEndOfGeneration ?? true;
-        if (stopAtEog && (this.options.model.isEogToken(token as Parameters<LlamaModel["isEogToken"]>[0]) || entry.request.stopTokens?.includes(token)))
-            return this.finish(entry, "endOfGeneration");
+        if (this.endsGeneration(entry, token)) {
+            this.finish(entry, "endOfGeneration");
+            return false;
+        }
 
         entry.generated.push(token);
         entry.timings.generatedTokens++;
         const piece = entry.stream.push(token);
         if (piece.length > 0) safeCall(entry.request.onText, piece);
 
-        if (entry.stopStrings.some((stop) => entry.stream.text.includes(stop))) return this.finish(entry, "stopString");
+        if (entry.stopStrings.some((stop) => entry.stream.text.includes(stop))) {
+            this.finish(entry, "stopString");
+            return false;
+        }
         const keep = entry.request.stopAt?.(entry.stream.text);
         if (keep != null) {
             entry.keepCharacters = keep;
-            return this.finish(entry, "boundary");
+            this.finish(entry, "boundary");
+            return false;
         }
-        if (entry.generated.length >= (entry.request.maxTokens ?? 256)) return this.finish(entry, "maxTokens");
+        if (entry.generated.length >= (entry.request.maxTokens ?? 256)) {
+            this.finish(entry, "maxTokens");
+            return false;
+        }
         entry.pending = [token];
+        return true;
     }
 
     private finish(entry: Active, stopReason: StopReason | undefined, error?: Error) {
@@ -377,6 +568,49 @@ function abortedOutput(): GenerationOutput {
 }
 
 type MaskGroup = {mask: Uint8Array; entries: Active[]};
+type DecodeGroup = MaskGroup & {drafter?: Drafter};
+
+/** entries that decode alike: under one mask, or speculatively with one drafter; in order of first appearance */
+function groupByDecoding(entries: readonly Active[], maskOf: (entry: Active) => Uint8Array, drafterOf: (entry: Active) => Drafter | undefined): DecodeGroup[] {
+    const groups = new Map<unknown, DecodeGroup>();
+    for (const entry of entries) {
+        const drafter = drafterOf(entry);
+        const mask = maskOf(entry);
+        const key = drafter ?? maskKey(mask);
+        const group = groups.get(key);
+        if (group != null) group.entries.push(entry);
+        else groups.set(key, {mask, drafter, entries: [entry]});
+    }
+    return [...groups.values()];
+}
+
+/**
+ * How many drafts the full model keeps, and the token that follows them: at temperature 0 the drafts that
+ * equal the full model's greedy choice, then that choice; else speculative sampling's accept/reject rule,
+ * which makes every token a draw from the full model's distribution. `fullLogits` has one row per draft
+ * and one more, after the last draft.
+ */
+function judgeDrafts(
+    sampler: TokenSampler,
+    drafts: readonly number[],
+    draftDistributions: readonly TokenDistribution[],
+    fullLogits: readonly Float32Array[]
+): {accepted: number; next: number} {
+    for (let index = 0; index < drafts.length; index++) {
+        if (sampler.greedy) {
+            const choice = argmaxToken(fullLogits[index]);
+            if (choice !== drafts[index]) return {accepted: index, next: choice};
+            continue;
+        }
+        const verdict = judgeDraftToken(sampler.distribution(fullLogits[index]), draftDistributions[index], drafts[index], sampler.randomSource);
+        if (!verdict.accepted) return {accepted: index, next: verdict.replacement};
+    }
+    return {accepted: drafts.length, next: sampler.sample(fullLogits[drafts.length])};
+}
+
+function emptySpeculation(): SpeculationTimings {
+    return {speculativeSteps: 0, plainSteps: 0, draftedTokens: 0, judgedDrafts: 0, acceptedDrafts: 0, draftSeconds: 0, verifySeconds: 0, stepsByDepth: {}};
+}
 
 /** entries that share a layer mask, in order of first appearance */
 function groupByMask(entries: readonly Active[], maskOf: (entry: Active) => Uint8Array): MaskGroup[] {

@@ -51,8 +51,22 @@ export class TokenSampler {
         this.random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 31));
     }
 
+    /** true at temperature 0: the most likely token, no random draw */
+    get greedy(): boolean {
+        return this.temperature === 0;
+    }
+
     sample(logits: Float32Array): number {
         if (this.temperature === 0) return argmaxToken(logits);
+        return this.draw(this.distribution(logits));
+    }
+
+    /**
+     * The distribution sample() draws from: temperature, then top-p. At temperature 0, all of the mass on
+     * the most likely token. Speculative decoding compares the draft's and the full model's.
+     */
+    distribution(logits: Float32Array): TokenDistribution {
+        if (this.temperature === 0) return {tokens: [argmaxToken(logits)], weights: [1], total: 1};
 
         let max = -Infinity;
         for (const logit of logits) max = Math.max(max, logit);
@@ -75,12 +89,34 @@ export class TokenSampler {
             keptWeight += candidates[kept].weight;
             kept++;
         }
-
-        let draw = this.random() * keptWeight;
-        for (let i = 0; i < kept; i++) {
-            draw -= candidates[i].weight;
-            if (draw <= 0) return candidates[i].token;
-        }
-        return candidates[kept - 1].token;
+        const top = candidates.slice(0, kept);
+        return {tokens: top.map((candidate) => candidate.token), weights: top.map((candidate) => candidate.weight), total: keptWeight};
     }
+
+    /** one token from `distribution`, with this sampler's seeded generator */
+    draw(distribution: TokenDistribution): number {
+        return drawToken(distribution, this.random);
+    }
+
+    /** this sampler's seeded generator, for the accept/reject draws of speculative sampling */
+    get randomSource(): () => number {
+        return this.random;
+    }
+}
+
+/** a discrete distribution over a few tokens: P(tokens[i]) = weights[i] / total */
+export type TokenDistribution = {
+    readonly tokens: readonly number[];
+    readonly weights: readonly number[];
+    readonly total: number;
+};
+
+export function drawToken(distribution: TokenDistribution, random: () => number): number {
+    const {tokens, weights, total} = distribution;
+    let draw = random() * total;
+    for (let i = 0; i < tokens.length; i++) {
+        draw -= weights[i];
+        if (draw <= 0) return tokens[i];
+    }
+    return tokens[tokens.length - 1];
 }

@@ -29,7 +29,17 @@ export {
 } from "./cost-model.js";
 export {layerAndFixedBytes, type TensorSize, type LayerAndFixedBytes, type TensorBytesOptions} from "./tensor-bytes.js";
 export {calibrateCostModel, type DecodeTiming} from "./calibration.js";
-export {planForSpeedup, planForDepth, dialStops, type PlannerInput, type SkipPlan, type DialStop} from "./plan.js";
+export {planForSpeedup, planForDepth, dialStops, describeKeptLayers, type PlannerInput, type SkipPlan, type DialStop} from "./plan.js";
+export {
+    expectedTokensPerStep,
+    predictedLosslessSpeedup,
+    bestDraftLength,
+    fitVerifyCost,
+    verifySecondsOf,
+    type SpeculativeStepCosts,
+    type DraftLengthChoice,
+    type VerifyCostLine
+} from "./lossless.js";
 export {validateSkipMask, parseSkipLayerList, skipMaskFromLayers, planFromSkipMask} from "./skip-mask.js";
 export {SPEED_LEVELS, SPEED_LEVEL_NAMES, type SpeedLevel, type SpeedLevelName, type SpeedSetting} from "../../common/speed-levels.js";
 export {findSpeedLevel, planForSpeed} from "./speed.js";

@@ -1,0 +1,186 @@
+// The Lossless level's drafter: it picks the draft depth and length that the measured acceptance and
+// step costs predict to be fastest (engine/plan/lossless.ts), and decodes plainly when no choice beats
+// plain decoding. Everything it knows is measured on this model and machine while it runs, so it tunes
+// itself per model and backend; priors only decide what it tries first.
+import {bestDraftLength, fitVerifyCost, verifySecondsOf, type SpeculativeStepCosts} from "../plan/lossless.js";
+import type {DraftChoice, Drafter, StepObservation} from "./drafter.js";
+
+export type DraftCandidate = {
+    /** layers that run while drafting */
+    depth: number;
+    mask: Uint8Array;
+    /** the dial's predicted cost of a token at this depth ÷ a full token (its cost model) */
+    costRatio: number;
+};
+
+export type SelfTuningDrafterOptions = {
+    /** the depths it may draft at; none (a model that cannot skip) always decodes plainly */
+    candidates: readonly DraftCandidate[];
+    layerCount: number;
+    /** the longest draft. Defaults to 8. */
+    maxDraftLength?: number;
+    /** drafting is used only when it predicts at least this speedup. Defaults to 1.03. */
+    minPredictedSpeedup?: number;
+    /** plain steps between probes while drafting does not pay; doubles after each probe, up to 8x. Defaults to 32. */
+    probeInterval?: number;
+    /** speculative steps between tries of the least-measured depth and between plain steps (which keep the
+     *  plain cost current). Defaults to 24. */
+    exploreInterval?: number;
+    /** weight of the newest measurement in the running averages. Defaults to 0.1. */
+    smoothing?: number;
+    /** the share of a one-position verify that each extra position is assumed to add until two sizes are
+     *  measured. Defaults to 0.15. */
+    priorVerifyShare?: number;
+};
+
+/** what the drafter believes now, for stats, `layer-dial info` and the panel */
+export type DrafterState = {
+    /** "draft": drafting pays; "plain": it does not (probes now and then); "learning": too few measurements */
+    mode: "draft" | "plain" | "learning";
+    depth: number | null;
+    draftLength: number | null;
+    /** the acceptance rate measured at that depth (null before any draft there) */
+    acceptanceRate: number | null;
+    predictedSpeedup: number;
+    /** measured acceptance per depth tried */
+    depths: {depth: number; acceptanceRate: number | null; judged: number; draftSecondsPerToken: number | null}[];
+};
+
+type DepthRecord = {
+    candidate: DraftCandidate;
+    /** decayed counts: recent text counts more than old text */
+    accepted: number;
+    judged: number;
+    /** undecayed count of judged drafts, for "how much do we know" */
+    totalJudged: number;
+    draftSeconds: number | undefined;
+};
+
+export class SelfTuningDrafter implements Drafter {
+    private readonly depths: DepthRecord[];
+    private readonly maxDraftLength: number;
+    private readonly minPredictedSpeedup: number;
+    private readonly baseProbeInterval: number;
+    private readonly exploreInterval: number;
+    private readonly smoothing: number;
+    private readonly priorVerifyShare: number;
+    /** running average seconds of a verify batch, by positions (1 = a plain step) */
+    private readonly verifySeconds = new Map<number, number>();
+    private plainStreak = 0;
+    private probeInterval: number;
+    private speculativeSteps = 0;
+
+    constructor(private readonly options: SelfTuningDrafterOptions) {
+        this.depths = options.candidates.map((candidate) => ({candidate, accepted: 0, judged: 0, totalJudged: 0, draftSeconds: undefined}));
+        this.maxDraftLength = options.maxDraftLength ?? 8;
+        this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.03;
+        this.baseProbeInterval = options.probeInterval ?? 32;
+        this.probeInterval = this.baseProbeInterval;
+        this.exploreInterval = options.exploreInterval ?? 24;
+        this.smoothing = options.smoothing ?? 0.1;
+        this.priorVerifyShare = options.priorVerifyShare ?? 0.15;
+    }
+
+    nextDraft(): DraftChoice | null {
+        if (this.depths.length === 0) return null;
+        // the plain cost is the yardstick of every prediction: measure it first, and keep it current
+        if (!this.verifySeconds.has(1)) return null;
+        const best = this.bestChoice();
+        if (best.predictedSpeedup < this.minPredictedSpeedup) {
+            if (++this.plainStreak < this.probeInterval) return null;
+            // a probe keeps the acceptance and costs current: the text, or the machine's load, may change
+            this.plainStreak = 0;
+            this.probeInterval = Math.min(this.probeInterval * 2, this.baseProbeInterval * 8);
+            return best;
+        }
+        this.plainStreak = 0;
+        this.probeInterval = this.baseProbeInterval;
+        this.speculativeSteps++;
+        if (this.speculativeSteps % this.exploreInterval === 0) return null;
+        if (this.speculativeSteps % this.exploreInterval === Math.floor(this.exploreInterval / 2)) return this.leastMeasuredChoice(best);
+        return best;
+    }
+
+    observe(step: StepObservation): void {
+        if (step.kind === "plain") {
+            if (step.comparable) this.average(this.verifySeconds, 1, step.seconds);
+            return;
+        }
+        const record = this.depths.find((entry) => entry.candidate.depth === step.depth);
+        if (record !== undefined) {
+            const keep = 1 - this.smoothing / 4;
+            record.accepted = record.accepted * keep + step.accepted;
+            record.judged = record.judged * keep + step.judged;
+            record.totalJudged += step.judged;
+            if (step.comparable && step.draftSteps > 0) {
+                const perDraft = step.draftSeconds / step.draftSteps;
+                record.draftSeconds = record.draftSeconds === undefined ? perDraft : record.draftSeconds + this.smoothing * (perDraft - record.draftSeconds);
+            }
+        }
+        if (step.comparable && step.verifyPositions > 0) this.average(this.verifySeconds, step.verifyPositions, step.verifySeconds);
+    }
+
+    state(): DrafterState {
+        const depths = this.depths.map((record) => ({
+            depth: record.candidate.depth,
+            acceptanceRate: record.judged > 0 ? record.accepted / record.judged : null,
+            judged: record.totalJudged,
+            draftSecondsPerToken: record.draftSeconds ?? null
+        }));
+        if (this.depths.length === 0 || !this.verifySeconds.has(1))
+            return {mode: "learning", depth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1, depths};
+        const best = this.bestChoice();
+        const record = this.depths.find((entry) => entry.candidate.depth === best.depth)!;
+        const pays = best.predictedSpeedup >= this.minPredictedSpeedup;
+        return {
+            mode: record.totalJudged === 0 ? "learning" : pays ? "draft" : "plain",
+            depth: best.depth,
+            draftLength: best.length,
+            acceptanceRate: record.judged > 0 ? record.accepted / record.judged : null,
+            predictedSpeedup: pays ? best.predictedSpeedup : 1,
+            depths
+        };
+    }
+
+    private bestChoice(): DraftChoice {
+        let best: DraftChoice | undefined;
+        for (const record of this.depths) {
+            const choice = this.choiceFor(record);
+            if (best === undefined || choice.predictedSpeedup > best.predictedSpeedup) best = choice;
+        }
+        return best!;
+    }
+
+    /** the depth measured least, so a depth that looked poor early (or was never tried) gets another look */
+    private leastMeasuredChoice(best: DraftChoice): DraftChoice {
+        let least = this.depths[0];
+        for (const record of this.depths) if (record.totalJudged < least.totalJudged) least = record;
+        return least.candidate.depth === best.depth ? best : this.choiceFor(least);
+    }
+
+    private choiceFor(record: DepthRecord): DraftChoice {
+        const costs = this.costsFor(record);
+        // the prior, depth ÷ layers, stands in for two drafts' worth of evidence: it ranks untried depths
+        // (more layers agree more often) and fades once real drafts are judged
+        const prior = record.candidate.depth / this.options.layerCount;
+        const acceptance = (record.accepted + 2 * prior) / (record.judged + 2);
+        const {length, predictedSpeedup} = bestDraftLength(acceptance, costs, this.maxDraftLength);
+        return {depth: record.candidate.depth, mask: record.candidate.mask, length, predictedSpeedup};
+    }
+
+    private costsFor(record: DepthRecord): SpeculativeStepCosts {
+        const points = [...this.verifySeconds].map(([positions, seconds]) => ({positions, seconds}));
+        const line = fitVerifyCost(points, this.priorVerifyShare)!;
+        const plainSeconds = this.verifySeconds.get(1)!;
+        return {
+            plainSeconds,
+            draftSeconds: record.draftSeconds ?? record.candidate.costRatio * plainSeconds,
+            verifySeconds: (positions) => (positions === 1 ? plainSeconds : verifySecondsOf(line, positions))
+        };
+    }
+
+    private average(averages: Map<number, number>, key: number, value: number) {
+        const previous = averages.get(key);
+        averages.set(key, previous === undefined ? value : previous + this.smoothing * (value - previous));
+    }
+}
