@@ -11,6 +11,7 @@ import {gpuChoices, isGpuChoice} from "../engine/native/loader.js";
 import {parseStrategyName} from "../engine/plan/index.js";
 import {BENCH_FIXTURE} from "../test/fixtures/fixture-models.js";
 import {formatCompletionBench, runCompletionBench} from "./completion.js";
+import {formatLeakBench, runLeakBench} from "./leak.js";
 import {formatNativeVsStock, runNativeVsStock} from "./native-vs-stock.js";
 import {DEFAULT_HELDOUT_TEXT, runQualityBench} from "./quality.js";
 import {formatSpeedBench, runSpeedBench} from "./speed.js";
@@ -26,6 +27,8 @@ Benchmarks:
         --out-dir, default bench/.results/)
   completion --model M [--max-tokens N] [--files A,B]
         inline completion latency at each level, and the requests made while typing
+  leak --model M [--requests N] [--max-tokens N]
+        memory of the engine host and its client over N completion requests (default 10,000) with cancels and dial changes
   native-vs-stock [--model M] [--runs N] [--tokens N]
         the patched build at 1x against node-llama-cpp's stock binary (default model: the bench fixture)
 
@@ -52,6 +55,7 @@ const options = {
     "out-dir": {type: "string"},
     window: {type: "string"},
     threads: {type: "string"},
+    requests: {type: "string"},
     help: {type: "boolean", short: "h"}
 } as const;
 
@@ -76,6 +80,7 @@ const benchmarkOptions: Record<string, OptionName[]> = {
         "threads"
     ],
     completion: ["model", "max-tokens", "files"],
+    leak: ["model", "requests", "max-tokens"],
     "native-vs-stock": ["model", "runs", "tokens"]
 };
 
@@ -168,6 +173,15 @@ export async function main(argv: string[]): Promise<void> {
                 log
             });
             return report(json, result, formatCompletionBench(result));
+        }
+        case "leak": {
+            const result = await runLeakBench({
+                modelPath: await modelPath(values, benchmark),
+                requests: integerOption(values, "requests", 1),
+                maxTokens: integerOption(values, "max-tokens", 1),
+                log
+            });
+            return report(json, result, `\n${formatLeakBench(result)}`);
         }
         case "native-vs-stock": {
             const result = runNativeVsStock({

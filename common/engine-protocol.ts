@@ -210,6 +210,8 @@ export type HostInfo = {
     requestsInFlight: number;
     /** the loaded model's KV sequences held by running requests (0 when idle) */
     busySequences: number;
+    /** the host process's memory now (the leak benchmark watches it over 10,000 requests) */
+    memory: {rssBytes: number; heapUsedBytes: number};
 };
 
 /** The machine as the host's llama.cpp build sees it: what a recommended model must fit in. */

@@ -212,7 +212,8 @@ connection.onRequest(
         model: engine != null && summary != null ? {...summary, plan: planInfo(engine.currentPlan)} : null,
         openModels: openEngines.size,
         requestsInFlight: running.size,
-        busySequences: engine?.busySequences ?? 0
+        busySequences: engine?.busySequences ?? 0,
+        memory: {rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed}
     }))
 );
 connection.onRequest(
@@ -316,6 +317,12 @@ connection.onRequest(Requests.generate, (params, token) =>
 if (process.env.LAYER_DIAL_TEST_HOOKS === "1") {
     connection.onRequest("layerDial/test/abort", () => process.abort());
     // the fault suite kills the host while a load is under way: loads then stop, model open, until the kill
+    // the leak benchmark measures the heap after a full collection (the host then runs with --expose-gc)
+    connection.onRequest("layerDial/test/collectGarbage", () => {
+        const collect = (globalThis as {gc?: () => void}).gc;
+        collect?.();
+        return collect !== undefined;
+    });
     connection.onRequest("layerDial/test/holdLoads", () => {
         holdLoads = true;
         return null;
