@@ -75,6 +75,13 @@ export class SequenceLedger {
         return undefined;
     }
 
+    /** the first position computed under another mask than `mask`, or undefined when every one was computed under it */
+    firstPositionNotComputedWith(mask: Uint8Array | readonly number[]): number | undefined {
+        const key = maskKey(mask);
+        const position = this.maskPerPosition.findIndex((computed) => computed !== key);
+        return position < 0 ? undefined : position;
+    }
+
     /** forget positions from `length` on (the caller removes the same cells from the native cache) */
     truncate(length: number): number[] {
         const removed = this.tokenList.splice(length);

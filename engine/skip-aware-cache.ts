@@ -31,11 +31,16 @@ export class SkipAwareCache {
         return ledger;
     }
 
-    /** keeps the longest cached prefix of `tokens` and forgets the rest; returns how many tokens are reused */
-    async reuse(sequenceId: number, tokens: readonly number[]): Promise<number> {
+    /**
+     * Keeps the longest cached prefix of `tokens` that was computed under `promptMask` (the mask the new
+     * prompt runs with) and forgets the rest; returns how many tokens are reused. A position computed under
+     * another mask holds other KV than a fresh run of the prompt would write, even one computed through more
+     * layers, so the answer would depend on what ran before.
+     */
+    async reuse(sequenceId: number, tokens: readonly number[], promptMask: Uint8Array): Promise<number> {
         const ledger = this.ledger(sequenceId);
         // at least the last token is evaluated again, since its logits are what the caller wants next
-        const keep = Math.min(ledger.commonPrefixLength(tokens), tokens.length - 1);
+        const keep = Math.min(ledger.commonPrefixLength(tokens), tokens.length - 1, ledger.firstPositionNotComputedWith(promptMask) ?? Infinity);
         await this.truncate(sequenceId, Math.max(0, keep));
         return Math.max(0, keep);
     }

@@ -275,7 +275,7 @@ export class Generator {
             this.busySequences.add(entry.sequenceId);
             let reused: number;
             try {
-                reused = await this.options.cache.reuse(entry.sequenceId, entry.pending);
+                reused = await this.options.cache.reuse(entry.sequenceId, entry.pending, this.prefillMaskOf(entry));
             } catch (error) {
                 // the request is in neither queue yet: without this it would stay pending and hold its sequence for good
                 this.finish(entry, undefined, error as Error);

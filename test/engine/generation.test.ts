@@ -111,9 +111,9 @@ describe("generation: a request whose admission fails", () => {
             // fault injection: the KV cache fails to prepare the sequence for the next two admissions
             const reuse = cache.reuse.bind(cache);
             let failuresLeft = 2;
-            cache.reuse = async (sequenceId, tokens) => {
+            cache.reuse = async (sequenceId, tokens, promptMask) => {
                 if (failuresLeft-- > 0) throw new Error("injected: the cache could not prepare the sequence");
-                return await reuse(sequenceId, tokens);
+                return await reuse(sequenceId, tokens, promptMask);
             };
             const outcomes = await Promise.allSettled([
                 generator.generate({prompt: "Once upon a time", maxTokens: 4}),

@@ -1,7 +1,7 @@
 // After any sequence of dial changes, new turns and cancellations, a sequence's logits equal those of a
 // fresh evaluation of the same tokens under the same masks: no layer reads KV it never wrote, and the
-// same history of masks gives the same answer. (A prefix computed at a slower level and reused at a
-// faster one is kept as it was; README, "What a reused prefix holds".)
+// same history of masks gives the same answer. (Across requests, a prefix is reused only where it was
+// computed under the new prompt's mask: test/engine/reuse-exactness.test.ts.)
 import assert from "node:assert/strict";
 import {test} from "node:test";
 import {seededRandom} from "../../engine/generation/sampler.js";
