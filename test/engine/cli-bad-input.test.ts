@@ -70,3 +70,39 @@ test("a model without byte tokens loads, and text it cannot encode is a clear er
     assert.equal(run.signal, null, `the process was killed by ${run.signal}: ${run.stderr}`);
     if (run.status !== 0) assertOneLineError(run, /vocabulary cannot encode some characters.*Remove those characters/);
 });
+
+test("model files that are missing, empty, a directory, truncated or not GGUF: one line each that names the file and the problem", () => {
+    const empty = path.join(scratch, "empty.gguf");
+    fs.writeFileSync(empty, "");
+    const directory = path.join(scratch, "a-folder.gguf");
+    fs.mkdirSync(directory, {recursive: true});
+    const truncated = path.join(scratch, "truncated.gguf");
+    fs.writeFileSync(truncated, fs.readFileSync(stories).subarray(0, 64 * 1024));
+    const wrongMagic = path.join(scratch, "notes.gguf");
+    fs.writeFileSync(wrongMagic, "These are my notes, not a model.\n".repeat(100));
+    const cases: [string, string, RegExp][] = [
+        ["missing", path.join(scratch, "no-such-model.gguf"), /not found/i],
+        ["empty", empty, /empty|truncated|not a readable GGUF/i],
+        ["a directory", directory, /folder|directory|not a file/i],
+        ["truncated", truncated, /truncated|corrupt|not a readable GGUF/i],
+        ["wrong magic", wrongMagic, /not a (readable )?GGUF/i]
+    ];
+    for (const [what, file, problem] of cases) {
+        const run = layerDial(["info", "--model", file]);
+        assertOneLineError(run, problem);
+        assert.ok(messages(run)[0].includes(path.basename(file)), `${what}: the message should name the file: ${messages(run)[0]}`);
+    }
+});
+
+test("a model path with spaces and non-ASCII characters works", () => {
+    const folder = path.join(scratch, "my models", "Müller 模型");
+    fs.mkdirSync(folder, {recursive: true});
+    // a link, so the shared model is read in place rather than copied
+    const linked = path.join(folder, "stories 260K – ünïcode.gguf");
+    if (!fs.existsSync(linked)) fs.symlinkSync(stories, linked);
+    const run = layerDial(["generate", "--model", linked, "--prompt", "Once upon a time", "--max-tokens", "4", "--json"]);
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as {text: string; keptLayers: number[]};
+    assert.ok(result.text.length > 0);
+    assert.equal(result.keptLayers.length, 5);
+});
