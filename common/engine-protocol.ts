@@ -2,7 +2,7 @@
 // One typed message per operation; the host answers requests and streams tokens as notifications.
 import {NotificationType, RequestType, RequestType0} from "vscode-jsonrpc";
 
-export type SpeedLevelName = "Quality" | "Balanced" | "Fast" | "Faster" | "Max";
+export type SpeedLevelName = "Quality" | "Lossless" | "Balanced" | "Fast" | "Faster" | "Max";
 
 /** a speed target: a named level, a ratio (≥ 1), or an explicit set of layers to skip */
 export type SpeedSetting = {speed: SpeedLevelName | number} | {skipLayers: number[]};
@@ -60,6 +60,42 @@ export type PlanInfo = {
     maxSpeedup: number;
     /** set when the request was clamped or adjusted */
     message: string | null;
+    /** present at the Lossless level: what its drafter has chosen and measured (predictedSpeedup is its prediction) */
+    lossless?: LosslessInfo;
+};
+
+/** the Lossless level's drafter: which layers draft, how many tokens, and how often the full model agrees */
+export type LosslessInfo = {
+    /** "draft": drafting pays on this model and machine; "plain": it does not, so Lossless decodes like
+     *  Quality and only probes now and then; "learning": nothing measured yet */
+    mode: "draft" | "plain" | "learning";
+    /** layers that run while drafting (null before the first measurement) */
+    draftDepth: number | null;
+    /** tokens drafted per verify */
+    draftLength: number | null;
+    /** drafts the full model accepted ÷ drafts it judged, at draftDepth */
+    acceptanceRate: number | null;
+    /** the cost model's speedup over Quality: E(α, k) · plain ÷ (k · draft + verify(k + 1)) */
+    predictedSpeedup: number;
+    /** measured acceptance per depth tried */
+    depths: {depth: number; acceptanceRate: number | null; judged: number}[];
+};
+
+/** what self-speculative decoding did in one run (the Lossless level) */
+export type SpeculationStats = {
+    /** the depth most steps drafted at (null when none drafted) */
+    draftDepth: number | null;
+    speculativeSteps: number;
+    /** steps decoded plainly because drafting did not pay (or to keep the plain cost measured) */
+    plainSteps: number;
+    draftedTokens: number;
+    acceptedDrafts: number;
+    /** accepted ÷ judged drafts (a step judges its drafts up to the first rejection) */
+    acceptanceRate: number | null;
+    /** tokens each verify yielded: the accepted drafts plus the full model's own token */
+    meanTokensPerVerify: number | null;
+    /** the drafter's prediction after the run */
+    predictedSpeedup: number;
 };
 
 export type ModelSummary = {
@@ -184,6 +220,8 @@ export type GenerationStats = {
     batch: number;
     /** where this run decoded: "cpu", or "vulkan · llvmpipe · 7/7 layers" */
     compute: string;
+    /** present when the run decoded at the Lossless level */
+    speculation?: SpeculationStats;
 };
 
 export type GenerateResult = {

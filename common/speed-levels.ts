@@ -1,8 +1,13 @@
 // The dial's named levels, shared by the engine (which plans them) and the extension (which shows them).
 
-/** The dial's named positions. "Max" is whatever the model's fastest stop predicts, so it has no fixed ratio. */
+/**
+ * The dial's named positions. "Max" is whatever the model's fastest stop predicts, so it has no fixed ratio.
+ * "Lossless" gives the full model's output, token for token: the skipped layers only draft tokens that
+ * every layer then verifies (self-speculative decoding), so its speed is measured, not chosen.
+ */
 export const SPEED_LEVELS = [
     {name: "Quality", targetSpeedup: 1},
+    {name: "Lossless", targetSpeedup: "lossless"},
     {name: "Balanced", targetSpeedup: 1.25},
     {name: "Fast", targetSpeedup: 1.5},
     {name: "Faster", targetSpeedup: 2},

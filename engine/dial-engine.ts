@@ -3,7 +3,8 @@
 // the CLI, tests and benchmarks all use it.
 import path from "node:path";
 import type {Llama, LlamaModel} from "node-llama-cpp";
-import {Generator, type GenerateRequest, type GenerationOutput, type PrefillPolicy} from "./generation/generator.js";
+import {Generator, type GenerateRequest, type GenerationOutput, type PrefillPolicy, type SpeculationTimings} from "./generation/generator.js";
+import {SelfTuningDrafter, type DrafterState} from "./generation/self-tuning-drafter.js";
 import {boundaryOf, finishSuggestion, suggestionShape} from "./completion/boundary.js";
 import {budgetWithin, buildCompletionPrompt, DEFAULT_PROMPT_BUDGET, type PromptBudget} from "./completion/completion-prompt.js";
 import {detectFimStyle, type CompletionVocabulary, type ResolvedFimStyle} from "./completion/fim-styles.js";
@@ -13,6 +14,7 @@ import {openModel, type ModelFileInfo} from "./native/model-file.js";
 import {LayerSkipContext} from "./native/skip-context.js";
 import {
     buildSchedule,
+    describeKeptLayers,
     dialStops,
     estimateCostModelFromTensorBytes,
     keptLayersAtDepth,
@@ -34,8 +36,10 @@ import {
     type ComputeInfo,
     type DialStopInfo,
     type GenerationStats,
+    type LosslessInfo,
     type ModelSummary,
     type PlanInfo,
+    type SpeculationStats,
     type SpeedSetting
 } from "../common/engine-protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
@@ -87,6 +91,9 @@ export type CompletionRequest = Omit<CompleteParams, "requestId"> & {
 
 export type CompletionOutput = Omit<CompleteResult, "requestId">;
 
+/** a plan as the engine hands it out: at the Lossless level, with what its drafter knows at that moment */
+export type DialPlan = SkipPlan & {losslessInfo?: LosslessInfo};
+
 export class InvalidSpeedSettingError extends Error {
     override name = "InvalidSpeedSettingError";
 }
@@ -98,6 +105,8 @@ export class LayerSkipNotSupportedError extends Error {
 export class DialEngine {
     private plan: SkipPlan;
     private schedule: SkipSchedule;
+    /** the Lossless level's drafter; it learns this model's acceptance and costs across requests */
+    private drafter: SelfTuningDrafter;
     private lastStats: GenerationStats | null = null;
     private disposed = false;
     private readonly inFlight = new Set<Promise<void>>();
@@ -120,6 +129,7 @@ export class DialEngine {
     ) {
         this.schedule = buildSchedule(profile.shape, plannerOptions);
         this.plan = planForSpeed(this.plannerInput(), 1);
+        this.drafter = this.newDrafter();
         this.vocabulary = modelVocabulary(model);
         this.fimStyle = detectFimStyle(this.vocabulary);
     }
@@ -188,6 +198,7 @@ export class DialEngine {
                 model,
                 cache,
                 currentMask: () => engine.plan.skipMask,
+                currentDrafter: () => (engine.plan.lossless === true ? engine.drafter : undefined),
                 prefill: () => engine.prefillPolicy
             });
             const engine: DialEngine = new DialEngine(
@@ -215,11 +226,38 @@ export class DialEngine {
     }
 
     /** switches the dial to a calibrated layer order, keeping the current target speed */
-    useCalibratedOrder(order: number[]): SkipPlan {
+    useCalibratedOrder(order: number[]): DialPlan {
         this.plannerOptions = {strategy: "calibrated", calibratedOrder: order};
         this.schedule = buildSchedule(this.profile.shape, this.plannerOptions);
-        this.plan = this.plan.strategy === "explicit" ? this.plan : planForSpeed(this.plannerInput(), this.plan.requestedSpeedup);
-        return this.plan;
+        this.drafter = this.newDrafter();
+        if (this.plan.lossless !== true)
+            this.plan = this.plan.strategy === "explicit" ? this.plan : planForSpeed(this.plannerInput(), this.plan.requestedSpeedup);
+        return this.currentPlan;
+    }
+
+    /**
+     * A drafter that may draft at the schedule's depths from a third of the layers to all but one (fewer
+     * rarely agree with the full model; all of them is no draft), at most six of them, evenly spread.
+     */
+    private newDrafter(): SelfTuningDrafter {
+        const layerCount = this.profile.shape.layerCount;
+        const allLayers = secondsPerToken(this.costModel, keptLayersAtDepth(this.schedule, layerCount));
+        const depths: number[] = [];
+        if (this.fileInfo.layerSkipSupported)
+            for (let depth = Math.max(this.schedule.minDepth, Math.ceil(layerCount / 3)); depth < layerCount; depth++) depths.push(depth);
+        const spread = depths.length <= 6 ? depths : Array.from({length: 6}, (_, i) => depths[Math.round((i * (depths.length - 1)) / 5)]);
+        return new SelfTuningDrafter({
+            layerCount,
+            candidates: spread.map((depth) => {
+                const kept = keptLayersAtDepth(this.schedule, depth);
+                return {depth, mask: describeKeptLayers(layerCount, kept).skipMask, costRatio: secondsPerToken(this.costModel, kept) / allLayers};
+            })
+        });
+    }
+
+    /** what the Lossless level's drafter has chosen and measured so far */
+    get losslessInfo(): LosslessInfo {
+        return losslessInfoOf(this.drafter.state());
     }
 
     get layerOrder(): {strategy: StrategyName; order?: number[]} {
@@ -227,7 +265,7 @@ export class DialEngine {
     }
 
     /** the plan a setting gives, without applying it */
-    previewSpeed(setting: SpeedSetting): SkipPlan {
+    previewSpeed(setting: SpeedSetting): DialPlan {
         if ("skipLayers" in setting) {
             if (!Array.isArray(setting.skipLayers) || !setting.skipLayers.every(Number.isInteger))
                 throw new InvalidSpeedSettingError("skipLayers must be a list of layer indexes, e.g. [3, 5, 7]");
@@ -236,21 +274,28 @@ export class DialEngine {
         }
         if (typeof setting.speed !== "string" && (typeof setting.speed !== "number" || !Number.isFinite(setting.speed)))
             throw new InvalidSpeedSettingError(
-                `The speed must be a level (Quality, Balanced, Fast, Faster, Max) or a ratio from 1 to ${this.plan.maxSpeedup.toFixed(2)}; got ${String(setting.speed)}`
+                `The speed must be a level (Quality, Lossless, Balanced, Fast, Faster, Max) or a ratio from 1 to ${this.plan.maxSpeedup.toFixed(2)}; got ${String(setting.speed)}`
             );
         const plan = planForSpeed(this.plannerInput(), setting.speed);
         this.assertSkipSupported(plan.skippedLayers.length > 0);
-        return plan;
+        return this.withLosslessInfo(plan);
     }
 
     /** applies to the next decode step of every running and future request */
-    setSpeed(setting: SpeedSetting): SkipPlan {
+    setSpeed(setting: SpeedSetting): DialPlan {
         this.plan = this.previewSpeed(setting);
         return this.plan;
     }
 
-    get currentPlan(): SkipPlan {
-        return this.plan;
+    get currentPlan(): DialPlan {
+        return this.withLosslessInfo(this.plan);
+    }
+
+    /** Lossless runs every layer; its speed is what the drafter predicts from what it has measured so far */
+    private withLosslessInfo(plan: SkipPlan): DialPlan {
+        if (plan.lossless !== true) return plan;
+        const losslessInfo = this.losslessInfo;
+        return {...plan, predictedSpeedup: losslessInfo.predictedSpeedup, losslessInfo};
     }
 
     get prefill(): PrefillPolicy {
@@ -300,7 +345,8 @@ export class DialEngine {
             achievedSpeedup:
                 fullSpeed > 0 && timings.maxBatch === 1 && plan === this.plan && timings.generatedTokens > 2 ? timings.decodeTokensPerSecond / fullSpeed : null,
             batch: timings.maxBatch,
-            compute: describeCompute(this.compute)
+            compute: describeCompute(this.compute),
+            ...(timings.speculation != null ? {speculation: speculationStatsOf(timings.speculation, this.drafter.state())} : {})
         };
         this.lastStats = stats;
         return {...output, keptLayers: [...this.plan.keptLayers], skippedLayers: [...this.plan.skippedLayers], stats};
@@ -329,10 +375,13 @@ export class DialEngine {
         const budget = budgetWithin(request.budget ?? DEFAULT_PROMPT_BUDGET, this.cache.context.contextSize - maxTokens - 16);
         const prompt = buildCompletionPrompt(this.vocabulary, request, budget, this.fimStyle);
         const shape = suggestionShape(request.prefix, request.suffix);
+        const lossless = plan.lossless === true;
         const output = await this.generator.generate({
             promptTokens: prompt.tokens,
             skipMask: plan.skipMask,
-            prefill: "skip",
+            // Lossless suggests what Quality would: the prompt through every layer, the drafts verified
+            ...(lossless ? {drafter: this.drafter} : {}),
+            prefill: lossless ? "full" : "skip",
             stopTokens: prompt.stopTokens,
             stopAt: (text) => boundaryOf(shape, text),
             maxTokens,
@@ -392,7 +441,7 @@ export class DialEngine {
             maxSpeedup: this.plan.maxSpeedup,
             completionStyle: this.completionStyle,
             stops: this.fileInfo.layerSkipSupported ? stops : stops.filter((stop) => stop.depth === this.profile.shape.layerCount),
-            plan: planInfo(this.plan),
+            plan: planInfo(this.currentPlan),
             build,
             compute: this.compute
         };
@@ -437,7 +486,8 @@ export class DialEngine {
     }
 }
 
-export function planInfo(plan: SkipPlan): PlanInfo {
+/** a plan as the protocol carries it, with the drafter's state at the Lossless level */
+export function planInfo(plan: DialPlan): PlanInfo {
     return {
         layerCount: plan.layerCount,
         depth: plan.depth,
@@ -448,6 +498,33 @@ export function planInfo(plan: SkipPlan): PlanInfo {
         targetSpeedup: plan.targetSpeedup,
         predictedSpeedup: plan.predictedSpeedup,
         maxSpeedup: plan.maxSpeedup,
-        message: plan.message
+        message: plan.message,
+        ...(plan.losslessInfo != null ? {lossless: plan.losslessInfo} : {})
+    };
+}
+
+function losslessInfoOf(state: DrafterState): LosslessInfo {
+    return {
+        mode: state.mode,
+        draftDepth: state.depth,
+        draftLength: state.draftLength,
+        acceptanceRate: state.acceptanceRate,
+        predictedSpeedup: state.predictedSpeedup,
+        depths: state.depths.map(({depth, acceptanceRate, judged}) => ({depth, acceptanceRate, judged}))
+    };
+}
+
+function speculationStatsOf(speculation: SpeculationTimings, drafter: DrafterState): SpeculationStats {
+    const mostUsed = Object.entries(speculation.stepsByDepth).sort((a, b) => b[1] - a[1])[0];
+    const steps = speculation.speculativeSteps;
+    return {
+        draftDepth: mostUsed != null ? Number(mostUsed[0]) : null,
+        speculativeSteps: steps,
+        plainSteps: speculation.plainSteps,
+        draftedTokens: speculation.draftedTokens,
+        acceptedDrafts: speculation.acceptedDrafts,
+        acceptanceRate: speculation.judgedDrafts > 0 ? speculation.acceptedDrafts / speculation.judgedDrafts : null,
+        meanTokensPerVerify: steps > 0 ? (speculation.acceptedDrafts + steps) / steps : null,
+        predictedSpeedup: drafter.predictedSpeedup
     };
 }

@@ -3,10 +3,10 @@
 import {SPEED_LEVELS} from "../common/speed-levels.js";
 import type {GenerationStats, PlanInfo, SpeedLevelName} from "../common/engine-protocol.js";
 
-/** The level's nominal ratio, or undefined for Max (its ratio depends on the model). */
+/** The level's nominal ratio, or undefined for Max and Lossless (their ratios depend on the model). */
 export function nominalSpeedup(level: SpeedLevelName): number | undefined {
     const found = SPEED_LEVELS.find((known) => known.name === level);
-    return found === undefined || found.targetSpeedup === "max" ? undefined : found.targetSpeedup;
+    return typeof found?.targetSpeedup === "number" ? found.targetSpeedup : undefined;
 }
 
 /** 1 → "1x", 1.25 → "1.25x", 1.5 → "1.5x", 2.3456 → "2.35x". */
@@ -14,10 +14,14 @@ export function formatRatio(ratio: number): string {
     return `${Number(ratio.toFixed(2))}x`;
 }
 
-/** The ratio a level aims at: its nominal one, or the loaded model's maximum for Max ("max" without a model). */
+/**
+ * The ratio a level aims at: its nominal one, the loaded model's maximum for Max ("max" without a model),
+ * or for Lossless the speedup its drafter predicts ("lossless" without a model: the output is Quality's).
+ */
 export function levelRatioText(level: SpeedLevelName, plan?: PlanInfo): string {
     const nominal = nominalSpeedup(level);
     if (nominal !== undefined) return formatRatio(nominal);
+    if (level === "Lossless") return plan?.lossless === undefined ? "lossless" : `lossless ${formatRatio(plan.lossless.predictedSpeedup)}`;
     return plan === undefined ? "max" : formatRatio(plan.maxSpeedup);
 }
 

@@ -34,7 +34,8 @@ Commands:
 
 Options:
   --model <path|hf:URI>       model file, or a Hugging Face URI to download (with progress, resumable)
-  --speed <ratio|level>       target speedup (e.g. 1.5) or level: Quality, Balanced, Fast, Faster, Max
+  --speed <ratio|level>       target speedup (e.g. 1.5) or level: Quality, Lossless, Balanced, Fast, Faster, Max
+                              (Lossless: the full model's exact output; skipped layers only draft tokens)
   --skip-layers <i,j,...>     an explicit set of layers to skip, instead of --speed
   --strategy <name>           layer order: even (default), paper, top, bottom, middle
   --prefill full|skip         run the prompt through every layer (default) or through the dial
@@ -142,6 +143,13 @@ function printResult(result: DialGenerateResult, json: JsonOption) {
                 `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
                 `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`
         );
+        const speculation = stats.speculation;
+        if (speculation != null)
+            process.stderr.write(
+                `[lossless: ${speculation.speculativeSteps} verifies drafting at depth ${speculation.draftDepth ?? "-"}, ` +
+                    `${speculation.plainSteps} plain steps, acceptance ${formatShare(speculation.acceptanceRate)}, ` +
+                    `${speculation.meanTokensPerVerify?.toFixed(2) ?? "-"} tokens per verify, predicted ${speculation.predictedSpeedup.toFixed(2)}x]\n`
+            );
     }
     emitJson(json, {
         text: result.text,
@@ -218,9 +226,24 @@ async function info(values: Values, json: JsonOption) {
         console.log("depth  predicted  kept layers");
         for (const stop of summary.stops)
             console.log(`${String(stop.depth).padStart(5)}  ${stop.predictedSpeedup.toFixed(2).padStart(8)}x  ${stop.keptLayers.join(",")}`);
+        const lossless = summary.plan.lossless;
+        if (lossless != null) {
+            // a fresh engine has measured nothing: the drafter learns acceptance and costs during runs
+            const depths = lossless.depths.map((entry) => `${entry.depth} (${formatShare(entry.acceptanceRate)})`).join(", ");
+            console.log(
+                `lossless: ${lossless.mode}; drafts at depth ${lossless.draftDepth ?? "-"}, ${lossless.draftLength ?? "-"} tokens, ` +
+                    `acceptance ${formatShare(lossless.acceptanceRate)}, predicted ${lossless.predictedSpeedup.toFixed(2)}x; ` +
+                    `depths tried (acceptance): ${depths || "none"}`
+            );
+        }
     } finally {
         await engine.dispose();
     }
+}
+
+/** 0.834 → "83%"; null (nothing measured) → "not measured" */
+function formatShare(share: number | null): string {
+    return share == null ? "not measured" : `${Math.round(share * 100)}%`;
 }
 
 export async function main(argv: string[]): Promise<void> {

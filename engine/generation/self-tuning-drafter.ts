@@ -26,6 +26,12 @@ export type SelfTuningDrafterOptions = {
     /** speculative steps between tries of the least-measured depth and between plain steps (which keep the
      *  plain cost current). Defaults to 24. */
     exploreInterval?: number;
+    /** drafts each depth must have had judged before predictions choose between depths; until then the
+     *  drafter tries each in turn, with warmupDraftLength tokens (once per engine: it keeps what it learns).
+     *  Defaults to 4. */
+    warmupJudged?: number;
+    /** Defaults to 3. */
+    warmupDraftLength?: number;
     /** weight of the newest measurement in the running averages. Defaults to 0.1. */
     smoothing?: number;
     /** the share of a one-position verify that each extra position is assumed to add until two sizes are
@@ -64,6 +70,8 @@ export class SelfTuningDrafter implements Drafter {
     private readonly exploreInterval: number;
     private readonly smoothing: number;
     private readonly priorVerifyShare: number;
+    private readonly warmupJudged: number;
+    private readonly warmupDraftLength: number;
     /** running average seconds of a verify batch, by positions (1 = a plain step) */
     private readonly verifySeconds = new Map<number, number>();
     private plainStreak = 0;
@@ -79,12 +87,17 @@ export class SelfTuningDrafter implements Drafter {
         this.exploreInterval = options.exploreInterval ?? 24;
         this.smoothing = options.smoothing ?? 0.1;
         this.priorVerifyShare = options.priorVerifyShare ?? 0.15;
+        this.warmupJudged = options.warmupJudged ?? 4;
+        this.warmupDraftLength = options.warmupDraftLength ?? 3;
     }
 
     nextDraft(): DraftChoice | null {
         if (this.depths.length === 0) return null;
         // the plain cost is the yardstick of every prediction: measure it first, and keep it current
         if (!this.verifySeconds.has(1)) return null;
+        // priors cannot tell whether a depth's drafts agree with the full model: measure each one first
+        const unmeasured = this.depths.find((record) => record.totalJudged < this.warmupJudged);
+        if (unmeasured !== undefined) return {...this.choiceFor(unmeasured), length: this.warmupDraftLength};
         const best = this.bestChoice();
         if (best.predictedSpeedup < this.minPredictedSpeedup) {
             if (++this.plainStreak < this.probeInterval) return null;

@@ -39,6 +39,9 @@ export interface SkipPlan {
     readonly maxSpeedup: number;
     /** Set when the request was capped, in words a user can read. */
     readonly message: string | null;
+    /** True at the Lossless level: every layer runs for the output, and a drafter's skipped layers only
+     *  propose tokens (the speedup is the drafter's to predict, see lossless.ts). */
+    readonly lossless?: boolean;
 }
 
 /** Every stop of the dial, full depth first. */

@@ -19,6 +19,8 @@ export function planForSpeed(input: PlannerInput, speed: SpeedSetting): SkipPlan
     const ratio = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*x?\s*$/i.exec(speed);
     if (ratio !== null) return planForSpeedup(input, Number(ratio[1]));
     const level = findSpeedLevel(speed);
+    // Lossless computes the output through every layer, so its plan is Quality's; the drafter picks the draft
+    if (level.targetSpeedup === "lossless") return {...planForSpeedup(input, 1), lossless: true};
     if (level.targetSpeedup !== "max") return planForSpeedup(input, level.targetSpeedup);
     // the fastest stop's own speedup is never above maxSpeedup, so this cannot be capped
     const fastest = planForSpeedup(input, 1);

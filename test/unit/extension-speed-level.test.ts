@@ -33,6 +33,12 @@ function plan(kept: number, layerCount: number, predicted: number, overrides: Pa
 
 const previews = new Map<SpeedLevelName, PlanInfo>([
     ["Quality", plan(28, 28, 1)],
+    [
+        "Lossless",
+        plan(28, 28, 1.31, {
+            lossless: {mode: "draft", draftDepth: 20, draftLength: 4, acceptanceRate: 0.8, predictedSpeedup: 1.31, depths: []}
+        })
+    ],
     ["Balanced", plan(22, 28, 1.24)],
     ["Fast", plan(18, 28, 1.49)],
     ["Faster", plan(13, 28, 1.98)],
@@ -46,6 +52,12 @@ describe("level ratios", () => {
         assert.equal(nominalSpeedup("Fast"), 1.5);
         assert.equal(nominalSpeedup("Faster"), 2);
         assert.equal(nominalSpeedup("Max"), undefined);
+        assert.equal(nominalSpeedup("Lossless"), undefined);
+    });
+
+    test("Lossless shows its drafter's predicted speedup, or 'lossless' without a model", () => {
+        assert.equal(levelRatioText("Lossless"), "lossless");
+        assert.equal(levelRatioText("Lossless", previews.get("Lossless")), "lossless 1.31x");
     });
 
     test("ratios print without trailing zeros, at most two decimals", () => {
@@ -111,28 +123,29 @@ describe("quick pick rows", () => {
         const rows = levelPickRows("Fast");
         assert.deepEqual(
             rows.map((row) => row.label),
-            ["Quality", "Balanced", "Fast", "Faster", "Max"]
+            ["Quality", "Lossless", "Balanced", "Fast", "Faster", "Max"]
         );
         assert.deepEqual(
             rows.map((row) => row.current),
-            [false, false, true, false, false]
+            [false, false, false, true, false, false]
         );
         for (const row of rows) assert.match(row.description, /load a model to see$/);
-        assert.equal(rows[2].description, "1.5x · load a model to see");
+        assert.equal(rows[3].description, "1.5x · load a model to see");
     });
 
     test("with a model: kept/total layers and the predicted speedup", () => {
         const rows = levelPickRows("Quality", previews);
         assert.equal(rows[0].description, "1x · 28/28 layers · predicted 1x");
-        assert.equal(rows[2].description, "1.5x · 18/28 layers · predicted 1.49x");
-        assert.equal(rows[4].description, "2.21x · 12/28 layers · predicted 2.21x");
+        assert.equal(rows[1].description, "lossless 1.31x · 28/28 layers · predicted 1.31x");
+        assert.equal(rows[3].description, "1.5x · 18/28 layers · predicted 1.49x");
+        assert.equal(rows[5].description, "2.21x · 12/28 layers · predicted 2.21x");
         assert.ok(rows.every((row) => row.label.startsWith(row.level)));
     });
 
     test("a clamped plan's message becomes the row's detail", () => {
         const clamped = new Map(previews);
         clamped.set("Faster", plan(12, 28, 2.21, {message: "2x is above this model's maximum; using 2.21x"}));
-        assert.equal(levelPickRows("Quality", clamped)[3].detail, "2x is above this model's maximum; using 2.21x");
+        assert.equal(levelPickRows("Quality", clamped)[4].detail, "2x is above this model's maximum; using 2.21x");
     });
 });
 

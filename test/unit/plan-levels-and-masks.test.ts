@@ -24,11 +24,11 @@ const realistic24: PlannerInput = {model: {layerCount: 24}, costModel: uniformCo
 const gemma3: ModelShape = {layerCount: 26, attentionTypes: Array.from({length: 26}, (_, l) => (l % 6 === 5 ? "full" : "swa"))};
 
 describe("speed levels", () => {
-    it("are Quality, Balanced, Fast, Faster and Max with their ratios", () => {
-        assert.deepEqual(SPEED_LEVEL_NAMES, ["Quality", "Balanced", "Fast", "Faster", "Max"]);
+    it("are Quality, Lossless, Balanced, Fast, Faster and Max with their ratios", () => {
+        assert.deepEqual(SPEED_LEVEL_NAMES, ["Quality", "Lossless", "Balanced", "Fast", "Faster", "Max"]);
         assert.deepEqual(
             SPEED_LEVELS.map((level) => level.targetSpeedup),
-            [1, 1.25, 1.5, 2, "max"]
+            [1, "lossless", 1.25, 1.5, 2, "max"]
         );
     });
 
@@ -39,6 +39,9 @@ describe("speed levels", () => {
                 assert.equal(plan.depth, 2);
                 assert.equal(plan.predictedSpeedup, plan.maxSpeedup);
                 assert.equal(plan.message, null);
+            } else if (level.targetSpeedup === "lossless") {
+                // the output runs through every layer: Quality's plan, marked for the drafter
+                assert.deepEqual(plan, {...planForSpeedup(realistic24, 1), lossless: true});
             } else {
                 assert.deepEqual(plan, planForSpeedup(realistic24, level.targetSpeedup));
             }
@@ -57,7 +60,7 @@ describe("speed levels", () => {
     it("refuse unknown names and bad ratios with what is allowed", () => {
         assert.throws(
             () => planForSpeed(realistic24, "turbo"),
-            (e: unknown) => e instanceof UnknownSpeedLevelError && /Quality, Balanced, Fast, Faster, Max or a ratio/.test(e.message)
+            (e: unknown) => e instanceof UnknownSpeedLevelError && /Quality, Lossless, Balanced, Fast, Faster, Max or a ratio/.test(e.message)
         );
         assert.throws(() => planForSpeed(realistic24, 0.5), InvalidSpeedRatioError);
         assert.throws(() => planForSpeed(realistic24, "0.5x"), InvalidSpeedRatioError);

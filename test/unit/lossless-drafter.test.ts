@@ -1,0 +1,133 @@
+// The Lossless level's cost model and its self-tuning drafter, fed with made-up measurements: it drafts
+// where the measured acceptance and costs say drafting pays, and decodes plainly where they say it does not.
+import assert from "node:assert/strict";
+import {describe, test} from "node:test";
+import type {StepObservation} from "../../engine/generation/drafter.js";
+import {SelfTuningDrafter} from "../../engine/generation/self-tuning-drafter.js";
+import {seededRandom} from "../../engine/generation/sampler.js";
+import {bestDraftLength, expectedTokensPerStep, fitVerifyCost, predictedLosslessSpeedup, verifySecondsOf} from "../../engine/plan/index.js";
+
+describe("the Lossless cost model", () => {
+    test("E(α, k) counts the accepted drafts and the full model's own token", () => {
+        assert.equal(expectedTokensPerStep(0, 4), 1);
+        assert.equal(expectedTokensPerStep(1, 4), 5);
+        assert.ok(Math.abs(expectedTokensPerStep(0.5, 2) - 1.75) < 1e-12);
+    });
+
+    test("the speedup is E · plain ÷ (k · draft + verify(k + 1))", () => {
+        const costs = {plainSeconds: 10, draftSeconds: 4, verifySeconds: (n: number) => 10 + 2 * (n - 1)};
+        // α = 0.8, k = 3: E = (1 − 0.8⁴) / 0.2 = 2.952; step = 12 + 16 = 28
+        assert.ok(Math.abs(predictedLosslessSpeedup(0.8, 3, costs) - (2.952 * 10) / 28) < 1e-9);
+        // a verify that costs a full token per position never pays, however good the drafts
+        const computeBound = {plainSeconds: 10, draftSeconds: 4, verifySeconds: (n: number) => 10 * n};
+        assert.ok(bestDraftLength(0.95, computeBound, 8).predictedSpeedup < 1);
+    });
+
+    test("the verify cost line is fitted through the measured batch sizes, with a prior slope for one size", () => {
+        const line = fitVerifyCost(
+            [1, 3, 5].map((positions) => ({positions, seconds: 7 + 2 * positions})),
+            0.15
+        );
+        assert.ok(line !== undefined && Math.abs(line.secondsPerPosition - 2) < 1e-9 && Math.abs(line.fixedSeconds - 7) < 1e-9);
+        const single = fitVerifyCost([{positions: 1, seconds: 10}], 0.15)!;
+        assert.ok(Math.abs(verifySecondsOf(single, 1) - 10) < 1e-9);
+        assert.ok(Math.abs(verifySecondsOf(single, 2) - 11.5) < 1e-9, "one more position adds the prior share");
+    });
+});
+
+type Machine = {plain: number; draft: (depth: number) => number; verify: (positions: number) => number; acceptance: (depth: number) => number};
+
+/** runs the drafter against a simulated model and machine; returns the share of steps that drafted and the speedup */
+function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) {
+    const random = seededRandom(3);
+    let produced = 0;
+    let seconds = 0;
+    let speculativeSteps = 0;
+    let steps = 0;
+    while (produced < tokens) {
+        steps++;
+        const choice = drafter.nextDraft();
+        let observation: StepObservation;
+        if (choice === null) {
+            produced++;
+            seconds += machine.plain;
+            observation = {kind: "plain", seconds: machine.plain, comparable: true};
+        } else {
+            speculativeSteps++;
+            let accepted = 0;
+            while (accepted < choice.length && random() < machine.acceptance(choice.depth)) accepted++;
+            const draftSeconds = choice.length * machine.draft(choice.depth);
+            const verifySeconds = machine.verify(choice.length + 1);
+            produced += accepted + 1;
+            seconds += draftSeconds + verifySeconds;
+            observation = {
+                kind: "speculative",
+                depth: choice.depth,
+                judged: accepted + (accepted < choice.length ? 1 : 0),
+                accepted,
+                draftSteps: choice.length,
+                draftSeconds,
+                verifyPositions: choice.length + 1,
+                verifySeconds,
+                comparable: true
+            };
+        }
+        drafter.observe(observation);
+    }
+    return {speculativeShare: speculativeSteps / steps, speedup: (produced * machine.plain) / seconds, state: drafter.state()};
+}
+
+function drafterFor(layerCount: number, depths: number[]) {
+    return new SelfTuningDrafter({
+        layerCount,
+        candidates: depths.map((depth) => ({depth, mask: new Uint8Array(layerCount).fill(1, 0, layerCount - depth), costRatio: depth / layerCount}))
+    });
+}
+
+describe("the self-tuning drafter", () => {
+    test("where a verify batch costs little more than one token and drafts agree often, it drafts at the best depth", () => {
+        const machine: Machine = {
+            plain: 10,
+            draft: (depth) => 1 + (9 * depth) / 16,
+            verify: (positions) => 10 + 0.3 * (positions - 1),
+            // deeper drafts agree more often but cost more
+            acceptance: (depth) => ({6: 0.3, 8: 0.85, 10: 0.9, 12: 0.93, 14: 0.96})[depth] ?? 0
+        };
+        const depths = [6, 8, 10, 12, 14];
+        // the best any fixed depth and length could do on this machine, by the cost model
+        const attainable = Math.max(
+            ...depths.map(
+                (depth) =>
+                    bestDraftLength(
+                        machine.acceptance(depth),
+                        {plainSeconds: machine.plain, draftSeconds: machine.draft(depth), verifySeconds: machine.verify},
+                        8
+                    ).predictedSpeedup
+            )
+        );
+        const result = simulate(drafterFor(16, depths), machine, 4000);
+        assert.ok(attainable > 1.1, `the machine should reward drafting (${attainable})`);
+        assert.ok(result.speculativeShare > 0.8, `it should mostly draft, drafted in ${result.speculativeShare}`);
+        assert.ok(result.speedup > 0.9 * attainable, `speedup ${result.speedup.toFixed(3)} of an attainable ${attainable.toFixed(3)}`);
+        assert.equal(result.state.mode, "draft");
+        assert.ok(Math.abs(result.state.predictedSpeedup - result.speedup) / result.speedup < 0.15, "the prediction should be near what it got");
+    });
+
+    test("where every verified position costs a full token, it decodes plainly and loses at most 3%", () => {
+        const machine: Machine = {plain: 10, draft: (depth) => (10 * depth) / 16, verify: (positions) => 10 * positions, acceptance: () => 0.9};
+        const result = simulate(drafterFor(16, [6, 8, 10, 12, 14]), machine, 4000);
+        assert.equal(result.state.mode, "plain");
+        assert.equal(result.state.predictedSpeedup, 1);
+        assert.ok(result.speedup >= 0.97, `speedup ${result.speedup}`);
+        assert.ok(result.speculativeShare < 0.05, `it should only probe now and then, drafted in ${result.speculativeShare}`);
+    });
+
+    test("with no depth to draft at (a model that cannot skip) it always decodes plainly", () => {
+        const drafter = drafterFor(2, []);
+        for (let i = 0; i < 100; i++) {
+            assert.equal(drafter.nextDraft(), null);
+            drafter.observe({kind: "plain", seconds: 1, comparable: true});
+        }
+        assert.equal(drafter.state().mode, "learning");
+    });
+});
