@@ -48,6 +48,33 @@ export interface ModelInfo {
     readonly steps: readonly SpeedStep[];
 }
 
+/** One named level of the dial, predicted from the model file before the model is loaded. */
+export interface LevelPreview {
+    /** a level name from the level table (common/speed-levels.ts), e.g. "Balanced" */
+    readonly level: string;
+    readonly predictedSpeedup: number;
+    /** indices of the layers that would run, ascending */
+    readonly keptLayers: readonly number[];
+}
+
+/**
+ * The configured model while none is loaded: what the panel shows from the first second. "ready": the
+ * file is there and can be loaded; "notDownloaded": an hf: model not downloaded yet; "missing": the
+ * setting names no usable file (note says why).
+ */
+export interface ConfiguredModel {
+    /** the file name (for an hf: model not downloaded yet, the name it will have) */
+    readonly name: string;
+    readonly status: "ready" | "notDownloaded" | "missing";
+    /** bytes on disk, when the file is there */
+    readonly sizeBytes?: number;
+    readonly layerCount?: number;
+    /** one per named level, in the level table's order; empty until the engine has read the file */
+    readonly levels: readonly LevelPreview[];
+    /** what the panel says under the name: why there is no preview, or what to do */
+    readonly note?: string;
+}
+
 /** What one finished request measured. */
 export interface RunStats {
     readonly requestId: string;
@@ -76,6 +103,8 @@ export type ToWebview =
           readonly activeRequestId: string | null;
           /** The extension's own history, when it keeps one; replaces the panel's. */
           readonly history?: readonly RunStats[];
+          /** While no model is loaded: the configured one (null: none is configured). Absent when a model is loaded. */
+          readonly configured?: ConfiguredModel | null;
       }
     /** The level changed (from the panel, a command or the status bar). */
     | {readonly type: "level"; readonly depth: number}
@@ -90,7 +119,13 @@ export type FromWebview =
     | {readonly type: "ready"}
     /** The user picked a level: the depth and its predicted (snapped) speedup ratio. */
     | {readonly type: "setLevel"; readonly depth: number; readonly speedup: number}
-    | {readonly type: "stop"; readonly requestId: string};
+    | {readonly type: "stop"; readonly requestId: string}
+    /** A button of the not-yet-loaded view: the extension runs the matching command. */
+    | {readonly type: "action"; readonly action: PanelAction};
+
+/** loadModel: Load Model; downloadModel: the configured hf: model's download (it asks first); selectModel: Select Model;
+ *  openWalkthrough: the first-run walkthrough */
+export type PanelAction = "loadModel" | "downloadModel" | "selectModel" | "openWalkthrough";
 
 export type InvalidMessageHandler = (problem: string, message: unknown) => void;
 
@@ -141,6 +176,36 @@ export const modelInfoSchema: Schema<ModelInfo> = refine(
     }
 );
 
+const levelPreview: Schema<LevelPreview> = refine(
+    object({
+        level: str({minLength: 1, maxLength: 100}),
+        predictedSpeedup: speedup,
+        keptLayers: array(layerIndex, {minLength: 1, maxLength: MAX_LAYERS})
+    }),
+    (preview) => {
+        for (let i = 1; i < preview.keptLayers.length; i++)
+            if (preview.keptLayers[i] <= preview.keptLayers[i - 1]) return `keptLayers of ${preview.level} must be ascending without repeats`;
+        return undefined;
+    }
+);
+
+export const configuredModelSchema: Schema<ConfiguredModel> = refine(
+    object({
+        name: str({maxLength: 500}),
+        status: literal("ready", "notDownloaded", "missing"),
+        sizeBytes: optional(num({min: 0, max: Number.MAX_SAFE_INTEGER, integer: true})),
+        layerCount: optional(depth),
+        levels: array(levelPreview, {maxLength: 64}),
+        note: optional(str({maxLength: 2000}))
+    }),
+    (model) => {
+        if (model.levels.length > 0 && model.layerCount === undefined) return "levels need the model's layerCount";
+        for (const preview of model.levels)
+            if (preview.keptLayers[preview.keptLayers.length - 1] >= (model.layerCount ?? 0)) return `${preview.level} keeps a layer beyond the model's`;
+        return undefined;
+    }
+);
+
 export const runStatsSchema: Schema<RunStats> = object({
     requestId,
     depth,
@@ -163,7 +228,8 @@ const toWebview: Schema<ToWebview> = tagged<ToWebview>({
             model: nullable(modelInfoSchema),
             depth: nullable(depth),
             activeRequestId: nullable(requestId),
-            history: optional(array(runStatsSchema, {maxLength: MAX_HISTORY}))
+            history: optional(array(runStatsSchema, {maxLength: MAX_HISTORY})),
+            configured: optional(nullable(configuredModelSchema))
         }),
         (state) => {
             if (state.model === null) return state.depth === null ? undefined : "depth must be null when no model is loaded";
@@ -186,7 +252,8 @@ const toWebview: Schema<ToWebview> = tagged<ToWebview>({
 const fromWebview: Schema<FromWebview> = tagged<FromWebview>({
     ready: object({type: literal("ready")}),
     setLevel: object({type: literal("setLevel"), depth, speedup}),
-    stop: object({type: literal("stop"), requestId})
+    stop: object({type: literal("stop"), requestId}),
+    action: object({type: literal("action"), action: literal("loadModel", "downloadModel", "selectModel", "openWalkthrough")})
 });
 
 function parseWith<T>(schema: Schema<T>, message: unknown, onInvalid: InvalidMessageHandler | undefined): T | undefined {

@@ -33,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): void {
     });
     session = engine;
     const queue = new SerialQueue();
-    const panels = new SpeedPanelManager(context.extensionUri, engine, log);
+    const panels = new SpeedPanelManager(context.extensionUri, engine, log, modelsDirectory);
     const summarize = new SummarizeCommand(engine, queue, log);
     const generate = new GenerateAtCursorCommand(engine, queue, log);
     const completions = new InlineCompletions(engine, log);

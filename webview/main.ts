@@ -33,7 +33,8 @@ const view = new PanelView(root, {
         saveNow();
         vscode.postMessage({type: "setLevel", depth: step.depth, speedup: step.predictedSpeedup});
     },
-    onStop: (requestId) => vscode.postMessage({type: "stop", requestId})
+    onStop: (requestId) => vscode.postMessage({type: "stop", requestId}),
+    onAction: (action) => vscode.postMessage({type: "action", action})
 });
 view.render(state);
 

@@ -1,10 +1,12 @@
 // What the speed panel shows, as plain data: a reducer over the extension's messages and the shape
 // saved with vscode.setState. No DOM here, so it is unit-tested in node.
 import {
+    configuredModelSchema,
     MAX_HISTORY,
     modelInfoSchema,
     runStatsSchema,
     isOfferedDepth,
+    type ConfiguredModel,
     type ModelInfo,
     type RunStats,
     type SpeedStep,
@@ -29,13 +31,15 @@ export interface PanelRequest {
 
 export interface PanelState {
     readonly model: ModelInfo | null;
+    /** While no model is loaded: the configured one, previewed from its file (null: none configured, or a model is loaded) */
+    readonly configured: ConfiguredModel | null;
     readonly depth: number | null;
     /** Oldest first, at most MAX_HISTORY. */
     readonly history: readonly RunStats[];
     readonly request: PanelRequest | null;
 }
 
-export const emptyPanelState: PanelState = {model: null, depth: null, history: [], request: null};
+export const emptyPanelState: PanelState = {model: null, configured: null, depth: null, history: [], request: null};
 
 export type Warn = (problem: string) => void;
 
@@ -58,6 +62,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
             if (request?.status === "running" && request.requestId !== message.activeRequestId) request = {...request, status: "lost"};
             return {
                 model: message.model,
+                configured: message.model === null ? (message.configured ?? null) : null,
                 depth: message.depth,
                 history: message.history ?? state.history,
                 request
@@ -107,8 +112,10 @@ export function withDepth(state: PanelState, depth: number): PanelState {
 // older build of the panel.
 const SAVED_STATE_VERSION = 1;
 
-export interface SavedPanelState extends PanelState {
+/** `configured` is optional: states saved before it existed still restore. */
+export interface SavedPanelState extends Omit<PanelState, "configured"> {
     readonly version: typeof SAVED_STATE_VERSION;
+    readonly configured?: ConfiguredModel | null;
 }
 
 const requestSchema: Schema<PanelRequest> = object({
@@ -123,6 +130,7 @@ const savedStateSchema: Schema<SavedPanelState> = refine(
     object({
         version: literal(SAVED_STATE_VERSION),
         model: nullable(modelInfoSchema),
+        configured: optional(nullable(configuredModelSchema)),
         depth: nullable(num({min: 1, integer: true})),
         history: array(runStatsSchema, {maxLength: MAX_HISTORY}),
         request: nullable(requestSchema)
@@ -145,6 +153,6 @@ export function restorePanelState(saved: unknown, warn: Warn): PanelState {
         warn(`saved panel state not restored: ${parsed.error}`);
         return emptyPanelState;
     }
-    const {model, depth, history, request} = parsed.value;
-    return {model, depth, history, request};
+    const {model, configured, depth, history, request} = parsed.value;
+    return {model, configured: configured ?? null, depth, history, request};
 }

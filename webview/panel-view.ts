@@ -1,16 +1,33 @@
 // Draws PanelState into the document. Every region has a fixed place and reserved size from the
 // start (empty values show "—"), so streaming text or the first stats never shift the layout.
-import type {ModelInfo, RunStats, SpeedStep} from "../common/panel-messages.js";
+import type {ConfiguredModel, ModelInfo, PanelAction, RunStats, SpeedStep} from "../common/panel-messages.js";
 import {MAX_OUTPUT_CHARS, offeredSteps, type PanelRequest, type PanelState, type RequestStatus} from "./panel-state.js";
 import {el, icon, setText} from "./dom.js";
-import {formatPercent, formatRatio, formatTime, formatTokensPerSecond} from "./format.js";
+import {formatBytes, formatPercent, formatRatio, formatTime, formatTokensPerSecond} from "./format.js";
 import {SpeedSlider} from "./speed-slider.js";
 import {LayerStrip} from "./layer-strip.js";
 
 export interface PanelViewEvents {
     readonly onSetLevel: (step: SpeedStep) => void;
     readonly onStop: (requestId: string) => void;
+    /** a button of the not-yet-loaded view */
+    readonly onAction: (action: PanelAction) => void;
 }
+
+/** The buttons shown while no model is loaded, by what the configured model needs. */
+const actionsFor: Readonly<Record<ConfiguredModel["status"] | "none", readonly PanelAction[]>> = {
+    ready: ["loadModel"],
+    notDownloaded: ["downloadModel", "selectModel", "openWalkthrough"],
+    missing: ["selectModel", "openWalkthrough"],
+    none: ["openWalkthrough", "selectModel"]
+};
+
+const actionLabels: Readonly<Record<PanelAction, {readonly text: string; readonly icon: string}>> = {
+    loadModel: {text: "Load", icon: "play"},
+    downloadModel: {text: "Download…", icon: "cloud-download"},
+    selectModel: {text: "Select Model…", icon: "folder-opened"},
+    openWalkthrough: {text: "Get Started", icon: "book"}
+};
 
 /** History rows drawn; their space is reserved so the list never grows the page. */
 const HISTORY_ROWS = 5;
@@ -31,6 +48,11 @@ interface Field {
     readonly value: HTMLElement;
 }
 
+function configuredSize(configured: ConfiguredModel): string {
+    if (configured.sizeBytes !== undefined) return formatBytes(configured.sizeBytes);
+    return configured.status === "notDownloaded" ? "not downloaded" : "file not found";
+}
+
 function field(labelText: string, id: string, className = "stat"): Field {
     const label = el("span", {className: "stat-label", text: labelText});
     const value = el("span", {className: "stat-value", text: EMPTY, attrs: {id}});
@@ -42,6 +64,12 @@ export class PanelView {
     private readonly gpu = el("span", {attrs: {id: "model-gpu"}});
     private readonly build = el("span", {attrs: {id: "model-build"}});
     private readonly layerOrder = el("span", {className: "badge", attrs: {id: "layer-order"}});
+    private readonly modelNote = el("p", {className: "model-note", attrs: {id: "model-note"}});
+    private readonly actions = el("div", {className: "model-actions", attrs: {id: "model-actions"}});
+    private readonly actionButtons: ReadonlyMap<PanelAction, HTMLButtonElement>;
+    /** the dial of the loaded model: hidden while the preview stands in for it */
+    private readonly dial: HTMLElement;
+    private readonly preview = el("ol", {className: "level-preview", attrs: {id: "level-preview", "aria-label": "Levels predicted from the model file"}});
     private readonly predicted = field("Predicted", "predicted-speedup", "readout-item readout-main");
     private readonly kept = field("Layers run", "kept-layers", "readout-item");
     private readonly quality = field("Top-1 agreement", "quality-cost", "readout-item");
@@ -70,6 +98,29 @@ export class PanelView {
     ) {
         this.slider = new SpeedSlider("speed-label", {onShow: (step) => this.showStep(step), onCommit: (step) => events.onSetLevel(step)});
         this.output.append(this.outputText);
+        this.actionButtons = new Map(
+            (Object.keys(actionLabels) as PanelAction[]).map((action) => {
+                const button = el("button", {className: "button", attrs: {id: `action-${action}`, type: "button"}}, [
+                    icon(actionLabels[action].icon),
+                    el("span", {text: actionLabels[action].text})
+                ]);
+                button.addEventListener("click", () => events.onAction(action));
+                return [action, button];
+            })
+        );
+        this.actions.append(...this.actionButtons.values());
+        this.dial = el("div", {className: "dial"}, [
+            el("div", {className: "readout", attrs: {"aria-live": "polite"}}, [this.predicted.element, this.kept.element, this.quality.element]),
+            this.slider.element,
+            this.strip.element,
+            el("div", {className: "legend", attrs: {"aria-hidden": "true"}}, [
+                el("span", {className: "legend-swatch run"}),
+                el("span", {text: "runs"}),
+                el("span", {className: "legend-swatch skipped"}),
+                el("span", {text: "skipped"}),
+                el("span", {className: "legend-note", text: "first and last layers always run"})
+            ])
+        ]);
         this.stopButton.addEventListener("click", () => {
             if (this.request?.status === "running") events.onStop(this.request.requestId);
         });
@@ -79,23 +130,17 @@ export class PanelView {
                 el("div", {className: "meta-row"}, [
                     el("span", {className: "meta"}, [icon("chip"), this.gpu]),
                     el("span", {className: "meta"}, [icon("tools"), this.build])
-                ])
+                ]),
+                this.modelNote,
+                this.actions
             ]),
             el("section", {className: "section speed", attrs: {"aria-labelledby": "speed-label"}}, [
                 el("div", {className: "section-head"}, [
                     el("h2", {text: "Speed", attrs: {id: "speed-label"}}),
                     el("span", {className: "section-note"}, [el("span", {text: "Layer order "}), this.layerOrder])
                 ]),
-                el("div", {className: "readout", attrs: {"aria-live": "polite"}}, [this.predicted.element, this.kept.element, this.quality.element]),
-                this.slider.element,
-                this.strip.element,
-                el("div", {className: "legend", attrs: {"aria-hidden": "true"}}, [
-                    el("span", {className: "legend-swatch run"}),
-                    el("span", {text: "runs"}),
-                    el("span", {className: "legend-swatch skipped"}),
-                    el("span", {text: "skipped"}),
-                    el("span", {className: "legend-note", text: "first and last layers always run"})
-                ])
+                this.dial,
+                this.preview
             ]),
             el("section", {className: "section measured", attrs: {"aria-labelledby": "measured-label"}}, [
                 el("div", {className: "section-head"}, [el("h2", {text: "Last run", attrs: {id: "measured-label"}}), this.lastRunNote]),
@@ -122,7 +167,8 @@ export class PanelView {
 
     render(state: PanelState): void {
         this.model = state.model;
-        this.renderHeader(state.model);
+        this.renderHeader(state.model, state.configured);
+        this.renderPreview(state.model === null ? state.configured : null);
         const steps = state.model === null ? [] : offeredSteps(state.model);
         // the slider calls back into showStep, which draws the readout and the strip
         this.slider.update(steps, state.depth, state.model?.layerCount ?? 0);
@@ -130,11 +176,41 @@ export class PanelView {
         this.renderRequest(state.request);
     }
 
-    private renderHeader(model: ModelInfo | null): void {
-        setText(this.modelName, model?.name ?? "No model loaded");
-        setText(this.gpu, model?.gpu ?? EMPTY);
-        setText(this.build, model?.build ?? EMPTY);
+    private renderHeader(model: ModelInfo | null, configured: ConfiguredModel | null): void {
+        if (model !== null) {
+            setText(this.modelName, model.name);
+            setText(this.gpu, model.gpu);
+            setText(this.build, model.build);
+        } else {
+            // before any load: the configured model, and what can be done with it
+            setText(this.modelName, configured?.name ?? "No model configured");
+            setText(this.gpu, configured === null ? EMPTY : configuredSize(configured));
+            setText(this.build, configured === null ? "Pick a model to start" : "not loaded");
+        }
         setText(this.layerOrder, model?.layerOrder ?? EMPTY);
+        const note = model !== null ? "" : (configured?.note ?? (configured === null ? "Layer Dial has no model to run yet." : ""));
+        setText(this.modelNote, note);
+        this.modelNote.hidden = note === "";
+        const shown = new Set(model !== null ? [] : actionsFor[configured?.status ?? "none"]);
+        for (const [action, button] of this.actionButtons) button.hidden = !shown.has(action);
+        this.actions.hidden = shown.size === 0;
+    }
+
+    /** The dial per level, predicted from the file, while no model is loaded (the loaded model's slider replaces it). */
+    private renderPreview(configured: ConfiguredModel | null): void {
+        const levels = configured?.levels ?? [];
+        this.preview.hidden = levels.length === 0;
+        this.dial.hidden = levels.length > 0;
+        const layerCount = configured?.layerCount ?? 0;
+        this.preview.replaceChildren(
+            ...levels.map((level) =>
+                el("li", {className: "level-preview-row", attrs: {"data-level": level.level}}, [
+                    el("span", {className: "level-name", text: level.level}),
+                    el("span", {className: "level-layers", text: `${level.keptLayers.length}/${layerCount} layers`}),
+                    el("span", {className: "level-speedup", text: formatRatio(level.predictedSpeedup)})
+                ])
+            )
+        );
     }
 
     private showStep(step: SpeedStep | undefined): void {

@@ -1,8 +1,73 @@
 // What the speed panel is told, built from the engine's own answers. No 'vscode': the mapping is
 // unit-tested against the panel protocol's validators, so the panel never drops one of our messages.
+import fs from "node:fs";
 import path from "node:path";
-import type {GenerateResult, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
-import {isOfferedDepth, type ModelInfo, type RunStats, type SpeedStep} from "../../common/panel-messages.js";
+import type {GenerateResult, ModelPreview, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
+import {isOfferedDepth, type ConfiguredModel, type ModelInfo, type RunStats, type SpeedStep} from "../../common/panel-messages.js";
+import {NoModelConfiguredError} from "../errors.js";
+import {resolveModelSetting, type ResolveModelOptions} from "../models/model-path.js";
+
+/** The first-run walkthrough (package.json contributes.walkthroughs), as workbench.action.openWalkthrough names it: `<publisher>.<name>#<id>`. */
+export const FIRST_RUN_WALKTHROUGH = "layer-dial.layer-dial#layerDial.firstRun";
+
+/** The configured model as the panel shows it before any load, and the file to preview (when it is there). */
+export type ConfiguredModelView = {info: ConfiguredModel; previewPath?: string; uri?: string};
+
+/**
+ * What `layerDial.model` names, read from the disk only (no engine, no network): null when nothing is
+ * configured. A file that is there can be previewed and loaded; an hf: model not downloaded yet, or a
+ * path that leads nowhere, says so.
+ */
+export function describeConfiguredModel(setting: string, options: ResolveModelOptions): ConfiguredModelView | null {
+    let location;
+    try {
+        location = resolveModelSetting(setting, options);
+    } catch (error) {
+        if (error instanceof NoModelConfiguredError) return null;
+        return {info: {name: setting.trim(), status: "missing", levels: [], note: (error as Error).message}};
+    }
+    if (location.kind === "hf" && !location.downloaded)
+        return {
+            info: {
+                name: path.posix.basename(location.uri.filePath ?? location.uri.uri),
+                status: "notDownloaded",
+                levels: [],
+                note: `${location.uri.uri} is not downloaded yet. Download shows its size and source first.`
+            },
+            uri: location.uri.uri
+        };
+    let size: number | undefined;
+    try {
+        const stat = fs.statSync(location.path);
+        size = stat.isFile() ? stat.size : undefined;
+    } catch {
+        size = undefined;
+    }
+    const name = path.basename(location.path);
+    if (size === undefined) return {info: {name, status: "missing", levels: [], note: `Model file not found: ${location.path}`}};
+    return {info: {name, status: "ready", sizeBytes: size, levels: [], note: "Not loaded yet. Load it here, or run a command."}, previewPath: location.path};
+}
+
+/** The configured model with the engine's preview of its levels (the level table's order, as the engine gives it). */
+export function withPreview(info: ConfiguredModel, preview: ModelPreview): ConfiguredModel {
+    return {
+        ...info,
+        layerCount: preview.layerCount,
+        levels: preview.levels.map((level) => ({
+            level: level.level,
+            predictedSpeedup: Math.max(1, level.predictedSpeedup),
+            keptLayers: [...level.keptLayers].sort((a, b) => a - b)
+        })),
+        note: preview.layerSkipSupported
+            ? `${preview.layerCount} layers, ${preview.architecture}. Not loaded yet: the speedups are predicted from the file's tensor sizes.`
+            : `${preview.architecture} cannot skip layers in this build: every level runs all ${preview.layerCount} layers.`
+    };
+}
+
+/** The configured model when the engine could not read it: the name and size stay, the note says why. */
+export function withPreviewError(info: ConfiguredModel, message: string): ConfiguredModel {
+    return {...info, note: `No preview: ${message}`};
+}
 
 export function panelModelInfo(summary: ModelSummary): ModelInfo {
     const steps: SpeedStep[] = summary.stops.map((stop) => ({

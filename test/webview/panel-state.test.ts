@@ -90,7 +90,13 @@ describe("applyMessage", () => {
 
 describe("saved state", () => {
     test("round-trips through JSON", () => {
-        const state: PanelState = {model, depth: 5, history: [fixtureRun({depth: 5})], request: {requestId: "a", title: "t", text: "x", status: "done"}};
+        const state: PanelState = {
+            model,
+            configured: null,
+            depth: 5,
+            history: [fixtureRun({depth: 5})],
+            request: {requestId: "a", title: "t", text: "x", status: "done"}
+        };
         const {warn, problems} = collect();
         assert.deepEqual(restorePanelState(JSON.parse(JSON.stringify(toSavedState(state))), warn), state);
         assert.deepEqual(problems, []);

@@ -90,7 +90,7 @@ describe("speed panel webview", () => {
 
     test("before any model: says so, sends ready once, and the slider is disabled", TIMEOUT, () =>
         withPanel(async (page, warnings) => {
-            assert.equal(await text(page, "#model-name"), "No model loaded");
+            assert.equal(await text(page, "#model-name"), "No model configured");
             assert.equal(await page.getAttribute("#speed-slider", "aria-disabled"), "true");
             assert.deepEqual(await postedMessages(page), [{type: "ready"}]);
             assert.deepEqual(warnings, []);
