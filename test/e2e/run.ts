@@ -24,7 +24,9 @@ import {ProbeServer, SPEED_ITEM_SELECTOR} from "./harness/probe-server.js";
 import {Workbench} from "./harness/workbench.js";
 import {generateAtCursor} from "./scenarios/generate-at-cursor.js";
 import {inlineCompletion} from "./scenarios/inline-completion.js";
+import {commandPalette} from "./scenarios/command-palette.js";
 import {closeSummaryEditors, COMPLETION_FILE, STORY_FILE, STORY_TEXT} from "./scenarios/layer-dial-ui.js";
+import {engineCrash} from "./scenarios/engine-crash.js";
 import {missingModel} from "./scenarios/missing-model.js";
 import type {Scenario} from "./scenarios/scenario.js";
 import {speedLevelStatusBar} from "./scenarios/speed-level-status-bar.js";
@@ -33,10 +35,11 @@ import {PROBE_URL_VARIABLE} from "./suite/probe-protocol.js";
 import {parseResultLine, SUITE_FILTER_VARIABLE} from "./suite/result-line.js";
 
 /**
- * In this order: the level change expects Quality first; the missing model comes last because it changes the
- * setting. Inline completion loads the model itself, so it also runs alone.
+ * In this order: the palette check comes first, while nothing runs; the level change expects Quality first; the
+ * missing model comes last because it changes the setting. Inline completion loads the model itself, so it also
+ * runs alone.
  */
-const SCENARIOS: readonly Scenario[] = [summarizeSelection, speedLevelStatusBar, generateAtCursor, inlineCompletion, missingModel];
+const SCENARIOS: readonly Scenario[] = [commandPalette, summarizeSelection, speedLevelStatusBar, generateAtCursor, inlineCompletion, engineCrash, missingModel];
 
 const OUTPUT_DIR = path.join(REPO_ROOT, "test/.output/e2e");
 const MODEL_PATH = path.resolve(REPO_ROOT, "../shared/models/stories260K.gguf");
@@ -156,6 +159,7 @@ async function runScenarios(server: CodeServer, browser: Browser, scenarios: rea
                     server,
                     modelPath: MODEL_PATH,
                     userSettingsFile: path.join(server.userDataDir, "User/settings.json"),
+                    runMarker: marker,
                     screenshot
                 });
                 record({name: `ui: ${scenario.name}`, state: "passed", durationMs: Date.now() - started, screenshots});

@@ -16,10 +16,10 @@ import type {Browser, Page} from "playwright-core";
 import {launchChromium} from "./harness/browser.js";
 import {packageVsix, runSetup} from "./harness/build-vsix.js";
 import {CodeServer, REPO_ROOT} from "./harness/code-server.js";
-import {CommandNotInPaletteError} from "./harness/errors.js";
 import {killGroupsOnExit, reapMarkedProcesses} from "./harness/process-group.js";
 import {SPEED_ITEM_SELECTOR} from "./harness/probe-server.js";
 import {Workbench} from "./harness/workbench.js";
+import {showCommandInPalette} from "./scenarios/command-palette.js";
 import {closeSummaryEditors, COMMANDS, speedItem, STORY_FILE, STORY_TEXT, summarizeStory, waitForSpeedItemText} from "./scenarios/layer-dial-ui.js";
 
 /** The pictures README.md shows, in the order they are taken. */
@@ -65,7 +65,6 @@ const USER_SETTINGS: Record<string, unknown> = {
 };
 
 const QUICK_INPUT = ".quick-input-widget";
-const QUICK_INPUT_ROWS = `${QUICK_INPUT} .quick-input-list .monaco-list-row`;
 
 function log(message: string): void {
     console.log(`screenshots: ${message}`);
@@ -80,30 +79,6 @@ async function save(page: Page, dir: string, name: string): Promise<string> {
     await page.screenshot({path: file});
     log(`${path.relative(REPO_ROOT, file)} (${Math.round(fs.statSync(file).size / 1024)} KB)`);
     return file;
-}
-
-/**
- * Opens the palette with a query and waits for the command's row, without running it. The palette can
- * open before the extension's commands are registered and never refresh (test/e2e/README.md); it is
- * reopened once, as Workbench.runCommand does.
- */
-async function showCommandInPalette(workbench: Workbench, title: string): Promise<void> {
-    const page = workbench.page;
-    for (let attempt = 0; attempt < 2; attempt++) {
-        await page.keyboard.press("F1");
-        const box = page.locator(`${QUICK_INPUT} .quick-input-box input`);
-        await box.waitFor({state: "visible"});
-        await box.fill(`>${title}`);
-        const row = page.locator(QUICK_INPUT_ROWS, {hasText: title}).first();
-        const found = await row
-            .waitFor({timeout: 10_000})
-            .then(() => true)
-            .catch(() => false);
-        if (found) return;
-        const shown = await workbench.quickInputLabels();
-        await page.keyboard.press("Escape");
-        if (attempt === 1) throw new CommandNotInPaletteError(title, shown);
-    }
 }
 
 async function takeScreenshots(workbench: Workbench, dir: string): Promise<string[]> {
