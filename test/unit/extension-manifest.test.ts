@@ -166,6 +166,22 @@ describe("VSIX content rules", () => {
         assert.deepEqual(problems, ["missing extension/media/summarize-1.png, an image README.md shows (is it left out by .vscodeignore?)"]);
     });
 
+    test("developer documents and CI files do not ship", () => {
+        const text = checkVsix(
+            [
+                ...good,
+                ...["extension/CONTRIBUTING.md", "extension/ARCHITECTURE.md", "extension/.github/workflows/release.yml"].map((name) => ({
+                    name,
+                    size: 1,
+                    compressedSize: 1
+                }))
+            ],
+            1
+        ).join("\n");
+        for (const name of ["CONTRIBUTING.md", "ARCHITECTURE.md", ".github/workflows/release.yml"])
+            assert.match(text, new RegExp(`extension/${name.replace(/\./g, "\\.")} should not ship \\(developer documents`));
+    });
+
     test("another target needs the common files, not linux-x64's .so libraries", () => {
         const common: ZipEntry[] = COMMON_REQUIRED_FILES.map((name) => ({name, size: 10, compressedSize: 5}));
         assert.deepEqual(checkVsix(common, 1, {target: "darwin-arm64"}), []);

@@ -123,6 +123,7 @@ export const FORBIDDEN_PATTERNS: readonly {pattern: RegExp; why: string}[] = [
         why: "llama.cpp sources and local builds"
     },
     {pattern: /^extension\/(test|native|engine|extension|webview|bench)\//, why: "sources, tests and patches"},
+    {pattern: /^extension\/(CONTRIBUTING|ARCHITECTURE)\.md$|^extension\/\.(github|ci)\//, why: "developer documents and CI (README.md is the user's page)"},
     {pattern: /\.ts$/, why: "TypeScript sources"},
     {pattern: /\.map$/, why: "source maps"}
 ];
