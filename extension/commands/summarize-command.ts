@@ -23,6 +23,17 @@ export function selectedText(editor: vscode.TextEditor): string | undefined {
     return parts.length === 0 ? undefined : parts.join("\n\n");
 }
 
+/**
+ * The active editor; or, when the focus is on something else (the walkthrough's Summarize button, a
+ * panel), the one visible editor with a selection, so the command summarizes what the user sees selected.
+ */
+function editorToSummarize(): vscode.TextEditor | undefined {
+    const active = vscode.window.activeTextEditor;
+    if (active !== undefined) return active;
+    const selecting = vscode.window.visibleTextEditors.filter((editor) => editor.selections.some((selection) => !selection.isEmpty));
+    return selecting.length === 1 ? selecting[0] : undefined;
+}
+
 function requestTitle(step: SummaryStep): string {
     if (step.kind === "whole") return "Summary";
     return step.kind === "part" ? `Summary, part ${step.part}/${step.parts}` : "Summary of the parts";
@@ -36,7 +47,7 @@ export class SummarizeCommand {
     ) {}
 
     async run(): Promise<void> {
-        const editor = vscode.window.activeTextEditor;
+        const editor = editorToSummarize();
         if (editor === undefined)
             throw new NoSelectionError('Open a file and select the code or text to summarize, then run "Layer Dial: Summarize Selection".');
         const languageId = editor.document.languageId;

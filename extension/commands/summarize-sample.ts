@@ -16,7 +16,8 @@ export async function openSummarizeSample(extensionUri: vscode.Uri): Promise<voi
     const edit = new vscode.WorkspaceEdit();
     edit.insert(uri, new vscode.Position(0, 0), text);
     await vscode.workspace.applyEdit(edit);
-    const editor = await vscode.window.showTextDocument(document, {preview: false});
+    // beside the walkthrough, which stays in view with its Summarize Selection button
+    const editor = await vscode.window.showTextDocument(document, {preview: false, viewColumn: vscode.ViewColumn.Beside});
     const end = document.lineAt(document.lineCount - 1).range.end;
     editor.selection = new vscode.Selection(new vscode.Position(0, 0), end);
 }
