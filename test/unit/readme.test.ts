@@ -1,5 +1,6 @@
 // README.md is the Marketplace page: it stays true to the manifest (every setting with its default, every
-// command), and vsce can package it (no relative links, images from the package's media/ folder as PNG).
+// command) and to its privacy promise, and vsce can package it (no relative links, images from the
+// package's media/ folder as PNG).
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -82,4 +83,44 @@ describe("README", () => {
         const absolute = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((match) => match[1]).filter((source) => /^[a-z]+:/i.test(source));
         assert.deepEqual(absolute, [], "every image comes from the package");
     });
+
+    test("the privacy promise: the runtime reaches the network only in the two downloads a user starts", () => {
+        assert.match(readme, /no network connection except a download you start/);
+        // what can open a connection: fetch, node's network modules, WebSocket, node-llama-cpp's downloaders
+        const network =
+            /\bfetch\(|from "node:(http|https|net|tls|dgram|http2)"|\bWebSocket\b|\bXMLHttpRequest\b|createModelDownloader|resolveModelFile|downloadSequence/;
+        const files = runtimeSources();
+        assert.ok(files.length > 50, `only ${files.length} runtime sources found`);
+        assert.deepEqual(
+            files.filter(({text}) => network.test(text)).map(({file}) => file),
+            [
+                // Enable CUDA (and the CLI's gpu install)
+                "common/gpu-backends/install-backend.ts",
+                // the CLI's hf: models
+                "engine/model-source.ts",
+                // Download Recommended Model, after the user confirms the size and source
+                "extension/models/model-download.ts"
+            ]
+        );
+        // the engine host never downloads a model: only the command-line tool resolves hf: URIs
+        const importers = files.filter(({file, text}) =>
+            [...text.matchAll(/from "(\.[^"]+)"/g)].some((match) => path.posix.join(path.posix.dirname(file), match[1]) === "engine/model-source.js")
+        );
+        assert.deepEqual(
+            importers.map(({file}) => file),
+            ["engine/cli/main.ts"]
+        );
+    });
 });
+
+/** Every TypeScript file of the rooms that run in the product (extension host, engine host, panel), sorted. */
+function runtimeSources(): {file: string; text: string}[] {
+    const files: {file: string; text: string}[] = [];
+    for (const room of ["common", "engine", "extension", "webview"])
+        for (const entry of fs.readdirSync(path.join(root, room), {recursive: true, withFileTypes: true}))
+            if (entry.isFile() && entry.name.endsWith(".ts")) {
+                const file = path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join("/");
+                files.push({file, text: fs.readFileSync(path.join(root, file), "utf8")});
+            }
+    return files.sort((a, b) => a.file.localeCompare(b.file));
+}
