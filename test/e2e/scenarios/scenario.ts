@@ -9,6 +9,8 @@ export type ScenarioContext = {
     modelPath: string;
     /** The running server's user settings.json (the Settings editor writes it). */
     userSettingsFile: string;
+    /** The run's LAYER_DIAL_E2E_RUN marker: findMarkedProcesses(runMarker) lists what this run started (engine hosts, extension host). */
+    runMarker: string;
     /** Saves test/.output/e2e/<scenario>[-<suffix>].png and records it for the report. */
     screenshot: (suffix?: string) => Promise<string>;
 };
