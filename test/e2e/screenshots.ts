@@ -24,6 +24,7 @@ import {closeSummaryEditors, COMMANDS, speedItem, STORY_FILE, STORY_TEXT, summar
 
 /** The pictures README.md shows, in the order they are taken. */
 export const SCREENSHOTS = {
+    panelFirstRun: "speed-panel-first-run.png",
     summarizeCommand: "summarize-1-command.png",
     summarizeResult: "summarize-2-summary.png",
     statusBarMenu: "status-bar-menu.png",
@@ -84,6 +85,17 @@ async function save(page: Page, dir: string, name: string): Promise<string> {
 async function takeScreenshots(workbench: Workbench, dir: string): Promise<string[]> {
     const page = workbench.page;
     const files: string[] = [];
+
+    // 0. the speed panel before any model is loaded: the configured model, each level's preview from the
+    // file, and the Load button
+    await workbench.runCommand("Layer Dial: Open Speed Panel");
+    const firstRun = page.frameLocator("iframe.webview").frameLocator("#active-frame");
+    await firstRun.locator("#model-name", {hasText: path.basename(MODEL_PATH, ".gguf")}).waitFor({timeout: 30_000});
+    await firstRun.locator("#action-loadModel").waitFor({timeout: 30_000});
+    await firstRun.locator("#level-preview .level-preview-row").last().waitFor({timeout: 30_000});
+    files.push(await save(page, dir, SCREENSHOTS.panelFirstRun));
+    await workbench.runCommand("View: Close All Editors");
+    await page.locator("iframe.webview").waitFor({state: "detached"});
 
     // 1. the story selected, and Summarize Selection in the palette
     await workbench.openFile(STORY_FILE);

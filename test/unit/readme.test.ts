@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
+import {SPEED_LEVEL_NAMES} from "../../common/speed-levels.js";
 import {readmeImagePaths} from "../../tools/packaging/vsix-contents.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -52,6 +53,13 @@ describe("README", () => {
         const properties = manifest.contributes.configuration.properties;
         assert.deepEqual(Object.keys(documented).sort(), Object.keys(properties).sort());
         for (const [key, {default: value}] of Object.entries(properties)) assert.equal(documented[key], String(value), key);
+    });
+
+    test("the levels table lists every speed level, in the dial's order", () => {
+        assert.deepEqual(
+            tableRows("level").map(([level]) => level),
+            [...SPEED_LEVEL_NAMES]
+        );
     });
 
     test("the commands table lists every command by its title", () => {
