@@ -12,6 +12,7 @@ import {parseStrategyName} from "../engine/plan/index.js";
 import {BENCH_FIXTURE} from "../test/fixtures/fixture-models.js";
 import {formatCompletionBench, runCompletionBench} from "./completion.js";
 import {formatLeakBench, runLeakBench} from "./leak.js";
+import {formatLosslessBench, runLosslessBench} from "./lossless.js";
 import {formatNativeVsStock, runNativeVsStock} from "./native-vs-stock.js";
 import {DEFAULT_HELDOUT_TEXT, runQualityBench} from "./quality.js";
 import {formatSpeedBench, runSpeedBench} from "./speed.js";
@@ -29,6 +30,9 @@ Benchmarks:
         inline completion latency at each level, and the requests made while typing
   leak --model M [--requests N] [--max-tokens N]
         memory of the engine host and its client over N completion requests (default 10,000) with cancels and dial changes
+  lossless --model M [--text FILE] [--runs N] [--tokens N] [--threads N]
+        tokens/s at Quality and at Lossless (interleaved pairs), the drafter's acceptance, choice and predicted
+        speedup against the measured one, each draft depth's acceptance, and whether both wrote the same tokens
   native-vs-stock [--model M] [--runs N] [--tokens N]
         the patched build at 1x against node-llama-cpp's stock binary (default model: the bench fixture)
 
@@ -80,6 +84,7 @@ const benchmarkOptions: Record<string, OptionName[]> = {
         "threads"
     ],
     completion: ["model", "max-tokens", "files"],
+    lossless: ["model", "text", "runs", "tokens", "threads"],
     leak: ["model", "requests", "max-tokens"],
     "native-vs-stock": ["model", "runs", "tokens"]
 };
@@ -182,6 +187,17 @@ export async function main(argv: string[]): Promise<void> {
                 log
             });
             return report(json, result, `\n${formatLeakBench(result)}`);
+        }
+        case "lossless": {
+            const result = await runLosslessBench({
+                modelPath: await modelPath(values, benchmark),
+                textPath: values.text,
+                runs: integerOption(values, "runs", 1),
+                tokens: integerOption(values, "tokens", 8),
+                threads: integerOption(values, "threads", 1),
+                log
+            });
+            return report(json, result, `\n${formatLosslessBench(result)}`);
         }
         case "native-vs-stock": {
             const result = runNativeVsStock({

@@ -21,7 +21,7 @@ export type SelfTuningDrafterOptions = {
     maxDraftLength?: number;
     /** drafting is used only when it predicts at least this speedup. Defaults to 1.03. */
     minPredictedSpeedup?: number;
-    /** plain steps between probes while drafting does not pay; doubles after each probe, up to 8x. Defaults to 32. */
+    /** plain steps between probes while drafting does not pay; doubles after each probe, up to 16x. Defaults to 64. */
     probeInterval?: number;
     /** speculative steps between tries of the least-measured depth and between plain steps (which keep the
      *  plain cost current). Defaults to 24. */
@@ -32,8 +32,11 @@ export type SelfTuningDrafterOptions = {
     warmupJudged?: number;
     /** Defaults to 3. */
     warmupDraftLength?: number;
-    /** weight of the newest measurement in the running averages. Defaults to 0.1. */
+    /** how fast old drafts' acceptance fades (weight of the newest). Defaults to 0.025. */
     smoothing?: number;
+    /** timings kept per step kind; their median is the cost (a machine shared with other work gives
+     *  outliers that would drag an average). Defaults to 15. */
+    timingWindow?: number;
     /** the share of a one-position verify that each extra position is assumed to add until two sizes are
      *  measured. Defaults to 0.15. */
     priorVerifyShare?: number;
@@ -50,6 +53,8 @@ export type DrafterState = {
     predictedSpeedup: number;
     /** measured acceptance per depth tried */
     depths: {depth: number; acceptanceRate: number | null; judged: number; draftSecondsPerToken: number | null}[];
+    /** the measured step costs the predictions use (null before a plain step was measured) */
+    costs: {plainSeconds: number; verifyFixedSeconds: number; verifySecondsPerPosition: number} | null;
 };
 
 type DepthRecord = {
@@ -59,7 +64,7 @@ type DepthRecord = {
     judged: number;
     /** undecayed count of judged drafts, for "how much do we know" */
     totalJudged: number;
-    draftSeconds: number | undefined;
+    draftSeconds: RecentMedian;
 };
 
 export class SelfTuningDrafter implements Drafter {
@@ -72,20 +77,30 @@ export class SelfTuningDrafter implements Drafter {
     private readonly priorVerifyShare: number;
     private readonly warmupJudged: number;
     private readonly warmupDraftLength: number;
-    /** running average seconds of a verify batch, by positions (1 = a plain step) */
-    private readonly verifySeconds = new Map<number, number>();
+    /** recent seconds of a verify batch, by positions (1 = a plain step) */
+    private readonly verifyTimings = new Map<number, RecentMedian>();
+    private readonly timingWindow: number;
     private plainStreak = 0;
+    /** consecutive steps whose best choice was predicted to pay */
+    private payingStreak = 0;
     private probeInterval: number;
     private speculativeSteps = 0;
 
     constructor(private readonly options: SelfTuningDrafterOptions) {
-        this.depths = options.candidates.map((candidate) => ({candidate, accepted: 0, judged: 0, totalJudged: 0, draftSeconds: undefined}));
+        this.timingWindow = options.timingWindow ?? 15;
+        this.depths = options.candidates.map((candidate) => ({
+            candidate,
+            accepted: 0,
+            judged: 0,
+            totalJudged: 0,
+            draftSeconds: new RecentMedian(this.timingWindow)
+        }));
         this.maxDraftLength = options.maxDraftLength ?? 8;
         this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.03;
-        this.baseProbeInterval = options.probeInterval ?? 32;
+        this.baseProbeInterval = options.probeInterval ?? 64;
         this.probeInterval = this.baseProbeInterval;
         this.exploreInterval = options.exploreInterval ?? 24;
-        this.smoothing = options.smoothing ?? 0.1;
+        this.smoothing = options.smoothing ?? 0.025;
         this.priorVerifyShare = options.priorVerifyShare ?? 0.15;
         this.warmupJudged = options.warmupJudged ?? 4;
         this.warmupDraftLength = options.warmupDraftLength ?? 3;
@@ -100,14 +115,16 @@ export class SelfTuningDrafter implements Drafter {
         if (unmeasured !== undefined) return {...this.choiceFor(unmeasured), length: this.warmupDraftLength};
         const best = this.bestChoice();
         if (best.predictedSpeedup < this.minPredictedSpeedup) {
+            this.payingStreak = 0;
             if (++this.plainStreak < this.probeInterval) return null;
             // a probe keeps the acceptance and costs current: the text, or the machine's load, may change
             this.plainStreak = 0;
-            this.probeInterval = Math.min(this.probeInterval * 2, this.baseProbeInterval * 8);
+            this.probeInterval = Math.min(this.probeInterval * 2, this.baseProbeInterval * 16);
             return best;
         }
         this.plainStreak = 0;
-        this.probeInterval = this.baseProbeInterval;
+        // one probe that looks good may be noise: probes become frequent again only once drafting has paid for a while
+        if (++this.payingStreak >= 16) this.probeInterval = this.baseProbeInterval;
         this.speculativeSteps++;
         if (this.speculativeSteps % this.exploreInterval === 0) return null;
         if (this.speculativeSteps % this.exploreInterval === Math.floor(this.exploreInterval / 2)) return this.leastMeasuredChoice(best);
@@ -116,21 +133,18 @@ export class SelfTuningDrafter implements Drafter {
 
     observe(step: StepObservation): void {
         if (step.kind === "plain") {
-            if (step.comparable) this.average(this.verifySeconds, 1, step.seconds);
+            if (step.comparable) this.recordVerify(1, step.seconds);
             return;
         }
         const record = this.depths.find((entry) => entry.candidate.depth === step.depth);
         if (record !== undefined) {
-            const keep = 1 - this.smoothing / 4;
+            const keep = 1 - this.smoothing;
             record.accepted = record.accepted * keep + step.accepted;
             record.judged = record.judged * keep + step.judged;
             record.totalJudged += step.judged;
-            if (step.comparable && step.draftSteps > 0) {
-                const perDraft = step.draftSeconds / step.draftSteps;
-                record.draftSeconds = record.draftSeconds === undefined ? perDraft : record.draftSeconds + this.smoothing * (perDraft - record.draftSeconds);
-            }
+            if (step.comparable && step.draftSteps > 0) record.draftSeconds.add(step.draftSeconds / step.draftSteps);
         }
-        if (step.comparable && step.verifyPositions > 0) this.average(this.verifySeconds, step.verifyPositions, step.verifySeconds);
+        if (step.comparable && step.verifyPositions > 0) this.recordVerify(step.verifyPositions, step.verifySeconds);
     }
 
     state(): DrafterState {
@@ -138,10 +152,19 @@ export class SelfTuningDrafter implements Drafter {
             depth: record.candidate.depth,
             acceptanceRate: record.judged > 0 ? record.accepted / record.judged : null,
             judged: record.totalJudged,
-            draftSecondsPerToken: record.draftSeconds ?? null
+            draftSecondsPerToken: record.draftSeconds.median ?? null
         }));
+        const plainSeconds = this.verifySeconds.get(1);
+        const line = fitVerifyCost(
+            [...this.verifySeconds].map(([positions, seconds]) => ({positions, seconds})),
+            this.priorVerifyShare
+        );
+        const costs =
+            plainSeconds === undefined || line === undefined
+                ? null
+                : {plainSeconds, verifyFixedSeconds: line.fixedSeconds, verifySecondsPerPosition: line.secondsPerPosition};
         if (this.depths.length === 0 || !this.verifySeconds.has(1))
-            return {mode: "learning", depth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1, depths};
+            return {mode: "learning", depth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1, depths, costs};
         const best = this.bestChoice();
         const record = this.depths.find((entry) => entry.candidate.depth === best.depth)!;
         const pays = best.predictedSpeedup >= this.minPredictedSpeedup;
@@ -151,7 +174,8 @@ export class SelfTuningDrafter implements Drafter {
             draftLength: best.length,
             acceptanceRate: record.judged > 0 ? record.accepted / record.judged : null,
             predictedSpeedup: pays ? best.predictedSpeedup : 1,
-            depths
+            depths,
+            costs
         };
     }
 
@@ -187,13 +211,38 @@ export class SelfTuningDrafter implements Drafter {
         const plainSeconds = this.verifySeconds.get(1)!;
         return {
             plainSeconds,
-            draftSeconds: record.draftSeconds ?? record.candidate.costRatio * plainSeconds,
+            draftSeconds: record.draftSeconds.median ?? record.candidate.costRatio * plainSeconds,
             verifySeconds: (positions) => (positions === 1 ? plainSeconds : verifySecondsOf(line, positions))
         };
     }
 
-    private average(averages: Map<number, number>, key: number, value: number) {
-        const previous = averages.get(key);
-        averages.set(key, previous === undefined ? value : previous + this.smoothing * (value - previous));
+    private recordVerify(positions: number, seconds: number) {
+        let timings = this.verifyTimings.get(positions);
+        if (timings === undefined) this.verifyTimings.set(positions, (timings = new RecentMedian(this.timingWindow)));
+        timings.add(seconds);
+    }
+
+    /** median seconds of a verify batch, by positions (1 = a plain step) */
+    private get verifySeconds(): Map<number, number> {
+        return new Map([...this.verifyTimings].map(([positions, timings]) => [positions, timings.median!]));
+    }
+}
+
+/** the median of the last few values */
+class RecentMedian {
+    private readonly values: number[] = [];
+
+    constructor(private readonly window: number) {}
+
+    add(value: number) {
+        this.values.push(value);
+        if (this.values.length > this.window) this.values.shift();
+    }
+
+    get median(): number | undefined {
+        if (this.values.length === 0) return undefined;
+        const sorted = [...this.values].sort((a, b) => a - b);
+        const middle = sorted.length >> 1;
+        return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }

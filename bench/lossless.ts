@@ -1,0 +1,278 @@
+// layer-dial-bench lossless: decode speed at Quality and at Lossless (self-speculative decoding), the
+// drafter's acceptance and choice, the cost model's prediction against the measurement, and a check that
+// both levels wrote the same tokens. Two engines on the same file, one per level, run interleaved so a busy
+// machine slows both alike; each evaluates its prompts itself (nothing reused from the other's cache).
+import fs from "node:fs";
+import path from "node:path";
+import {DialEngine} from "../engine/dial-engine.js";
+import {FixedDrafter} from "../engine/generation/drafter.js";
+import {loadPatchedLlama} from "../engine/native/loader.js";
+import {bestDraftLength, describeKeptLayers, fitVerifyCost, predictedLosslessSpeedup, verifySecondsOf} from "../engine/plan/index.js";
+import {DEFAULT_HELDOUT_TEXT} from "./quality.js";
+
+export type LosslessBenchOptions = {
+    modelPath: string;
+    /** the prompts are consecutive windows of this text. Defaults to bench/texts/heldout-python.txt. */
+    textPath?: string;
+    /** measured Quality/Lossless pairs, interleaved, after one warm-up pair. Defaults to 3. */
+    runs?: number;
+    /** tokens generated per run. Defaults to 128. */
+    tokens?: number;
+    /** prompt tokens per run. Defaults to 96. */
+    promptTokens?: number;
+    /** Defaults to the CPU's math cores. */
+    threads?: number;
+    /** tokens drafted per verify in the per-depth sweep. Defaults to 4. */
+    sweepDraftLength?: number;
+    log?: (line: string) => void;
+};
+
+export type Spread = {median: number; min: number; max: number};
+
+export type DepthMeasurement = {
+    depth: number;
+    acceptanceRate: number;
+    meanTokensPerVerify: number;
+    /** one draft decode, and one verify of k + 1 positions, in plain steps (Quality's seconds per token) */
+    draftCost: number;
+    verifyCost: number;
+    /** the cost model's speedup from this acceptance and these costs, at the sweep's length */
+    predictedSpeedup: number;
+    /** the draft length the cost model would pick at this acceptance, and its prediction */
+    bestLength: number;
+    bestPredictedSpeedup: number;
+    /** this depth's tokens/s ÷ Quality's median tokens/s */
+    measuredSpeedup: number;
+    identicalOutput: boolean;
+};
+
+export type LosslessBenchResult = {
+    model: string;
+    layerCount: number;
+    compute: string;
+    threads: number;
+    tokens: number;
+    promptTokens: number;
+    runs: number;
+    sweepDraftLength: number;
+    qualityTokensPerSecond: number[];
+    losslessTokensPerSecond: number[];
+    /** Lossless ÷ Quality tokens/s of each interleaved pair */
+    speedup: Spread;
+    identicalOutput: boolean;
+    /** Quality's decode seconds per token (median over the measured runs) */
+    plainSeconds: number;
+    /** the engine's self-tuning drafter over the measured runs */
+    drafter: {
+        mode: string;
+        draftDepth: number | null;
+        draftLength: number | null;
+        acceptanceRate: number | null;
+        meanTokensPerVerify: number | null;
+        speculativeSteps: number;
+        plainSteps: number;
+        predictedSpeedup: number;
+    };
+    depths: DepthMeasurement[];
+    seconds: number;
+};
+
+export async function runLosslessBench(options: LosslessBenchOptions): Promise<LosslessBenchResult> {
+    const started = performance.now();
+    const log = options.log ?? (() => undefined);
+    const runs = options.runs ?? 3;
+    const tokens = options.tokens ?? 128;
+    const promptLength = options.promptTokens ?? 96;
+    const sweepLength = options.sweepDraftLength ?? 4;
+    // the backend comes from --gpu (through $LAYER_DIAL_GPU), as in the other benchmarks
+    const {llama, backend} = await loadPatchedLlama();
+    const engineOptions = {
+        llama,
+        backend,
+        modelPath: options.modelPath,
+        contextSize: promptLength + tokens + 16,
+        sequences: 1,
+        threads: options.threads,
+        calibrate: false
+    };
+    const quality = await DialEngine.load(engineOptions);
+    const lossless = await DialEngine.load(engineOptions);
+    try {
+        lossless.setSpeed({speed: "Lossless"});
+        const text = fs.readFileSync(options.textPath ?? DEFAULT_HELDOUT_TEXT, "utf8");
+        const all = quality.model.tokenize(text, false) as number[];
+        const prompts = Array.from({length: runs + 1}, (_, i) => {
+            const start = (i * promptLength * 2) % Math.max(1, all.length - promptLength);
+            return all.slice(start, start + promptLength);
+        });
+        if (prompts[0].length < promptLength) throw new Error(`The text has only ${all.length} tokens; give a longer --text`);
+        const request = (promptTokens: number[]) => ({promptTokens, maxTokens: tokens, stopAtEndOfGeneration: false});
+
+        const qualityRates: number[] = [];
+        const losslessRates: number[] = [];
+        const qualityTokens: number[][] = [];
+        let identical = true;
+        const totals = {speculativeSteps: 0, plainSteps: 0, accepted: 0, judged: 0};
+        const depthCounts = new Map<number, number>();
+        // pair 0 warms up both engines and lets the drafter measure every depth once; it is not counted
+        for (let pair = 0; pair <= runs; pair++) {
+            const expected = await quality.generate(request(prompts[pair]));
+            const result = await lossless.generate(request(prompts[pair]));
+            identical &&= sameTokens(expected.tokens, result.tokens);
+            qualityTokens[pair] = expected.tokens;
+            const speculation = result.timings.speculation;
+            log(
+                `pair ${pair}${pair === 0 ? " (warm-up)" : ""}: Quality ${expected.timings.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
+                    `Lossless ${result.timings.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
+                    `${speculation?.speculativeSteps ?? 0} verifies, ${speculation?.plainSteps ?? 0} plain steps, identical ${sameTokens(expected.tokens, result.tokens)}`
+            );
+            if (pair === 0) continue;
+            qualityRates.push(expected.timings.decodeTokensPerSecond);
+            losslessRates.push(result.timings.decodeTokensPerSecond);
+            if (speculation != null) {
+                totals.speculativeSteps += speculation.speculativeSteps;
+                totals.plainSteps += speculation.plainSteps;
+                totals.accepted += speculation.acceptedDrafts;
+                totals.judged += speculation.judgedDrafts;
+                for (const [depth, steps] of Object.entries(speculation.stepsByDepth))
+                    depthCounts.set(Number(depth), (depthCounts.get(Number(depth)) ?? 0) + steps);
+            }
+        }
+        const state = lossless.losslessInfo;
+
+        // each candidate depth with a fixed draft length: its acceptance and step costs, and the cost model's
+        // prediction from them against the clock
+        const qualityMedian = spread(qualityRates).median;
+        const plainSeconds = 1 / qualityMedian;
+        const layerCount = lossless.profile.shape.layerCount;
+        const stops = lossless.summary({binsDirectory: "", buildType: ""}).stops;
+        const depths: DepthMeasurement[] = [];
+        for (const candidate of state.depths) {
+            const kept = stops.find((stop) => stop.depth === candidate.depth)?.keptLayers;
+            if (kept == null) continue;
+            const drafter = new FixedDrafter({
+                depth: candidate.depth,
+                mask: describeKeptLayers(layerCount, kept).skipMask,
+                length: sweepLength,
+                predictedSpeedup: 1
+            });
+            let accepted = 0;
+            let judged = 0;
+            let steps = 0;
+            let yielded = 0;
+            const rates: number[] = [];
+            let same = true;
+            let draftSeconds = 0;
+            let drafted = 0;
+            let verifySeconds = 0;
+            for (let pair = 1; pair <= runs; pair++) {
+                const result = await lossless.generate({...request(prompts[pair]), drafter});
+                const speculation = result.timings.speculation!;
+                accepted += speculation.acceptedDrafts;
+                judged += speculation.judgedDrafts;
+                steps += speculation.speculativeSteps;
+                yielded += speculation.acceptedDrafts + speculation.speculativeSteps;
+                rates.push(result.timings.decodeTokensPerSecond);
+                draftSeconds += speculation.draftSeconds;
+                drafted += speculation.draftedTokens;
+                verifySeconds += speculation.verifySeconds;
+                same &&= sameTokens(result.tokens, qualityTokens[pair]);
+            }
+            const acceptanceRate = judged > 0 ? accepted / judged : 0;
+            // the verify line through a plain step (one position) and this sweep's verifies (k + 1 positions)
+            const verifyLine = fitVerifyCost(
+                [
+                    {positions: 1, seconds: plainSeconds},
+                    {positions: sweepLength + 1, seconds: verifySeconds / steps}
+                ],
+                0
+            )!;
+            const costs = {plainSeconds, draftSeconds: draftSeconds / drafted, verifySeconds: (positions: number) => verifySecondsOf(verifyLine, positions)};
+            const best = bestDraftLength(acceptanceRate, costs, 8);
+            const measurement: DepthMeasurement = {
+                depth: candidate.depth,
+                acceptanceRate,
+                meanTokensPerVerify: steps > 0 ? yielded / steps : 0,
+                draftCost: costs.draftSeconds / plainSeconds,
+                verifyCost: costs.verifySeconds(sweepLength + 1) / plainSeconds,
+                predictedSpeedup: predictedLosslessSpeedup(acceptanceRate, sweepLength, costs),
+                bestLength: best.length,
+                bestPredictedSpeedup: best.predictedSpeedup,
+                measuredSpeedup: spread(rates).median / qualityMedian,
+                identicalOutput: same
+            };
+            identical &&= same;
+            depths.push(measurement);
+            log(
+                `depth ${candidate.depth}/${layerCount}, k=${sweepLength}: acceptance ${acceptanceRate.toFixed(2)}, ${measurement.meanTokensPerVerify.toFixed(2)} tokens/verify, ` +
+                    `predicted ${measurement.predictedSpeedup.toFixed(2)}x, measured ${measurement.measuredSpeedup.toFixed(2)}x`
+            );
+        }
+
+        const mostUsed = [...depthCounts].sort((a, b) => b[1] - a[1])[0];
+        return {
+            model: path.basename(options.modelPath),
+            layerCount,
+            compute: lossless.summary({binsDirectory: "", buildType: ""}).compute.backend,
+            threads: lossless.threads,
+            tokens,
+            promptTokens: promptLength,
+            runs,
+            sweepDraftLength: sweepLength,
+            qualityTokensPerSecond: qualityRates,
+            losslessTokensPerSecond: losslessRates,
+            speedup: spread(losslessRates.map((rate, i) => rate / qualityRates[i])),
+            identicalOutput: identical,
+            drafter: {
+                mode: state.mode,
+                draftDepth: mostUsed?.[0] ?? null,
+                draftLength: state.draftLength,
+                acceptanceRate: totals.judged > 0 ? totals.accepted / totals.judged : null,
+                meanTokensPerVerify: totals.speculativeSteps > 0 ? (totals.accepted + totals.speculativeSteps) / totals.speculativeSteps : null,
+                speculativeSteps: totals.speculativeSteps,
+                plainSteps: totals.plainSteps,
+                predictedSpeedup: state.predictedSpeedup
+            },
+            plainSeconds,
+            depths,
+            seconds: (performance.now() - started) / 1000
+        };
+    } finally {
+        await quality.dispose();
+        await lossless.dispose();
+    }
+}
+
+function sameTokens(a: readonly number[], b: readonly number[]): boolean {
+    return a.length === b.length && a.every((token, i) => token === b[i]);
+}
+
+function spread(values: readonly number[]): Spread {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length / 2;
+    const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)] : (sorted[middle - 1] + sorted[middle]) / 2;
+    return {median, min: sorted[0], max: sorted[sorted.length - 1]};
+}
+
+export function formatLosslessBench(result: LosslessBenchResult): string {
+    const d = result.drafter;
+    const ms = (seconds: number) => `${(seconds * 1000).toFixed(2)} ms`;
+    const lines = [
+        `${result.model} (${result.layerCount} layers, ${result.compute}, ${result.threads} threads): ${result.runs} interleaved pairs of ${result.tokens} tokens after a ${result.promptTokens}-token prompt`,
+        `Quality  ${result.qualityTokensPerSecond.map((rate) => rate.toFixed(1)).join(", ")} tok/s`,
+        `Lossless ${result.losslessTokensPerSecond.map((rate) => rate.toFixed(1)).join(", ")} tok/s`,
+        `Lossless ÷ Quality: ${result.speedup.median.toFixed(3)}x (${result.speedup.min.toFixed(3)}-${result.speedup.max.toFixed(3)}); identical output: ${result.identicalOutput ? "yes" : "NO"}`,
+        `drafter: ${d.mode}, depth ${d.draftDepth ?? "-"}, length ${d.draftLength ?? "-"}, acceptance ${d.acceptanceRate?.toFixed(2) ?? "-"}, ` +
+            `${d.meanTokensPerVerify?.toFixed(2) ?? "-"} tokens/verify, ${d.speculativeSteps} verifies + ${d.plainSteps} plain steps, predicted ${d.predictedSpeedup.toFixed(2)}x`
+    ];
+    lines.push(`per-depth sweep, k = ${result.sweepDraftLength}; costs in plain steps (${ms(result.plainSeconds)} each)`);
+    lines.push("depth  acceptance  tokens/verify  draft  verify(k+1)  predicted(k)  best k  predicted(best)  measured  identical");
+    for (const depth of result.depths)
+        lines.push(
+            `${String(depth.depth).padStart(5)}  ${depth.acceptanceRate.toFixed(2).padStart(10)}  ${depth.meanTokensPerVerify.toFixed(2).padStart(13)}  ` +
+                `${depth.draftCost.toFixed(2).padStart(5)}  ${depth.verifyCost.toFixed(2).padStart(11)}  ` +
+                `${depth.predictedSpeedup.toFixed(2).padStart(11)}x  ${String(depth.bestLength).padStart(6)}  ${depth.bestPredictedSpeedup.toFixed(2).padStart(14)}x  ` +
+                `${depth.measuredSpeedup.toFixed(2).padStart(7)}x  ${depth.identicalOutput ? "yes" : "NO"}`
+        );
+    return lines.join("\n");
+}
