@@ -215,8 +215,11 @@ export type GenerationStats = {
     layerCount: number;
     targetSpeedup: number;
     predictedSpeedup: number;
-    /** decode tokens/s ÷ the calibrated 1x rate; null before calibration or for batched decodes */
+    /** decode tokens/s ÷ the 1x rate measured on this model, backend and machine; null when there is none
+     *  or the run cannot be compared with it (whyNoAchievedSpeedup says which) */
     achievedSpeedup: number | null;
+    /** present exactly when achievedSpeedup is null: why, in words every surface shows after "—" */
+    whyNoAchievedSpeedup?: string;
     batch: number;
     /** where this run decoded: "cpu", or "vulkan · llvmpipe · 7/7 layers" */
     compute: string;

@@ -9,6 +9,8 @@ export const MAX_LAYERS = 1024;
 export const MAX_CHUNK_CHARS = 65_536;
 /** Runs kept in the history shown under the slider. */
 export const MAX_HISTORY = 12;
+/** Longest reason a run carries for having no achieved speedup (an engine error message is clipped to it). */
+export const MAX_REASON_CHARS = 500;
 
 /** "even": layers removed evenly spaced through the stack; "calibrated": in an order measured on text. */
 export type LayerOrder = "even" | "calibrated";
@@ -84,6 +86,8 @@ export interface RunStats {
     readonly tokensPerSecond: number;
     /** Measured tokens/s over the full model's; absent until a full-model baseline has been measured. */
     readonly achievedSpeedup?: number;
+    /** Why achievedSpeedup is absent (no measured 1x speed and why, a batched run, ...); shown after "—". */
+    readonly whyNoAchievedSpeedup?: string;
     readonly tokens: number;
     /** Epoch milliseconds. */
     readonly finishedAt: number;
@@ -212,6 +216,7 @@ export const runStatsSchema: Schema<RunStats> = object({
     targetSpeedup: speedup,
     tokensPerSecond: num({min: 0, max: 1e7}),
     achievedSpeedup: optional(num({min: 0, max: 1000})),
+    whyNoAchievedSpeedup: optional(str({maxLength: MAX_REASON_CHARS})),
     tokens: num({min: 0, max: Number.MAX_SAFE_INTEGER, integer: true}),
     finishedAt: num({min: 0, integer: true})
 });

@@ -43,7 +43,8 @@ import {
     type SpeedSetting
 } from "../common/engine-protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
-import {calibrateSpeed} from "./speed-calibration.js";
+import {calibrateSpeed, type SpeedCalibrationTuning} from "./speed-calibration.js";
+import {achievedSpeedupOf, missingBaselineReason, type FullSpeedBaseline} from "./achieved-speedup.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
 import {tokenizeOrExplain} from "./generation/unencodable-text.js";
 
@@ -67,6 +68,8 @@ export type DialEngineOptions = {
     calibrationCacheDirectory?: string;
     /** measure decode speed at a few depths to make predictions exact (cached). Defaults to true. */
     calibrate?: boolean;
+    /** how the speed calibration times and what it refuses (SpeedCalibrationTuning's defaults) */
+    speedCalibration?: SpeedCalibrationTuning;
     /** identifies the native build in calibration caches */
     buildId?: string;
     /** the compute backend the loader chose (loadPatchedLlama's `backend`). Defaults to the CPU. */
@@ -125,7 +128,9 @@ export class DialEngine {
         readonly threads: number,
         readonly compute: ComputeInfo,
         /** why the speed calibration failed, when it did (predictions then come from tensor sizes) */
-        readonly speedCalibrationError: string | undefined
+        readonly speedCalibrationError: string | undefined,
+        /** why there is no measured 1x speed, when there is none */
+        private readonly noMeasuredBaselineReason: string | undefined
     ) {
         this.schedule = buildSchedule(profile.shape, plannerOptions);
         this.plan = planForSpeed(this.plannerInput(), 1);
@@ -172,19 +177,21 @@ export class DialEngine {
                 options.onProgress?.("Measuring decode speed at a few depths (once per model and machine)");
                 const schedule = buildSchedule(profile.shape, plannerOptions);
                 try {
-                    costModel = (
-                        await calibrateSpeed({
-                            cache,
-                            schedule,
-                            prior,
-                            modelPath: options.modelPath,
-                            vocabularySize: profile.vocabularySize,
-                            buildId: options.buildId ?? "unknown",
-                            device: describeCompute(compute),
-                            threads,
-                            batch: 1
-                        })
-                    ).costModel;
+                    const calibration = await calibrateSpeed({
+                        ...options.speedCalibration,
+                        cache,
+                        schedule,
+                        prior,
+                        modelPath: options.modelPath,
+                        vocabularySize: profile.vocabularySize,
+                        buildId: options.buildId ?? "unknown",
+                        device: describeCompute(compute),
+                        threads,
+                        batch: 1
+                    });
+                    costModel = calibration.costModel;
+                    if (calibration.notCachedReason !== undefined)
+                        options.onProgress?.(`Speed calibration used for this session only, not cached: ${calibration.notCachedReason}`);
                 } catch (error) {
                     // a tiny model, or a busy machine, can give timings that fit no line; the estimate still
                     // plans, and the failure is said (in the summary, and so in info, the panel and the log)
@@ -212,7 +219,14 @@ export class DialEngine {
                 plannerOptions,
                 threads,
                 compute,
-                speedCalibrationError
+                speedCalibrationError,
+                costModel.source === "calibrated"
+                    ? undefined
+                    : missingBaselineReason({
+                          layerSkipSupported: info.layerSkipSupported,
+                          calibrationError: speedCalibrationError,
+                          calibrationOff: options.calibrate === false
+                      })
             );
             return engine;
         } catch (error) {
@@ -316,6 +330,12 @@ export class DialEngine {
         return 1 / secondsPerToken(this.costModel, keptLayersAtDepth(this.schedule, this.profile.shape.layerCount));
     }
 
+    /** the 1x speed that achieved speedups divide by: measured by the speed calibration, or why there is none */
+    get fullSpeedBaseline(): FullSpeedBaseline {
+        const tokensPerSecond = this.fullSpeedTokensPerSecond;
+        return tokensPerSecond > 0 ? {tokensPerSecond} : {missingBecause: this.noMeasuredBaselineReason ?? missingBaselineReason({layerSkipSupported: true})};
+    }
+
     countTokens(text: string): number {
         return tokenizeOrExplain(() => this.model.tokenize(text, false)).length;
     }
@@ -329,7 +349,16 @@ export class DialEngine {
         const plan = this.plan;
         const output = await this.generator.generate(request);
         const timings = output.timings;
-        const fullSpeed = this.fullSpeedTokensPerSecond;
+        // only a batch-1 run with one plan throughout compares with the calibrated batch-1 rate
+        const achieved = achievedSpeedupOf(
+            {
+                decodeTokensPerSecond: timings.decodeTokensPerSecond,
+                generatedTokens: timings.generatedTokens,
+                maxBatch: timings.maxBatch,
+                planChanged: plan !== this.plan
+            },
+            this.fullSpeedBaseline
+        );
         const stats: GenerationStats = {
             promptTokens: timings.promptTokens,
             reusedPromptTokens: timings.reusedPromptTokens,
@@ -341,9 +370,8 @@ export class DialEngine {
             layerCount: this.plan.layerCount,
             targetSpeedup: this.plan.targetSpeedup,
             predictedSpeedup: this.plan.predictedSpeedup,
-            // only a batch-1 run with one plan throughout compares with the calibrated batch-1 rate
-            achievedSpeedup:
-                fullSpeed > 0 && timings.maxBatch === 1 && plan === this.plan && timings.generatedTokens > 2 ? timings.decodeTokensPerSecond / fullSpeed : null,
+            achievedSpeedup: achieved.achievedSpeedup,
+            ...(achieved.whyNoAchievedSpeedup !== undefined ? {whyNoAchievedSpeedup: achieved.whyNoAchievedSpeedup} : {}),
             batch: timings.maxBatch,
             compute: describeCompute(this.compute),
             ...(timings.speculation != null ? {speculation: speculationStatsOf(timings.speculation, this.drafter.state())} : {})

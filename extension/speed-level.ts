@@ -88,11 +88,13 @@ export function statusTooltipLines(
     else lines.push(`Layers: ${plan.keptLayers.length}/${plan.layerCount} kept · predicted ${formatRatio(plan.predictedSpeedup)}`);
     if (compute !== undefined) lines.push(`Runs on: ${compute}`);
     if (lastRun !== undefined) {
-        const achieved = lastRun.stats.achievedSpeedup;
+        // the reason can be long: it gets its own line, so the numbers stay on one
+        const {achievedSpeedup, whyNoAchievedSpeedup} = lastRun.stats;
         lines.push(
-            `Last run: achieved ${achieved === null ? "n/a" : formatRatio(achieved)} · ` +
+            `Last run: achieved ${achievedSpeedup === null ? "—" : formatRatio(achievedSpeedup)} · ` +
                 `${lastRun.stats.decodeTokensPerSecond.toFixed(1)} tokens/s · ${lastRun.tokens} tokens`
         );
+        if (achievedSpeedup === null && whyNoAchievedSpeedup !== undefined) lines.push(`No achieved speedup: ${whyNoAchievedSpeedup}`);
     }
     lines.push("Click to change the speed level");
     return lines;

@@ -78,6 +78,8 @@ export class PanelView {
     private readonly tokensPerSecond = field("Tokens/s", "last-tokens-per-second");
     private readonly achieved = field("Achieved", "last-achieved");
     private readonly target = field("Target", "last-target");
+    /** why the last run has no achieved speedup; its line is always there, so the layout never shifts */
+    private readonly achievedReason = el("p", {className: "achieved-reason", attrs: {id: "achieved-reason"}});
     private readonly lastRunNote = el("span", {className: "section-note", attrs: {id: "last-run-note"}});
     private readonly history = el("ol", {className: "history", attrs: {id: "history", "aria-label": "Recent runs, target against achieved speedup"}});
     private readonly requestTitle = el("span", {className: "request-title", attrs: {id: "request-title"}});
@@ -145,6 +147,7 @@ export class PanelView {
             el("section", {className: "section measured", attrs: {"aria-labelledby": "measured-label"}}, [
                 el("div", {className: "section-head"}, [el("h2", {text: "Last run", attrs: {id: "measured-label"}}), this.lastRunNote]),
                 el("div", {className: "stats"}, [this.tokensPerSecond.element, this.achieved.element, this.target.element]),
+                this.achievedReason,
                 this.history,
                 el("div", {className: "legend", attrs: {"aria-hidden": "true"}}, [
                     el("span", {className: "legend-swatch bar target"}),
@@ -239,6 +242,9 @@ export class PanelView {
         const last = history[history.length - 1];
         setText(this.tokensPerSecond.value, last === undefined ? EMPTY : formatTokensPerSecond(last.tokensPerSecond));
         setText(this.achieved.value, last?.achievedSpeedup === undefined ? EMPTY : formatRatio(last.achievedSpeedup));
+        const why = last?.achievedSpeedup === undefined ? last?.whyNoAchievedSpeedup : undefined;
+        setText(this.achievedReason, why === undefined ? "" : `Achieved ${EMPTY}: ${why}`);
+        this.achieved.element.title = why ?? "";
         setText(this.target.value, last === undefined ? EMPTY : formatRatio(last.targetSpeedup));
         setText(this.lastRunNote, last === undefined ? "no runs yet" : `${last.tokens} tokens at ${last.depth} layers, ${formatTime(last.finishedAt)}`);
         const scale = Math.max(
@@ -261,12 +267,16 @@ export class PanelView {
             return element;
         };
         const achieved = run.achievedSpeedup === undefined ? EMPTY : formatRatio(run.achievedSpeedup);
-        return el("li", {className: "history-row"}, [
-            el("span", {className: "history-time", text: formatTime(run.finishedAt)}),
-            el("span", {className: "bars", attrs: {"aria-hidden": "true"}}, [bar("target", run.targetSpeedup), bar("achieved", run.achievedSpeedup ?? 0)]),
-            el("span", {className: "history-values", text: `${formatRatio(run.targetSpeedup)} → ${achieved}`}),
-            el("span", {className: "history-tps", text: `${formatTokensPerSecond(run.tokensPerSecond)} tok/s`})
-        ]);
+        return el(
+            "li",
+            {className: "history-row", attrs: run.whyNoAchievedSpeedup !== undefined ? {title: `Achieved ${EMPTY}: ${run.whyNoAchievedSpeedup}`} : {}},
+            [
+                el("span", {className: "history-time", text: formatTime(run.finishedAt)}),
+                el("span", {className: "bars", attrs: {"aria-hidden": "true"}}, [bar("target", run.targetSpeedup), bar("achieved", run.achievedSpeedup ?? 0)]),
+                el("span", {className: "history-values", text: `${formatRatio(run.targetSpeedup)} → ${achieved}`}),
+                el("span", {className: "history-tps", text: `${formatTokensPerSecond(run.tokensPerSecond)} tok/s`})
+            ]
+        );
     }
 
     private renderRequest(request: PanelRequest | null): void {

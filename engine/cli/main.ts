@@ -13,6 +13,7 @@ import {summarizeRequest} from "../generation/tasks.js";
 import {resolveModelPath} from "../model-source.js";
 import {gpuChoices, isGpuChoice, loadPatchedLlama} from "../native/loader.js";
 import {runGpuCommand} from "./gpu-command.js";
+import {runStatsLine} from "./run-stats-line.js";
 import {emitJson, extractJsonOption, type JsonOption} from "./json-option.js";
 import {CliUsageError} from "./usage-error.js";
 import {buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName} from "../plan/index.js";
@@ -138,11 +139,7 @@ function printResult(result: DialGenerateResult, json: JsonOption) {
     if (!json.stdout) {
         process.stdout.write("\n");
         const stats = result.stats;
-        process.stderr.write(
-            `\n[${stats.compute}, ${stats.keptLayers}/${stats.layerCount} layers, target ${stats.targetSpeedup.toFixed(2)}x, ` +
-                `predicted ${stats.predictedSpeedup.toFixed(2)}x, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s` +
-                `${stats.achievedSpeedup != null ? `, achieved ${stats.achievedSpeedup.toFixed(2)}x` : ""}]\n`
-        );
+        process.stderr.write(`\n${runStatsLine(stats)}\n`);
         const speculation = stats.speculation;
         if (speculation != null)
             process.stderr.write(

@@ -172,6 +172,7 @@ export class SummarizeCommand {
             if (finished !== undefined) {
                 headerInfo.keptLayers = finished.keptLayers.length;
                 headerInfo.achievedSpeedup = finished.stats.achievedSpeedup;
+                headerInfo.whyNoAchievedSpeedup = finished.stats.whyNoAchievedSpeedup;
             }
             await output.setHeader(summaryHeader(headerInfo)).catch((error: unknown) => this.log.warn(`Could not update the summary header: ${String(error)}`));
         }

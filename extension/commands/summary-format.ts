@@ -1,6 +1,7 @@
 // The text of the summary document: its title, its header line and the notes around streamed parts.
 // The header is one short line whose form is fixed (end-to-end tests read it):
 //   **Layer Dial summary** · `<file>` · <Level> <target>x · <kept>/<total> layers · achieved <x.xx>x
+// where the achieved part is "n/a" while the run goes on, and "— (<why>)" when the run could not measure one.
 import path from "node:path";
 import {formatRatio} from "../speed-level.js";
 
@@ -14,7 +15,14 @@ export type SummaryHeaderInfo = {
     layerCount: number;
     /** null or undefined until measured */
     achievedSpeedup?: number | null;
+    /** why a finished run has no achieved speedup (GenerationStats.whyNoAchievedSpeedup) */
+    whyNoAchievedSpeedup?: string;
 };
+
+/** The header is one line: a reason with line breaks (an error message) must not end it early. */
+function oneLine(text: string): string {
+    return text.replace(/\s+/g, " ").trim();
+}
 
 /** A file name inside backticks must not close them early. */
 function codeSpan(text: string): string {
@@ -22,7 +30,12 @@ function codeSpan(text: string): string {
 }
 
 export function summaryHeader(info: SummaryHeaderInfo): string {
-    const achieved = info.achievedSpeedup == null ? "n/a" : `${info.achievedSpeedup.toFixed(2)}x`;
+    const achieved =
+        info.achievedSpeedup != null
+            ? `${info.achievedSpeedup.toFixed(2)}x`
+            : info.whyNoAchievedSpeedup !== undefined
+              ? `— (${oneLine(info.whyNoAchievedSpeedup)})`
+              : "n/a";
     return (
         `**Layer Dial summary** · ${codeSpan(path.basename(info.model))} · ${info.level} ${formatRatio(info.targetSpeedup)} · ` +
         `${info.keptLayers}/${info.layerCount} layers · achieved ${achieved}`

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type {GenerateResult, ModelPreview, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
-import {isOfferedDepth, type ConfiguredModel, type ModelInfo, type RunStats, type SpeedStep} from "../../common/panel-messages.js";
+import {isOfferedDepth, MAX_REASON_CHARS, type ConfiguredModel, type ModelInfo, type RunStats, type SpeedStep} from "../../common/panel-messages.js";
 import {NoModelConfiguredError} from "../errors.js";
 import {resolveModelSetting, type ResolveModelOptions} from "../models/model-path.js";
 
@@ -97,7 +97,9 @@ export function panelRunStats(requestId: string, result: GenerateResult, finishe
         depth: Math.max(1, stats.keptLayers),
         targetSpeedup: Math.max(1, stats.predictedSpeedup),
         tokensPerSecond: Math.max(0, stats.decodeTokensPerSecond),
-        ...(stats.achievedSpeedup === null ? {} : {achievedSpeedup: Math.max(0, Math.min(1000, stats.achievedSpeedup))}),
+        ...(stats.achievedSpeedup === null
+            ? {whyNoAchievedSpeedup: clip(stats.whyNoAchievedSpeedup ?? "not measured", MAX_REASON_CHARS)}
+            : {achievedSpeedup: Math.max(0, Math.min(1000, stats.achievedSpeedup))}),
         tokens: result.tokens,
         finishedAt: Math.floor(finishedAt)
     };
@@ -112,6 +114,11 @@ export function computeLabel(summary: Pick<ModelSummary, "compute" | "threads">)
     const name = backendNames[compute.backend] ?? compute.backend;
     if (compute.backend === "cpu") return `${name} · ${threads} thread${threads === 1 ? "" : "s"}`;
     return [name, ...compute.deviceNames, `${compute.offloadedLayers}/${compute.offloadableLayers} layers offloaded`].join(" · ");
+}
+
+/** a reason the panel protocol accepts: an engine error message can be long */
+function clip(text: string, maxChars: number): string {
+    return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
 }
 
 function range(count: number): number[] {

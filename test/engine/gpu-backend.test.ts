@@ -47,9 +47,10 @@ describe("compute backend", () => {
         assert.match(summary!.compute.deviceNames.join(), /llvmpipe/);
         assert.equal(summary!.compute.offloadedLayers, summary!.layerCount + 1);
         assert.equal(summary!.compute.offloadableLayers, summary!.layerCount + 1);
-        // the speed calibration decodes only token ids inside this 512-token vocabulary
-        assert.equal(summary!.costModelSource, "calibrated");
-        assert.equal(summary!.speedCalibrationError, undefined);
+        // the speed calibration decodes only token ids inside this 512-token vocabulary; on a busy machine
+        // it may still refuse timings too spread to carry a prediction, and then it says so and no more
+        if (summary!.speedCalibrationError === undefined) assert.equal(summary!.costModelSource, "calibrated");
+        else assert.match(summary!.speedCalibrationError, /^decode steps at \d+ layers stayed too spread to time/);
     });
 
     test("--gpu-layers offloads at most that many; --gpu cpu offloads none", () => {

@@ -25,6 +25,23 @@ describe("summary header", () => {
         assert.match(header, /^\*\*Layer Dial summary\*\* · `[^`]+` · \w+ [\d.]+x · \d+\/\d+ layers · achieved (n\/a|\d+\.\d\dx)$/);
     });
 
+    test("a finished run without a measured speedup says — and why, on the header's one line", () => {
+        const header = summaryHeader({
+            model: "stories260K.gguf",
+            level: "Quality",
+            targetSpeedup: 1,
+            keptLayers: 5,
+            layerCount: 5,
+            achievedSpeedup: null,
+            whyNoAchievedSpeedup: "no 1x speed measured on this model, backend and machine because the speed calibration failed: timings\nspread"
+        });
+        assert.equal(
+            header,
+            "**Layer Dial summary** · `stories260K.gguf` · Quality 1x · 5/5 layers · " +
+                "achieved — (no 1x speed measured on this model, backend and machine because the speed calibration failed: timings spread)"
+        );
+    });
+
     test("a backtick in a file name cannot break the code span", () => {
         assert.match(summaryHeader({model: "a`b.gguf", level: "Max", targetSpeedup: 2.21, keptLayers: 2, layerCount: 5}), / `a'b\.gguf` /);
     });

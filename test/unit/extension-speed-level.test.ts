@@ -112,6 +112,30 @@ describe("status bar", () => {
         assert.equal(lines[2], "Last run: achieved 1.46x · 41.3 tokens/s · 64 tokens");
     });
 
+    test("a run without an achieved speedup shows — and, on a line of its own, why", () => {
+        const lines = statusTooltipLines("Quality", previews.get("Quality"), {
+            tokens: 64,
+            stats: {
+                promptTokens: 10,
+                reusedPromptTokens: 0,
+                generatedTokens: 64,
+                recomputedTokens: 0,
+                promptTokensPerSecond: 300,
+                decodeTokensPerSecond: 114.2,
+                keptLayers: 28,
+                layerCount: 28,
+                targetSpeedup: 1,
+                predictedSpeedup: 1,
+                achievedSpeedup: null,
+                whyNoAchievedSpeedup: "4 requests decoded side by side (batch 4), and the 1x speed is measured at batch 1",
+                batch: 4,
+                compute: "cpu"
+            }
+        });
+        assert.equal(lines[2], "Last run: achieved — · 114.2 tokens/s · 64 tokens");
+        assert.equal(lines[3], "No achieved speedup: 4 requests decoded side by side (batch 4), and the 1x speed is measured at batch 1");
+    });
+
     test("with a model loaded, the tooltip says where it runs", () => {
         const lines = statusTooltipLines("Fast", previews.get("Fast"), undefined, undefined, "CUDA · NVIDIA H200 · 29/29 layers offloaded");
         assert.equal(lines[2], "Runs on: CUDA · NVIDIA H200 · 29/29 layers offloaded");

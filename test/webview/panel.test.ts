@@ -189,6 +189,35 @@ describe("speed panel webview", () => {
         })
     );
 
+    test("a run without a measured 1x speed shows — and why, and the next measured run clears the reason", TIMEOUT, () =>
+        withPanel(async (page) => {
+            const why = "no 1x speed measured on this model, backend and machine because the speed calibration failed: decode steps stayed too spread";
+            const noBaseline = fixtureRun({
+                requestId: "a",
+                depth: 32,
+                targetSpeedup: 1,
+                tokensPerSecond: 114,
+                achievedSpeedup: undefined,
+                whyNoAchievedSpeedup: why
+            });
+            const statsBox = await (async () => {
+                await sendToPanel(page, stateAt(32));
+                return boxOf(page, "#history");
+            })();
+            await sendToPanel(page, {type: "runStats", run: noBaseline});
+            assert.equal(await text(page, "#last-achieved"), "—");
+            assert.equal(await text(page, "#achieved-reason"), `Achieved —: ${why}`);
+            assert.deepEqual(await boxOf(page, "#history"), statsBox, "the reason's line is reserved: nothing below it moves");
+            const rows = await page.$$eval("#history .history-row:not(.empty)", (cells) =>
+                cells.map((cell) => [cell.getAttribute("title"), cell.querySelector(".history-values")?.textContent])
+            );
+            assert.deepEqual(rows, [[`Achieved —: ${why}`, "1.00x → —"]]);
+            await sendToPanel(page, {type: "runStats", run: fixtureRun({requestId: "b"})});
+            assert.equal(await text(page, "#last-achieved"), "1.42x");
+            assert.equal(await text(page, "#achieved-reason"), "");
+        })
+    );
+
     test("streams output without moving the layout, and Stop posts stop for the running request", TIMEOUT, () =>
         withPanel(async (page) => {
             await sendToPanel(page, stateAt(20), {type: "requestStarted", requestId: "r1", title: "Explain this function"});

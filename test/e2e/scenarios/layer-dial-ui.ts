@@ -37,8 +37,8 @@ export const STORY_TEXT = [
     ""
 ].join("\n");
 
-/** `**Layer Dial summary** · `<file>` · <Level> <target>x · <kept>/<total> layers · achieved <x>x` (extension/commands/summary-format.ts) */
-const HEADER = /^\*\*Layer Dial summary\*\* · `([^`]+)` · (\w+) ([\d.]+x|max) · (\d+)\/(\d+) layers · achieved (n\/a|[\d.]+x)$/;
+/** `**Layer Dial summary** · `<file>` · <Level> <target>x · <kept>/<total> layers · achieved <x>x`, or `achieved — (<why>)` (extension/commands/summary-format.ts) */
+const HEADER = /^\*\*Layer Dial summary\*\* · `([^`]+)` · (\w+) ([\d.]+x|max) · (\d+)\/(\d+) layers · achieved (n\/a|[\d.]+x|— \(.+\))$/;
 
 export type SummaryHeader = {
     model: string;
