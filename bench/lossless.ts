@@ -33,7 +33,8 @@ export type DepthMeasurement = {
     depth: number;
     acceptanceRate: number;
     meanTokensPerVerify: number;
-    /** one draft decode, and one verify of k + 1 positions, in plain steps (Quality's seconds per token) */
+    /** one draft decode, and one verify of k + 1 positions, in plain steps (seconds per token of the Quality
+     *  runs interleaved with this depth's) */
     draftCost: number;
     verifyCost: number;
     /** the cost model's speedup from this acceptance and these costs, at the sweep's length */
@@ -41,7 +42,7 @@ export type DepthMeasurement = {
     /** the draft length the cost model would pick at this acceptance, and its prediction */
     bestLength: number;
     bestPredictedSpeedup: number;
-    /** this depth's tokens/s ÷ Quality's median tokens/s */
+    /** this depth's tokens/s ÷ those of a Quality run just before on the same prompt (median over the runs) */
     measuredSpeedup: number;
     identicalOutput: boolean;
 };
@@ -142,8 +143,7 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
 
         // each candidate depth with a fixed draft length: its acceptance and step costs, and the cost model's
         // prediction from them against the clock
-        const qualityMedian = spread(qualityRates).median;
-        const plainSeconds = 1 / qualityMedian;
+        const plainSeconds = 1 / spread(qualityRates).median;
         const layerCount = lossless.profile.shape.layerCount;
         const stops = lossless.summary({binsDirectory: "", buildType: ""}).stops;
         const depths: DepthMeasurement[] = [];
@@ -160,45 +160,54 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
             let judged = 0;
             let steps = 0;
             let yielded = 0;
-            const rates: number[] = [];
+            const ratios: number[] = [];
+            const qualitySecondsPerToken: number[] = [];
             let same = true;
             let draftSeconds = 0;
             let drafted = 0;
             let verifySeconds = 0;
+            // each run right after a Quality run on the same prompt: the ratio of the two is what a busy machine spoils least
             for (let pair = 1; pair <= runs; pair++) {
+                const plain = await quality.generate(request(prompts[pair]));
                 const result = await lossless.generate({...request(prompts[pair]), drafter});
+                ratios.push(result.timings.decodeTokensPerSecond / plain.timings.decodeTokensPerSecond);
+                qualitySecondsPerToken.push(1 / plain.timings.decodeTokensPerSecond);
                 const speculation = result.timings.speculation!;
                 accepted += speculation.acceptedDrafts;
                 judged += speculation.judgedDrafts;
                 steps += speculation.speculativeSteps;
                 yielded += speculation.acceptedDrafts + speculation.speculativeSteps;
-                rates.push(result.timings.decodeTokensPerSecond);
                 draftSeconds += speculation.draftSeconds;
                 drafted += speculation.draftedTokens;
                 verifySeconds += speculation.verifySeconds;
                 same &&= sameTokens(result.tokens, qualityTokens[pair]);
             }
             const acceptanceRate = judged > 0 ? accepted / judged : 0;
+            const depthPlainSeconds = spread(qualitySecondsPerToken).median;
             // the verify line through a plain step (one position) and this sweep's verifies (k + 1 positions)
             const verifyLine = fitVerifyCost(
                 [
-                    {positions: 1, seconds: plainSeconds},
+                    {positions: 1, seconds: depthPlainSeconds},
                     {positions: sweepLength + 1, seconds: verifySeconds / steps}
                 ],
                 0
             )!;
-            const costs = {plainSeconds, draftSeconds: draftSeconds / drafted, verifySeconds: (positions: number) => verifySecondsOf(verifyLine, positions)};
+            const costs = {
+                plainSeconds: depthPlainSeconds,
+                draftSeconds: draftSeconds / drafted,
+                verifySeconds: (positions: number) => verifySecondsOf(verifyLine, positions)
+            };
             const best = bestDraftLength(acceptanceRate, costs, 8);
             const measurement: DepthMeasurement = {
                 depth: candidate.depth,
                 acceptanceRate,
                 meanTokensPerVerify: steps > 0 ? yielded / steps : 0,
-                draftCost: costs.draftSeconds / plainSeconds,
-                verifyCost: costs.verifySeconds(sweepLength + 1) / plainSeconds,
+                draftCost: costs.draftSeconds / depthPlainSeconds,
+                verifyCost: costs.verifySeconds(sweepLength + 1) / depthPlainSeconds,
                 predictedSpeedup: predictedLosslessSpeedup(acceptanceRate, sweepLength, costs),
                 bestLength: best.length,
                 bestPredictedSpeedup: best.predictedSpeedup,
-                measuredSpeedup: spread(rates).median / qualityMedian,
+                measuredSpeedup: spread(ratios).median,
                 identicalOutput: same
             };
             identical &&= same;

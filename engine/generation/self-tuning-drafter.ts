@@ -19,7 +19,9 @@ export type SelfTuningDrafterOptions = {
     layerCount: number;
     /** the longest draft. Defaults to 8. */
     maxDraftLength?: number;
-    /** drafting is used only when it predicts at least this speedup. Defaults to 1.03. */
+    /** drafting is used only when it predicts at least this speedup: a margin over 1, since its costs are
+     *  measured at other moments than the plain cost they are compared with, and a machine shared with other
+     *  work makes either look better than it is now and then. Defaults to 1.1. */
     minPredictedSpeedup?: number;
     /** plain steps between probes while drafting does not pay; doubles after each probe, up to 16x. Defaults to 64. */
     probeInterval?: number;
@@ -96,7 +98,7 @@ export class SelfTuningDrafter implements Drafter {
             draftSeconds: new RecentMedian(this.timingWindow)
         }));
         this.maxDraftLength = options.maxDraftLength ?? 8;
-        this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.03;
+        this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.1;
         this.baseProbeInterval = options.probeInterval ?? 64;
         this.probeInterval = this.baseProbeInterval;
         this.exploreInterval = options.exploreInterval ?? 24;

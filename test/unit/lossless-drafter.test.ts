@@ -91,7 +91,7 @@ describe("the self-tuning drafter", () => {
             draft: (depth) => 1 + (9 * depth) / 16,
             verify: (positions) => 10 + 0.3 * (positions - 1),
             // deeper drafts agree more often but cost more
-            acceptance: (depth) => ({6: 0.3, 8: 0.85, 10: 0.9, 12: 0.93, 14: 0.96})[depth] ?? 0
+            acceptance: (depth) => ({6: 0.5, 8: 0.9, 10: 0.93, 12: 0.95, 14: 0.97})[depth] ?? 0
         };
         const depths = [6, 8, 10, 12, 14];
         // the best any fixed depth and length could do on this machine, by the cost model
@@ -106,7 +106,7 @@ describe("the self-tuning drafter", () => {
             )
         );
         const result = simulate(drafterFor(16, depths), machine, 4000);
-        assert.ok(attainable > 1.1, `the machine should reward drafting (${attainable})`);
+        assert.ok(attainable > 1.2, `the machine should reward drafting (${attainable})`);
         assert.ok(result.speculativeShare > 0.8, `it should mostly draft, drafted in ${result.speculativeShare}`);
         assert.ok(result.speedup > 0.9 * attainable, `speedup ${result.speedup.toFixed(3)} of an attainable ${attainable.toFixed(3)}`);
         assert.equal(result.state.mode, "draft");
