@@ -25,9 +25,11 @@ export type SelfTuningDrafterOptions = {
     minPredictedSpeedup?: number;
     /** plain steps between probes while drafting does not pay; doubles after each probe, up to 16x. Defaults to 64. */
     probeInterval?: number;
-    /** speculative steps between tries of the least-measured depth and between plain steps (which keep the
-     *  plain cost current). Defaults to 24. */
+    /** speculative steps between tries of the least-measured depth. Defaults to 32. */
     exploreInterval?: number;
+    /** speculative steps between plain steps, which keep the plain cost measured at the same moments as the
+     *  drafting costs it is compared with (a busy machine slows both, and an old plain cost misleads). Defaults to 8. */
+    plainRefreshInterval?: number;
     /** drafts each depth must have had judged before predictions choose between depths; until then the
      *  drafter tries each in turn, with warmupDraftLength tokens (once per engine: it keeps what it learns).
      *  Defaults to 4. */
@@ -75,6 +77,7 @@ export class SelfTuningDrafter implements Drafter {
     private readonly minPredictedSpeedup: number;
     private readonly baseProbeInterval: number;
     private readonly exploreInterval: number;
+    private readonly plainRefreshInterval: number;
     private readonly smoothing: number;
     private readonly priorVerifyShare: number;
     private readonly warmupJudged: number;
@@ -101,7 +104,8 @@ export class SelfTuningDrafter implements Drafter {
         this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.1;
         this.baseProbeInterval = options.probeInterval ?? 64;
         this.probeInterval = this.baseProbeInterval;
-        this.exploreInterval = options.exploreInterval ?? 24;
+        this.exploreInterval = options.exploreInterval ?? 32;
+        this.plainRefreshInterval = options.plainRefreshInterval ?? 8;
         this.smoothing = options.smoothing ?? 0.025;
         this.priorVerifyShare = options.priorVerifyShare ?? 0.15;
         this.warmupJudged = options.warmupJudged ?? 4;
@@ -128,8 +132,8 @@ export class SelfTuningDrafter implements Drafter {
         // one probe that looks good may be noise: probes become frequent again only once drafting has paid for a while
         if (++this.payingStreak >= 16) this.probeInterval = this.baseProbeInterval;
         this.speculativeSteps++;
-        if (this.speculativeSteps % this.exploreInterval === 0) return null;
-        if (this.speculativeSteps % this.exploreInterval === Math.floor(this.exploreInterval / 2)) return this.leastMeasuredChoice(best);
+        if (this.speculativeSteps % this.plainRefreshInterval === 0) return null;
+        if (this.speculativeSteps % this.exploreInterval === 1) return this.leastMeasuredChoice(best);
         return best;
     }
 
