@@ -72,6 +72,21 @@ export type TypingRow = {
     seconds: number;
 };
 
+/**
+ * What exact reuse costs: the first suggestion after the completion level changed. Its prompt was cached
+ * at the old level, and a reused prefix must have been computed under the new level's mask (kv-ledger.ts),
+ * so the whole prompt runs again; the suggestions after it reuse as before.
+ */
+export type LevelChangeRow = {
+    from: SpeedLevelName;
+    to: SpeedLevelName;
+    /** median first-token time of the first suggestion at `to` after one at `from` */
+    firstTokenMs: number;
+    /** the same at `to` after one at `to` (the latency table's row) */
+    sameLevelFirstTokenMs: number;
+    reusedShare: number;
+};
+
 export type CompletionBenchResult = {
     model: string;
     style: string;
@@ -80,6 +95,7 @@ export type CompletionBenchResult = {
     maxTokens: number;
     debounceMs: number;
     latency: LatencyRow[];
+    levelChange: LevelChangeRow | null;
     typing: TypingRow[];
 };
 
@@ -186,6 +202,24 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
             };
         });
 
+        // the first suggestion after a level change, from the slowest level to the fastest
+        let levelChange: LevelChangeRow | null = null;
+        if (levels.length > 1) {
+            const [from, to] = [levels[0], levels.at(-1)!];
+            const first: number[] = [];
+            const reused: number[] = [];
+            for (const cursor of cursors) {
+                await complete(from, cursor.prefix.slice(0, -1), cursor.suffix, cursor.file);
+                const result = await complete(to, cursor.prefix, cursor.suffix, cursor.file);
+                first.push(result.stats.firstTokenMs ?? result.stats.totalMs);
+                reused.push(result.stats.reusedPromptTokens / result.stats.promptTokens);
+            }
+            levelChange = {from, to, firstTokenMs: median(first), sameLevelFirstTokenMs: median(samples.get(to)!.first), reusedShare: median(reused)};
+            log(
+                `first suggestion at ${to} after ${from}: first token ${levelChange.firstTokenMs.toFixed(0)} ms (${levelChange.sameLevelFirstTokenMs.toFixed(0)} ms after ${to})`
+            );
+        }
+
         // typing
         // steady typing makes no request at any level; with pauses, the slowest and the fastest level
         const typing: TypingRow[] = [];
@@ -265,6 +299,7 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
             maxTokens,
             debounceMs,
             latency,
+            levelChange,
             typing
         };
     } finally {
@@ -291,6 +326,14 @@ export function formatCompletionBench(result: CompletionBenchResult): string {
                 `${(row.reusedShare * 100).toFixed(0)}%`.padStart(7)
             ].join(" ")
         ),
+        ...(result.levelChange === null
+            ? []
+            : [
+                  "",
+                  `first suggestion after a level change (${result.levelChange.from} -> ${result.levelChange.to}): first token ` +
+                      `${formatMs(result.levelChange.firstTokenMs)} against ${formatMs(result.levelChange.sameLevelFirstTokenMs)} after ${result.levelChange.to}, ` +
+                      `${(result.levelChange.reusedShare * 100).toFixed(0)}% of the prompt reused (exact reuse recomputes it at the new level)`
+              ]),
         "",
         `typing at 8 keystrokes/s, debounce ${result.debounceMs} ms`,
         "level     pauses  keystrokes  requests  share  max per window  cancelled  from cache  CPU (% of one core)",
