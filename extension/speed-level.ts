@@ -1,7 +1,7 @@
 // The speed levels as the status bar, the quick pick and the summary header show them. No 'vscode'
 // here: the rows and texts are plain data, so they are unit-tested without an editor.
 import {SPEED_LEVELS} from "../common/speed-levels.js";
-import type {GenerationStats, PlanInfo, SpeedLevelName} from "../common/engine-protocol.js";
+import type {GenerationStats, LosslessInfo, PlanInfo, SpeedLevelName} from "../common/engine-protocol.js";
 
 /** The level's nominal ratio, or undefined for Max and Lossless (their ratios depend on the model). */
 export function nominalSpeedup(level: SpeedLevelName): number | undefined {
@@ -71,6 +71,20 @@ export function levelForDepth(depth: number, previews: ReadonlyMap<SpeedLevelNam
 
 export type LastRun = {stats: GenerationStats; tokens: number};
 
+/** what the Lossless level's drafter does now, in one tooltip line */
+export function losslessLine(info: LosslessInfo, layerCount: number): string {
+    if (info.mode === "learning") return "Lossless: measures how often drafts are right during the first answers";
+    if (info.mode === "plain") return "Lossless: drafting does not pay on this machine, so it decodes like Quality (and checks again now and then)";
+    return (
+        `Lossless: drafts ${info.draftLength ?? "—"} tokens with ${info.draftDepth ?? "—"}/${layerCount} layers · ` +
+        `${info.acceptanceRate === null ? "—" : percent(info.acceptanceRate)} accepted · predicted ${formatRatio(info.predictedSpeedup)}`
+    );
+}
+
+function percent(share: number): string {
+    return `${Math.round(share * 100)}%`;
+}
+
 /** The status bar tooltip: level, plan and, after a run, what it achieved. Plain text lines. */
 export function statusTooltipLines(
     level: SpeedLevelName,
@@ -86,6 +100,7 @@ export function statusTooltipLines(
     ];
     if (plan === undefined) lines.push(`Layers: ${LOAD_A_MODEL_TO_SEE}`);
     else lines.push(`Layers: ${plan.keptLayers.length}/${plan.layerCount} kept · predicted ${formatRatio(plan.predictedSpeedup)}`);
+    if (plan?.lossless !== undefined) lines.push(losslessLine(plan.lossless, plan.layerCount));
     if (compute !== undefined) lines.push(`Runs on: ${compute}`);
     if (lastRun !== undefined) {
         // the reason can be long: it gets its own line, so the numbers stay on one
@@ -95,6 +110,12 @@ export function statusTooltipLines(
                 `${lastRun.stats.decodeTokensPerSecond.toFixed(1)} tokens/s · ${lastRun.tokens} tokens`
         );
         if (achievedSpeedup === null && whyNoAchievedSpeedup !== undefined) lines.push(`No achieved speedup: ${whyNoAchievedSpeedup}`);
+        const speculation = lastRun.stats.speculation;
+        if (speculation !== undefined && speculation.acceptanceRate !== null)
+            lines.push(
+                `Last run's drafts: ${percent(speculation.acceptanceRate)} accepted · ${speculation.meanTokensPerVerify?.toFixed(2) ?? "—"} tokens per check · ` +
+                    `${speculation.speculativeSteps} checks, ${speculation.plainSteps} plain steps`
+            );
     }
     lines.push("Click to change the speed level");
     return lines;

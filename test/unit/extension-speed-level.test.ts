@@ -2,13 +2,14 @@
 // depths and the setting's level names.
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import type {PlanInfo, SpeedLevelName} from "../../common/engine-protocol.js";
+import type {LosslessInfo, PlanInfo, SpeedLevelName} from "../../common/engine-protocol.js";
 import {
     formatRatio,
     LOAD_A_MODEL_TO_SEE,
     levelForDepth,
     levelPickRows,
     levelRatioText,
+    losslessLine,
     nominalSpeedup,
     statusBarText,
     statusTooltipLines
@@ -139,6 +140,17 @@ describe("status bar", () => {
     test("with a model loaded, the tooltip says where it runs", () => {
         const lines = statusTooltipLines("Fast", previews.get("Fast"), undefined, undefined, "CUDA · NVIDIA H200 · 29/29 layers offloaded");
         assert.equal(lines[2], "Runs on: CUDA · NVIDIA H200 · 29/29 layers offloaded");
+    });
+});
+
+describe("the Lossless level in the tooltip", () => {
+    test("says what the drafter does: drafting (with its choice and acceptance), not paying, or still measuring", () => {
+        const lines = statusTooltipLines("Lossless", previews.get("Lossless"), undefined);
+        assert.equal(lines[2], "Lossless: drafts 4 tokens with 20/28 layers · 80% accepted · predicted 1.31x");
+        const plain: LosslessInfo = {mode: "plain", draftDepth: 20, draftLength: 1, acceptanceRate: 0.4, predictedSpeedup: 1, depths: []};
+        assert.match(losslessLine(plain, 28), /does not pay on this machine/);
+        assert.match(losslessLine({...plain, mode: "learning"}, 28), /measures how often/);
+        assert.equal(statusTooltipLines("Quality", previews.get("Quality"), undefined).length, 3, "no Lossless line at other levels");
     });
 });
 
