@@ -113,6 +113,8 @@ export type ModelSummary = {
     costModelSource: string;
     /** why the speed calibration failed, when it did: predictions then come from tensor sizes */
     speedCalibrationError?: string;
+    /** present once real runs drifted from the calibration by more than 5%: it is dropped from the cache */
+    speedCalibrationDrift?: string;
     /** decode tokens/s at 1x, batch 1, as calibrated (0 when not calibrated) */
     fullSpeedTokensPerSecond: number;
     maxSpeedup: number;

@@ -1,6 +1,7 @@
 // The speed-dial engine: one model, one context shared by every request, a layer plan for the chosen
 // speed, and generation whose stats say what the dial really delivered. Plain Node: the host process,
 // the CLI, tests and benchmarks all use it.
+import fs from "node:fs";
 import path from "node:path";
 import type {Llama, LlamaModel} from "node-llama-cpp";
 import {Generator, type GenerateRequest, type GenerationOutput, type PrefillPolicy, type SpeculationTimings} from "./generation/generator.js";
@@ -45,6 +46,7 @@ import {
 import {SkipAwareCache} from "./skip-aware-cache.js";
 import {calibrateSpeed, type SpeedCalibrationTuning} from "./speed-calibration.js";
 import {achievedSpeedupOf, missingBaselineReason, type FullSpeedBaseline} from "./achieved-speedup.js";
+import {CalibrationDriftMonitor, driftReason} from "./calibration-drift.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
 import {tokenizeOrExplain} from "./generation/unencodable-text.js";
 
@@ -111,6 +113,9 @@ export class DialEngine {
     /** the Lossless level's drafter; it learns this model's acceptance and costs across requests */
     private drafter: SelfTuningDrafter;
     private lastStats: GenerationStats | null = null;
+    /** the cache file of the speed calibration in use, dropped when real runs show it drifted */
+    private speedCalibrationFile: string | undefined;
+    private readonly driftMonitor = new CalibrationDriftMonitor();
     private disposed = false;
     private readonly inFlight = new Set<Promise<void>>();
     private readonly vocabulary: CompletionVocabulary;
@@ -172,6 +177,7 @@ export class DialEngine {
             };
 
             let costModel = prior;
+            let speedCalibrationFile: string | undefined;
             let speedCalibrationError: string | undefined;
             if ((options.calibrate ?? true) && info.layerSkipSupported) {
                 options.onProgress?.("Measuring decode speed at a few depths (once per model and machine)");
@@ -190,6 +196,7 @@ export class DialEngine {
                         batch: 1
                     });
                     costModel = calibration.costModel;
+                    speedCalibrationFile = calibration.file;
                     if (calibration.notCachedReason !== undefined)
                         options.onProgress?.(`Speed calibration used for this session only, not cached: ${calibration.notCachedReason}`);
                 } catch (error) {
@@ -228,6 +235,7 @@ export class DialEngine {
                           calibrationOff: options.calibrate === false
                       })
             );
+            engine.speedCalibrationFile = speedCalibrationFile;
             return engine;
         } catch (error) {
             await model.dispose();
@@ -332,6 +340,8 @@ export class DialEngine {
 
     /** the 1x speed that achieved speedups divide by: measured by the speed calibration, or why there is none */
     get fullSpeedBaseline(): FullSpeedBaseline {
+        const drift = this.driftMonitor.drifted;
+        if (drift !== undefined) return {missingBecause: driftReason(drift)};
         const tokensPerSecond = this.fullSpeedTokensPerSecond;
         return tokensPerSecond > 0 ? {tokensPerSecond} : {missingBecause: this.noMeasuredBaselineReason ?? missingBaselineReason({layerSkipSupported: true})};
     }
@@ -349,6 +359,7 @@ export class DialEngine {
         const plan = this.plan;
         const output = await this.generator.generate(request);
         const timings = output.timings;
+        this.checkCalibrationAgainst(plan, timings);
         // only a batch-1 run with one plan throughout compares with the calibrated batch-1 rate
         const achieved = achievedSpeedupOf(
             {
@@ -378,6 +389,24 @@ export class DialEngine {
         };
         this.lastStats = stats;
         return {...output, keptLayers: [...this.plan.keptLayers], skippedLayers: [...this.plan.skippedLayers], stats};
+    }
+
+    /**
+     * Compares a run with the calibrated cost model: batch 1, one plan, no drafts, enough tokens. When the
+     * last runs drift beyond 5%, the cached calibration goes, so the next load measures the machine again.
+     */
+    private checkCalibrationAgainst(plan: SkipPlan, timings: GenerationOutput["timings"]): void {
+        const comparable =
+            this.costModel.source === "calibrated" &&
+            timings.maxBatch === 1 &&
+            plan === this.plan &&
+            plan.lossless !== true &&
+            timings.speculation == null &&
+            timings.generatedTokens >= 8 &&
+            timings.decodeTokensPerSecond > 0;
+        if (!comparable) return;
+        const verdict = this.driftMonitor.observe(secondsPerToken(this.costModel, plan.keptLayers), 1 / timings.decodeTokensPerSecond);
+        if (verdict !== undefined && this.speedCalibrationFile !== undefined) fs.rmSync(this.speedCalibrationFile, {force: true});
     }
 
     /** "prefix", or the fill-in-the-middle style the model's vocabulary has markers for */
@@ -465,6 +494,7 @@ export class DialEngine {
             prefill: this.prefillPolicy,
             costModelSource: this.costModel.source,
             ...(this.speedCalibrationError != null ? {speedCalibrationError: this.speedCalibrationError} : {}),
+            ...(this.driftMonitor.drifted !== undefined ? {speedCalibrationDrift: driftReason(this.driftMonitor.drifted)} : {}),
             fullSpeedTokensPerSecond: this.fullSpeedTokensPerSecond,
             maxSpeedup: this.plan.maxSpeedup,
             completionStyle: this.completionStyle,

@@ -15,6 +15,9 @@ import {panelRunStats} from "../../extension/panel/panel-model.js";
 import {statusTooltipLines} from "../../extension/speed-level.js";
 import {summaryHeader} from "../../extension/commands/summary-format.js";
 import {parseToWebview} from "../../common/panel-messages.js";
+import {speedCalibrationFile} from "../../engine/speed-calibration.js";
+import {readModelProfile} from "../../engine/model-profile.js";
+import {COST_MODEL_FORMAT, type CostModel} from "../../engine/plan/index.js";
 import {patchedLlama} from "../native/harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
@@ -120,5 +123,59 @@ describe("achieved speedup against a measured 1x speed", () => {
             assert.match(first.stats.whyNoAchievedSpeedup ?? "", /^\d requests decoded side by side \(batch \d\), and the 1x speed is measured at batch 1$/);
         }
         assert.equal(first.stats.batch, 2, "two requests started together should share decode steps");
+    });
+});
+
+describe("a cached calibration that no longer matches the machine", () => {
+    let engine: DialEngine;
+    const cacheDirectory = path.join(cacheRoot, "stale");
+    let staleFile: string;
+
+    before(async () => {
+        // a calibration cached when this machine was (say) 50 times faster: the engine reads it at load
+        // and believes it, until its own runs say otherwise
+        const {shape} = await readModelProfile(storiesPath);
+        const stale: CostModel = {
+            format: COST_MODEL_FORMAT,
+            layerCount: shape.layerCount,
+            fixedSeconds: 1e-6,
+            layerSeconds: Array.from({length: shape.layerCount}, () => 1e-6),
+            source: "calibrated",
+            calibration: {measurements: 6, rmsResidualSeconds: 0}
+        };
+        staleFile = speedCalibrationFile({modelPath: storiesPath, buildId: "drift-test", device: "cpu", threads: 1, batch: 1}, cacheDirectory);
+        fs.mkdirSync(cacheDirectory, {recursive: true});
+        fs.writeFileSync(staleFile, JSON.stringify(stale));
+        engine = await DialEngine.load({
+            llama: await patchedLlama(),
+            modelPath: storiesPath,
+            contextSize: 256,
+            sequences: 1,
+            threads: 1,
+            buildId: "drift-test",
+            calibrationCacheDirectory: path.join(cacheRoot, "order-stale"),
+            speedCalibration: {cacheDirectory}
+        });
+    });
+    after(async () => {
+        await engine.dispose();
+    });
+
+    test("after a few real runs the engine drops it from the cache and stops calling runs achieved against it", async () => {
+        assert.equal(engine.summary({binsDirectory: "", buildType: ""}).costModelSource, "calibrated");
+        const first = await engine.generate({prompt: "Once upon a time", maxTokens: 16, temperature: 0, stopAtEndOfGeneration: false});
+        assert.equal(typeof first.stats.achievedSpeedup, "number", "the first runs still compare with the cached 1x speed");
+        const reasons: (string | undefined)[] = [];
+        for (let run = 0; run < 4; run++) {
+            const {stats} = await engine.generate({prompt: `Tom had ${run} ball`, maxTokens: 16, temperature: 0, stopAtEndOfGeneration: false});
+            reasons.push(stats.whyNoAchievedSpeedup);
+        }
+        assert.deepEqual(reasons.slice(0, 3), [undefined, undefined, undefined]);
+        assert.match(
+            reasons[3] ?? "",
+            /^the 1x speed measured at load no longer matches this machine: the last 5 runs took \d+% longer per token than predicted/
+        );
+        assert.equal(fs.existsSync(staleFile), false, "the next load measures again");
+        assert.equal(engine.summary({binsDirectory: "", buildType: ""}).speedCalibrationDrift, reasons[3]);
     });
 });

@@ -1,8 +1,10 @@
 // Which runs get an achieved speedup, and the reason every other run carries (engine/achieved-speedup.ts);
-// and the statistics the speed calibration and bench speed rest on (engine/timing-statistics.ts).
+// the statistics the speed calibration and bench speed rest on (engine/timing-statistics.ts); and when
+// real runs say the calibration drifted (engine/calibration-drift.ts).
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import {achievedSpeedupOf, missingBaselineReason} from "../../engine/achieved-speedup.js";
+import {CalibrationDriftMonitor, driftReason} from "../../engine/calibration-drift.js";
 import {meanInterval, pairedRatioInterval, studentT975, withoutOutliers} from "../../engine/timing-statistics.js";
 
 const run = {decodeTokensPerSecond: 60, generatedTokens: 64, maxBatch: 1, planChanged: false};
@@ -66,5 +68,25 @@ describe("timing statistics", () => {
         );
         assert.ok(Math.abs(interval.mean - 1.5) < 1e-12);
         assert.ok(interval.halfWidth < 1e-9);
+    });
+});
+
+describe("calibration drift", () => {
+    test("a window of runs beyond 5%, clear of noise, is drift; noisy or close runs are not", () => {
+        const steady = new CalibrationDriftMonitor();
+        for (const ratio of [1.03, 0.98, 1.04, 1.01, 0.99, 1.02]) assert.equal(steady.observe(0.1, 0.1 * ratio), undefined);
+        assert.equal(steady.drifted, undefined);
+
+        const noisy = new CalibrationDriftMonitor();
+        for (const ratio of [1.5, 0.7, 1.3, 0.8, 1.2]) assert.equal(noisy.observe(0.1, 0.1 * ratio), undefined, "a mean of 1.1 whose interval holds 1");
+
+        const slower = new CalibrationDriftMonitor();
+        const verdicts = [1.12, 1.1, 1.14, 1.11, 1.13].map((ratio) => slower.observe(0.1, 0.1 * ratio));
+        assert.deepEqual(verdicts.slice(0, 4), [undefined, undefined, undefined, undefined], "judged only over a full window");
+        assert.ok(verdicts[4] !== undefined && Math.abs(verdicts[4].ratio.mean - 1.12) < 1e-9);
+        assert.equal(
+            driftReason(verdicts[4]),
+            "the 1x speed measured at load no longer matches this machine: the last 5 runs took 12% longer per token than predicted; reload the model to calibrate again"
+        );
     });
 });
