@@ -13,11 +13,12 @@ export async function openSummarizeSample(extensionUri: vscode.Uri): Promise<voi
     let uri = vscode.Uri.from({scheme: "untitled", path: name});
     for (let copy = 2; taken.has(uri.toString()); copy++) uri = vscode.Uri.from({scheme: "untitled", path: name.replace(/\.txt$/, `-${copy}.txt`)});
     const document = await vscode.workspace.openTextDocument(uri);
+    // beside the walkthrough, which stays in view with its Summarize Selection button; shown before the
+    // edit, which would otherwise open the untitled document in the walkthrough's group as well
+    const editor = await vscode.window.showTextDocument(document, {preview: false, viewColumn: vscode.ViewColumn.Beside});
     const edit = new vscode.WorkspaceEdit();
     edit.insert(uri, new vscode.Position(0, 0), text);
     await vscode.workspace.applyEdit(edit);
-    // beside the walkthrough, which stays in view with its Summarize Selection button
-    const editor = await vscode.window.showTextDocument(document, {preview: false, viewColumn: vscode.ViewColumn.Beside});
     const end = document.lineAt(document.lineCount - 1).range.end;
     editor.selection = new vscode.Selection(new vscode.Position(0, 0), end);
 }

@@ -22,12 +22,18 @@ export class SummaryDocument {
         const open = new Set(vscode.workspace.textDocuments.filter((document) => !document.isClosed).map((document) => document.uri.toString()));
         const uriFor = (title: string) => vscode.Uri.from({scheme: "untitled", path: title});
         const uri = uriFor(summaryTitle(sourceName, (title) => open.has(uriFor(title).toString())));
-        // the name's extension (.txt, .py) would choose the language; a summary is Markdown whatever it summarizes
-        const document = await vscode.languages.setTextDocumentLanguage(await vscode.workspace.openTextDocument(uri), "markdown");
+        // shown first: setting the language of an untitled document that no editor shows yet opens it in the
+        // active group as well (seen in VS Code 1.100), and the summary must be in one place, beside
+        const shown = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), {
+            viewColumn: vscode.ViewColumn.Beside,
+            preserveFocus: true,
+            preview: false
+        });
+        // the name's extension (.txt, .py) chose the language; a summary is Markdown whatever it summarizes
+        const document = await vscode.languages.setTextDocumentLanguage(shown.document, "markdown");
         const edit = new vscode.WorkspaceEdit();
         edit.insert(uri, new vscode.Position(0, 0), `${header}\n\n`);
         await vscode.workspace.applyEdit(edit);
-        await vscode.window.showTextDocument(document, {viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false});
         return new SummaryDocument(document);
     }
 

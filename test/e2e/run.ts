@@ -27,6 +27,8 @@ import {inlineCompletion} from "./scenarios/inline-completion.js";
 import {commandPalette} from "./scenarios/command-palette.js";
 import {closeSummaryEditors, COMPLETION_FILE, STORY_FILE, STORY_TEXT} from "./scenarios/layer-dial-ui.js";
 import {engineCrash} from "./scenarios/engine-crash.js";
+import {firstRunWalkthrough} from "./scenarios/first-run-walkthrough.js";
+import {markdownSummary} from "./scenarios/markdown-summary.js";
 import {missingModel} from "./scenarios/missing-model.js";
 import type {Scenario} from "./scenarios/scenario.js";
 import {speedLevelStatusBar} from "./scenarios/speed-level-status-bar.js";
@@ -36,10 +38,20 @@ import {parseResultLine, SUITE_FILTER_VARIABLE} from "./suite/result-line.js";
 
 /**
  * In this order: the palette check comes first, while nothing runs; the level change expects Quality first; the
- * missing model comes last because it changes the setting. Inline completion loads the model itself, so it also
- * runs alone.
+ * missing model and the first-run walkthrough (which empties the setting and picks the model again) come last
+ * because they change the setting. Inline completion loads the model itself, so it also runs alone.
  */
-const SCENARIOS: readonly Scenario[] = [commandPalette, summarizeSelection, speedLevelStatusBar, generateAtCursor, inlineCompletion, engineCrash, missingModel];
+const SCENARIOS: readonly Scenario[] = [
+    commandPalette,
+    summarizeSelection,
+    speedLevelStatusBar,
+    generateAtCursor,
+    inlineCompletion,
+    engineCrash,
+    missingModel,
+    firstRunWalkthrough,
+    markdownSummary
+];
 
 const OUTPUT_DIR = path.join(REPO_ROOT, "test/.output/e2e");
 const MODEL_PATH = path.resolve(REPO_ROOT, "../shared/models/stories260K.gguf");
