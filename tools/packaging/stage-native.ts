@@ -1,11 +1,13 @@
 // Copies the patched llama.cpp build from the native build cache into dist/native, where the installed
 // extension tells the engine host to load it from (LAYER_DIAL_NATIVE_DIR): layer-dial-build.json, bins/
 // (our addon and libllama, node-llama-cpp's ggml base and CPU variants) and backends/vulkan/. This is the
-// only native build a VSIX ships: not node-llama-cpp's prebuilt addons, not the llama.cpp sources.
+// only native build a VSIX ships: not node-llama-cpp's prebuilt addons, not the llama.cpp sources. It also
+// writes dist/ThirdPartyNotices.txt (third-party-notices.ts).
 // Usage: tsx tools/packaging/stage-native.ts [--require]   (--require: fail when there is no build)
 import fs from "node:fs";
 import path from "node:path";
 import {buildDirectory, computeBuildKey, defaultBuildOptions, projectRoot, readBuildInfo} from "../../engine/native/build-record.js";
+import {renderNotices} from "./third-party-notices.js";
 
 const required = process.argv.includes("--require");
 const unknown = process.argv.slice(2).filter((arg) => arg !== "--require");
@@ -28,6 +30,10 @@ if (sourceInfo === undefined) {
     console.warn(`${message} The extension will say so when a command needs the engine.`);
     process.exit(0);
 }
+
+// the licenses of what dist/ carries from others (llama.cpp's among them), rewritten on every staging
+fs.mkdirSync(path.join(projectRoot, "dist"), {recursive: true});
+fs.writeFileSync(path.join(projectRoot, "dist", "ThirdPartyNotices.txt"), renderNotices());
 
 const staged = readBuildInfo(target);
 if (staged?.id === sourceInfo.id && staged.builtAt === sourceInfo.builtAt && fs.existsSync(path.join(target, "bins", "llama-addon.node"))) {

@@ -52,13 +52,14 @@ export function isVsixTarget(value: string): value is VsixTarget {
 /**
  * What every target's VSIX holds: the bundles, the build record and our addon, the panel, node-llama-cpp's
  * JavaScript, and the Marketplace's documents (vsce stores README.md as readme.md, CHANGELOG.md as
- * changelog.md and LICENSE as LICENSE.txt).
+ * changelog.md and LICENSE as LICENSE.txt), with the notices of the third-party code outside node_modules.
  */
 export const COMMON_REQUIRED_FILES = [
     "extension/package.json",
     "extension/readme.md",
     "extension/changelog.md",
     "extension/LICENSE.txt",
+    "extension/dist/ThirdPartyNotices.txt",
     "extension/dist/extension.cjs",
     "extension/dist/engine/host.mjs",
     "extension/dist/native/layer-dial-build.json",
