@@ -1,23 +1,31 @@
-// Runs the engine's own speed calibration (the one behind the dial's predictions) at batch 1 and 4 in its
-// own process, and prints the cost models as one JSON line.
+// Runs the engine's own speed calibration (the one behind the dial's predictions) at each batch size in
+// its own process, and prints the cost models, each point's 95% interval, or why a batch's calibration
+// was refused, as one JSON line. The bench passes a scratch cache directory: a benchmark's calibration
+// never lands in (or is read from) the user's cache.
+//   tsx bench/calibrate-worker.ts '{"modelPath":"...","batches":[1,4],"cacheDirectory":"/tmp/...","targetRelativeHalfWidth":0.02}'
 import {readModelProfile} from "../engine/model-profile.js";
 import {loadPatchedLlama} from "../engine/native/loader.js";
 import {LayerSkipContext} from "../engine/native/skip-context.js";
 import {buildSchedule, estimateCostModelFromTensorBytes, type CostModel, type ModelShape} from "../engine/plan/index.js";
 import {SkipAwareCache} from "../engine/skip-aware-cache.js";
-import {calibrateSpeed} from "../engine/speed-calibration.js";
+import {calibrateSpeed, type CalibrationPoint, type SpeedCalibrationTuning} from "../engine/speed-calibration.js";
 import {describeCompute} from "../common/engine-protocol.js";
 
-export type CalibrationReport = {shape: ModelShape; costModels: Record<number, CostModel>; cached: Record<number, boolean>; compute: string};
+export type CalibrationRequest = SpeedCalibrationTuning & {modelPath: string; batches: number[]; threads?: number};
 
-const [modelPath, batchesArgument = "1,4"] = process.argv.slice(2);
+export type BatchCalibration = {costModel: CostModel; points: CalibrationPoint[]; notCachedReason?: string} | {error: string};
+
+export type CalibrationReport = {shape: ModelShape; prior: CostModel; calibrations: Record<number, BatchCalibration>; compute: string; threads: number};
+
+const request = JSON.parse(process.argv[2] ?? "{}") as CalibrationRequest;
 const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
-const model = await llama.loadModel({modelPath, gpuLayers: backend.gpu === false ? 0 : "auto"});
-const profile = await readModelProfile(modelPath);
-const batches = batchesArgument.split(",").map(Number);
+const model = await llama.loadModel({modelPath: request.modelPath, gpuLayers: backend.gpu === false ? 0 : "auto"});
+const profile = await readModelProfile(request.modelPath);
+const threads = request.threads ?? llama.cpuMathCores;
 const context = await LayerSkipContext.create(model, {
-    contextSize: 4096 > (profile.trainContextSize ?? 4096) ? profile.trainContextSize! : 4096,
-    sequences: Math.max(4, ...batches)
+    contextSize: Math.min(1024, profile.trainContextSize ?? 1024),
+    sequences: Math.max(...request.batches),
+    threads
 });
 const cache = new SkipAwareCache(context);
 const schedule = buildSchedule(profile.shape);
@@ -28,21 +36,28 @@ const compute = describeCompute({
     offloadedLayers: model.gpuLayers,
     offloadableLayers: profile.shape.layerCount + 1
 });
-const report: CalibrationReport = {shape: profile.shape, costModels: {}, cached: {}, compute};
-for (const batch of batches) {
-    const result = await calibrateSpeed({
-        cache,
-        schedule,
-        prior,
-        modelPath,
-        vocabularySize: profile.vocabularySize,
-        buildId: buildInfo?.id ?? binsDirectory,
-        device: compute,
-        threads: llama.cpuMathCores,
-        batch
-    });
-    report.costModels[batch] = result.costModel;
-    report.cached[batch] = result.cached;
+const report: CalibrationReport = {shape: profile.shape, prior, calibrations: {}, compute, threads};
+for (const batch of request.batches) {
+    try {
+        const result = await calibrateSpeed({
+            ...request,
+            cache,
+            schedule,
+            prior,
+            vocabularySize: profile.vocabularySize,
+            buildId: buildInfo?.id ?? binsDirectory,
+            device: compute,
+            threads,
+            batch
+        });
+        report.calibrations[batch] = {
+            costModel: result.costModel,
+            points: result.points,
+            ...(result.notCachedReason !== undefined ? {notCachedReason: result.notCachedReason} : {})
+        };
+    } catch (error) {
+        report.calibrations[batch] = {error: (error as Error).message};
+    }
 }
 console.log(JSON.stringify(report));
 await context.dispose();

@@ -9,19 +9,23 @@ import {CliUsageError} from "../engine/cli/usage-error.js";
 import {resolveModelPath} from "../engine/model-source.js";
 import {gpuChoices, isGpuChoice} from "../engine/native/loader.js";
 import {parseStrategyName} from "../engine/plan/index.js";
-import {BENCH_FIXTURE} from "../test/fixtures/fixture-models.js";
+import {BENCH_FIXTURE, benchShapeFixture, ensureFixture, InvalidBenchShapeError} from "../test/fixtures/fixture-models.js";
 import {formatCompletionBench, runCompletionBench} from "./completion.js";
 import {formatLeakBench, runLeakBench} from "./leak.js";
 import {formatLosslessBench, runLosslessBench} from "./lossless.js";
 import {formatNativeVsStock, runNativeVsStock} from "./native-vs-stock.js";
 import {DEFAULT_HELDOUT_TEXT, runQualityBench} from "./quality.js";
 import {formatSpeedBench, runSpeedBench} from "./speed.js";
+import {formatEngineOverhead, runEngineOverhead} from "./engine-overhead.js";
 
 export const benchUsage = `Usage: npm run bench -- <benchmark> [options]   (or layer-dial-bench <benchmark> [options])
 
 Benchmarks:
-  speed --model M [--runs N] [--tokens N]
-        decode speed at every target, batch 1 and 4, against the prediction; and the patched build against the stock one
+  speed --model M | --shape LxE [--runs N] [--tokens N] [--batches 1,4] [--contexts 100,1500] [--targets 1.25,1.5,2,3]
+        [--threads N] [--calibration-target 0.02] [--calibration-seconds 4]
+        decode speed at every target, batch and context against the prediction, each achieved/predicted ratio
+        with its 95% interval over interleaved runs; the engine at 1x against a raw decode loop, and the patched
+        build against the stock one. --shape 32x1536 writes a Q8_0 llama of that shape to test/.fixtures/
   quality --model M [--text FILE] [--calibrate | --recalibrate] [--estimate] [--strategies even,paper,…]
           [--calibration-text FILE] [--cache-dir DIR] [--out-dir DIR] [--window N] [--max-tokens N] [--threads N]
         what each strategy and depth costs in quality (teacher-forced; also writes a table and an SVG plot to
@@ -33,6 +37,9 @@ Benchmarks:
   lossless --model M [--text FILE] [--runs N] [--tokens N] [--threads N]
         tokens/s at Quality and at Lossless (interleaved pairs), the drafter's acceptance, choice and predicted
         speedup against the measured one, each draft depth's acceptance, and whether both wrote the same tokens
+  engine-overhead --model M | --shape LxE [--runs N] [--tokens N] [--threads N]
+        the engine's path at 1x against a raw patched decode loop on the same weights, in one process, alternating
+        bursts (default 12 pairs of 32 tokens): engine/raw with its 95% interval
   native-vs-stock [--model M] [--runs N] [--tokens N]
         the patched build at 1x against node-llama-cpp's stock binary (default model: the bench fixture)
 
@@ -57,6 +64,12 @@ const options = {
     "calibration-text": {type: "string"},
     "cache-dir": {type: "string"},
     "out-dir": {type: "string"},
+    shape: {type: "string"},
+    batches: {type: "string"},
+    contexts: {type: "string"},
+    targets: {type: "string"},
+    "calibration-target": {type: "string"},
+    "calibration-seconds": {type: "string"},
     window: {type: "string"},
     threads: {type: "string"},
     requests: {type: "string"},
@@ -68,7 +81,7 @@ type Values = ReturnType<typeof parseArgs<{options: typeof options; allowPositio
 
 /** the options each benchmark takes, besides --gpu, --json and --help */
 const benchmarkOptions: Record<string, OptionName[]> = {
-    speed: ["model", "runs", "tokens"],
+    speed: ["model", "shape", "runs", "tokens", "batches", "contexts", "targets", "threads", "calibration-target", "calibration-seconds"],
     quality: [
         "model",
         "text",
@@ -86,7 +99,8 @@ const benchmarkOptions: Record<string, OptionName[]> = {
     completion: ["model", "max-tokens", "files"],
     lossless: ["model", "text", "runs", "tokens", "threads"],
     leak: ["model", "requests", "max-tokens"],
-    "native-vs-stock": ["model", "runs", "tokens"]
+    "native-vs-stock": ["model", "runs", "tokens"],
+    "engine-overhead": ["model", "shape", "runs", "tokens", "threads"]
 };
 
 function integerOption(values: Values, name: OptionName, minimum: number): number | undefined {
@@ -95,6 +109,28 @@ function integerOption(values: Values, name: OptionName, minimum: number): numbe
     const value = Number(raw);
     if (!(Number.isInteger(value) && value >= minimum)) throw new CliUsageError(`--${name} must be an integer ≥ ${minimum} (got "${String(raw)}")`);
     return value;
+}
+
+function numberListOption(values: Values, name: OptionName, valid: (value: number) => boolean, what: string): number[] | undefined {
+    const raw = values[name];
+    if (raw == null) return undefined;
+    const list = String(raw).split(",").map(Number);
+    if (list.length === 0 || !list.every((value) => Number.isFinite(value) && valid(value)))
+        throw new CliUsageError(`--${name} takes ${what}, separated by commas (got "${String(raw)}")`);
+    return list;
+}
+
+/** the generated model of a --shape, written once (minutes for a 1 GB one) and reused while its spec is the same */
+async function shapeModelPath(shape: string, model: string | undefined): Promise<string> {
+    if (model != null) throw new CliUsageError("speed takes --model or --shape, not both");
+    try {
+        const fixture = benchShapeFixture(shape);
+        log(`writing ${fixture.path} for --shape ${shape} (unless it is there already)`);
+        return (await ensureFixture(fixture)).model.path;
+    } catch (error) {
+        if (error instanceof InvalidBenchShapeError) throw new CliUsageError(error.message);
+        throw error;
+    }
 }
 
 async function modelPath(values: Values, benchmark: string): Promise<string> {
@@ -133,9 +169,16 @@ export async function main(argv: string[]): Promise<void> {
     switch (benchmark) {
         case "speed": {
             const result = await runSpeedBench({
-                modelPath: await modelPath(values, benchmark),
-                runs: integerOption(values, "runs", 1),
-                tokens: integerOption(values, "tokens", 8)
+                modelPath: values.shape != null ? await shapeModelPath(values.shape, values.model) : await modelPath(values, benchmark),
+                runs: integerOption(values, "runs", 2),
+                tokens: integerOption(values, "tokens", 8),
+                batches: numberListOption(values, "batches", (v) => Number.isInteger(v) && v >= 1, "whole numbers ≥ 1"),
+                contexts: numberListOption(values, "contexts", (v) => Number.isInteger(v) && v >= 16, "whole numbers ≥ 16"),
+                targets: numberListOption(values, "targets", (v) => v >= 1, "ratios ≥ 1"),
+                threads: integerOption(values, "threads", 1),
+                calibrationTarget: numberListOption(values, "calibration-target", (v) => v > 0 && v < 1, "a share between 0 and 1")?.[0],
+                calibrationSeconds: numberListOption(values, "calibration-seconds", (v) => v > 0, "seconds")?.[0],
+                log
             });
             return report(json, result, `\n${formatSpeedBench(result)}`);
         }
@@ -207,6 +250,16 @@ export async function main(argv: string[]): Promise<void> {
                 log
             });
             return report(json, result, `\n${formatNativeVsStock(result)}`);
+        }
+        case "engine-overhead": {
+            const result = await runEngineOverhead({
+                modelPath: values.shape != null ? await shapeModelPath(values.shape, values.model) : await modelPath(values, benchmark),
+                runs: integerOption(values, "runs", 2),
+                tokens: integerOption(values, "tokens", 4),
+                threads: integerOption(values, "threads", 1),
+                log
+            });
+            return report(json, result, `\n${formatEngineOverhead(result)}`);
         }
     }
 }

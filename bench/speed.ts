@@ -1,153 +1,224 @@
-// layer-dial-bench speed (npm run bench -- speed): for targets 1, 1.25, 1.5, 2, 3 (clamped to the model's max) at batch 1 and 4,
-// the kept layers, the dial's predicted speedup (from the engine's own calibration), the measured decode
-// tokens/s of the engine's own generation path (median of interleaved runs in separate processes), and
-// achieved = tokens/s ÷ tokens/s at 1x of the same batch size; plus the patched build at 1x against the
-// stock prebuilt binary, both through the same raw decode loop.
+// layer-dial-bench speed (npm run bench -- speed): does the dial deliver what it predicts?
+// For targets 1, 1.25, 1.5, 2, 3 (clamped to the model's max), at batch 1 and 4, at a short (~100 tokens)
+// and a long (~1,500 tokens) context: the kept layers, the dial's predicted speedup (from the engine's own
+// calibration, made fresh in a scratch cache), and the tokens/s of the engine's own generation path in
+// interleaved runs, each in its own process. achieved = tokens/s ÷ tokens/s at 1x of the same batch and
+// context *in the same run*; every achieved/predicted ratio comes with its 95% confidence interval over
+// the runs. Also the engine at 1x against a raw patched decode loop (how much the engine's JS path costs)
+// and the patched build against the stock binary through that raw loop.
 import {execFileSync} from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {planForSpeed} from "../engine/plan/index.js";
-import type {CalibrationReport} from "./calibrate-worker.js";
+import {meanInterval, pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
+import type {BatchCalibration, CalibrationReport, CalibrationRequest} from "./calibrate-worker.js";
 import type {DecodeRequest} from "./decode-worker.js";
-import {measureDecode, median} from "./run-worker.js";
+import {measureDecode} from "./run-worker.js";
 
 export type SpeedBenchOptions = {
     modelPath: string;
-    /** interleaved runs per configuration. Defaults to 3. */
+    /** interleaved runs per configuration; a 95% interval needs several. Defaults to 5. */
     runs?: number;
     /** decoded tokens per run. Defaults to 64. */
     tokens?: number;
+    /** Defaults to 1, 1.25, 1.5, 2, 3 (1 is always measured: it is the baseline). */
     targets?: number[];
+    /** Defaults to 1 and 4. */
     batches?: number[];
+    /** mean context lengths while decoding (the prompt is this less half the decoded tokens). Defaults to 100 and 1500. */
+    contexts?: number[];
+    /** the calibration's goal for each point's 95% interval, ± this share of its mean. Defaults to the engine's (0.02). */
+    calibrationTarget?: number;
+    /** the most seconds the calibration times one depth. Defaults to the engine's (4). */
+    calibrationSeconds?: number;
+    /** decode threads in every process. Defaults to the CPU's math cores (the engine's default). */
+    threads?: number;
+    log?: (line: string) => void;
 };
 
 export type SpeedBenchRow = {
     target: number;
     predicted: number;
     batch: number;
+    /** mean context length while decoding */
+    context: number;
     keptLayers: number;
-    tokensPerSecond: number;
-    /** the slowest and fastest run */
-    tokensPerSecondRange: [number, number];
-    achieved: number;
-    /** tokens/s over the same batch's 1x tokens/s of the same run: the lowest and highest run */
-    achievedRange: [number, number];
+    /** mean tokens/s over the runs, with its 95% interval */
+    tokensPerSecond: MeanInterval;
+    /** tokens/s over the same batch's and context's 1x tokens/s, paired within each run */
+    achieved: MeanInterval;
+    /** achieved / predicted: 1 is a prediction that came true */
+    achievedOverPredicted: MeanInterval;
 };
 
 export type SpeedBenchResult = {
     model: string;
     runs: number;
     tokens: number;
-    rows: SpeedBenchRow[];
-    stockRatio: number;
-    /** patched over stock within each run: the lowest and highest */
-    stockRatioRange: [number, number];
-    patchedTokensPerSecond: number;
-    stockTokensPerSecond: number;
+    threads: number;
     compute: string;
+    /** the machine's 1-minute load average before and after: how busy it was while measuring */
+    loadAverage: {before: number; after: number; cores: number};
+    /** why a batch's calibration gave no prediction (its rows are then missing) */
+    calibrationErrors: Record<number, string>;
+    calibrations: Record<number, BatchCalibration>;
+    rows: SpeedBenchRow[];
+    /** the engine's path at 1x, batch 1, short context, over a raw patched decode loop of the same tokens */
+    engineOverRaw: MeanInterval;
+    /** the patched build over the stock binary, both through the raw decode loop */
+    patchedOverStock: MeanInterval;
 };
 
-function calibrate(modelPath: string, batches: number[]): CalibrationReport {
+const DEFAULT_CONTEXTS = [100, 1500];
+
+function calibrate(request: CalibrationRequest): CalibrationReport {
     const worker = fileURLToPath(new URL("./calibrate-worker.ts", import.meta.url));
-    const output = execFileSync(process.execPath, ["--import", "tsx", worker, modelPath, batches.join(",")], {
+    const output = execFileSync(process.execPath, ["--import", "tsx", worker, JSON.stringify(request)], {
         encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"]
+        stdio: ["ignore", "pipe", "inherit"],
+        maxBuffer: 16 * 1024 * 1024
     });
     return JSON.parse(output.trim().split("\n").at(-1)!) as CalibrationReport;
 }
 
+type Configuration = {target: number; batch: number; context: number; predicted: number; keptLayers: number; request: DecodeRequest};
+
 export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBenchResult> {
-    const runs = options.runs ?? 3;
+    const runs = options.runs ?? 5;
     const tokens = options.tokens ?? 64;
     const batches = options.batches ?? [1, 4];
-    const targets = options.targets ?? [1, 1.25, 1.5, 2, 3];
+    const contexts = options.contexts ?? DEFAULT_CONTEXTS;
+    const targets = [...new Set([1, ...(options.targets ?? [1, 1.25, 1.5, 2, 3])])];
+    const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+    const loadBefore = os.loadavg()[0];
 
-    const calibration = calibrate(options.modelPath, batches);
-    const configurations: {target: number; batch: number; predicted: number; keptLayers: number; request: DecodeRequest}[] = [];
-    for (const batch of batches)
-        for (const target of targets) {
-            const plan = planForSpeed({model: calibration.shape, costModel: calibration.costModels[batch]}, target);
-            configurations.push({
-                target: plan.targetSpeedup,
-                batch,
-                predicted: plan.predictedSpeedup,
-                keptLayers: plan.depth,
-                request: {binary: "engine", modelPath: options.modelPath, mask: [...plan.skipMask], batch, tokens}
-            });
+    // a scratch cache: the bench calibrates afresh, and never leaves its (maybe noisy) result for the user
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-bench-speed-"));
+    let calibration: CalibrationReport;
+    try {
+        calibration = calibrate({
+            modelPath: options.modelPath,
+            batches,
+            cacheDirectory: scratch,
+            ...(options.threads !== undefined ? {threads: options.threads} : {}),
+            ...(options.calibrationTarget !== undefined ? {targetRelativeHalfWidth: options.calibrationTarget} : {}),
+            ...(options.calibrationSeconds !== undefined ? {maxSecondsPerDepth: options.calibrationSeconds} : {})
+        });
+    } finally {
+        fs.rmSync(scratch, {recursive: true, force: true});
+    }
+    const calibrationErrors: Record<number, string> = {};
+    const configurations: Configuration[] = [];
+    for (const batch of batches) {
+        const batchCalibration = calibration.calibrations[batch];
+        if ("error" in batchCalibration) {
+            calibrationErrors[batch] = batchCalibration.error;
+            log(`batch ${batch}: the calibration was refused (${batchCalibration.error}); its rows are left out`);
+            continue;
         }
-    // the binaries alone, through the same raw decode loop: does the patched build cost anything at 1x?
-    const stock: DecodeRequest = {binary: "stock", modelPath: options.modelPath, batch: 1, tokens};
-    const patchedRaw: DecodeRequest = {binary: "patched", modelPath: options.modelPath, batch: 1, tokens};
+        for (const context of contexts)
+            for (const target of targets) {
+                const plan = planForSpeed({model: calibration.shape, costModel: batchCalibration.costModel}, target);
+                const promptTokens = Math.max(8, context - Math.floor(tokens / 2));
+                configurations.push({
+                    target: plan.targetSpeedup,
+                    batch,
+                    context,
+                    predicted: plan.predictedSpeedup,
+                    keptLayers: plan.depth,
+                    request: {
+                        binary: "engine",
+                        modelPath: options.modelPath,
+                        mask: [...plan.skipMask],
+                        batch,
+                        tokens,
+                        promptTokens,
+                        contextSize: promptTokens + tokens + 32,
+                        sequences: batch,
+                        threads: calibration.threads
+                    }
+                });
+            }
+    }
+    // the raw loops, at the short context and batch 1, in the same context shape as the engine's 1x there
+    const shortContext = Math.min(...contexts);
+    const shortPrompt = Math.max(8, shortContext - Math.floor(tokens / 2));
+    const rawShape = {modelPath: options.modelPath, batch: 1, tokens, promptTokens: shortPrompt, contextSize: shortPrompt + tokens + 32, sequences: 1};
+    const patchedRaw: DecodeRequest = {binary: "patched", ...rawShape, threads: calibration.threads};
+    const stock: DecodeRequest = {binary: "stock", ...rawShape, threads: calibration.threads};
+    const engineFull: DecodeRequest = {binary: "engine", ...rawShape, threads: calibration.threads};
 
-    const rates = new Map<DecodeRequest, number[]>([...configurations.map((c) => c.request), stock, patchedRaw].map((request) => [request, []]));
+    const requests = [...configurations.map((c) => c.request), engineFull, patchedRaw, stock];
+    const rates = new Map<DecodeRequest, number[]>(requests.map((request) => [request, []]));
     for (let run = 0; run < runs; run++) {
         // interleaved, and in a different order each run, so drift in the machine's speed spreads evenly
-        const order = [...rates.keys()];
+        const order = [...requests];
         if (run % 2 === 1) order.reverse();
         for (const request of order) {
             const measurement = measureDecode(request);
             rates.get(request)!.push(measurement.tokensPerSecond);
-            process.stderr.write(
-                `run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch ${request.batch} ` +
-                    `${request.mask?.filter(Boolean).length ?? 0} skipped: ${measurement.tokensPerSecond.toFixed(2)} tok/s\n`
+            log(
+                `run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch ${request.batch} prompt ${request.promptTokens} ` +
+                    `${request.mask?.filter(Boolean).length ?? 0} skipped: ${measurement.tokensPerSecond.toFixed(2)} tok/s (load ${os.loadavg()[0].toFixed(1)})`
             );
         }
     }
 
     const rows: SpeedBenchRow[] = configurations.map((configuration) => {
-        const fullRates = rates.get(configurations.find((c) => c.batch === configuration.batch && c.keptLayers === calibration.shape.layerCount)!.request)!;
+        const full = configurations.find(
+            (c) => c.batch === configuration.batch && c.context === configuration.context && c.keptLayers === calibration.shape.layerCount
+        )!;
         const ownRates = rates.get(configuration.request)!;
-        const tokensPerSecond = median(ownRates);
+        const fullRates = rates.get(full.request)!;
+        const achievedPerRun = ownRates.map((rate, run) => rate / fullRates[run]);
         return {
             target: configuration.target,
             predicted: configuration.predicted,
             batch: configuration.batch,
+            context: configuration.context,
             keptLayers: configuration.keptLayers,
-            tokensPerSecond,
-            tokensPerSecondRange: [Math.min(...ownRates), Math.max(...ownRates)],
-            achieved: tokensPerSecond / median(fullRates),
-            achievedRange: ratioRange(ownRates, fullRates)
+            tokensPerSecond: meanInterval(ownRates),
+            achieved: meanInterval(achievedPerRun),
+            achievedOverPredicted: meanInterval(achievedPerRun.map((achieved) => achieved / configuration.predicted))
         };
     });
-    const patchedTokensPerSecond = median(rates.get(patchedRaw)!);
-    const stockTokensPerSecond = median(rates.get(stock)!);
-    const stockRatioRange = ratioRange(rates.get(patchedRaw)!, rates.get(stock)!);
     return {
         model: path.basename(options.modelPath),
         runs,
         tokens,
+        threads: calibration.threads,
+        compute: calibration.compute,
+        loadAverage: {before: loadBefore, after: os.loadavg()[0], cores: os.availableParallelism()},
+        calibrationErrors,
+        calibrations: calibration.calibrations,
         rows,
-        stockRatio: patchedTokensPerSecond / stockTokensPerSecond,
-        stockRatioRange,
-        patchedTokensPerSecond,
-        stockTokensPerSecond,
-        compute: calibration.compute
+        engineOverRaw: pairedRatioInterval(rates.get(engineFull)!, rates.get(patchedRaw)!),
+        patchedOverStock: pairedRatioInterval(rates.get(patchedRaw)!, rates.get(stock)!)
     };
 }
 
-/** the smallest and largest ratio of two settings measured in the same run: the run-to-run spread of a
- *  ratio, free of the drift between runs that the interleaving spreads over every setting */
-function ratioRange(numerators: readonly number[], denominators: readonly number[]): [number, number] {
-    const ratios = numerators.map((value, run) => value / denominators[run]);
-    return [Math.min(...ratios), Math.max(...ratios)];
+function interval(value: MeanInterval, digits: number): string {
+    return `${value.mean.toFixed(digits)} ±${value.halfWidth.toFixed(digits)}`;
 }
 
 /** the result as a table (bench/main.ts prints it unless --json alone asks for the JSON) */
 export function formatSpeedBench(result: SpeedBenchResult): string {
-    return [
-        `${result.model} on ${result.compute}: ${result.runs} interleaved runs of ${result.tokens} tokens, median (range over runs; a ratio's range pairs the settings of one run)`,
-        "target  batch  kept  predicted  tok/s                    achieved               achieved/predicted",
+    const lines = [
+        `${result.model} on ${result.compute}, ${result.threads} threads: ${result.runs} interleaved runs of ${result.tokens} tokens, ` +
+            `mean ±95% interval (a ratio pairs the settings of one run); load average ${result.loadAverage.before.toFixed(1)} → ` +
+            `${result.loadAverage.after.toFixed(1)} on ${result.loadAverage.cores} cores`,
+        ...Object.entries(result.calibrationErrors).map(([batch, error]) => `batch ${batch}: no prediction, the calibration was refused: ${error}`),
+        "target  batch  context  kept  predicted  tok/s            achieved         achieved/predicted",
         ...result.rows.map(
             (row) =>
-                `${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.keptLayers).padStart(4)}  ` +
-                `${row.predicted.toFixed(3).padStart(9)}  ${row.tokensPerSecond.toFixed(2).padStart(6)} (${range(row.tokensPerSecondRange, 2)})  ` +
-                `${row.achieved.toFixed(3).padStart(6)} (${range(row.achievedRange, 3)})  ${(row.achieved / row.predicted).toFixed(3).padStart(6)}`
+                `${row.target.toFixed(2).padStart(6)}  ${String(row.batch).padStart(5)}  ${String(row.context).padStart(7)}  ${String(row.keptLayers).padStart(4)}  ` +
+                `${row.predicted.toFixed(3).padStart(9)}  ${interval(row.tokensPerSecond, 2).padEnd(15)}  ${interval(row.achieved, 3).padEnd(15)}  ` +
+                `${interval(row.achievedOverPredicted, 3)}`
         ),
-        `patched 1x / stock 1x (batch 1, raw decode): ${result.patchedTokensPerSecond.toFixed(2)} / ${result.stockTokensPerSecond.toFixed(2)} tok/s = ` +
-            `${result.stockRatio.toFixed(3)} (${range(result.stockRatioRange, 3)})`
-    ].join("\n");
-}
-
-function range([low, high]: readonly [number, number], digits: number): string {
-    return `${low.toFixed(digits)}–${high.toFixed(digits)}`;
+        `engine 1x / raw patched decode (batch 1, short context): ${interval(result.engineOverRaw, 3)}`,
+        `patched 1x / stock 1x (batch 1, raw decode): ${interval(result.patchedOverStock, 3)}`
+    ];
+    return lines.join("\n");
 }
