@@ -261,7 +261,7 @@ export class EngineSession implements vscode.Disposable {
             this.options.log.info(
                 `${options.title}: ${result.tokens} tokens, ${result.stopReason}, ` +
                     `${result.stats.decodeTokensPerSecond.toFixed(1)} tokens/s, ${result.stats.keptLayers}/${result.stats.layerCount} layers, ` +
-                    `achieved ${result.stats.achievedSpeedup === null ? "n/a" : `${result.stats.achievedSpeedup.toFixed(2)}x`}`
+                    `achieved ${result.stats.achievedSpeedup === null ? `— (${result.stats.whyNoAchievedSpeedup ?? "not measured"})` : `${result.stats.achievedSpeedup.toFixed(2)}x`}`
             );
             const stopReason = result.stopReason === "aborted" ? "cancelled" : result.stopReason === "maxTokens" ? "maxTokens" : "done";
             this.requestEmitter.fire({type: "ended", requestId, stopReason, result});
