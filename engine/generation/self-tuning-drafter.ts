@@ -2,7 +2,7 @@
 // step costs predict to be fastest (engine/plan/lossless.ts), and decodes plainly when no choice beats
 // plain decoding. Everything it knows is measured on this model and machine while it runs, so it tunes
 // itself per model and backend; priors only decide what it tries first.
-import {bestDraftLength, fitVerifyCost, verifySecondsOf, type SpeculativeStepCosts} from "../plan/lossless.js";
+import {bestDraftLength, fitVerifyCost, verifySecondsOf, type SpeculativeStepCosts, type VerifyCostLine} from "../plan/lossless.js";
 import type {DraftChoice, Drafter, StepObservation} from "./drafter.js";
 
 export type DraftCandidate = {
@@ -84,6 +84,8 @@ export class SelfTuningDrafter implements Drafter {
     private readonly warmupDraftLength: number;
     /** recent seconds of a verify batch, by positions (1 = a plain step) */
     private readonly verifyTimings = new Map<number, RecentMedian>();
+    /** null: nothing to fit yet; undefined: a timing came in since the last fit */
+    private verifyCostCache: {plainSeconds: number; line: VerifyCostLine} | null | undefined;
     private readonly timingWindow: number;
     private plainStreak = 0;
     /** consecutive steps whose best choice was predicted to pay */
@@ -115,7 +117,7 @@ export class SelfTuningDrafter implements Drafter {
     nextDraft(): DraftChoice | null {
         if (this.depths.length === 0) return null;
         // the plain cost is the yardstick of every prediction: measure it first, and keep it current
-        if (!this.verifySeconds.has(1)) return null;
+        if (this.verifyCosts() === undefined) return null;
         // priors cannot tell whether a depth's drafts agree with the full model: measure each one first
         const unmeasured = this.depths.find((record) => record.totalJudged < this.warmupJudged);
         if (unmeasured !== undefined) return {...this.choiceFor(unmeasured), length: this.warmupDraftLength};
@@ -160,16 +162,12 @@ export class SelfTuningDrafter implements Drafter {
             judged: record.totalJudged,
             draftSecondsPerToken: record.draftSeconds.median ?? null
         }));
-        const plainSeconds = this.verifySeconds.get(1);
-        const line = fitVerifyCost(
-            [...this.verifySeconds].map(([positions, seconds]) => ({positions, seconds})),
-            this.priorVerifyShare
-        );
+        const fitted = this.verifyCosts();
         const costs =
-            plainSeconds === undefined || line === undefined
+            fitted === undefined
                 ? null
-                : {plainSeconds, verifyFixedSeconds: line.fixedSeconds, verifySecondsPerPosition: line.secondsPerPosition};
-        if (this.depths.length === 0 || !this.verifySeconds.has(1))
+                : {plainSeconds: fitted.plainSeconds, verifyFixedSeconds: fitted.line.fixedSeconds, verifySecondsPerPosition: fitted.line.secondsPerPosition};
+        if (this.depths.length === 0 || fitted === undefined)
             return {mode: "learning", depth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1, depths, costs};
         const best = this.bestChoice();
         const record = this.depths.find((entry) => entry.candidate.depth === best.depth)!;
@@ -212,9 +210,7 @@ export class SelfTuningDrafter implements Drafter {
     }
 
     private costsFor(record: DepthRecord): SpeculativeStepCosts {
-        const points = [...this.verifySeconds].map(([positions, seconds]) => ({positions, seconds}));
-        const line = fitVerifyCost(points, this.priorVerifyShare)!;
-        const plainSeconds = this.verifySeconds.get(1)!;
+        const {plainSeconds, line} = this.verifyCosts()!;
         return {
             plainSeconds,
             draftSeconds: record.draftSeconds.median ?? record.candidate.costRatio * plainSeconds,
@@ -223,6 +219,7 @@ export class SelfTuningDrafter implements Drafter {
     }
 
     private recordVerify(positions: number, seconds: number) {
+        this.verifyCostCache = undefined;
         let timings = this.verifyTimings.get(positions);
         if (timings === undefined) this.verifyTimings.set(positions, (timings = new RecentMedian(this.timingWindow)));
         timings.add(seconds);
@@ -231,6 +228,20 @@ export class SelfTuningDrafter implements Drafter {
     /** median seconds of a verify batch, by positions (1 = a plain step) */
     private get verifySeconds(): Map<number, number> {
         return new Map([...this.verifyTimings].map(([positions, timings]) => [positions, timings.median!]));
+    }
+
+    /** the plain cost and the verify line, fitted again only after a new timing (every step asks, per depth) */
+    private verifyCosts(): {plainSeconds: number; line: VerifyCostLine} | undefined {
+        if (this.verifyCostCache === undefined) {
+            const seconds = this.verifySeconds;
+            const plainSeconds = seconds.get(1);
+            const line = fitVerifyCost(
+                [...seconds].map(([positions, value]) => ({positions, seconds: value})),
+                this.priorVerifyShare
+            );
+            this.verifyCostCache = plainSeconds === undefined || line === undefined ? null : {plainSeconds, line};
+        }
+        return this.verifyCostCache ?? undefined;
     }
 }
 
