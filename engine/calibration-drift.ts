@@ -3,7 +3,7 @@
 // off by more than the tolerance, and their 95% interval says it is no accident, the calibration no longer
 // describes the machine (another program took a core, the power plan changed): the engine drops it from
 // the cache, so the next load measures again, and stops calling runs "achieved" against it.
-import {meanInterval, type MeanInterval} from "./timing-statistics.js";
+import {meanInterval} from "./timing-statistics.js";
 
 export type DriftMonitorOptions = {
     /** the runs judged together. Defaults to 5. */
@@ -13,13 +13,14 @@ export type DriftMonitorOptions = {
 };
 
 export type DriftVerdict = {
-    /** observed/predicted time per token over the window: 1.12 is 12% slower than predicted */
-    ratio: MeanInterval;
+    /** observed/predicted time per token over the window (geometric mean): 1.12 is 12% slower than predicted */
+    ratio: number;
     runs: number;
 };
 
 export class CalibrationDriftMonitor {
-    private readonly ratios: number[] = [];
+    /** log(observed/predicted) per run: times vary by factors, so their ratios are judged on a log scale */
+    private readonly logRatios: number[] = [];
     private readonly window: number;
     private readonly tolerance: number;
     private verdict: DriftVerdict | undefined;
@@ -32,13 +33,14 @@ export class CalibrationDriftMonitor {
     /** records one comparable run; returns the verdict the first time the window drifts beyond the tolerance */
     observe(predictedSecondsPerToken: number, observedSecondsPerToken: number): DriftVerdict | undefined {
         if (!(predictedSecondsPerToken > 0 && observedSecondsPerToken > 0) || this.verdict !== undefined) return undefined;
-        this.ratios.push(observedSecondsPerToken / predictedSecondsPerToken);
-        if (this.ratios.length > this.window) this.ratios.shift();
-        if (this.ratios.length < this.window) return undefined;
-        const ratio = meanInterval(this.ratios);
+        this.logRatios.push(Math.log(observedSecondsPerToken / predictedSecondsPerToken));
+        if (this.logRatios.length > this.window) this.logRatios.shift();
+        if (this.logRatios.length < this.window) return undefined;
+        const logRatio = meanInterval(this.logRatios);
+        const ratio = Math.exp(logRatio.mean);
         // beyond the tolerance, and the interval clear of 1: a few noisy runs alone never recalibrate
-        if (Math.abs(ratio.mean - 1) <= this.tolerance || Math.abs(ratio.mean - 1) <= ratio.halfWidth) return undefined;
-        this.verdict = {ratio, runs: this.ratios.length};
+        if (Math.abs(ratio - 1) <= this.tolerance || Math.abs(logRatio.mean) <= logRatio.halfWidth) return undefined;
+        this.verdict = {ratio, runs: this.logRatios.length};
         return this.verdict;
     }
 
@@ -50,7 +52,7 @@ export class CalibrationDriftMonitor {
 
 /** the reason runs carry once the calibration drifted */
 export function driftReason(verdict: DriftVerdict): string {
-    const percent = Math.round((verdict.ratio.mean - 1) * 100);
+    const percent = Math.round((verdict.ratio - 1) * 100);
     return (
         `the 1x speed measured at load no longer matches this machine: the last ${verdict.runs} runs took ${Math.abs(percent)}% ` +
         `${percent > 0 ? "longer" : "less time"} per token than predicted; reload the model to calibrate again`

@@ -78,12 +78,20 @@ describe("calibration drift", () => {
         assert.equal(steady.drifted, undefined);
 
         const noisy = new CalibrationDriftMonitor();
-        for (const ratio of [1.5, 0.7, 1.3, 0.8, 1.2]) assert.equal(noisy.observe(0.1, 0.1 * ratio), undefined, "a mean of 1.1 whose interval holds 1");
+        for (const ratio of [1.5, 0.7, 1.3, 0.8, 1.2]) assert.equal(noisy.observe(0.1, 0.1 * ratio), undefined, "a mean of 1.06 whose interval holds 1");
+
+        const loadedMachine = new CalibrationDriftMonitor();
+        const spread = [400, 20000, 600, 700, 800].map((ratio) => loadedMachine.observe(1e-6, 1e-6 * ratio));
+        assert.ok(spread[4] !== undefined, "runs all far slower than predicted drift, however unevenly");
 
         const slower = new CalibrationDriftMonitor();
         const verdicts = [1.12, 1.1, 1.14, 1.11, 1.13].map((ratio) => slower.observe(0.1, 0.1 * ratio));
         assert.deepEqual(verdicts.slice(0, 4), [undefined, undefined, undefined, undefined], "judged only over a full window");
-        assert.ok(verdicts[4] !== undefined && Math.abs(verdicts[4].ratio.mean - 1.12) < 1e-9);
+        // the geometric mean of the five ratios
+        assert.ok(
+            verdicts[4] !== undefined &&
+                Math.abs(verdicts[4].ratio - Math.exp([1.12, 1.1, 1.14, 1.11, 1.13].reduce((sum, r) => sum + Math.log(r), 0) / 5)) < 1e-12
+        );
         assert.equal(
             driftReason(verdicts[4]),
             "the 1x speed measured at load no longer matches this machine: the last 5 runs took 12% longer per token than predicted; reload the model to calibrate again"
