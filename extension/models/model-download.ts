@@ -18,7 +18,7 @@ import {downloadFileName, parseHfUri} from "./model-path.js";
 
 /** Where a model URI is fetched from, and the file name it is saved under. */
 export type RemoteModelFile = {
-    /** what the user or the setting gave: an hf: URI or an http(s) URL */
+    /** what the user or the setting gave: an hf: URI or an https URL */
     uri: string;
     /** the HTTP(S) URL fetched */
     url: string;
@@ -29,7 +29,7 @@ const HUGGING_FACE = "https://huggingface.co";
 
 /**
  * The URL behind a model URI: `hf:<owner>/<repo>/<file>.gguf[#branch]` is Hugging Face's resolve URL for
- * that file; an http(s) URL is itself. The `hf:<owner>/<repo>:<quant>` form needs Hugging Face's API to
+ * that file; an https URL of a .gguf file is itself. The `hf:<owner>/<repo>:<quant>` form needs Hugging Face's API to
  * find its file, so it is refused with the form to use instead.
  */
 export function remoteModelFile(uri: string): RemoteModelFile {
@@ -54,7 +54,8 @@ export function remoteModelFile(uri: string): RemoteModelFile {
     } catch {
         url = undefined;
     }
-    if ((url?.protocol === "https:" || url?.protocol === "http:") && url.pathname.endsWith(".gguf"))
+    // https only: a model file is code-adjacent input to llama.cpp, and plain http lets anyone on the way swap it
+    if (url?.protocol === "https:" && url.pathname.endsWith(".gguf"))
         return {uri: trimmed, url: url.toString(), fileName: decodeURIComponent(path.posix.basename(url.pathname)).replace(/[^A-Za-z0-9._-]/g, "_")};
     throw new UnsupportedModelUriError(
         `"${trimmed}" is not a model Layer Dial can download: give hf:<owner>/<repo>/<file>.gguf or an https:// URL of a .gguf file.`

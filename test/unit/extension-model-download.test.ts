@@ -88,7 +88,7 @@ describe("model download", () => {
             () => remoteModelFile("hf:Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF:Q4_K_M"),
             (error: Error) => error instanceof UnsupportedModelUriError && /hf:<owner>\/<repo>\/<file>\.gguf/.test(error.message)
         );
-        for (const bad of ["file:///etc/passwd", "ftp://host/m.gguf", "https://example.org/m.bin", "hf:a/b/../c.gguf"])
+        for (const bad of ["file:///etc/passwd", "ftp://host/m.gguf", "http://example.org/m.gguf", "https://example.org/m.bin", "hf:a/b/../c.gguf"])
             assert.throws(() => remoteModelFile(bad), UnsupportedModelUriError, bad);
     });
 
