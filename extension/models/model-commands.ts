@@ -64,14 +64,18 @@ export async function downloadRecommendedModel(context: DownloadCommandContext, 
         return;
     }
 
-    const probe = await vscode.window.withProgress(
-        {
-            location: vscode.ProgressLocation.Notification,
-            title: `Layer Dial: asking ${new URL(file.url).host} for the size of ${file.fileName}…`,
-            cancellable: true
-        },
-        (_progress, token) => withSignal(token, (signal) => probeDownload({url: file.url, filePath, signal}))
-    );
+    const probe = await vscode.window
+        .withProgress(
+            {
+                location: vscode.ProgressLocation.Notification,
+                title: `Layer Dial: asking ${new URL(file.url).host} for the size of ${file.fileName}…`,
+                cancellable: true
+            },
+            (_progress, token) => withSignal(token, (signal) => probeDownload({url: file.url, filePath, signal}))
+        )
+        .then(undefined, (error: unknown) => {
+            throw retryable(error, file);
+        });
     log.info(`${file.uri}: ${probe.totalBytes === undefined ? "size not stated" : `${probe.totalBytes} bytes`} at ${file.url}`);
     if (!(await confirmDownload(file, probe, filePath, recommendation))) {
         log.info(`Download of ${file.uri} declined`);
@@ -109,9 +113,7 @@ export async function downloadRecommendedModel(context: DownloadCommandContext, 
                 );
                 return undefined;
             }
-            // the Retry button downloads the same model, by its URI rather than the URL it resolved to
-            if (error instanceof ModelDownloadFailedError) throw new ModelDownloadFailedError(error.message, file.uri);
-            throw error;
+            throw retryable(error, file);
         });
     if (downloaded === undefined) return;
     try {
@@ -175,6 +177,11 @@ async function offerToUse(uri: string, filePath: string, what: string): Promise<
         "Use It"
     );
     if (choice === "Use It") await updateSetting("model", uri);
+}
+
+/** The Retry button downloads the same model, by its URI rather than the URL it resolved to (which would save under another name). */
+function retryable(error: unknown, file: RemoteModelFile): unknown {
+    return error instanceof ModelDownloadFailedError ? new ModelDownloadFailedError(error.message, file.uri) : error;
 }
 
 /** Runs `work` with an AbortSignal that the progress notification's Cancel button fires. */
