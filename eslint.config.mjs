@@ -8,7 +8,7 @@ import layerDial from "./tools/eslint/layer-boundaries.mjs";
 
 export default defineConfig(
     {
-        ignores: ["dist/", "out/", "**/node_modules/", "test/.fixtures/", "test/.output/", "bench/.results/", "**/*.vsix", ".device/"]
+        ignores: ["dist/", "out/", "test/e2e/out/", "**/node_modules/", "test/.fixtures/", "test/.output/", "bench/.results/", "**/*.vsix", ".device/"]
     },
     js.configs.recommended,
     tseslint.configs.strict,
