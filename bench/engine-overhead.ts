@@ -78,8 +78,9 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
 
     await engineBurst(1000, tokens); // warm-up: both build their decode graphs
     await rawBurst(1000, tokens);
-    // the first decodes after the other context ran are slower (measured: the second burst of a pair ran
-    // ~40% faster whichever it was), so each timed burst follows an untimed one on its own context
+    // without a lead-in, a burst's place in its pair moved its rate by ~40% (the second of each pair ran
+    // faster, whichever it was; why is not established); an untimed burst just before each timed one, on
+    // the same context, removed that pattern
     const engineTimed = async (salt: number) => {
         await engineBurst(salt + 5000, 4);
         return await engineBurst(salt, tokens);
