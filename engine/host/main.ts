@@ -316,13 +316,13 @@ connection.onRequest(Requests.generate, (params, token) =>
 // tests prove that a native abort reaches the client as an error and the next request gets a fresh host
 if (process.env.LAYER_DIAL_TEST_HOOKS === "1") {
     connection.onRequest("layerDial/test/abort", () => process.abort());
-    // the fault suite kills the host while a load is under way: loads then stop, model open, until the kill
     // the leak benchmark measures the heap after a full collection (the host then runs with --expose-gc)
     connection.onRequest("layerDial/test/collectGarbage", () => {
         const collect = (globalThis as {gc?: () => void}).gc;
         collect?.();
         return collect !== undefined;
     });
+    // the fault suite kills the host while a load is under way: loads then stop, model open, until the kill
     connection.onRequest("layerDial/test/holdLoads", () => {
         holdLoads = true;
         return null;
