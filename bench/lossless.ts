@@ -1,8 +1,8 @@
 // layer-dial-bench lossless: decode speed at Quality and at Lossless (self-speculative decoding), the
 // drafter's acceptance and choice, the cost model's prediction against the measurement, and a check that
-// both levels wrote the same tokens. Two engines on the same file, one per level, run interleaved so a busy
-// machine slows both alike, each pair in the other order than the one before; each evaluates its prompts
-// itself (nothing reused from the other's cache).
+// both levels wrote the same tokens. Two engines on the same file run the two levels interleaved, so a busy
+// machine slows both alike; each pair swaps which engine runs which level and which runs first. Each engine
+// evaluates its prompts itself (nothing reused from another level's cache).
 import fs from "node:fs";
 import path from "node:path";
 import {DialEngine} from "../engine/dial-engine.js";
@@ -97,12 +97,19 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
         threads: options.threads,
         calibrate: false
     };
-    const quality = await DialEngine.load(engineOptions);
-    const lossless = await DialEngine.load(engineOptions);
-    try {
+    // two engines swap levels every pair: with Quality on both, the engine loaded second measured 0.45-1.17x
+    // of the first on the 24-layer model, so a fixed assignment would charge that to a level
+    const engines = [await DialEngine.load(engineOptions), await DialEngine.load(engineOptions)];
+    const levelsFor = (pair: number) => {
+        const lossless = engines[pair % 2];
+        const quality = engines[(pair + 1) % 2];
         lossless.setSpeed({speed: "Lossless"});
+        quality.setSpeed({speed: "Quality"});
+        return {quality, lossless};
+    };
+    try {
         const text = fs.readFileSync(options.textPath ?? DEFAULT_HELDOUT_TEXT, "utf8");
-        const all = quality.model.tokenize(text, false) as number[];
+        const all = engines[0].model.tokenize(text, false) as number[];
         const prompts = Array.from({length: runs + 1}, (_, i) => {
             const start = (i * promptLength * 2) % Math.max(1, all.length - promptLength);
             return all.slice(start, start + promptLength);
@@ -116,9 +123,14 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
         let identical = true;
         const totals = {speculativeSteps: 0, plainSteps: 0, accepted: 0, judged: 0};
         const depthCounts = new Map<number, number>();
-        // pair 0 warms up both engines and lets the drafter measure every depth once; it is not counted
-        for (let pair = 0; pair <= runs; pair++) {
-            // which engine runs first alternates: the second run of a pair was measured up to 20% faster
+        // pairs 0 and 1 warm both engines up, each drafter measuring every depth once; they are not counted
+        for (let pair = -1; pair <= runs; pair++) {
+            const {quality, lossless} = levelsFor(pair + 2);
+            if (pair === -1) {
+                await lossless.generate(request(prompts[0]));
+                continue;
+            }
+            // which level runs first alternates: the second run of a pair was measured up to 20% faster
             const [expected, result] = await inTurn(
                 pair,
                 () => quality.generate(request(prompts[pair])),
@@ -144,13 +156,13 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
                     depthCounts.set(Number(depth), (depthCounts.get(Number(depth)) ?? 0) + steps);
             }
         }
-        const state = lossless.losslessInfo;
+        const state = engines[0].losslessInfo;
 
         // each candidate depth with a fixed draft length: its acceptance and step costs, and the cost model's
         // prediction from them against the clock
         const plainSeconds = 1 / spread(qualityRates).median;
-        const layerCount = lossless.profile.shape.layerCount;
-        const stops = lossless.summary({binsDirectory: "", buildType: ""}).stops;
+        const layerCount = engines[0].profile.shape.layerCount;
+        const stops = engines[0].summary({binsDirectory: "", buildType: ""}).stops;
         const depths: DepthMeasurement[] = [];
         for (const candidate of state.depths) {
             const kept = stops.find((stop) => stop.depth === candidate.depth)?.keptLayers;
@@ -173,6 +185,7 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
             let verifySeconds = 0;
             // each run right after a Quality run on the same prompt: the ratio of the two is what a busy machine spoils least
             for (let pair = 1; pair <= runs; pair++) {
+                const {quality, lossless} = levelsFor(pair);
                 const [plain, result] = await inTurn(
                     pair,
                     () => quality.generate(request(prompts[pair])),
@@ -230,8 +243,8 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
         return {
             model: path.basename(options.modelPath),
             layerCount,
-            compute: lossless.summary({binsDirectory: "", buildType: ""}).compute.backend,
-            threads: lossless.threads,
+            compute: engines[0].summary({binsDirectory: "", buildType: ""}).compute.backend,
+            threads: engines[0].threads,
             tokens,
             promptTokens: promptLength,
             runs,
@@ -255,8 +268,7 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
             seconds: (performance.now() - started) / 1000
         };
     } finally {
-        await quality.dispose();
-        await lossless.dispose();
+        for (const engine of engines) await engine.dispose();
     }
 }
 
