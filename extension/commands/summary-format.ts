@@ -1,7 +1,8 @@
 // The text of the summary document: its title, its header line and the notes around streamed parts.
 // The header is one short line whose form is fixed (end-to-end tests read it):
 //   **Layer Dial summary** · `<file>` · <Level> <target>x · <kept>/<total> layers · achieved <x.xx>x
-// where the achieved part is "n/a" while the run goes on, and "— (<why>)" when the run could not measure one.
+// where the achieved part is "n/a" while the run goes on, and "— (<why>)" when the run could not measure one:
+// the reason's first clause, so the header stays short (the panel, the status bar's tooltip and the log give it whole).
 import path from "node:path";
 import {formatRatio} from "../speed-level.js";
 
@@ -24,6 +25,13 @@ function oneLine(text: string): string {
     return text.replace(/\s+/g, " ").trim();
 }
 
+/** The reason up to where its explanation starts ("…because the speed calibration failed: <error>"). */
+function firstClause(reason: string): string {
+    const line = oneLine(reason);
+    const cuts = [" because ", ": ", ", and "].map((separator) => line.indexOf(separator)).filter((index) => index > 0);
+    return cuts.length === 0 ? line : line.slice(0, Math.min(...cuts));
+}
+
 /** A file name inside backticks must not close them early. */
 function codeSpan(text: string): string {
     return `\`${text.replace(/`/g, "'")}\``;
@@ -34,7 +42,7 @@ export function summaryHeader(info: SummaryHeaderInfo): string {
         info.achievedSpeedup != null
             ? `${info.achievedSpeedup.toFixed(2)}x`
             : info.whyNoAchievedSpeedup !== undefined
-              ? `— (${oneLine(info.whyNoAchievedSpeedup)})`
+              ? `— (${firstClause(info.whyNoAchievedSpeedup)})`
               : "n/a";
     return (
         `**Layer Dial summary** · ${codeSpan(path.basename(info.model))} · ${info.level} ${formatRatio(info.targetSpeedup)} · ` +

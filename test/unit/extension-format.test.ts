@@ -25,7 +25,7 @@ describe("summary header", () => {
         assert.match(header, /^\*\*Layer Dial summary\*\* · `[^`]+` · \w+ [\d.]+x · \d+\/\d+ layers · achieved (n\/a|\d+\.\d\dx)$/);
     });
 
-    test("a finished run without a measured speedup says — and why, on the header's one line", () => {
+    test("a finished run without a measured speedup says — and why in a short clause, on the header's one line", () => {
         const header = summaryHeader({
             model: "stories260K.gguf",
             level: "Quality",
@@ -37,8 +37,12 @@ describe("summary header", () => {
         });
         assert.equal(
             header,
-            "**Layer Dial summary** · `stories260K.gguf` · Quality 1x · 5/5 layers · " +
-                "achieved — (no 1x speed measured on this model, backend and machine because the speed calibration failed: timings spread)"
+            "**Layer Dial summary** · `stories260K.gguf` · Quality 1x · 5/5 layers · " + "achieved — (no 1x speed measured on this model, backend and machine)"
+        );
+        const batched = {model: "m.gguf", level: "Fast", targetSpeedup: 1.5, keptLayers: 3, layerCount: 5, achievedSpeedup: null} as const;
+        assert.match(
+            summaryHeader({...batched, whyNoAchievedSpeedup: "4 requests decoded side by side (batch 4), and the 1x speed is measured at batch 1"}),
+            /achieved — \(4 requests decoded side by side \(batch 4\)\)$/
         );
     });
 

@@ -62,8 +62,8 @@ export type FinishedSummary = {editor: Locator; header: SummaryHeader; headerLin
 /**
  * Opens the story, selects all of it, runs Summarize Selection from the palette, waits for the summary
  * editor to open and then for the run to end: its "Layer Dial: summarizing" progress notification, shown
- * before the editor opens, goes away. (The header's "achieved" can stay n/a: the engine reports a
- * speedup only when it could measure one.)
+ * before the editor opens, goes away. (The header's "achieved" is "— (<why>)" when the engine could
+ * not measure a speedup, e.g. when the busy machine refused the speed calibration.)
  */
 export async function summarizeStory(workbench: Workbench, timeoutMs = 120_000): Promise<FinishedSummary> {
     await workbench.openFile(STORY_FILE);
