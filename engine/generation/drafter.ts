@@ -31,6 +31,8 @@ export type StepObservation =
           /** positions in the verify batch (recomputed ones excluded) and its time */
           verifyPositions: number;
           verifySeconds: number;
+          /** the whole step by the clock: the drafts, the verify, and removing positions from the cache */
+          stepSeconds: number;
           comparable: boolean;
       };
 

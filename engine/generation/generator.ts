@@ -370,6 +370,7 @@ export class Generator {
             return;
         }
 
+        const stepStarted = performance.now();
         const cache = this.options.cache;
         const starts = new Map(entries.map((entry) => [entry, cache.ledger(entry.sequenceId).length]));
         const drafts = new Map(entries.map((entry) => [entry, {tokens: [] as number[], distributions: [] as TokenDistribution[]}]));
@@ -456,6 +457,7 @@ export class Generator {
                     draftSeconds,
                     verifyPositions: draft.tokens.length + 1,
                     verifySeconds,
+                    stepSeconds: (performance.now() - stepStarted) / 1000,
                     comparable: entries.length === 1 && recomputed === 0
                 });
 

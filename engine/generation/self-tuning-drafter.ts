@@ -23,7 +23,9 @@ export type SelfTuningDrafterOptions = {
      *  measured at other moments than the plain cost they are compared with, and a machine shared with other
      *  work makes either look better than it is now and then. Defaults to 1.1. */
     minPredictedSpeedup?: number;
-    /** plain steps between probes while drafting does not pay; doubles after each probe, up to 16x. Defaults to 64. */
+    /** plain steps between probes while drafting does not pay; doubles after each probe, up to 16x. On a CPU a
+     *  probe costs 3-5 plain steps, so this bounds what probing costs: under 4% at first, under 0.3% later.
+     *  Defaults to 128. */
     probeInterval?: number;
     /** speculative steps between tries of the least-measured depth. Defaults to 32. */
     exploreInterval?: number;
@@ -44,6 +46,9 @@ export type SelfTuningDrafterOptions = {
     /** the share of a one-position verify that each extra position is assumed to add until two sizes are
      *  measured. Defaults to 0.15. */
     priorVerifyShare?: number;
+    /** speculative steps at a depth whose measured time per token must beat plain decoding before the drafter
+     *  trusts its prediction there. Defaults to 4. */
+    realizedSteps?: number;
 };
 
 /** what the drafter believes now, for stats, `layer-dial info` and the panel */
@@ -69,6 +74,8 @@ type DepthRecord = {
     /** undecayed count of judged drafts, for "how much do we know" */
     totalJudged: number;
     draftSeconds: RecentMedian;
+    /** what speculative steps at this depth really cost per token they yielded, by the clock (everything in the step) */
+    realizedSecondsPerToken: RecentMedian;
 };
 
 export class SelfTuningDrafter implements Drafter {
@@ -82,6 +89,7 @@ export class SelfTuningDrafter implements Drafter {
     private readonly priorVerifyShare: number;
     private readonly warmupJudged: number;
     private readonly warmupDraftLength: number;
+    private readonly realizedSteps: number;
     /** recent seconds of a verify batch, by positions (1 = a plain step) */
     private readonly verifyTimings = new Map<number, RecentMedian>();
     /** null: nothing to fit yet; undefined: a timing came in since the last fit */
@@ -100,11 +108,12 @@ export class SelfTuningDrafter implements Drafter {
             accepted: 0,
             judged: 0,
             totalJudged: 0,
-            draftSeconds: new RecentMedian(this.timingWindow)
+            draftSeconds: new RecentMedian(this.timingWindow),
+            realizedSecondsPerToken: new RecentMedian(this.timingWindow)
         }));
         this.maxDraftLength = options.maxDraftLength ?? 8;
         this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.1;
-        this.baseProbeInterval = options.probeInterval ?? 64;
+        this.baseProbeInterval = options.probeInterval ?? 128;
         this.probeInterval = this.baseProbeInterval;
         this.exploreInterval = options.exploreInterval ?? 32;
         this.plainRefreshInterval = options.plainRefreshInterval ?? 8;
@@ -112,6 +121,7 @@ export class SelfTuningDrafter implements Drafter {
         this.priorVerifyShare = options.priorVerifyShare ?? 0.15;
         this.warmupJudged = options.warmupJudged ?? 4;
         this.warmupDraftLength = options.warmupDraftLength ?? 3;
+        this.realizedSteps = options.realizedSteps ?? 4;
     }
 
     nextDraft(): DraftChoice | null {
@@ -122,7 +132,7 @@ export class SelfTuningDrafter implements Drafter {
         const unmeasured = this.depths.find((record) => record.totalJudged < this.warmupJudged);
         if (unmeasured !== undefined) return {...this.choiceFor(unmeasured), length: this.warmupDraftLength};
         const best = this.bestChoice();
-        if (best.predictedSpeedup < this.minPredictedSpeedup) {
+        if (best.predictedSpeedup < this.minPredictedSpeedup || this.realizedLoses(best.depth)) {
             this.payingStreak = 0;
             if (++this.plainStreak < this.probeInterval) return null;
             // a probe keeps the acceptance and costs current: the text, or the machine's load, may change
@@ -151,6 +161,7 @@ export class SelfTuningDrafter implements Drafter {
             record.judged = record.judged * keep + step.judged;
             record.totalJudged += step.judged;
             if (step.comparable && step.draftSteps > 0) record.draftSeconds.add(step.draftSeconds / step.draftSteps);
+            if (step.comparable) record.realizedSecondsPerToken.add(step.stepSeconds / (step.accepted + 1));
         }
         if (step.comparable && step.verifyPositions > 0) this.recordVerify(step.verifyPositions, step.verifySeconds);
     }
@@ -171,7 +182,7 @@ export class SelfTuningDrafter implements Drafter {
             return {mode: "learning", depth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1, depths, costs};
         const best = this.bestChoice();
         const record = this.depths.find((entry) => entry.candidate.depth === best.depth)!;
-        const pays = best.predictedSpeedup >= this.minPredictedSpeedup;
+        const pays = best.predictedSpeedup >= this.minPredictedSpeedup && !this.realizedLoses(best.depth);
         return {
             mode: record.totalJudged === 0 ? "learning" : pays ? "draft" : "plain",
             depth: best.depth,
@@ -181,6 +192,20 @@ export class SelfTuningDrafter implements Drafter {
             depths,
             costs
         };
+    }
+
+    /**
+     * The prediction's check against the clock: speculative steps at `depth` cost more per token they yielded
+     * than a plain step. Predictions add up costs measured at different moments, and on a machine shared with
+     * other work they can promise a speedup that its steps never deliver; this keeps Lossless from staying slower
+     * than Quality on such a promise.
+     */
+    private realizedLoses(depth: number): boolean {
+        const record = this.depths.find((entry) => entry.candidate.depth === depth);
+        const realized = record?.realizedSecondsPerToken;
+        const plain = this.verifyCosts()?.plainSeconds;
+        if (realized === undefined || realized.count < this.realizedSteps || plain === undefined) return false;
+        return realized.median! > plain;
     }
 
     private bestChoice(): DraftChoice {
@@ -254,6 +279,10 @@ class RecentMedian {
     add(value: number) {
         this.values.push(value);
         if (this.values.length > this.window) this.values.shift();
+    }
+
+    get count(): number {
+        return this.values.length;
     }
 
     get median(): number | undefined {

@@ -35,7 +35,14 @@ describe("the Lossless cost model", () => {
     });
 });
 
-type Machine = {plain: number; draft: (depth: number) => number; verify: (positions: number) => number; acceptance: (depth: number) => number};
+type Machine = {
+    plain: number;
+    draft: (depth: number) => number;
+    verify: (positions: number) => number;
+    acceptance: (depth: number) => number;
+    /** time a speculative step spends outside its drafts and verify (removing positions, switching masks). Defaults to 0. */
+    stepOverhead?: number;
+};
 
 /** runs the drafter against a simulated model and machine; returns the share of steps that drafted and the speedup */
 function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) {
@@ -58,8 +65,9 @@ function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) 
             while (accepted < choice.length && random() < machine.acceptance(choice.depth)) accepted++;
             const draftSeconds = choice.length * machine.draft(choice.depth);
             const verifySeconds = machine.verify(choice.length + 1);
+            const stepSeconds = draftSeconds + verifySeconds + (machine.stepOverhead ?? 0);
             produced += accepted + 1;
-            seconds += draftSeconds + verifySeconds;
+            seconds += stepSeconds;
             observation = {
                 kind: "speculative",
                 depth: choice.depth,
@@ -69,6 +77,7 @@ function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) 
                 draftSeconds,
                 verifyPositions: choice.length + 1,
                 verifySeconds,
+                stepSeconds,
                 comparable: true
             };
         }
@@ -120,6 +129,22 @@ describe("the self-tuning drafter", () => {
         assert.equal(result.state.predictedSpeedup, 1);
         assert.ok(result.speedup >= 0.97, `speedup ${result.speedup}`);
         assert.ok(result.speculativeShare < 0.05, `it should only probe now and then, drafted in ${result.speculativeShare}`);
+    });
+
+    test("when its steps cost more by the clock than the drafts and verify it predicts from, it stops drafting and loses at most 3%", () => {
+        // by the parts it measures, drafting pays (as in the first test); each step also spends 6 plain tokens'
+        // worth on things no prediction counts, so by the clock it loses
+        const machine: Machine = {
+            plain: 10,
+            draft: (depth) => 1 + (9 * depth) / 16,
+            verify: (positions) => 10 + 0.3 * (positions - 1),
+            acceptance: (depth) => ({6: 0.5, 8: 0.9, 10: 0.93, 12: 0.95, 14: 0.97})[depth] ?? 0,
+            stepOverhead: 60
+        };
+        const result = simulate(drafterFor(16, [6, 8, 10, 12, 14]), machine, 4000);
+        assert.equal(result.state.mode, "plain");
+        assert.ok(result.speedup >= 0.97, `speedup ${result.speedup}`);
+        assert.ok(result.speculativeShare < 0.05, `drafted in ${result.speculativeShare}`);
     });
 
     test("with no depth to draft at (a model that cannot skip) it always decodes plainly", () => {
