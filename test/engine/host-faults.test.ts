@@ -20,6 +20,7 @@ import {
     type EngineState
 } from "../../extension/engine-client.js";
 import {SPEED_LEVEL_NAMES} from "../../common/speed-levels.js";
+import {seededRandom} from "../../engine/generation/sampler.js";
 import type {LoadParams} from "../../common/engine-protocol.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -267,18 +268,6 @@ describe("engine host faults: an unload while requests run", () => {
     });
 });
 
-/** a small seeded generator, so a failure can be replayed */
-function mulberry32(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
 describe("engine host faults: 200 requests with random cancels and dial changes", () => {
     const {client, crashes} = newClient();
     after(async () => await client.dispose());
@@ -287,7 +276,8 @@ describe("engine host faults: 200 requests with random cancels and dial changes"
         await client.load(loadParams);
         const greedyReference = (await client.generate({prompt, maxTokens: 32})).text;
         const completionReference = (await client.complete({prefix: "The dog ran to the", suffix: "", maxTokens: 16, speed: {speed: "Quality"}})).text;
-        const random = mulberry32(Number(process.env.LAYER_DIAL_FAULT_SEED ?? 20261129));
+        // seeded, so a failure can be replayed
+        const random = seededRandom(Number(process.env.LAYER_DIAL_FAULT_SEED ?? 20261129));
         const levels = SPEED_LEVEL_NAMES;
         const outcomes = {completed: 0, aborted: 0, dialChanges: 0};
         const inFlight = new Set<Promise<unknown>>();
