@@ -18,6 +18,7 @@ import {
     buildDirectory,
     buildInfoFileName,
     computeBuildKey,
+    LLAMA_CPP_LICENSE_FILE,
     defaultBuildOptions,
     isBackendSource,
     isCpuVariantSet,
@@ -300,6 +301,9 @@ function build(key: NativeBuildKey): BuildInfo {
     fs.rmSync(staging, {recursive: true, force: true});
     try {
         const parts = key.backends === "prebuilt" ? buildWithPrebuiltBackends(nlcDirectory, key, staging) : buildFromSource(nlcDirectory, key, staging);
+        // the build ships llama.cpp's and ggml's code, so it carries their license (the VSIX's third-party notices read it here)
+        fs.mkdirSync(path.join(staging, "licenses"), {recursive: true});
+        fs.copyFileSync(path.join(nlcDirectory, "llama", "llama.cpp", "LICENSE"), path.join(staging, LLAMA_CPP_LICENSE_FILE));
         const info: BuildInfo = {...key, ...parts, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 1000)};
         fs.writeFileSync(path.join(staging, buildInfoFileName), JSON.stringify(info, null, 2));
         // publish atomically: a build interrupted half-way never looks complete to the loader

@@ -50,7 +50,10 @@ export function prebuiltBackendPackages(platform: string = process.platform, arc
 }
 
 /** bump when the layout of a build folder changes, so cached builds of the old layout are not reused */
-const BUILD_LAYOUT_VERSION = 2;
+const BUILD_LAYOUT_VERSION = 3;
+
+/** llama.cpp's license (ggml's included) inside a build folder, since the build ships their code */
+export const LLAMA_CPP_LICENSE_FILE = "licenses/llama.cpp-LICENSE";
 
 export type NativeBuildKey = NativeBuildOptions & {
     nodeLlamaCppVersion: string;

@@ -33,7 +33,7 @@ if (sourceInfo === undefined) {
 
 // the licenses of what dist/ carries from others (llama.cpp's among them), rewritten on every staging
 fs.mkdirSync(path.join(projectRoot, "dist"), {recursive: true});
-fs.writeFileSync(path.join(projectRoot, "dist", "ThirdPartyNotices.txt"), renderNotices());
+fs.writeFileSync(path.join(projectRoot, "dist", "ThirdPartyNotices.txt"), renderNotices(source));
 
 const staged = readBuildInfo(target);
 if (staged?.id === sourceInfo.id && staged.builtAt === sourceInfo.builtAt && fs.existsSync(path.join(target, "bins", "llama-addon.node"))) {

@@ -4,6 +4,7 @@
 // dist/webview. (node-llama-cpp and its dependencies keep their LICENSE files under node_modules.)
 import fs from "node:fs";
 import path from "node:path";
+import {LLAMA_CPP_LICENSE_FILE} from "../../engine/native/build-record.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -19,13 +20,14 @@ function llamaCppRelease(): string {
 }
 
 /** each entry's license files, relative to the repository; a missing one fails the package step */
-function notices(): Notice[] {
+function notices(nativeBuildDirectory: string): Notice[] {
     return [
         {
             name: "llama.cpp (with ggml)",
             what: "the libraries in dist/native, built from node-llama-cpp's bundled release with Layer Dial's patches",
             version: llamaCppRelease(),
-            licenseFiles: ["node_modules/node-llama-cpp/llama/llama.cpp/LICENSE"]
+            // the native build keeps it: a cached build leaves no llama.cpp sources in node_modules
+            licenseFiles: [path.join(nativeBuildDirectory, LLAMA_CPP_LICENSE_FILE)]
         },
         {
             name: "vscode-jsonrpc",
@@ -42,11 +44,12 @@ function notices(): Notice[] {
     ];
 }
 
-export function renderNotices(entries: readonly Notice[] = notices()): string {
-    const sections = entries.map((entry) => {
+/** the notices, with llama.cpp's license taken from the native build folder being staged */
+export function renderNotices(nativeBuildDirectory: string): string {
+    const sections = notices(nativeBuildDirectory).map((entry) => {
         const texts = entry.licenseFiles.map((file) => {
-            const full = path.join(root, file);
-            if (!fs.existsSync(full)) throw new Error(`${file} is missing: run npm run build:native (it unpacks llama.cpp) before packaging`);
+            const full = path.resolve(root, file);
+            if (!fs.existsSync(full)) throw new Error(`${file} is missing: run npm run build:native -- --force, then package again`);
             return fs
                 .readFileSync(full, "utf8")
                 .replace(/^\uFEFF/, "")
