@@ -31,6 +31,13 @@ export const firstRunWalkthrough: Scenario = {
         // the workbench's own file dialog (a quick input in the browser): the path, then Enter
         const dialogInput = page.locator(".quick-input-widget .quick-input-box input");
         await dialogInput.waitFor({state: "visible", timeout: 15_000});
+        // the dialog fills in its starting folder once it has listed it, replacing whatever was typed before
+        await page.locator(".quick-input-widget .quick-input-list .monaco-list-row").first().waitFor({timeout: 15_000});
+        await page.waitForFunction(
+            () => (document.querySelector(".quick-input-widget .quick-input-box input") as HTMLInputElement | null)?.value.endsWith("/") === true,
+            undefined,
+            {timeout: 15_000}
+        );
         await dialogInput.fill(modelPath);
         await screenshot("file-dialog");
         await dialogInput.press("Enter");

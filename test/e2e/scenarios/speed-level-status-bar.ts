@@ -1,10 +1,11 @@
 // Change the level through the status bar item's quick pick: the item's text changes, and the next
 // summary's header reports the level and the kept-layer count the pick predicted.
 import assert from "node:assert/strict";
+import {SPEED_LEVEL_NAMES} from "../../../common/speed-levels.js";
 import {closeSummaryEditors, speedItem, summarizeStory, waitForSpeedItemText} from "./layer-dial-ui.js";
 import type {Scenario} from "./scenario.js";
 
-const LEVELS = ["Quality", "Balanced", "Fast", "Faster", "Max"];
+const LEVELS = [...SPEED_LEVEL_NAMES];
 
 export const speedLevelStatusBar: Scenario = {
     name: "speed-level-status-bar",

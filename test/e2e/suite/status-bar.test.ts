@@ -3,11 +3,12 @@
 // (npm run test:vscode) they are skipped.
 import assert from "node:assert/strict";
 import * as vscode from "vscode";
+import {SPEED_LEVEL_NAMES} from "../../../common/speed-levels.js";
 import {activateLayerDial} from "./extension-under-test.js";
 import {probe, probeAvailable, probeUntil} from "./probe-client.js";
 import {suite, suiteSetup, suiteTeardown, test} from "./mocha-tdd.js";
 
-const LEVEL_NAMES = ["Quality", "Balanced", "Fast", "Faster", "Max"];
+const LEVEL_NAMES = [...SPEED_LEVEL_NAMES];
 
 suite("status bar item", () => {
     let userLevel: string | undefined;
@@ -40,7 +41,7 @@ suite("status bar item", () => {
         }
     });
 
-    test("a click opens the speed level pick with the five levels", async function () {
+    test("a click opens the speed level pick with every level", async function () {
         if (!probeAvailable()) this.skip();
         const {labels} = await probe({kind: "statusBarPick"});
         // each label starts with the level's name
