@@ -3,8 +3,9 @@ import fs from "node:fs";
 import type {Locator} from "playwright-core";
 import type {Workbench} from "../harness/workbench.js";
 
-/** The speed panel's webview (its page is in the #active-frame inside). */
-export const SPEED_PANEL = "iframe.webview";
+/** The speed panel's webview (its page is in the #active-frame inside): one of this extension's, since the
+ *  walkthrough's step pages are webviews too. */
+export const SPEED_PANEL = 'iframe.webview[src*="extensionId=layer-dial.layer-dial"]';
 
 /** A step of Layer Dial's walkthrough in the Welcome editor, by its id in package.json. */
 export function walkthroughStep(workbench: Workbench, stepId: string): Locator {
