@@ -79,6 +79,9 @@ export type LosslessInfo = {
     predictedSpeedup: number;
     /** measured acceptance per depth tried */
     depths: {depth: number; acceptanceRate: number | null; judged: number}[];
+    /** it started from what an earlier load of this model measured on this machine (so the first answer
+     *  skipped measuring every depth); false or absent: it learned everything in this load */
+    fromStore?: boolean;
 };
 
 /** what self-speculative decoding did in one run (the Lossless level) */

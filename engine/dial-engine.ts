@@ -6,6 +6,7 @@ import path from "node:path";
 import type {Llama, LlamaModel} from "node-llama-cpp";
 import {Generator, type GenerateRequest, type GenerationOutput, type PrefillPolicy, type SpeculationTimings} from "./generation/generator.js";
 import {SelfTuningDrafter, type DrafterState} from "./generation/self-tuning-drafter.js";
+import {DrafterStatePersistence, defaultDrafterStateDirectory, drafterStateFile, readDrafterState, type DrafterStoreKey} from "./generation/drafter-store.js";
 import {boundaryOf, finishSuggestion, suggestionShape} from "./completion/boundary.js";
 import {budgetWithin, buildCompletionPrompt, DEFAULT_PROMPT_BUDGET, type PromptBudget} from "./completion/completion-prompt.js";
 import {detectFimStyle, type CompletionVocabulary, type ResolvedFimStyle} from "./completion/fim-styles.js";
@@ -79,6 +80,9 @@ export type DialEngineOptions = {
     /** layers offloaded to the GPU: "auto" (as many as VRAM holds) or at most this many. Defaults to "auto". */
     gpuLayers?: "auto" | number;
     onProgress?: (message: string) => void;
+    /** where the Lossless drafter's learned state is kept across loads (engine/generation/drafter-store.ts);
+     *  false keeps it for this load only. Defaults to ~/.cache/layer-dial/drafter. */
+    drafterStateDirectory?: string | false;
 };
 
 export type DialGenerateResult = GenerationOutput & {
@@ -112,6 +116,9 @@ export class DialEngine {
     private schedule: SkipSchedule;
     /** the Lossless level's drafter; it learns this model's acceptance and costs across requests */
     private drafter: SelfTuningDrafter;
+    /** where the drafter's state is stored and read (set once loaded; none when storing is off) */
+    private drafterStore: {key: DrafterStoreKey; directory: string; log: (message: string) => void} | undefined;
+    private drafterPersistence: DrafterStatePersistence | undefined;
     private lastStats: GenerationStats | null = null;
     /** the cache file of the speed calibration in use, dropped when real runs show it drifted */
     private speedCalibrationFile: string | undefined;
@@ -236,6 +243,12 @@ export class DialEngine {
                       })
             );
             engine.speedCalibrationFile = speedCalibrationFile;
+            if (options.drafterStateDirectory !== false) {
+                const key = {modelPath: options.modelPath, buildId: options.buildId ?? "unknown", device: describeCompute(compute), threads};
+                const log = (message: string) => options.onProgress?.(message);
+                engine.drafterStore = {key, directory: options.drafterStateDirectory ?? defaultDrafterStateDirectory(), log};
+                engine.drafter = engine.newDrafter();
+            }
             return engine;
         } catch (error) {
             await model.dispose();
@@ -251,6 +264,7 @@ export class DialEngine {
     useCalibratedOrder(order: number[]): DialPlan {
         this.plannerOptions = {strategy: "calibrated", calibratedOrder: order};
         this.schedule = buildSchedule(this.profile.shape, this.plannerOptions);
+        this.drafterPersistence?.flush();
         this.drafter = this.newDrafter();
         if (this.plan.lossless !== true)
             this.plan = this.plan.strategy === "explicit" ? this.plan : planForSpeed(this.plannerInput(), this.plan.requestedSpeedup);
@@ -268,13 +282,38 @@ export class DialEngine {
         if (this.fileInfo.layerSkipSupported)
             for (let depth = Math.max(this.schedule.minDepth, Math.ceil(layerCount / 3)); depth < layerCount; depth++) depths.push(depth);
         const spread = depths.length <= 6 ? depths : Array.from({length: 6}, (_, i) => depths[Math.round((i * (depths.length - 1)) / 5)]);
-        return new SelfTuningDrafter({
-            layerCount,
-            candidates: spread.map((depth) => {
-                const kept = keptLayersAtDepth(this.schedule, depth);
-                return {depth, mask: describeKeptLayers(layerCount, kept).skipMask, costRatio: secondsPerToken(this.costModel, kept) / allLayers};
-            })
+        const candidates = spread.map((depth) => {
+            const kept = keptLayersAtDepth(this.schedule, depth);
+            return {depth, mask: describeKeptLayers(layerCount, kept).skipMask, costRatio: secondsPerToken(this.costModel, kept) / allLayers};
         });
+        const store = this.drafterStore;
+        if (store === undefined || candidates.length === 0) {
+            this.drafterPersistence = undefined;
+            return new SelfTuningDrafter({layerCount, candidates});
+        }
+        // it starts from what an earlier load learned on this model, build, device and thread count
+        const file = drafterStateFile(store.key, candidates, store.directory);
+        const stored = readDrafterState(file, candidates);
+        if (stored.ignoredBecause !== undefined) store.log(`Ignoring the stored Lossless drafter state ${file}: ${stored.ignoredBecause}`);
+        const drafter = new SelfTuningDrafter({layerCount, candidates, ...(stored.snapshot !== undefined ? {initialState: stored.snapshot} : {})});
+        this.drafterPersistence = new DrafterStatePersistence({
+            file,
+            modelPath: store.key.modelPath,
+            candidates,
+            snapshot: () => drafter.snapshot(),
+            log: store.log
+        });
+        return drafter;
+    }
+
+    /** what the Lossless drafter believes now, with whether it started from a stored state */
+    get drafterState(): DrafterState {
+        return this.drafter.state();
+    }
+
+    /** writes the drafter's state now rather than after the debounce (dispose does it too) */
+    flushDrafterState(): void {
+        this.drafterPersistence?.flush();
     }
 
     /** what the Lossless level's drafter has chosen and measured so far */
@@ -388,6 +427,7 @@ export class DialEngine {
             ...(timings.speculation != null ? {speculation: speculationStatsOf(timings.speculation, this.drafter.state())} : {})
         };
         this.lastStats = stats;
+        if (timings.speculation != null) this.drafterPersistence?.changed();
         return {...output, keptLayers: [...this.plan.keptLayers], skippedLayers: [...this.plan.skippedLayers], stats};
     }
 
@@ -447,6 +487,7 @@ export class DialEngine {
             onText: request.onText
         });
         const timings = output.timings;
+        if (timings.speculation != null) this.drafterPersistence?.changed();
         return {
             text: output.stopReason === "aborted" ? "" : finishSuggestion(shape, output.text),
             stopReason: output.stopReason,
@@ -532,6 +573,7 @@ export class DialEngine {
         if (this.disposed) return;
         this.disposed = true;
         await Promise.all(this.inFlight);
+        this.drafterPersistence?.flush();
         await this.cache.context.dispose();
         await this.model.dispose();
     }
@@ -568,7 +610,8 @@ function losslessInfoOf(state: DrafterState): LosslessInfo {
         draftLength: state.draftLength,
         acceptanceRate: state.acceptanceRate,
         predictedSpeedup: state.predictedSpeedup,
-        depths: state.depths.map(({depth, acceptanceRate, judged}) => ({depth, acceptanceRate, judged}))
+        depths: state.depths.map(({depth, acceptanceRate, judged}) => ({depth, acceptanceRate, judged})),
+        fromStore: state.restored
     };
 }
 

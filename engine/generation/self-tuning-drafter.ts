@@ -49,6 +49,30 @@ export type SelfTuningDrafterOptions = {
     /** speculative steps at a depth whose measured time per token must beat plain decoding before the drafter
      *  trusts its prediction there. Defaults to 4. */
     realizedSteps?: number;
+    /** what an earlier drafter on this model and machine learned (engine/generation/drafter-store.ts): it starts
+     *  from there instead of measuring every depth again, and keeps measuring; depths it does not list start afresh */
+    initialState?: DrafterSnapshot;
+};
+
+/**
+ * What the drafter has learned, as plain data to store and restore: per depth the decayed acceptance counts and
+ * the recent timings, and the recent verify timings by batch size. Its choice follows from these alone.
+ */
+export type DrafterSnapshot = {
+    depths: {
+        depth: number;
+        accepted: number;
+        judged: number;
+        totalJudged: number;
+        /** recent seconds per draft decode, oldest first */
+        draftSeconds: number[];
+        /** recent whole-step seconds per yielded token, oldest first */
+        realizedSecondsPerToken: number[];
+    }[];
+    /** recent seconds of a verify batch, by positions (1 = a plain step), oldest first */
+    verifyTimings: {positions: number; seconds: number[]}[];
+    /** speculative steps taken so far, so the cadence of plain refreshes and exploration goes on where it was */
+    speculativeSteps: number;
 };
 
 /** what the drafter believes now, for stats, `layer-dial info` and the panel */
@@ -64,6 +88,11 @@ export type DrafterState = {
     depths: {depth: number; acceptanceRate: number | null; judged: number; draftSecondsPerToken: number | null}[];
     /** the measured step costs the predictions use (null before a plain step was measured) */
     costs: {plainSeconds: number; verifyFixedSeconds: number; verifySecondsPerPosition: number} | null;
+    /** it started from a stored state (an earlier load of this model on this machine) rather than from scratch */
+    restored: boolean;
+    /** steps it drafted at a depth it had too few measurements of, to measure it: the exploration a drafter
+     *  started from scratch pays in its first answer, and one restored from a state that measured every depth does not */
+    warmupSteps: number;
 };
 
 type DepthRecord = {
@@ -100,17 +129,26 @@ export class SelfTuningDrafter implements Drafter {
     private payingStreak = 0;
     private probeInterval: number;
     private speculativeSteps = 0;
+    private warmupSteps = 0;
+    private readonly restored: boolean;
 
     constructor(private readonly options: SelfTuningDrafterOptions) {
         this.timingWindow = options.timingWindow ?? 15;
-        this.depths = options.candidates.map((candidate) => ({
-            candidate,
-            accepted: 0,
-            judged: 0,
-            totalJudged: 0,
-            draftSeconds: new RecentMedian(this.timingWindow),
-            realizedSecondsPerToken: new RecentMedian(this.timingWindow)
-        }));
+        const initial = options.initialState;
+        this.depths = options.candidates.map((candidate) => {
+            const stored = initial?.depths.find((entry) => entry.depth === candidate.depth);
+            return {
+                candidate,
+                accepted: stored?.accepted ?? 0,
+                judged: stored?.judged ?? 0,
+                totalJudged: stored?.totalJudged ?? 0,
+                draftSeconds: new RecentMedian(this.timingWindow, stored?.draftSeconds),
+                realizedSecondsPerToken: new RecentMedian(this.timingWindow, stored?.realizedSecondsPerToken)
+            };
+        });
+        for (const {positions, seconds} of initial?.verifyTimings ?? []) this.verifyTimings.set(positions, new RecentMedian(this.timingWindow, seconds));
+        this.speculativeSteps = initial?.speculativeSteps ?? 0;
+        this.restored = initial !== undefined;
         this.maxDraftLength = options.maxDraftLength ?? 8;
         this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.1;
         this.baseProbeInterval = options.probeInterval ?? 128;
@@ -130,7 +168,10 @@ export class SelfTuningDrafter implements Drafter {
         if (this.verifyCosts() === undefined) return null;
         // priors cannot tell whether a depth's drafts agree with the full model: measure each one first
         const unmeasured = this.depths.find((record) => record.totalJudged < this.warmupJudged);
-        if (unmeasured !== undefined) return {...this.choiceFor(unmeasured), length: this.warmupDraftLength};
+        if (unmeasured !== undefined) {
+            this.warmupSteps++;
+            return {...this.choiceFor(unmeasured), length: this.warmupDraftLength};
+        }
         const best = this.bestChoice();
         if (best.predictedSpeedup < this.minPredictedSpeedup || this.realizedLoses(best.depth)) {
             this.payingStreak = 0;
@@ -178,8 +219,9 @@ export class SelfTuningDrafter implements Drafter {
             fitted === undefined
                 ? null
                 : {plainSeconds: fitted.plainSeconds, verifyFixedSeconds: fitted.line.fixedSeconds, verifySecondsPerPosition: fitted.line.secondsPerPosition};
+        const history = {restored: this.restored, warmupSteps: this.warmupSteps};
         if (this.depths.length === 0 || fitted === undefined)
-            return {mode: "learning", depth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1, depths, costs};
+            return {mode: "learning", depth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1, depths, costs, ...history};
         const best = this.bestChoice();
         const record = this.depths.find((entry) => entry.candidate.depth === best.depth)!;
         const pays = best.predictedSpeedup >= this.minPredictedSpeedup && !this.realizedLoses(best.depth);
@@ -190,7 +232,24 @@ export class SelfTuningDrafter implements Drafter {
             acceptanceRate: record.judged > 0 ? record.accepted / record.judged : null,
             predictedSpeedup: pays ? best.predictedSpeedup : 1,
             depths,
-            costs
+            costs,
+            ...history
+        };
+    }
+
+    /** what it has learned, to store (initialState restores it) */
+    snapshot(): DrafterSnapshot {
+        return {
+            depths: this.depths.map((record) => ({
+                depth: record.candidate.depth,
+                accepted: record.accepted,
+                judged: record.judged,
+                totalJudged: record.totalJudged,
+                draftSeconds: record.draftSeconds.recent,
+                realizedSecondsPerToken: record.realizedSecondsPerToken.recent
+            })),
+            verifyTimings: [...this.verifyTimings].map(([positions, timings]) => ({positions, seconds: timings.recent})),
+            speculativeSteps: this.speculativeSteps
         };
     }
 
@@ -272,9 +331,19 @@ export class SelfTuningDrafter implements Drafter {
 
 /** the median of the last few values */
 class RecentMedian {
-    private readonly values: number[] = [];
+    private readonly values: number[];
 
-    constructor(private readonly window: number) {}
+    constructor(
+        private readonly window: number,
+        initial: readonly number[] = []
+    ) {
+        this.values = initial.slice(-window);
+    }
+
+    /** the values kept, oldest first */
+    get recent(): number[] {
+        return [...this.values];
+    }
 
     add(value: number) {
         this.values.push(value);
