@@ -14,11 +14,13 @@ import {resolveModelPath} from "../model-source.js";
 import {gpuChoices, isGpuChoice, loadPatchedLlama} from "../native/loader.js";
 import {runGpuCommand} from "./gpu-command.js";
 import {runStatsLine} from "./run-stats-line.js";
+import {losslessInfoLine, losslessRunLine} from "./lossless-lines.js";
 import {emitJson, extractJsonOption, type JsonOption} from "./json-option.js";
 import {CliUsageError} from "./usage-error.js";
 import {buildSchedule, parseSkipLayerList, planForSpeed, reachableDepths, uniformCostModel, type StrategyName} from "../plan/index.js";
 import type {SpeedSetting} from "../../common/engine-protocol.js";
 import {calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
+import type {LosslessInfo} from "../../common/engine-protocol.js";
 
 export {CliUsageError};
 
@@ -135,18 +137,14 @@ function generationOptions(values: Values) {
     };
 }
 
-function printResult(result: DialGenerateResult, json: JsonOption) {
+/** `drafter`: the Lossless drafter's choice after the run, when the run drafted (the stats say what the run did) */
+function printResult(result: DialGenerateResult, json: JsonOption, drafter: LosslessInfo | undefined) {
+    const stats = result.stats;
+    const speculation = stats.speculation;
     if (!json.stdout) {
         process.stdout.write("\n");
-        const stats = result.stats;
         process.stderr.write(`\n${runStatsLine(stats)}\n`);
-        const speculation = stats.speculation;
-        if (speculation != null)
-            process.stderr.write(
-                `[lossless: ${speculation.speculativeSteps} verifies drafting at depth ${speculation.draftDepth ?? "-"}, ` +
-                    `${speculation.plainSteps} plain steps, acceptance ${formatShare(speculation.acceptanceRate)}, ` +
-                    `${speculation.meanTokensPerVerify?.toFixed(2) ?? "-"} tokens per verify, predicted ${speculation.predictedSpeedup.toFixed(2)}x]\n`
-            );
+        if (speculation != null) process.stderr.write(`${losslessRunLine(speculation, drafter, stats.layerCount)}\n`);
     }
     emitJson(json, {
         text: result.text,
@@ -154,7 +152,8 @@ function printResult(result: DialGenerateResult, json: JsonOption) {
         keptLayers: result.keptLayers,
         skippedLayers: result.skippedLayers,
         stopReason: result.stopReason,
-        stats: result.stats
+        stats,
+        ...(speculation != null && drafter !== undefined ? {drafter} : {})
     });
 }
 
@@ -170,7 +169,7 @@ async function generateWith(values: Values, json: JsonOption, request: Parameter
             // with --json alone, stdout holds the JSON object only
             onText: json.stdout ? undefined : (piece) => process.stdout.write(piece)
         });
-        printResult(result, json);
+        printResult(result, json, result.stats.speculation != null ? engine.losslessInfo : undefined);
     } finally {
         await engine.dispose();
     }
@@ -211,7 +210,9 @@ async function info(values: Values, json: JsonOption) {
     const {engine, build} = await openEngine(values);
     try {
         const summary = engine.summary(build);
-        emitJson(json, summary);
+        // the drafter at any level: what Lossless would do now, from what this load or an earlier one measured
+        const drafter = summary.layerSkipSupported ? engine.losslessInfo : undefined;
+        emitJson(json, {...summary, ...(drafter !== undefined ? {drafter} : {})});
         if (json.stdout) return;
         console.log(`${summary.name}: ${summary.architecture}, ${summary.layerCount} layers, context ${summary.contextSize}`);
         console.log(`compute: ${describeCompute(summary.compute)}${summary.compute.fallbackReason != null ? ` (${summary.compute.fallbackReason})` : ""}`);
@@ -223,24 +224,10 @@ async function info(values: Values, json: JsonOption) {
         console.log("depth  predicted  kept layers");
         for (const stop of summary.stops)
             console.log(`${String(stop.depth).padStart(5)}  ${stop.predictedSpeedup.toFixed(2).padStart(8)}x  ${stop.keptLayers.join(",")}`);
-        const lossless = summary.plan.lossless;
-        if (lossless != null) {
-            // a fresh engine has measured nothing: the drafter learns acceptance and costs during runs
-            const depths = lossless.depths.map((entry) => `${entry.depth} (${formatShare(entry.acceptanceRate)})`).join(", ");
-            console.log(
-                `lossless: ${lossless.mode}; drafts at depth ${lossless.draftDepth ?? "-"}, ${lossless.draftLength ?? "-"} tokens, ` +
-                    `acceptance ${formatShare(lossless.acceptanceRate)}, predicted ${lossless.predictedSpeedup.toFixed(2)}x; ` +
-                    `depths tried (acceptance): ${depths || "none"}`
-            );
-        }
+        if (drafter !== undefined) console.log(losslessInfoLine(drafter, summary.layerCount));
     } finally {
         await engine.dispose();
     }
-}
-
-/** 0.834 → "83%"; null (nothing measured) → "not measured" */
-function formatShare(share: number | null): string {
-    return share == null ? "not measured" : `${Math.round(share * 100)}%`;
 }
 
 export async function main(argv: string[]): Promise<void> {
