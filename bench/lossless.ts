@@ -25,6 +25,12 @@ export type LosslessBenchOptions = {
     threads?: number;
     /** tokens drafted per verify in the per-depth sweep. Defaults to 4. */
     sweepDraftLength?: number;
+    /** false skips the per-depth sweep (the pairs alone: a quick look at the warm-up). Defaults to true. */
+    sweep?: boolean;
+    /** where the engines' drafters read and store what they learned (DialEngineOptions.drafterStateDirectory):
+     *  a directory, or false for drafters that start from scratch. Defaults to the user's cache, as the
+     *  extension does, so the warm-up pair starts from whatever an earlier load of this model stored. */
+    drafterStateDirectory?: string | false;
     log?: (line: string) => void;
 };
 
@@ -61,6 +67,15 @@ export type LosslessBenchResult = {
     losslessTokensPerSecond: number[];
     /** Lossless ÷ Quality tokens/s of each interleaved pair */
     speedup: Spread;
+    /** the first pair after the load (not in `speedup`): the Lossless engine's first answer, in which a drafter
+     *  from scratch measures every depth and one restored from a stored state does not */
+    warmup: {
+        speedup: number;
+        /** each engine's drafter started from a stored state */
+        fromStore: boolean[];
+        /** steps the first answer spent measuring depths it knew too little about */
+        warmupSteps: number;
+    };
     identicalOutput: boolean;
     /** Quality's decode seconds per token (median over the measured runs) */
     plainSeconds: number;
@@ -95,11 +110,14 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
         contextSize: promptLength + tokens + 16,
         sequences: 1,
         threads: options.threads,
-        calibrate: false
+        calibrate: false,
+        ...(options.drafterStateDirectory !== undefined ? {drafterStateDirectory: options.drafterStateDirectory} : {})
     };
     // two engines swap levels every pair: with Quality on both, the engine loaded second measured 0.45-1.17x
     // of the first on the 24-layer model, so a fixed assignment would charge that to a level
     const engines = [await DialEngine.load(engineOptions), await DialEngine.load(engineOptions)];
+    const fromStore = engines.map((engine) => engine.drafterState.restored);
+    log(`drafters start ${fromStore.map((restored) => (restored ? "from a stored state" : "from scratch")).join(" and ")}`);
     const levelsFor = (pair: number) => {
         const lossless = engines[pair % 2];
         const quality = engines[(pair + 1) % 2];
@@ -126,6 +144,7 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
         let identical = true;
         const totals = {speculativeSteps: 0, plainSteps: 0, accepted: 0, judged: 0};
         const depthCounts = new Map<number, number>();
+        let warmup = {speedup: 0, fromStore, warmupSteps: 0};
         // pairs 0 and 1 warm both engines up, each drafter measuring every depth once; they are not counted
         for (let pair = -1; pair <= runs; pair++) {
             const {quality, lossless} = levelsFor(pair + 2);
@@ -147,7 +166,12 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
                     `Lossless ${result.timings.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
                     `${speculation?.speculativeSteps ?? 0} verifies, ${speculation?.plainSteps ?? 0} plain steps, identical ${sameTokens(expected.tokens, result.tokens)}`
             );
-            if (pair === 0) continue;
+            if (pair === 0) {
+                const warmupSteps = lossless.drafterState.warmupSteps;
+                warmup = {speedup: result.timings.decodeTokensPerSecond / expected.timings.decodeTokensPerSecond, fromStore, warmupSteps};
+                log(`warm-up pair: Lossless ÷ Quality ${warmup.speedup.toFixed(3)}x, ${warmupSteps} steps measuring depths`);
+                continue;
+            }
             qualityRates.push(expected.timings.decodeTokensPerSecond);
             losslessRates.push(result.timings.decodeTokensPerSecond);
             if (speculation != null) {
@@ -167,7 +191,7 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
         const layerCount = engines[0].profile.shape.layerCount;
         const stops = engines[0].summary({binsDirectory: "", buildType: ""}).stops;
         const depths: DepthMeasurement[] = [];
-        for (const candidate of state.depths) {
+        for (const candidate of options.sweep === false ? [] : state.depths) {
             const kept = stops.find((stop) => stop.depth === candidate.depth)?.keptLayers;
             if (kept == null) continue;
             const drafter = new FixedDrafter({
@@ -255,6 +279,7 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
             qualityTokensPerSecond: qualityRates,
             losslessTokensPerSecond: losslessRates,
             speedup: spread(losslessRates.map((rate, i) => rate / qualityRates[i])),
+            warmup,
             identicalOutput: identical,
             drafter: {
                 mode: state.mode,
@@ -304,9 +329,12 @@ export function formatLosslessBench(result: LosslessBenchResult): string {
         `Quality  ${result.qualityTokensPerSecond.map((rate) => rate.toFixed(1)).join(", ")} tok/s`,
         `Lossless ${result.losslessTokensPerSecond.map((rate) => rate.toFixed(1)).join(", ")} tok/s`,
         `Lossless ÷ Quality: ${result.speedup.median.toFixed(3)}x (${result.speedup.min.toFixed(3)}-${result.speedup.max.toFixed(3)}); identical output: ${result.identicalOutput ? "yes" : "NO"}`,
+        `warm-up pair (first answer after the load, not counted above): ${result.warmup.speedup.toFixed(3)}x, ${result.warmup.warmupSteps} steps measuring depths; ` +
+            `drafters started ${result.warmup.fromStore.map((restored) => (restored ? "from a stored state" : "from scratch")).join(" and ")}`,
         `drafter: ${d.mode}, depth ${d.draftDepth ?? "-"}, length ${d.draftLength ?? "-"}, acceptance ${d.acceptanceRate?.toFixed(2) ?? "-"}, ` +
             `${d.meanTokensPerVerify?.toFixed(2) ?? "-"} tokens/verify, ${d.speculativeSteps} verifies + ${d.plainSteps} plain steps, predicted ${d.predictedSpeedup.toFixed(2)}x`
     ];
+    if (result.depths.length === 0) return lines.join("\n");
     lines.push(`per-depth sweep, k = ${result.sweepDraftLength}; costs in plain steps (${ms(result.plainSeconds)} each)`);
     lines.push("depth  acceptance  tokens/verify  draft  verify(k+1)  predicted(k)  best k  predicted(best)  measured  identical");
     for (const depth of result.depths)

@@ -34,9 +34,10 @@ Benchmarks:
         inline completion latency at each level, and the requests made while typing
   leak --model M [--requests N] [--max-tokens N]
         memory of the engine host and its client over N completion requests (default 10,000) with cancels and dial changes
-  lossless --model M [--text FILE] [--runs N] [--tokens N] [--threads N]
+  lossless --model M [--text FILE] [--runs N] [--tokens N] [--threads N] [--drafter-state DIR|off] [--skip-sweep]
         tokens/s at Quality and at Lossless (interleaved pairs), the drafter's acceptance, choice and predicted
-        speedup against the measured one, each draft depth's acceptance, and whether both wrote the same tokens
+        speedup against the measured one, each draft depth's acceptance, and whether both wrote the same tokens;
+        the drafters start from the state stored in the user's cache (--drafter-state: another folder, or off)
   engine-overhead --model M | --shape LxE [--runs N] [--tokens N] [--threads N]
         the engine's path at 1x against a raw patched decode loop on the same weights, in one process, alternating
         bursts (default 12 pairs of 32 tokens): engine/raw with its 95% interval
@@ -73,6 +74,8 @@ const options = {
     window: {type: "string"},
     threads: {type: "string"},
     requests: {type: "string"},
+    "drafter-state": {type: "string"},
+    "skip-sweep": {type: "boolean"},
     help: {type: "boolean", short: "h"}
 } as const;
 
@@ -97,7 +100,7 @@ const benchmarkOptions: Record<string, OptionName[]> = {
         "threads"
     ],
     completion: ["model", "max-tokens", "files"],
-    lossless: ["model", "text", "runs", "tokens", "threads"],
+    lossless: ["model", "text", "runs", "tokens", "threads", "drafter-state", "skip-sweep"],
     leak: ["model", "requests", "max-tokens"],
     "native-vs-stock": ["model", "runs", "tokens"],
     "engine-overhead": ["model", "shape", "runs", "tokens", "threads"]
@@ -238,6 +241,8 @@ export async function main(argv: string[]): Promise<void> {
                 runs: integerOption(values, "runs", 1),
                 tokens: integerOption(values, "tokens", 8),
                 threads: integerOption(values, "threads", 1),
+                ...(values["drafter-state"] != null ? {drafterStateDirectory: values["drafter-state"] === "off" ? false : values["drafter-state"]} : {}),
+                sweep: values["skip-sweep"] !== true,
                 log
             });
             return report(json, result, `\n${formatLosslessBench(result)}`);
