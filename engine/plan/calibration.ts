@@ -1,4 +1,4 @@
-import {COST_MODEL_FORMAT, secondsPerToken, validateCostModel, type CostModel} from "./cost-model.js";
+import {COST_MODEL_FORMAT, validateCostModel, type CostModel} from "./cost-model.js";
 import {InsufficientCalibrationError, UnusableCalibrationError} from "./errors.js";
 
 export interface DecodeTiming {
@@ -6,79 +6,142 @@ export interface DecodeTiming {
     readonly keptLayers: readonly number[];
     /** Measured wall time per decoded token at batch size 1. */
     readonly secondsPerToken: number;
+    /** Tokens already in the KV cache when each timed token was decoded (their mean). Defaults to 0. */
+    readonly contextTokens?: number;
 }
 
 /**
- * Fits t(S) = fixed + scale · w(S) to measured timings by least squares, where w(S) is the prior's cost
- * of the kept layers. The prior supplies only the *relative* cost of layers (their bytes); the fit
- * supplies the two things byte counts cannot know: the device's real speed and the overhead that does
- * not scale with depth. Two timings at different depths determine both; more average out noise.
- * A negative fixed cost (noise, or a prior that overstates some layers) is clamped to 0 and the scale
- * refitted through the origin.
+ * Timings must span at least this many tokens of context before the attention term is fitted: closer
+ * contexts cannot tell the attention's cost from noise, so the term then stays 0.
+ */
+export const MIN_CONTEXT_SPREAD_TOKENS = 64;
+
+/**
+ * Fits t(S, n) = fixed + scale · w(S) + contextScale · n · u(S) to measured timings by least squares,
+ * where w(S) is the prior's relative cost of the kept layers (their bytes) and u(S) the relative cost of
+ * their attention per cached token (the prior's per-context-token costs, or the same for every layer
+ * when the prior has none: each layer's attention reads the same cache). The prior supplies only the
+ * *relative* costs; the fit supplies what byte counts cannot know: the device's real speed, the overhead
+ * that does not scale with depth, and what reading the cache costs. Two timings at different depths
+ * determine the first two; the context term needs timings MIN_CONTEXT_SPREAD_TOKENS or more apart in
+ * context (else it stays 0). More timings average out noise.
+ * The fixed cost and the context term are never negative (noise, or a prior that overstates some layers,
+ * can push them there): of the fits with either or both of them left at 0, the one that explains the
+ * timings best wins.
  */
 export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTiming[]): CostModel {
     validateCostModel(prior);
-    const shape = relativeLayerCosts(prior);
+    const shape = relativeCosts(prior.layerSeconds);
+    const contextShape = relativeCosts(prior.layerSecondsPerContextToken);
     const points = timings.map((timing, index) => {
         if (!(Number.isFinite(timing.secondsPerToken) && timing.secondsPerToken > 0))
             throw new UnusableCalibrationError(`Timing ${index} is ${timing.secondsPerToken} s/token; measure a positive, finite time per token`);
-        for (const layer of timing.keptLayers)
+        const contextTokens = timing.contextTokens ?? 0;
+        if (!(Number.isFinite(contextTokens) && contextTokens >= 0))
+            throw new UnusableCalibrationError(
+                `Timing ${index} was taken at a context of ${contextTokens} tokens; give the cached tokens, a finite number ≥ 0`
+            );
+        const kept = new Set(timing.keptLayers);
+        for (const layer of kept)
             if (!Number.isInteger(layer) || layer < 0 || layer >= prior.layerCount)
                 throw new UnusableCalibrationError(
                     `Timing ${index} lists layer ${layer}, which this ${prior.layerCount}-layer model does not have; record the kept layers of the plan that was timed`
                 );
-        return {x: secondsPerToken({...prior, fixedSeconds: 0, layerSeconds: shape}, new Set(timing.keptLayers)), y: timing.secondsPerToken};
+        let layers = 0;
+        let attention = 0;
+        for (const layer of kept) {
+            layers += shape[layer];
+            attention += contextShape[layer];
+        }
+        return {layers, attention: contextTokens * attention, contextTokens, y: timing.secondsPerToken};
     });
 
     // costs that differ only by rounding are the same depth; fitting to them would amplify noise
-    const largest = Math.max(...points.map((p) => p.x));
-    const distinctDepths = new Set(points.map((p) => Math.round((p.x / largest) * 1e9))).size;
+    const largest = Math.max(...points.map((p) => p.layers));
+    const distinctDepths = new Set(points.map((p) => Math.round((p.layers / largest) * 1e9))).size;
     if (distinctDepths < 2)
         throw new InsufficientCalibrationError(
             `Calibration needs timings at two or more different depths (got ${points.length} timing(s) at ${distinctDepths}); time the full model and one faster setting`
         );
+    const contexts = points.map((p) => p.contextTokens);
+    const fitsContext = Math.max(...contexts) - Math.min(...contexts) >= MIN_CONTEXT_SPREAD_TOKENS;
 
-    let {fixed, scale} = leastSquaresLine(points);
-    if (fixed < 0) {
-        fixed = 0;
-        scale = points.reduce((sum, p) => sum + p.x * p.y, 0) / points.reduce((sum, p) => sum + p.x * p.x, 0);
+    // columns: 0 the fixed cost, 1 the layers, 2 the attention over the cache; the layers always take part
+    const columns = [() => 1, (p: (typeof points)[number]) => p.layers, (p: (typeof points)[number]) => p.attention];
+    const candidates = fitsContext ? [[0, 1, 2], [0, 1], [1, 2], [1]] : [[0, 1], [1]];
+    let best: {coefficients: number[]; squaredError: number} | undefined;
+    for (const used of candidates) {
+        const solution = leastSquares(
+            points.map((p) => used.map((column) => columns[column](p))),
+            points.map((p) => p.y)
+        );
+        if (solution === undefined) continue;
+        const coefficients = [0, 0, 0];
+        used.forEach((column, i) => (coefficients[column] = solution[i]));
+        if (coefficients[0] < 0 || coefficients[2] < 0) continue;
+        const squaredError = points.reduce((sum, p) => sum + (p.y - predict(coefficients, p)) ** 2, 0);
+        if (best === undefined || squaredError < best.squaredError) best = {coefficients, squaredError};
     }
+    const [fixed, scale, contextScale] = best?.coefficients ?? [0, 0, 0];
     if (!(scale > 0))
         throw new UnusableCalibrationError(
             "The timings do not get faster with fewer layers, so they cannot calibrate the dial; time longer runs (more tokens) with nothing else loading the machine"
         );
 
-    const residuals = points.map((p) => p.y - (fixed + scale * p.x));
+    const maxContextTokens = Math.max(...contexts);
     return validateCostModel({
         format: COST_MODEL_FORMAT,
         layerCount: prior.layerCount,
         fixedSeconds: fixed,
         layerSeconds: shape.map((w) => w * scale),
+        layerSecondsPerContextToken: contextShape.map((u) => u * contextScale),
         source: "calibrated",
         calibration: {
             measurements: points.length,
-            rmsResidualSeconds: Math.sqrt(residuals.reduce((sum, r) => sum + r * r, 0) / residuals.length)
+            rmsResidualSeconds: Math.sqrt((best?.squaredError ?? 0) / points.length),
+            ...(maxContextTokens > 0 ? {maxContextTokens} : {})
         }
     });
-}
 
-/** The prior's layer costs scaled to a mean of 1 (all 1 when the prior has none), so the fitted scale is in seconds per average layer. */
-function relativeLayerCosts(prior: CostModel): number[] {
-    const total = prior.layerSeconds.reduce((sum, s) => sum + s, 0);
-    if (total <= 0) return prior.layerSeconds.map(() => 1);
-    return prior.layerSeconds.map((s) => (s * prior.layerCount) / total);
-}
-
-function leastSquaresLine(points: readonly {x: number; y: number}[]): {fixed: number; scale: number} {
-    const n = points.length;
-    const meanX = points.reduce((sum, p) => sum + p.x, 0) / n;
-    const meanY = points.reduce((sum, p) => sum + p.y, 0) / n;
-    let covariance = 0;
-    let variance = 0;
-    for (const p of points) {
-        covariance += (p.x - meanX) * (p.y - meanY);
-        variance += (p.x - meanX) ** 2;
+    function predict(coefficients: readonly number[], p: (typeof points)[number]): number {
+        return coefficients[0] + coefficients[1] * p.layers + coefficients[2] * p.attention;
     }
-    const scale = covariance / variance;
-    return {fixed: meanY - scale * meanX, scale};
+}
+
+/** costs scaled to a mean of 1 (all 1 when there are none), so a fitted scale is in seconds per average layer */
+function relativeCosts(costs: readonly number[]): number[] {
+    const total = costs.reduce((sum, s) => sum + s, 0);
+    if (total <= 0) return costs.map(() => 1);
+    return costs.map((s) => (s * costs.length) / total);
+}
+
+/**
+ * The least-squares solution of rows · β ≈ y through the normal equations (a handful of columns), or
+ * undefined when the columns do not determine it (too few rows, or columns that move together).
+ */
+function leastSquares(rows: readonly (readonly number[])[], y: readonly number[]): number[] | undefined {
+    const k = rows[0]?.length ?? 0;
+    if (rows.length < k) return undefined;
+    // scale each column to unit size so that seconds, layers and tokens × layers condition alike
+    const norms = Array.from({length: k}, (_, j) => Math.sqrt(rows.reduce((sum, row) => sum + row[j] ** 2, 0)));
+    if (norms.some((norm) => !(norm > 0))) return undefined;
+    const a = Array.from({length: k}, () => new Array<number>(k + 1).fill(0));
+    for (const [r, row] of rows.entries())
+        for (let i = 0; i < k; i++) {
+            for (let j = 0; j < k; j++) a[i][j] += (row[i] / norms[i]) * (row[j] / norms[j]);
+            a[i][k] += (row[i] / norms[i]) * y[r];
+        }
+    // Gauss-Jordan with partial pivoting; a pivot this small means the columns are (nearly) dependent
+    for (let col = 0; col < k; col++) {
+        let pivot = col;
+        for (let row = col + 1; row < k; row++) if (Math.abs(a[row][col]) > Math.abs(a[pivot][col])) pivot = row;
+        if (Math.abs(a[pivot][col]) < 1e-9) return undefined;
+        [a[col], a[pivot]] = [a[pivot], a[col]];
+        for (let row = 0; row < k; row++) {
+            if (row === col) continue;
+            const factor = a[row][col] / a[col][col];
+            for (let j = col; j <= k; j++) a[row][j] -= factor * a[col][j];
+        }
+    }
+    return Array.from({length: k}, (_, i) => a[i][k] / a[i][i] / norms[i]);
 }

@@ -1,24 +1,53 @@
 import {InvalidCostModelError} from "./errors.js";
 
 /**
- * Seconds per decoded token as a function of which layers run: t(S) = fixedSeconds + Σ_{i∈S} layerSeconds[i].
- * Layers may differ in cost (e.g. MoE layers next to dense ones), so the model keeps one cost per layer
- * rather than a single per-layer constant. A plain JSON-serialisable object so that callers can cache it
- * per model, device and build.
+ * Seconds per decoded token as a function of which layers run and how long the context is:
+ *
+ *     t(S, n) = fixedSeconds + Σ_{i∈S} (layerSeconds[i] + n · layerSecondsPerContextToken[i])
+ *
+ * where n is the number of tokens already in the sequence's KV cache when the token is decoded. Each
+ * kept layer's attention reads every cached position, so a layer costs more the longer the context, and
+ * skipping it saves more: real speedups grow with context. Layers may differ in cost (e.g. MoE layers
+ * next to dense ones), so the model keeps one cost per layer rather than a single per-layer constant.
+ * Sliding-window layers are treated like full-attention ones (their real context cost stops growing at
+ * the window). A plain JSON-serialisable object so that callers can cache it per model, device and build.
  */
 export interface CostModel {
     readonly format: typeof COST_MODEL_FORMAT;
     readonly layerCount: number;
     /** Work that does not depend on the kept layers: output norm, output head, sampling, per-token overhead. */
     readonly fixedSeconds: number;
-    /** Seconds each layer adds to a token when it runs. */
+    /** Seconds each layer adds to a token when it runs, apart from reading the cache (n = 0). */
     readonly layerSeconds: readonly number[];
+    /** Seconds each layer adds to a token, when it runs, per token already in the context (its attention).
+     *  All zeros for a model made without timings at two context lengths (estimates, uniform models). */
+    readonly layerSecondsPerContextToken: readonly number[];
     readonly source: "uniform" | "tensor-bytes" | "calibrated";
-    /** Present when fitted to timings; the residual says how well the straight line explains them. */
-    readonly calibration?: {readonly measurements: number; readonly rmsResidualSeconds: number};
+    /** Present when fitted to timings; the residual says how well the model explains them. */
+    readonly calibration?: {
+        readonly measurements: number;
+        readonly rmsResidualSeconds: number;
+        /** the longest context a timing was taken at (predictions beyond it extrapolate the attention term) */
+        readonly maxContextTokens?: number;
+    };
 }
 
-export const COST_MODEL_FORMAT = "layer-dial-cost-model/1";
+/** Where a prediction is made: how many tokens the context holds. */
+export type PredictionContext = {
+    /** tokens already in the KV cache when a token is decoded. Defaults to DEFAULT_CONTEXT_TOKENS. */
+    readonly contextTokens?: number;
+};
+
+/**
+ * The context a prediction assumes when none is given: an empty cache, so only the per-token cost counts
+ * (what the first tokens of a short prompt pay, and what the cost models before format 2 predicted). Plans
+ * pick their depth at it, so a level keeps the same layers however long the context grows; predictions
+ * at the real context (run stats, the current context) pass it explicitly.
+ */
+export const DEFAULT_CONTEXT_TOKENS = 0;
+
+/** 2: the per-context-token attention term (layerSecondsPerContextToken); format 1 files are re-measured */
+export const COST_MODEL_FORMAT = "layer-dial-cost-model/2";
 
 /**
  * Decode on CPU (and, at batch size 1, mostly on GPU) streams every weight it uses once per token, so time
@@ -50,6 +79,8 @@ export function estimateCostModelFromTensorBytes(estimate: TensorBytesEstimate):
         layerCount: estimate.layerBytes.length,
         fixedSeconds: estimate.fixedBytes / bytesPerSecond + overhead,
         layerSeconds: estimate.layerBytes.map((bytes) => bytes / bytesPerSecond),
+        // bytes say nothing about the attention's reads of the cache; only timings at two contexts do
+        layerSecondsPerContextToken: estimate.layerBytes.map(() => 0),
         source: "tensor-bytes"
     });
 }
@@ -67,22 +98,42 @@ export function uniformCostModel(layerCount: number, fixedShare: number, seconds
         layerCount,
         fixedSeconds: fixedShare * secondsPerTokenAtFullDepth,
         layerSeconds: Array.from({length: layerCount}, () => ((1 - fixedShare) * secondsPerTokenAtFullDepth) / layerCount),
+        layerSecondsPerContextToken: Array.from({length: layerCount}, () => 0),
         source: "uniform"
     });
 }
 
-export function secondsPerToken(model: CostModel, keptLayers: Iterable<number>): number {
+/** t(S, n): seconds per decoded token with `keptLayers` running and `contextTokens` tokens in the cache (default 0). */
+export function secondsPerToken(model: CostModel, keptLayers: Iterable<number>, at: PredictionContext = {}): number {
+    const contextTokens = contextTokensOf(at);
     let seconds = model.fixedSeconds;
-    for (const layer of keptLayers) seconds += model.layerSeconds[layer];
+    for (const layer of keptLayers) seconds += model.layerSeconds[layer] + contextTokens * model.layerSecondsPerContextToken[layer];
     return seconds;
 }
 
-/** t(all layers) / t(kept layers). */
-export function predictedSpeedup(model: CostModel, keptLayers: Iterable<number>): number {
-    const all = secondsPerToken(model, model.layerSeconds.keys());
-    const kept = secondsPerToken(model, keptLayers);
+/** t(all layers, n) / t(kept layers, n): the speedup at a context of n tokens (default 0). */
+export function predictedSpeedup(model: CostModel, keptLayers: Iterable<number>, at: PredictionContext = {}): number {
+    const all = secondsPerToken(model, model.layerSeconds.keys(), at);
+    const kept = secondsPerToken(model, keptLayers, at);
     // a model with no cost at all predicts no change rather than 0/0
     return kept > 0 ? all / kept : 1;
+}
+
+/**
+ * The mean context a run's decode rate was measured over: a run of `generatedTokens` after a prompt of
+ * `promptTokens` decodes its 2nd..last token at contexts promptTokens .. promptTokens + generatedTokens − 2
+ * (the first comes out of the prompt's batch, and decode tokens/s leaves it out). t(S, n) is linear in n,
+ * so the mean time per token is the time at this mean context.
+ */
+export function meanDecodeContextTokens(promptTokens: number, generatedTokens: number): number {
+    return promptTokens + Math.max(0, generatedTokens - 2) / 2;
+}
+
+function contextTokensOf(at: PredictionContext): number {
+    const contextTokens = at.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+    if (!(Number.isFinite(contextTokens) && contextTokens >= 0))
+        throw new InvalidCostModelError(`contextTokens is a count of cached tokens; give a finite number ≥ 0, got ${contextTokens}`);
+    return contextTokens;
 }
 
 /** Checks a cost model read back from a cache (or built by hand) before planning with it. */
@@ -99,8 +150,13 @@ export function validateCostModel(model: CostModel, layerCount?: number): CostMo
         throw new InvalidCostModelError(
             `Cost model is for ${model.layerCount} layers but the model has ${layerCount}; it belongs to another model, so estimate or calibrate one for this model`
         );
+    if (!Array.isArray(model.layerSecondsPerContextToken) || model.layerSecondsPerContextToken.length !== model.layerCount)
+        throw new InvalidCostModelError(
+            `Cost model lists ${String((model.layerSecondsPerContextToken as readonly number[] | undefined)?.length)} per-context-token layer costs for layerCount ${model.layerCount}; give one per layer (zeros when not measured)`
+        );
     requireFiniteNonNegative("fixedSeconds", model.fixedSeconds);
     model.layerSeconds.forEach((seconds, layer) => requireFiniteNonNegative(`layerSeconds[${layer}]`, seconds));
+    model.layerSecondsPerContextToken.forEach((seconds, layer) => requireFiniteNonNegative(`layerSecondsPerContextToken[${layer}]`, seconds));
     return model;
 }
 

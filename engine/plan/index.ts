@@ -19,16 +19,19 @@ export {buildSchedule, keptLayersAtDepth, reachableDepths, respectAttentionTypes
 export {
     COST_MODEL_FORMAT,
     DEFAULT_BYTES_PER_SECOND,
+    DEFAULT_CONTEXT_TOKENS,
+    meanDecodeContextTokens,
     estimateCostModelFromTensorBytes,
     uniformCostModel,
     secondsPerToken,
     predictedSpeedup,
     validateCostModel,
     type CostModel,
+    type PredictionContext,
     type TensorBytesEstimate
 } from "./cost-model.js";
 export {layerAndFixedBytes, type TensorSize, type LayerAndFixedBytes, type TensorBytesOptions} from "./tensor-bytes.js";
-export {calibrateCostModel, type DecodeTiming} from "./calibration.js";
+export {calibrateCostModel, MIN_CONTEXT_SPREAD_TOKENS, type DecodeTiming} from "./calibration.js";
 export {planForSpeedup, planForDepth, dialStops, describeKeptLayers, type PlannerInput, type SkipPlan, type DialStop} from "./plan.js";
 export {
     expectedTokensPerStep,

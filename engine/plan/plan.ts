@@ -1,4 +1,4 @@
-import {predictedSpeedup, validateCostModel, type CostModel} from "./cost-model.js";
+import {predictedSpeedup, validateCostModel, type CostModel, type PredictionContext} from "./cost-model.js";
 import {formatSpeedup, InvalidSpeedRatioError} from "./errors.js";
 import type {ModelShape} from "./model-shape.js";
 import {buildSchedule, keptLayersAtDepth, reachableDepths, type ScheduleOptions, type SkipSchedule} from "./schedule.js";
@@ -30,6 +30,8 @@ export interface SkipPlan {
     readonly skippedLayers: readonly number[];
     /** One entry per layer, 1 = skip: what the native setLayerSkip takes. */
     readonly skipMask: Uint8Array;
+    /** At DEFAULT_CONTEXT_TOKENS (an empty cache): the depth is chosen at it, so it does not move as the
+     *  context grows. The speedup at a real context is predictedSpeedup(costModel, keptLayers, {contextTokens}). */
     readonly predictedSpeedup: number;
     /** The next stop towards quality (one more layer), or null at full depth. */
     readonly slowerStop: DialStop | null;
@@ -44,14 +46,14 @@ export interface SkipPlan {
     readonly lossless?: boolean;
 }
 
-/** Every stop of the dial, full depth first. */
-export function dialStops(schedule: SkipSchedule, costModel: CostModel): DialStop[] {
+/** Every stop of the dial, full depth first, with its speedup at a context (DEFAULT_CONTEXT_TOKENS unless given). */
+export function dialStops(schedule: SkipSchedule, costModel: CostModel, at: PredictionContext = {}): DialStop[] {
     validateCostModel(costModel, schedule.layerCount);
     return reachableDepths(schedule)
         .reverse()
         .map((depth) => ({
             depth,
-            predictedSpeedup: predictedSpeedup(costModel, keptLayersAtDepth(schedule, depth))
+            predictedSpeedup: predictedSpeedup(costModel, keptLayersAtDepth(schedule, depth), at)
         }));
 }
 

@@ -142,6 +142,7 @@ describe("a cached calibration that no longer matches the machine", () => {
             layerCount: shape.layerCount,
             fixedSeconds: 1e-6,
             layerSeconds: Array.from({length: shape.layerCount}, () => 1e-6),
+            layerSecondsPerContextToken: Array.from({length: shape.layerCount}, () => 1e-9),
             source: "calibrated",
             calibration: {measurements: 6, rmsResidualSeconds: 0}
         };
