@@ -77,6 +77,32 @@ export interface ConfiguredModel {
     readonly note?: string;
 }
 
+/**
+ * The Lossless level's drafter, as the panel shows it: the output is the full model's, and the skipped
+ * layers only draft tokens that every layer then checks.
+ */
+export interface LosslessView {
+    /** "draft": drafting pays here; "plain": it does not, so Lossless decodes like Quality (and checks again
+     *  now and then); "learning": nothing measured yet */
+    readonly mode: "draft" | "plain" | "learning";
+    /** layers that run while drafting (null before the first measurement) */
+    readonly draftDepth: number | null;
+    /** tokens drafted per check */
+    readonly draftLength: number | null;
+    /** share (0..1) of drafts the full model accepted */
+    readonly acceptanceRate: number | null;
+    /** the drafter's predicted speedup over Quality */
+    readonly predictedSpeedup: number;
+}
+
+/** What self-speculative decoding did in one run at the Lossless level. */
+export interface RunSpeculation {
+    readonly acceptanceRate: number | null;
+    /** tokens each check yielded: the accepted drafts plus the full model's own */
+    readonly meanTokensPerVerify: number | null;
+    readonly draftDepth: number | null;
+}
+
 /** What one finished request measured. */
 export interface RunStats {
     readonly requestId: string;
@@ -91,6 +117,8 @@ export interface RunStats {
     readonly tokens: number;
     /** Epoch milliseconds. */
     readonly finishedAt: number;
+    /** present when the run was at the Lossless level */
+    readonly lossless?: RunSpeculation;
 }
 
 /** "cancelled" is the user's Stop and is shown as such, not as an error. */
@@ -109,6 +137,8 @@ export type ToWebview =
           readonly history?: readonly RunStats[];
           /** While no model is loaded: the configured one (null: none is configured). Absent when a model is loaded. */
           readonly configured?: ConfiguredModel | null;
+          /** The level is Lossless: its drafter (depth is then the full model's). Absent at every other level. */
+          readonly lossless?: LosslessView;
       }
     /** The level changed (from the panel, a command or the status bar). */
     | {readonly type: "level"; readonly depth: number}
@@ -123,6 +153,8 @@ export type FromWebview =
     | {readonly type: "ready"}
     /** The user picked a level: the depth and its predicted (snapped) speedup ratio. */
     | {readonly type: "setLevel"; readonly depth: number; readonly speedup: number}
+    /** The user picked the Lossless level (the full model's output, with the skipped layers drafting). */
+    | {readonly type: "setLossless"}
     | {readonly type: "stop"; readonly requestId: string}
     /** A button of the not-yet-loaded view: the extension runs the matching command. */
     | {readonly type: "action"; readonly action: PanelAction};
@@ -210,6 +242,22 @@ export const configuredModelSchema: Schema<ConfiguredModel> = refine(
     }
 );
 
+const share = nullable(num({min: 0, max: 1}));
+
+export const losslessViewSchema: Schema<LosslessView> = object({
+    mode: literal("draft", "plain", "learning"),
+    draftDepth: nullable(depth),
+    draftLength: nullable(num({min: 1, max: 64, integer: true})),
+    acceptanceRate: share,
+    predictedSpeedup: num({min: 0, max: 1000})
+});
+
+const runSpeculation: Schema<RunSpeculation> = object({
+    acceptanceRate: share,
+    meanTokensPerVerify: nullable(num({min: 1, max: 65})),
+    draftDepth: nullable(depth)
+});
+
 export const runStatsSchema: Schema<RunStats> = object({
     requestId,
     depth,
@@ -218,7 +266,8 @@ export const runStatsSchema: Schema<RunStats> = object({
     achievedSpeedup: optional(num({min: 0, max: 1000})),
     whyNoAchievedSpeedup: optional(str({maxLength: MAX_REASON_CHARS})),
     tokens: num({min: 0, max: Number.MAX_SAFE_INTEGER, integer: true}),
-    finishedAt: num({min: 0, integer: true})
+    finishedAt: num({min: 0, integer: true}),
+    lossless: optional(runSpeculation)
 });
 
 /** True when `depth` is a level the model offers: a listed step, or the full model the panel adds. */
@@ -234,11 +283,19 @@ const toWebview: Schema<ToWebview> = tagged<ToWebview>({
             depth: nullable(depth),
             activeRequestId: nullable(requestId),
             history: optional(array(runStatsSchema, {maxLength: MAX_HISTORY})),
-            configured: optional(nullable(configuredModelSchema))
+            configured: optional(nullable(configuredModelSchema)),
+            lossless: optional(losslessViewSchema)
         }),
         (state) => {
-            if (state.model === null) return state.depth === null ? undefined : "depth must be null when no model is loaded";
+            if (state.model === null)
+                return state.depth !== null
+                    ? "depth must be null when no model is loaded"
+                    : state.lossless !== undefined
+                      ? "Lossless needs a loaded model"
+                      : undefined;
             if (state.depth === null || !isOfferedDepth(state.model, state.depth)) return `depth ${state.depth} is not one of the model's steps`;
+            if (state.lossless !== undefined && state.depth !== state.model.layerCount) return "at the Lossless level the depth is the full model's";
+            if (state.lossless?.draftDepth != null && state.lossless.draftDepth > state.model.layerCount) return "the draft depth exceeds the model's layers";
             return undefined;
         }
     ),
@@ -257,6 +314,7 @@ const toWebview: Schema<ToWebview> = tagged<ToWebview>({
 const fromWebview: Schema<FromWebview> = tagged<FromWebview>({
     ready: object({type: literal("ready")}),
     setLevel: object({type: literal("setLevel"), depth, speedup}),
+    setLossless: object({type: literal("setLossless")}),
     stop: object({type: literal("stop"), requestId}),
     action: object({type: literal("action"), action: literal("loadModel", "downloadModel", "selectModel", "openWalkthrough")})
 });

@@ -29,10 +29,14 @@ if (root === null) throw new Error("The panel's HTML has no #root element");
 
 const view = new PanelView(root, {
     onSetLevel: (step) => {
+        const leftLossless = state.lossless !== null;
         state = withDepth(state, step.depth);
+        // the slider already shows the new level; the Lossless button and line must follow it
+        if (leftLossless) view.render(state);
         saveNow();
         vscode.postMessage({type: "setLevel", depth: step.depth, speedup: step.predictedSpeedup});
     },
+    onSetLossless: () => vscode.postMessage({type: "setLossless"}),
     onStop: (requestId) => vscode.postMessage({type: "stop", requestId}),
     onAction: (action) => vscode.postMessage({type: "action", action})
 });

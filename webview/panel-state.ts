@@ -6,7 +6,9 @@ import {
     modelInfoSchema,
     runStatsSchema,
     isOfferedDepth,
+    losslessViewSchema,
     type ConfiguredModel,
+    type LosslessView,
     type ModelInfo,
     type RunStats,
     type SpeedStep,
@@ -34,12 +36,14 @@ export interface PanelState {
     /** While no model is loaded: the configured one, previewed from its file (null: none configured, or a model is loaded) */
     readonly configured: ConfiguredModel | null;
     readonly depth: number | null;
+    /** The level is Lossless (depth is then the full model's): its drafter; null at every other level. */
+    readonly lossless: LosslessView | null;
     /** Oldest first, at most MAX_HISTORY. */
     readonly history: readonly RunStats[];
     readonly request: PanelRequest | null;
 }
 
-export const emptyPanelState: PanelState = {model: null, configured: null, depth: null, history: [], request: null};
+export const emptyPanelState: PanelState = {model: null, configured: null, depth: null, lossless: null, history: [], request: null};
 
 export type Warn = (problem: string) => void;
 
@@ -64,6 +68,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
                 model: message.model,
                 configured: message.model === null ? (message.configured ?? null) : null,
                 depth: message.depth,
+                lossless: message.model === null ? null : (message.lossless ?? null),
                 history: message.history ?? state.history,
                 request
             };
@@ -73,7 +78,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
                 warn(`level: depth ${message.depth} is not offered by the loaded model; ignored`);
                 return state;
             }
-            return {...state, depth: message.depth};
+            return {...state, depth: message.depth, lossless: null};
         case "runStats": {
             const others = state.history.filter((run) => run.requestId !== message.run.requestId);
             return {...state, history: [...others, message.run].slice(-MAX_HISTORY)};
@@ -103,19 +108,20 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
     }
 }
 
-/** The user moved the slider: the panel shows the new level at once, the extension confirms with `level`. */
+/** The user moved the slider: the panel shows the new level at once (leaving Lossless), the extension confirms with `state`. */
 export function withDepth(state: PanelState, depth: number): PanelState {
-    return state.model !== null && isOfferedDepth(state.model, depth) ? {...state, depth} : state;
+    return state.model !== null && isOfferedDepth(state.model, depth) ? {...state, depth, lossless: null} : state;
 }
 
 // Saved state: versioned, and validated on restore like any message, because it may come from an
 // older build of the panel.
 const SAVED_STATE_VERSION = 1;
 
-/** `configured` is optional: states saved before it existed still restore. */
-export interface SavedPanelState extends Omit<PanelState, "configured"> {
+/** `configured` and `lossless` are optional: states saved before they existed still restore. */
+export interface SavedPanelState extends Omit<PanelState, "configured" | "lossless"> {
     readonly version: typeof SAVED_STATE_VERSION;
     readonly configured?: ConfiguredModel | null;
+    readonly lossless?: LosslessView | null;
 }
 
 const requestSchema: Schema<PanelRequest> = object({
@@ -132,6 +138,7 @@ const savedStateSchema: Schema<SavedPanelState> = refine(
         model: nullable(modelInfoSchema),
         configured: optional(nullable(configuredModelSchema)),
         depth: nullable(num({min: 1, integer: true})),
+        lossless: optional(nullable(losslessViewSchema)),
         history: array(runStatsSchema, {maxLength: MAX_HISTORY}),
         request: nullable(requestSchema)
     }),
@@ -153,6 +160,6 @@ export function restorePanelState(saved: unknown, warn: Warn): PanelState {
         warn(`saved panel state not restored: ${parsed.error}`);
         return emptyPanelState;
     }
-    const {model, configured, depth, history, request} = parsed.value;
-    return {model, configured: configured ?? null, depth, history, request};
+    const {model, configured, depth, lossless, history, request} = parsed.value;
+    return {model, configured: configured ?? null, depth, lossless: model === null ? null : (lossless ?? null), history, request};
 }

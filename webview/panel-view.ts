@@ -1,6 +1,6 @@
 // Draws PanelState into the document. Every region has a fixed place and reserved size from the
 // start (empty values show "—"), so streaming text or the first stats never shift the layout.
-import type {ConfiguredModel, ModelInfo, PanelAction, RunStats, SpeedStep} from "../common/panel-messages.js";
+import type {ConfiguredModel, LosslessView, ModelInfo, PanelAction, RunStats, SpeedStep} from "../common/panel-messages.js";
 import {MAX_OUTPUT_CHARS, offeredSteps, type PanelRequest, type PanelState, type RequestStatus} from "./panel-state.js";
 import {el, icon, setText} from "./dom.js";
 import {formatBytes, formatPercent, formatRatio, formatTime, formatTokensPerSecond} from "./format.js";
@@ -9,6 +9,8 @@ import {LayerStrip} from "./layer-strip.js";
 
 export interface PanelViewEvents {
     readonly onSetLevel: (step: SpeedStep) => void;
+    /** the Lossless button: the full model's output, with the skipped layers drafting */
+    readonly onSetLossless: () => void;
     readonly onStop: (requestId: string) => void;
     /** a button of the not-yet-loaded view */
     readonly onAction: (action: PanelAction) => void;
@@ -48,9 +50,28 @@ interface Field {
     readonly value: HTMLElement;
 }
 
+/** What the Lossless level's drafter does now, in one line under the readout. */
+export function losslessNote(lossless: LosslessView, layerCount: number): string {
+    if (lossless.mode === "learning") return "Lossless: the full model's exact output. Measuring how often drafts are right during the first answers.";
+    if (lossless.mode === "plain")
+        return "Lossless: the full model's exact output. Drafting does not pay here, so it decodes like Quality (and checks again now and then).";
+    const accepted = lossless.acceptanceRate === null ? "" : `, ${formatPercent(lossless.acceptanceRate)} accepted`;
+    return (
+        `Lossless: the full model's exact output. Drafts ${lossless.draftLength ?? EMPTY} tokens with ` +
+        `${lossless.draftDepth ?? EMPTY}/${layerCount} layers${accepted}; every layer checks them.`
+    );
+}
+
 function configuredSize(configured: ConfiguredModel): string {
     if (configured.sizeBytes !== undefined) return formatBytes(configured.sizeBytes);
     return configured.status === "notDownloaded" ? "not downloaded" : "file not found";
+}
+
+/** "at 12 layers", or for a Lossless run "Lossless, 74.0% of drafts accepted" */
+function runLevel(run: RunStats): string {
+    if (run.lossless === undefined) return `at ${run.depth} layers`;
+    const {acceptanceRate} = run.lossless;
+    return acceptanceRate === null ? "Lossless, no drafts" : `Lossless, ${formatPercent(acceptanceRate)} of drafts accepted`;
 }
 
 function field(labelText: string, id: string, className = "stat"): Field {
@@ -73,6 +94,13 @@ export class PanelView {
     private readonly predicted = field("Predicted", "predicted-speedup", "readout-item readout-main");
     private readonly kept = field("Layers run", "kept-layers", "readout-item");
     private readonly quality = field("Top-1 agreement", "quality-cost", "readout-item");
+    private readonly losslessButton = el(
+        "button",
+        {className: "button lossless-toggle", attrs: {id: "lossless-toggle", type: "button", "aria-pressed": "false"}},
+        [icon("verified"), el("span", {text: "Lossless"})]
+    );
+    /** what the drafter does at the Lossless level; the line is always there, so the layout never shifts */
+    private readonly losslessLine = el("p", {className: "lossless-note", attrs: {id: "lossless-note"}});
     private readonly slider: SpeedSlider;
     private readonly strip = new LayerStrip();
     private readonly tokensPerSecond = field("Tokens/s", "last-tokens-per-second");
@@ -91,6 +119,7 @@ export class PanelView {
     private readonly output = el("pre", {className: "output", attrs: {id: "output", tabindex: "0", "aria-label": "Output of the current request"}});
     private readonly outputText = document.createTextNode("");
     private model: ModelInfo | null = null;
+    private lossless: LosslessView | null = null;
     private request: PanelRequest | null = null;
     private renderedOutput = "";
 
@@ -111,6 +140,10 @@ export class PanelView {
             })
         );
         this.actions.append(...this.actionButtons.values());
+        this.losslessButton.title = "The full model's exact output, faster where the skipped layers draft well: every drafted token is checked by all layers";
+        this.losslessButton.addEventListener("click", () => {
+            if (this.model !== null && this.lossless === null) events.onSetLossless();
+        });
         this.dial = el("div", {className: "dial"}, [
             el("div", {className: "readout", attrs: {"aria-live": "polite"}}, [this.predicted.element, this.kept.element, this.quality.element]),
             this.slider.element,
@@ -121,7 +154,9 @@ export class PanelView {
                 el("span", {className: "legend-swatch skipped"}),
                 el("span", {text: "skipped"}),
                 el("span", {className: "legend-note", text: "first and last layers always run"})
-            ])
+            ]),
+            // after the slider, so Tab reaches the main control first
+            el("div", {className: "lossless-row"}, [this.losslessButton, this.losslessLine])
         ]);
         this.stopButton.addEventListener("click", () => {
             if (this.request?.status === "running") events.onStop(this.request.requestId);
@@ -170,6 +205,10 @@ export class PanelView {
 
     render(state: PanelState): void {
         this.model = state.model;
+        this.lossless = state.model === null ? null : state.lossless;
+        this.losslessButton.disabled = state.model === null;
+        this.losslessButton.setAttribute("aria-pressed", String(this.lossless !== null));
+        setText(this.losslessLine, this.lossless === null || state.model === null ? "" : losslessNote(this.lossless, state.model.layerCount));
         this.renderHeader(state.model, state.configured);
         this.renderPreview(state.model === null ? state.configured : null);
         const steps = state.model === null ? [] : offeredSteps(state.model);
@@ -218,6 +257,17 @@ export class PanelView {
 
     private showStep(step: SpeedStep | undefined): void {
         const layerCount = this.model?.layerCount ?? 0;
+        // at the Lossless level the slider rests on the full model, whose output it gives; a step the user
+        // previews while dragging is shown as that level
+        if (this.lossless !== null && step !== undefined && step.depth === layerCount) {
+            setText(this.predicted.value, formatRatio(Math.max(0, this.lossless.predictedSpeedup)));
+            setText(this.kept.value, `${layerCount} / ${layerCount}`);
+            setText(this.quality.label, "Top-1 agreement");
+            setText(this.quality.value, formatPercent(1));
+            this.quality.element.title = "Lossless gives the full model's output: every drafted token is checked by all layers";
+            this.strip.update(layerCount, step);
+            return;
+        }
         setText(this.predicted.value, step === undefined ? EMPTY : formatRatio(step.predictedSpeedup));
         setText(this.kept.value, step === undefined ? EMPTY : `${step.depth} / ${layerCount}`);
         this.showQuality(step, layerCount);
@@ -246,7 +296,7 @@ export class PanelView {
         setText(this.achievedReason, why === undefined ? "" : `Achieved ${EMPTY}: ${why}`);
         this.achieved.element.title = why ?? "";
         setText(this.target.value, last === undefined ? EMPTY : formatRatio(last.targetSpeedup));
-        setText(this.lastRunNote, last === undefined ? "no runs yet" : `${last.tokens} tokens at ${last.depth} layers, ${formatTime(last.finishedAt)}`);
+        setText(this.lastRunNote, last === undefined ? "no runs yet" : `${last.tokens} tokens ${runLevel(last)}, ${formatTime(last.finishedAt)}`);
         const scale = Math.max(
             1,
             steps[steps.length - 1]?.predictedSpeedup ?? 1,

@@ -3,7 +3,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import type {GenerateResult, ModelPreview, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
-import {isOfferedDepth, MAX_REASON_CHARS, type ConfiguredModel, type ModelInfo, type RunStats, type SpeedStep} from "../../common/panel-messages.js";
+import {
+    isOfferedDepth,
+    MAX_REASON_CHARS,
+    type ConfiguredModel,
+    type LosslessView,
+    type ModelInfo,
+    type RunStats,
+    type SpeedStep
+} from "../../common/panel-messages.js";
 import {NoModelConfiguredError} from "../errors.js";
 import {resolveModelSetting, type ResolveModelOptions} from "../models/model-path.js";
 
@@ -85,9 +93,24 @@ export function panelModelInfo(summary: ModelSummary): ModelInfo {
     };
 }
 
-/** The depth to show: the plan's when the panel offers it, else the full model (an explicit mask has no stop). */
+/** The depth to show: the plan's when the panel offers it, else the full model (an explicit mask has no stop).
+ *  At the Lossless level, the full model: its output is the full model's. */
 export function panelDepth(model: ModelInfo, plan: PlanInfo): number {
-    return isOfferedDepth(model, plan.depth) ? plan.depth : model.layerCount;
+    return plan.lossless === undefined && isOfferedDepth(model, plan.depth) ? plan.depth : model.layerCount;
+}
+
+/** The Lossless level's drafter as the panel shows it; undefined at every other level. */
+export function panelLossless(plan: PlanInfo): LosslessView | undefined {
+    const info = plan.lossless;
+    if (info === undefined) return undefined;
+    const clampShare = (share: number | null) => (share === null ? null : Math.min(1, Math.max(0, share)));
+    return {
+        mode: info.mode,
+        draftDepth: info.draftDepth !== null && info.draftDepth >= 1 && info.draftDepth <= plan.layerCount ? info.draftDepth : null,
+        draftLength: info.draftLength !== null && info.draftLength >= 1 ? Math.min(64, Math.round(info.draftLength)) : null,
+        acceptanceRate: clampShare(info.acceptanceRate),
+        predictedSpeedup: Math.max(0, Math.min(1000, info.predictedSpeedup))
+    };
 }
 
 export function panelRunStats(requestId: string, result: GenerateResult, finishedAt: number): RunStats {
@@ -101,7 +124,17 @@ export function panelRunStats(requestId: string, result: GenerateResult, finishe
             ? {whyNoAchievedSpeedup: clip(stats.whyNoAchievedSpeedup ?? "not measured", MAX_REASON_CHARS)}
             : {achievedSpeedup: Math.max(0, Math.min(1000, stats.achievedSpeedup))}),
         tokens: result.tokens,
-        finishedAt: Math.floor(finishedAt)
+        finishedAt: Math.floor(finishedAt),
+        ...(stats.speculation === undefined
+            ? {}
+            : {
+                  lossless: {
+                      acceptanceRate: stats.speculation.acceptanceRate === null ? null : Math.min(1, Math.max(0, stats.speculation.acceptanceRate)),
+                      meanTokensPerVerify:
+                          stats.speculation.meanTokensPerVerify === null ? null : Math.min(65, Math.max(1, stats.speculation.meanTokensPerVerify)),
+                      draftDepth: stats.speculation.draftDepth === null || stats.speculation.draftDepth < 1 ? null : stats.speculation.draftDepth
+                  }
+              })
     };
 }
 

@@ -22,6 +22,7 @@ import {
     describeConfiguredModel,
     FIRST_RUN_WALKTHROUGH,
     panelDepth,
+    panelLossless,
     panelModelInfo,
     panelRunStats,
     withPreview,
@@ -212,13 +213,15 @@ class SpeedPanel {
         if (!this.ready || this.disposed) return;
         const summary = this.session.model;
         const model = summary === undefined ? null : panelModelInfo(summary);
+        const lossless = summary === undefined ? undefined : panelLossless(summary.plan);
         this.post({
             type: "state",
             model,
             depth: model === null || summary === undefined ? null : panelDepth(model, summary.plan),
             activeRequestId: this.session.activeRequestId ?? null,
             history: [...this.history()],
-            ...(model === null ? {configured: this.configured()?.info ?? null} : {})
+            ...(model === null ? {configured: this.configured()?.info ?? null} : {}),
+            ...(model !== null && lossless !== undefined ? {lossless} : {})
         });
     }
 
@@ -276,6 +279,9 @@ class SpeedPanel {
                 else await this.session.setCustomSpeedup(message.speedup);
                 return;
             }
+            case "setLossless":
+                await this.session.setLevel("Lossless");
+                return;
         }
     }
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import type {GenerateResult, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
-import {panelDepth, panelModelInfo, panelRunStats} from "../../extension/panel/panel-model.js";
+import {panelDepth, panelLossless, panelModelInfo, panelRunStats} from "../../extension/panel/panel-model.js";
 import {buildPanelHtml, createNonce} from "../../extension/panel/panel-html.js";
 import {parseToWebview} from "../../common/panel-messages.js";
 
@@ -116,6 +116,43 @@ describe("panel model", () => {
         const unmeasured = panelRunStats("ext-2", {...result, stats: {...stats, achievedSpeedup: null}}, 0);
         assert.equal("achievedSpeedup" in unmeasured, false);
         assert.ok(accept({type: "runStats", run: unmeasured}));
+
+        const speculation = {
+            draftDepth: 3,
+            speculativeSteps: 10,
+            plainSteps: 2,
+            draftedTokens: 30,
+            acceptedDrafts: 21,
+            acceptanceRate: 0.7,
+            meanTokensPerVerify: 3.1,
+            predictedSpeedup: 1.2
+        };
+        const lossless = panelRunStats("ext-3", {...result, stats: {...stats, keptLayers: 5, speculation}}, 0);
+        assert.deepEqual(lossless.lossless, {acceptanceRate: 0.7, meanTokensPerVerify: 3.1, draftDepth: 3});
+        assert.ok(accept({type: "runStats", run: lossless}));
+    });
+
+    test("at the Lossless level the panel shows the full model's depth and the drafter", () => {
+        const info = {
+            mode: "draft" as const,
+            draftDepth: 3,
+            draftLength: 2,
+            acceptanceRate: 0.74,
+            predictedSpeedup: 1.18,
+            depths: [{depth: 3, acceptanceRate: 0.74, judged: 50}]
+        };
+        const losslessPlan = plan([0, 1, 2, 3, 4], 5, {lossless: info});
+        const model = panelModelInfo(summary({plan: losslessPlan}));
+        const depth = panelDepth(model, losslessPlan);
+        const lossless = panelLossless(losslessPlan);
+        assert.equal(depth, 5);
+        assert.deepEqual(lossless, {mode: "draft", draftDepth: 3, draftLength: 2, acceptanceRate: 0.74, predictedSpeedup: 1.18});
+        assert.ok(accept({type: "state", model, depth, activeRequestId: null, lossless}));
+        assert.equal(panelLossless(summary().plan), undefined);
+        const learning = panelLossless(
+            plan([0, 1, 2, 3, 4], 5, {lossless: {...info, mode: "learning", draftDepth: null, draftLength: null, acceptanceRate: null}})
+        );
+        assert.ok(accept({type: "state", model, depth, activeRequestId: null, lossless: learning}));
     });
 });
 

@@ -25,8 +25,23 @@ describe("parseToWebview", () => {
             {type: "state", model, depth: 6, activeRequestId: null},
             {type: "state", model, depth: 8, activeRequestId: "r1", history: [fixtureRun({depth: 6})]},
             {type: "state", model: null, depth: null, activeRequestId: null},
+            {
+                type: "state",
+                model,
+                depth: 8,
+                activeRequestId: null,
+                lossless: {mode: "draft", draftDepth: 6, draftLength: 3, acceptanceRate: 0.74, predictedSpeedup: 1.2}
+            },
+            {
+                type: "state",
+                model,
+                depth: 8,
+                activeRequestId: null,
+                lossless: {mode: "learning", draftDepth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1}
+            },
             {type: "level", depth: 5},
             {type: "runStats", run: fixtureRun()},
+            {type: "runStats", run: fixtureRun({depth: 8, lossless: {acceptanceRate: 0.7, meanTokensPerVerify: 2.4, draftDepth: 6}})},
             {type: "runStats", run: {requestId: "r", depth: 8, targetSpeedup: 1, tokensPerSecond: 0, tokens: 0, finishedAt: 0}},
             {type: "requestStarted", requestId: "r1", title: ""},
             {type: "output", requestId: "r1", text: "token "},
@@ -105,6 +120,44 @@ describe("parseToWebview", () => {
             /quality\.top1Agreement/
         ],
         [
+            "Lossless below the full model's depth",
+            {
+                type: "state",
+                model,
+                depth: 6,
+                activeRequestId: null,
+                lossless: {mode: "plain", draftDepth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1}
+            },
+            /the depth is the full model's/
+        ],
+        [
+            "Lossless without a model",
+            {
+                type: "state",
+                model: null,
+                depth: null,
+                activeRequestId: null,
+                lossless: {mode: "plain", draftDepth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1}
+            },
+            /needs a loaded model/
+        ],
+        [
+            "a draft depth beyond the model",
+            {
+                type: "state",
+                model,
+                depth: 8,
+                activeRequestId: null,
+                lossless: {mode: "draft", draftDepth: 9, draftLength: 2, acceptanceRate: 0.5, predictedSpeedup: 1.1}
+            },
+            /draft depth exceeds/
+        ],
+        [
+            "an acceptance rate above 1",
+            {type: "runStats", run: fixtureRun({lossless: {acceptanceRate: 1.5, meanTokensPerVerify: 2, draftDepth: 6}})},
+            /lossless\.acceptanceRate/
+        ],
+        [
             "too many history entries",
             {type: "state", model, depth: 8, activeRequestId: null, history: Array.from({length: 13}, () => fixtureRun())},
             /^history:/
@@ -118,8 +171,8 @@ describe("parseToWebview", () => {
 });
 
 describe("parseFromWebview", () => {
-    test("accepts ready, setLevel and stop", () => {
-        for (const message of [{type: "ready"}, {type: "setLevel", depth: 18, speedup: 1.64}, {type: "stop", requestId: "r1"}])
+    test("accepts ready, setLevel, setLossless and stop", () => {
+        for (const message of [{type: "ready"}, {type: "setLevel", depth: 18, speedup: 1.64}, {type: "setLossless"}, {type: "stop", requestId: "r1"}])
             assert.deepEqual(
                 parseFromWebview(message, (problem) => assert.fail(problem)),
                 message
@@ -127,7 +180,7 @@ describe("parseFromWebview", () => {
     });
 
     test("refuses what the panel never sends", () => {
-        assert.match(problemOf(parseFromWebview, {type: "state"}), /^type: expected one of ready, setLevel, stop/);
+        assert.match(problemOf(parseFromWebview, {type: "state"}), /^type: expected one of ready, setLevel, setLossless, stop/);
         assert.match(problemOf(parseFromWebview, {type: "setLevel", depth: 18}), /^speedup:/);
         assert.match(problemOf(parseFromWebview, {type: "setLevel", depth: 18, speedup: 0.9}), /^speedup:/);
         assert.match(problemOf(parseFromWebview, {type: "stop"}), /^requestId:/);

@@ -11,12 +11,13 @@ import {
     withDepth,
     type PanelState
 } from "../../webview/panel-state.js";
-import {MAX_HISTORY} from "../../common/panel-messages.js";
+import {MAX_HISTORY, type LosslessView} from "../../common/panel-messages.js";
 import {nearestStepIndex, positionOf, stepIndexForKey} from "../../webview/slider-math.js";
 import {fixtureModel, fixtureRun} from "./panel-fixtures.js";
 
 const model = fixtureModel({layerCount: 8, minDepth: 4, includeFullModel: false});
 const loaded: PanelState = {...emptyPanelState, model, depth: 6};
+const drafting: LosslessView = {mode: "draft", draftDepth: 6, draftLength: 3, acceptanceRate: 0.74, predictedSpeedup: 1.21};
 
 function collect(): {readonly warn: (problem: string) => void; readonly problems: string[]} {
     const problems: string[] = [];
@@ -86,6 +87,17 @@ describe("applyMessage", () => {
         assert.equal(withDepth(loaded, 5).depth, 5);
         assert.equal(withDepth(loaded, 2), loaded);
     });
+
+    test("Lossless: a state names the drafter; a state without it, a level, or a slider move leaves Lossless", () => {
+        const {warn, problems} = collect();
+        const lossless = applyMessage(loaded, {type: "state", model, depth: 8, activeRequestId: null, lossless: drafting}, warn);
+        assert.deepEqual([lossless.depth, lossless.lossless], [8, drafting]);
+        assert.equal(applyMessage(lossless, {type: "state", model, depth: 8, activeRequestId: null}, warn).lossless, null);
+        assert.equal(applyMessage(lossless, {type: "level", depth: 5}, warn).lossless, null);
+        assert.deepEqual([withDepth(lossless, 8).depth, withDepth(lossless, 8).lossless], [8, null]);
+        assert.equal(applyMessage(lossless, {type: "state", model: null, depth: null, activeRequestId: null}, warn).lossless, null);
+        assert.deepEqual(problems, []);
+    });
 });
 
 describe("saved state", () => {
@@ -93,8 +105,12 @@ describe("saved state", () => {
         const state: PanelState = {
             model,
             configured: null,
-            depth: 5,
-            history: [fixtureRun({depth: 5})],
+            depth: 8,
+            lossless: drafting,
+            history: [
+                fixtureRun({depth: 5}),
+                fixtureRun({requestId: "req-2", depth: 8, lossless: {acceptanceRate: 0.7, meanTokensPerVerify: 2.4, draftDepth: 6}})
+            ],
             request: {requestId: "a", title: "t", text: "x", status: "done"}
         };
         const {warn, problems} = collect();
@@ -108,6 +124,13 @@ describe("saved state", () => {
         assert.equal(restorePanelState({version: 0}, warn), emptyPanelState);
         assert.equal(restorePanelState({...toSavedState(loaded), depth: 2}, warn), emptyPanelState);
         assert.equal(problems.length, 2);
+    });
+
+    test("a state saved before the Lossless level existed restores at its level", () => {
+        const {warn, problems} = collect();
+        const {lossless: _dropped, ...older} = toSavedState({...loaded, lossless: null});
+        assert.deepEqual(restorePanelState(JSON.parse(JSON.stringify(older)), warn), {...loaded, lossless: null});
+        assert.deepEqual(problems, []);
     });
 });
 

@@ -172,6 +172,45 @@ describe("speed panel webview", () => {
         })
     );
 
+    test("Lossless: the button posts setLossless; at the level it is pressed and shows the drafter, and the slider leaves it", TIMEOUT, () =>
+        withPanel(async (page) => {
+            await sendToPanel(page, stateAt(20));
+            assert.equal(await page.getAttribute("#lossless-toggle", "aria-pressed"), "false");
+            assert.equal(await text(page, "#lossless-note"), "");
+            await page.click("#lossless-toggle");
+            const posted = async () => (await postedMessages(page)).filter((message) => (message as {type?: string}).type === "setLossless");
+            assert.deepEqual(await posted(), [{type: "setLossless"}]);
+
+            const lossless = {mode: "draft" as const, draftDepth: 24, draftLength: 3, acceptanceRate: 0.74, predictedSpeedup: 1.21};
+            await sendToPanel(page, {type: "state", model, depth: 32, activeRequestId: null, lossless});
+            assert.equal(await page.getAttribute("#lossless-toggle", "aria-pressed"), "true");
+            assert.equal(await text(page, "#predicted-speedup"), "1.21x");
+            assert.equal(await text(page, "#kept-layers"), "32 / 32");
+            assert.equal(await text(page, "#quality-cost"), "100.0%");
+            assert.match(await text(page, "#lossless-note"), /exact output\. Drafts 3 tokens with 24\/32 layers, 74\.0% accepted/);
+            // pressing it again at the level asks for nothing
+            await page.click("#lossless-toggle");
+            assert.equal((await posted()).length, 1);
+
+            await sendToPanel(page, {
+                type: "runStats",
+                run: fixtureRun({requestId: "l", depth: 32, lossless: {acceptanceRate: 0.7, meanTokensPerVerify: 2.4, draftDepth: 24}})
+            });
+            assert.match(await text(page, "#last-run-note"), /^128 tokens Lossless, 70\.0% of drafts accepted, /);
+
+            // a slider key leaves Lossless at once and asks for that level
+            await page.focus("#speed-slider");
+            await page.keyboard.press("ArrowRight");
+            assert.equal(await page.getAttribute("#lossless-toggle", "aria-pressed"), "false");
+            assert.equal(await text(page, "#lossless-note"), "");
+            assert.equal((await setLevels(page)).length, 1);
+
+            const plain = {mode: "plain" as const, draftDepth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1};
+            await sendToPanel(page, {type: "state", model, depth: 32, activeRequestId: null, lossless: plain});
+            assert.match(await text(page, "#lossless-note"), /Drafting does not pay here, so it decodes like Quality/);
+        })
+    );
+
     test("run stats show tokens/s and achieved against target, newest first in the history", TIMEOUT, () =>
         withPanel(async (page) => {
             await sendToPanel(
