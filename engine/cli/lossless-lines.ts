@@ -32,6 +32,7 @@ export function drafterOrigin(info: LosslessInfo): string {
 
 /** `layer-dial info`'s line: the choice, where it comes from, and the acceptance per depth */
 export function losslessInfoLine(info: LosslessInfo, layerCount: number): string {
+    if (info.depths.length === 0) return "lossless drafter: no depth to draft at (too few layers to skip); Lossless decodes like Quality";
     const depths = info.depths.map((entry) => `${entry.depth} ${formatShare(entry.acceptanceRate)} (${Math.round(entry.judged)} judged)`).join(", ");
     return `lossless drafter: ${drafterChoice(info, layerCount)}; ${drafterOrigin(info)}; acceptance by depth: ${depths || "no depth to draft at"}`;
 }
