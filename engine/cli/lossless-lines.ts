@@ -8,16 +8,20 @@ export function formatShare(share: number | null): string {
     return share == null ? "not measured" : `${Math.round(share * 100)}%`;
 }
 
+function tokens(count: number | null): string {
+    return count === 1 ? "1 token" : `${count ?? "-"} tokens`;
+}
+
 /** the drafter's choice in words: "drafts 3 tokens at depth 4 of 5, acceptance 83%, predicted 1.12x" */
 export function drafterChoice(info: LosslessInfo, layerCount: number): string {
     const at = `depth ${info.draftDepth ?? "-"} of ${layerCount}`;
     const acceptance = `acceptance ${formatShare(info.acceptanceRate)}`;
     switch (info.mode) {
         case "draft":
-            return `drafts ${info.draftLength ?? "-"} tokens at ${at}, ${acceptance}, predicted ${info.predictedSpeedup.toFixed(2)}x`;
+            return `drafts ${tokens(info.draftLength)} at ${at}, ${acceptance}, predicted ${info.predictedSpeedup.toFixed(2)}x`;
         case "plain":
             // the best draft it measured, and that it does not pay here
-            return `decodes plainly: drafting does not pay here (best: ${info.draftLength ?? "-"} tokens at ${at}, ${acceptance}); it probes now and then`;
+            return `decodes plainly: drafting does not pay here (best: ${tokens(info.draftLength)} at ${at}, ${acceptance}); it probes now and then`;
         case "learning":
             return "learning: nothing measured yet";
     }

@@ -19,7 +19,7 @@ test("info's line says the choice, its origin and the acceptance per depth", () 
     const plain: LosslessInfo = {...draft, mode: "plain", draftLength: 1, predictedSpeedup: 1, fromStore: false};
     assert.match(
         losslessInfoLine(plain, 16),
-        /^lossless drafter: decodes plainly: drafting does not pay here \(best: 1 tokens at depth 13 of 16, acceptance 94%\).*; measured in this load;/
+        /^lossless drafter: decodes plainly: drafting does not pay here \(best: 1 token at depth 13 of 16, acceptance 94%\).*; measured in this load;/
     );
     const fresh: LosslessInfo = {
         mode: "learning",
