@@ -25,6 +25,10 @@ export const MIN_CONTEXT_SPREAD_TOKENS = 64;
  * that does not scale with depth, and what reading the cache costs. Two timings at different depths
  * determine the first two; the context term needs timings MIN_CONTEXT_SPREAD_TOKENS or more apart in
  * context (else it stays 0). More timings average out noise.
+ * Each timing counts by its relative error, (measured − fitted) / measured: every point is timed to the
+ * same relative interval, and a step at 1,000 cached tokens can take ten times one at 8, so absolute
+ * errors would let the long points decide the fixed and per-layer cost. Relative errors are also what
+ * a predicted ratio inherits.
  * The fixed cost and the context term are never negative (noise, or a prior that overstates some layers,
  * can push them there): of the fits with either or both of them left at 0, the one that explains the
  * timings best wins.
@@ -71,15 +75,16 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
     const candidates = fitsContext ? [[0, 1, 2], [0, 1], [1, 2], [1]] : [[0, 1], [1]];
     let best: {coefficients: number[]; squaredError: number} | undefined;
     for (const used of candidates) {
+        // rows divided by the measured time: least squares of the relative errors
         const solution = leastSquares(
-            points.map((p) => used.map((column) => columns[column](p))),
-            points.map((p) => p.y)
+            points.map((p) => used.map((column) => columns[column](p) / p.y)),
+            points.map(() => 1)
         );
         if (solution === undefined) continue;
         const coefficients = [0, 0, 0];
         used.forEach((column, i) => (coefficients[column] = solution[i]));
         if (coefficients[0] < 0 || coefficients[2] < 0) continue;
-        const squaredError = points.reduce((sum, p) => sum + (p.y - predict(coefficients, p)) ** 2, 0);
+        const squaredError = points.reduce((sum, p) => sum + ((p.y - predict(coefficients, p)) / p.y) ** 2, 0);
         if (best === undefined || squaredError < best.squaredError) best = {coefficients, squaredError};
     }
     const [fixed, scale, contextScale] = best?.coefficients ?? [0, 0, 0];
@@ -88,6 +93,8 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
             "The timings do not get faster with fewer layers, so they cannot calibrate the dial; time longer runs (more tokens) with nothing else loading the machine"
         );
 
+    const coefficients = [fixed, scale, contextScale];
+    const residuals = points.map((p) => p.y - predict(coefficients, p));
     const maxContextTokens = Math.max(...contexts);
     return validateCostModel({
         format: COST_MODEL_FORMAT,
@@ -98,7 +105,8 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
         source: "calibrated",
         calibration: {
             measurements: points.length,
-            rmsResidualSeconds: Math.sqrt((best?.squaredError ?? 0) / points.length),
+            rmsResidualSeconds: Math.sqrt(residuals.reduce((sum, r) => sum + r * r, 0) / points.length),
+            rmsRelativeResidual: Math.sqrt((best?.squaredError ?? 0) / points.length),
             ...(maxContextTokens > 0 ? {maxContextTokens} : {})
         }
     });

@@ -27,6 +27,8 @@ export interface CostModel {
     readonly calibration?: {
         readonly measurements: number;
         readonly rmsResidualSeconds: number;
+        /** the same over each timing's own time: 0.02 is a fit within 2% of the timings (absent before format 2) */
+        readonly rmsRelativeResidual?: number;
         /** the longest context a timing was taken at (predictions beyond it extrapolate the attention term) */
         readonly maxContextTokens?: number;
     };

@@ -145,8 +145,8 @@ describe("calibration from timings", () => {
             {keptLayers: [0, 3], secondsPerToken: 0.4}
         ]);
         assert.equal(calibrated.fixedSeconds, 0);
-        // through the origin: scale = Σxy/Σx² = (4·1 + 2·0.4)/(16 + 4) = 0.24 per layer
-        close(calibrated.layerSeconds[0], 0.24, 1e-12, "per layer");
+        // through the origin, each timing by its relative error: scale = Σ(x/y)/Σ(x/y)² = (4 + 5)/(16 + 25) per layer
+        close(calibrated.layerSeconds[0], 9 / 41, 1e-12, "per layer");
     });
 
     it("needs two different depths, and timings that get faster with fewer layers", () => {
