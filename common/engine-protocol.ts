@@ -62,6 +62,17 @@ export type PlanInfo = {
     message: string | null;
     /** present at the Lossless level: what its drafter has chosen and measured (predictedSpeedup is its prediction) */
     lossless?: LosslessInfo;
+    /** the prediction at the current context (predictedSpeedup is at an empty cache, where the depth was
+     *  chosen); present once a request has run, except at the Lossless level */
+    atContext?: ContextPrediction;
+};
+
+/** a prediction at a context length: each kept layer's attention reads every cached token, so skipping
+ *  layers saves more the longer the context */
+export type ContextPrediction = {
+    /** tokens in the context: the last request's prompt and generated tokens */
+    contextTokens: number;
+    predictedSpeedup: number;
 };
 
 /** the Lossless level's drafter: which layers draft, how many tokens, and how often the full model agrees */
@@ -219,7 +230,10 @@ export type GenerationStats = {
     keptLayers: number;
     layerCount: number;
     targetSpeedup: number;
+    /** at predictedAtContextTokens, the run's own context (at the Lossless level: the drafter's prediction) */
     predictedSpeedup: number;
+    /** the mean context while the run decoded, which predictedSpeedup and achievedSpeedup's 1x rate are for */
+    predictedAtContextTokens?: number;
     /** decode tokens/s ÷ the 1x rate measured on this model, backend and machine; null when there is none
      *  or the run cannot be compared with it (whyNoAchievedSpeedup says which) */
     achievedSpeedup: number | null;

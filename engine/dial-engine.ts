@@ -21,7 +21,9 @@ import {
     estimateCostModelFromTensorBytes,
     keptLayersAtDepth,
     planForSpeed,
+    meanDecodeContextTokens,
     planFromSkipMask,
+    predictedSpeedup,
     secondsPerToken,
     skipMaskFromLayers,
     type CostModel,
@@ -36,6 +38,7 @@ import {
     type CompleteParams,
     type CompleteResult,
     type ComputeInfo,
+    type ContextPrediction,
     type DialStopInfo,
     type GenerationStats,
     type LosslessInfo,
@@ -101,7 +104,7 @@ export type CompletionRequest = Omit<CompleteParams, "requestId"> & {
 export type CompletionOutput = Omit<CompleteResult, "requestId">;
 
 /** a plan as the engine hands it out: at the Lossless level, with what its drafter knows at that moment */
-export type DialPlan = SkipPlan & {losslessInfo?: LosslessInfo};
+export type DialPlan = SkipPlan & {losslessInfo?: LosslessInfo; atContext?: ContextPrediction};
 
 export class InvalidSpeedSettingError extends Error {
     override name = "InvalidSpeedSettingError";
@@ -120,6 +123,8 @@ export class DialEngine {
     private drafterStore: {key: DrafterStoreKey; directory: string; log: (message: string) => void} | undefined;
     private drafterPersistence: DrafterStatePersistence | undefined;
     private lastStats: GenerationStats | null = null;
+    /** the current context: the last request's prompt and generated tokens (none before the first) */
+    private contextTokens: number | undefined;
     /** the cache file of the speed calibration in use, dropped when real runs show it drifted */
     private speedCalibrationFile: string | undefined;
     private readonly driftMonitor = new CalibrationDriftMonitor();
@@ -354,9 +359,21 @@ export class DialEngine {
 
     /** Lossless runs every layer; its speed is what the drafter predicts from what it has measured so far */
     private withLosslessInfo(plan: SkipPlan): DialPlan {
-        if (plan.lossless !== true) return plan;
+        if (plan.lossless !== true) return this.withContextPrediction(plan);
         const losslessInfo = this.losslessInfo;
         return {...plan, predictedSpeedup: losslessInfo.predictedSpeedup, losslessInfo};
+    }
+
+    /** a plan with its speedup at the current context, once a request has run */
+    private withContextPrediction(plan: SkipPlan): DialPlan {
+        const contextTokens = this.contextTokens;
+        if (contextTokens === undefined) return plan;
+        return {...plan, atContext: {contextTokens, predictedSpeedup: predictedSpeedup(this.costModel, plan.keptLayers, {contextTokens})}};
+    }
+
+    /** the current plan's speedup at the current context (the last request's prompt and generated tokens) */
+    get contextPrediction(): ContextPrediction | undefined {
+        return this.currentPlan.atContext;
     }
 
     get prefill(): PrefillPolicy {
@@ -371,17 +388,22 @@ export class DialEngine {
         return this.lastStats;
     }
 
-    /** decode tokens/s at 1x and batch 1 as calibrated; 0 when the cost model is an estimate */
+    /** decode tokens/s at 1x and batch 1 as calibrated, at an empty cache; 0 when the cost model is an estimate */
     get fullSpeedTokensPerSecond(): number {
-        if (this.costModel.source !== "calibrated") return 0;
-        return 1 / secondsPerToken(this.costModel, keptLayersAtDepth(this.schedule, this.profile.shape.layerCount));
+        return this.fullSpeedTokensPerSecondAt(0);
     }
 
-    /** the 1x speed that achieved speedups divide by: measured by the speed calibration, or why there is none */
-    get fullSpeedBaseline(): FullSpeedBaseline {
+    /** decode tokens/s at 1x and batch 1 as calibrated, with `contextTokens` cached; 0 when the cost model is an estimate */
+    fullSpeedTokensPerSecondAt(contextTokens: number): number {
+        if (this.costModel.source !== "calibrated") return 0;
+        return 1 / secondsPerToken(this.costModel, keptLayersAtDepth(this.schedule, this.profile.shape.layerCount), {contextTokens});
+    }
+
+    /** the 1x speed at a run's context that its achieved speedup divides by: measured by the speed calibration, or why there is none */
+    fullSpeedBaselineAt(contextTokens: number): FullSpeedBaseline {
         const drift = this.driftMonitor.drifted;
         if (drift !== undefined) return {missingBecause: driftReason(drift)};
-        const tokensPerSecond = this.fullSpeedTokensPerSecond;
+        const tokensPerSecond = this.fullSpeedTokensPerSecondAt(contextTokens);
         return tokensPerSecond > 0 ? {tokensPerSecond} : {missingBecause: this.noMeasuredBaselineReason ?? missingBaselineReason({layerSkipSupported: true})};
     }
 
@@ -398,7 +420,10 @@ export class DialEngine {
         const plan = this.plan;
         const output = await this.generator.generate(request);
         const timings = output.timings;
-        this.checkCalibrationAgainst(plan, timings);
+        // predictions and the 1x rate at the context this run decoded at: attention grows with it
+        const runContext = meanDecodeContextTokens(timings.promptTokens, timings.generatedTokens);
+        this.contextTokens = timings.promptTokens + timings.generatedTokens;
+        this.checkCalibrationAgainst(plan, timings, runContext);
         // only a batch-1 run with one plan throughout compares with the calibrated batch-1 rate
         const achieved = achievedSpeedupOf(
             {
@@ -407,7 +432,7 @@ export class DialEngine {
                 maxBatch: timings.maxBatch,
                 planChanged: plan !== this.plan
             },
-            this.fullSpeedBaseline
+            this.fullSpeedBaselineAt(runContext)
         );
         const stats: GenerationStats = {
             promptTokens: timings.promptTokens,
@@ -419,7 +444,9 @@ export class DialEngine {
             keptLayers: this.plan.depth,
             layerCount: this.plan.layerCount,
             targetSpeedup: this.plan.targetSpeedup,
-            predictedSpeedup: this.plan.predictedSpeedup,
+            predictedSpeedup:
+                this.plan.lossless === true ? this.plan.predictedSpeedup : predictedSpeedup(this.costModel, this.plan.keptLayers, {contextTokens: runContext}),
+            predictedAtContextTokens: runContext,
             achievedSpeedup: achieved.achievedSpeedup,
             ...(achieved.whyNoAchievedSpeedup !== undefined ? {whyNoAchievedSpeedup: achieved.whyNoAchievedSpeedup} : {}),
             batch: timings.maxBatch,
@@ -435,7 +462,7 @@ export class DialEngine {
      * Compares a run with the calibrated cost model: batch 1, one plan, no drafts, enough tokens. When the
      * last runs drift beyond 5%, the cached calibration goes, so the next load measures the machine again.
      */
-    private checkCalibrationAgainst(plan: SkipPlan, timings: GenerationOutput["timings"]): void {
+    private checkCalibrationAgainst(plan: SkipPlan, timings: GenerationOutput["timings"], contextTokens: number): void {
         const comparable =
             this.costModel.source === "calibrated" &&
             timings.maxBatch === 1 &&
@@ -445,7 +472,7 @@ export class DialEngine {
             timings.generatedTokens >= 8 &&
             timings.decodeTokensPerSecond > 0;
         if (!comparable) return;
-        const verdict = this.driftMonitor.observe(secondsPerToken(this.costModel, plan.keptLayers), 1 / timings.decodeTokensPerSecond);
+        const verdict = this.driftMonitor.observe(secondsPerToken(this.costModel, plan.keptLayers, {contextTokens}), 1 / timings.decodeTokensPerSecond);
         if (verdict !== undefined && this.speedCalibrationFile !== undefined) fs.rmSync(this.speedCalibrationFile, {force: true});
     }
 
@@ -487,6 +514,7 @@ export class DialEngine {
             onText: request.onText
         });
         const timings = output.timings;
+        this.contextTokens = timings.promptTokens + timings.generatedTokens;
         if (timings.speculation != null) this.drafterPersistence?.changed();
         return {
             text: output.stopReason === "aborted" ? "" : finishSuggestion(shape, output.text),
@@ -599,7 +627,8 @@ export function planInfo(plan: DialPlan): PlanInfo {
         predictedSpeedup: plan.predictedSpeedup,
         maxSpeedup: plan.maxSpeedup,
         message: plan.message,
-        ...(plan.losslessInfo != null ? {lossless: plan.losslessInfo} : {})
+        ...(plan.losslessInfo != null ? {lossless: plan.losslessInfo} : {}),
+        ...(plan.atContext != null ? {atContext: plan.atContext} : {})
     };
 }
 

@@ -1,7 +1,8 @@
-// The on-device calibration behind the dial's predictions: decode at up to six depths, timing each until
-// the 95% confidence interval of its mean step time is tight, and fit the cost model's fixed and
-// per-layer time (engine/plan's calibrateCostModel). Cached per model file, build, compute device, thread
-// count, batch size and CPU, so a model loads without re-measuring; but only a calibration made on a quiet
+// The on-device calibration behind the dial's predictions: decode at up to six depths at a short context,
+// and at full depth and the fewest layers at a long one, timing each point until the 95% confidence
+// interval of its mean step time is tight, and fit the cost model's fixed, per-layer and per-context-token
+// time (engine/plan's calibrateCostModel). Cached per model file, build, compute device, thread count,
+// batch size and CPU, so a model loads without re-measuring; but only a calibration made on a quiet
 // machine is cached, because one made under load would mis-predict every later load.
 import {createHash} from "node:crypto";
 import fs from "node:fs";
@@ -11,13 +12,15 @@ import {layerDialCacheDir, writeFileAtomically} from "../common/cache-dir.js";
 import {
     calibrateCostModel,
     keptLayersAtDepth,
+    layersByAttentionType,
+    MIN_CONTEXT_SPREAD_TOKENS,
     reachableDepths,
-    secondsPerToken,
     validateCostModel,
     type CostModel,
     type DecodeTiming,
     type SkipSchedule
 } from "./plan/index.js";
+import type {LayerSkipContext} from "./native/skip-context.js";
 import type {SkipAwareCache} from "./skip-aware-cache.js";
 import {meanInterval, withoutOutliers, type MeanInterval} from "./timing-statistics.js";
 
@@ -45,6 +48,11 @@ export type SpeedCalibrationTuning = {
      *  `threads` to it; more than half the cores' worth on top of that means other programs competed for
      *  the CPU, and the result is used but not cached. */
     loadAverage?: () => number;
+    /** the context of the long points, in cached tokens: full depth and the fewest layers are timed there
+     *  too, which measures what each layer's attention pays per cached token. Defaults to
+     *  min(DEFAULT_LONG_CONTEXT_TOKENS, the context size − 8). 0, or a context too small to lie
+     *  MIN_CONTEXT_SPREAD_TOKENS beyond the short points', leaves that term at 0. */
+    longContextTokens?: number;
     /** Defaults to the shared cache directory (~/.cache/layer-dial/speed). */
     cacheDirectory?: string;
 };
@@ -58,7 +66,14 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey &
         vocabularySize: number;
     };
 
-export type CalibrationPoint = {depth: number; keptLayers: number[]; stepSeconds: MeanInterval; rejectedOutliers: number};
+export type CalibrationPoint = {
+    depth: number;
+    keptLayers: number[];
+    /** tokens in each sequence's cache when every timed step was decoded */
+    contextTokens: number;
+    stepSeconds: MeanInterval;
+    rejectedOutliers: number;
+};
 
 export type SpeedCalibrationResult = {
     costModel: CostModel;
@@ -69,6 +84,9 @@ export type SpeedCalibrationResult = {
     points: CalibrationPoint[];
     /** why a calibration measured now was not written to the cache (it was made under load, or fits badly) */
     notCachedReason?: string;
+    /** how long measuring took (absent when read from the cache): in all, and the long-context points'
+     *  share (filling the cache to the long context and timing there) */
+    elapsedSeconds?: {total: number; longContext: number};
 };
 
 /** A depth's step times stayed too spread to carry a 5% prediction; say how far off and what to do. */
@@ -82,13 +100,17 @@ const DEFAULT_MAX_SECONDS_PER_DEPTH = 4;
 /** more rejected outliers than this share of a depth's steps: something else ran on the machine, so the
  *  (outlier-free) result is used but not cached */
 const MAX_OUTLIER_SHARE = 0.1;
-/** a fit whose root-mean-square residual exceeds this share of the full-depth time does not describe the machine */
+/** a fit whose root-mean-square relative residual (each timing's misfit over its own time) exceeds this does not describe the machine */
 const MAX_RELATIVE_RESIDUAL = 0.03;
+/** the short points' context: the few tokens a short prompt leaves in the cache */
+export const SHORT_CONTEXT_TOKENS = 8;
+/** the long points' context when the context size allows it */
+export const DEFAULT_LONG_CONTEXT_TOKENS = 1024;
 
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        version: 6,
+        version: 7,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -114,68 +136,113 @@ export type StepTimingOptions = {
     minimumSteps: number;
     targetRelativeHalfWidth: number;
     maxSeconds: number;
-    vocabularySize: number;
 };
 
 /**
- * Seconds per decode step for `batch` sequences at once under `mask`: the mean, with its 95% interval,
- * of steps timed until that interval is within the target or the time is up; leaves the sequences empty.
- * The mean, not the median: on a 2-core machine some steps take 10-20 ms longer (thread wake-ups), more
- * often in short graphs, and tokens/s over a whole answer pays for every one of them. Only far outliers
- * (a step another process took the CPU from) are dropped, and counted.
+ * The calibration's own sequences, kept outside the KV ledger. A timing needs a given number of cached
+ * positions, not particular contents, so every position is written under the cheapest mask the native
+ * build accepts (one layer of each attention type): filling 1,000 positions through every layer of a
+ * 32-layer model took 12 s, through one layer 0.5 s. Which layers wrote a cell does not change what a
+ * later step pays to read it: the attention reads every cell its sequence holds (with flash attention
+ * llama.cpp skips only masked cells: other sequences' and positions after the token's), and a step at
+ * 1,000 cached tokens costs the same after such a fill as after a real prefill (CONTRIBUTING.md, "How many
+ * layers"). Each timed step is removed again after it, so every step of a point reads the same cells.
+ * The ledger never hears of these positions: `close` removes them all and sets the native mask back to
+ * what it was, so the SkipAwareCache finds the sequences empty and the mask it last set.
  */
-export async function measureStepSeconds(
-    cache: SkipAwareCache,
-    mask: Uint8Array,
-    batch: number,
-    options: StepTimingOptions
-): Promise<{stepSeconds: MeanInterval; rejectedOutliers: number}> {
-    const {vocabularySize} = options;
-    if (!Number.isInteger(vocabularySize) || vocabularySize < 2) throw new Error(`cannot time decode steps: the model's vocabulary size is ${vocabularySize}`);
-    // ordinary token ids, identical for every mask so only the layers differ, and always inside the
-    // vocabulary (a 512-token model rejects id 512 and the whole calibration failed)
-    const token = (n: number) => 1 + (n % (vocabularySize - 1));
-    const prompt = 8;
-    const sequenceIds = Array.from({length: batch}, (_, i) => i);
-    // every step adds a position: when the context is full (soon, in a tiny model's), the timing starts
-    // again from a fresh prompt, so a fast model is timed as long as it needs, not as long as its context
-    const startSequences = async () => {
-        for (const sequenceId of sequenceIds) await cache.clear(sequenceId);
-        await cache.evaluate(
-            mask,
-            sequenceIds.map((sequenceId) => ({sequenceId, tokens: Array.from({length: prompt}, (_, t) => token(t + 10 * sequenceId))}))
-        );
-    };
-    const lastPosition = Math.max(prompt + 4, cache.context.contextSize - 8);
-    const samples: number[] = [];
-    let measured = 0;
-    let position = lastPosition;
-    let warmUp = 0;
-    for (let step = 0; ; step++) {
-        if (position >= lastPosition) {
-            await startSequences();
-            position = prompt;
-            warmUp = step === 0 ? 2 : 1; // caches and the threadpool settle
-        }
-        const started = process.hrtime.bigint();
-        await cache.evaluate(
-            mask,
-            sequenceIds.map((sequenceId) => ({sequenceId, tokens: [token(19 + step)]}))
-        );
-        position++;
-        if (warmUp > 0) {
-            warmUp--;
-            continue;
-        }
-        samples.push(Number(process.hrtime.bigint() - started) / 1e9);
-        measured += samples.at(-1)!;
-        if (samples.length < options.minimumSteps || samples.length % 4 !== 0) continue;
-        if (measured >= options.maxSeconds) break;
-        if (meanInterval(withoutOutliers(samples).kept).relativeHalfWidth <= options.targetRelativeHalfWidth) break;
+export class ScratchSequences {
+    private cachedTokens = 0;
+    private readonly maskBefore: Uint8Array;
+
+    private constructor(
+        private readonly context: LayerSkipContext,
+        private readonly sequenceIds: readonly number[],
+        private readonly fillMask: Uint8Array,
+        private readonly vocabularySize: number
+    ) {
+        this.maskBefore = context.getLayerSkip();
     }
-    for (const sequenceId of sequenceIds) await cache.clear(sequenceId);
-    const {kept, rejected} = withoutOutliers(samples);
-    return {stepSeconds: meanInterval(kept), rejectedOutliers: rejected};
+
+    /** empties `batch` sequences (their ledgers too) for the calibration to fill */
+    static async open(cache: SkipAwareCache, schedule: SkipSchedule, batch: number, vocabularySize: number): Promise<ScratchSequences> {
+        if (!Number.isInteger(vocabularySize) || vocabularySize < 2)
+            throw new Error(`cannot time decode steps: the model's vocabulary size is ${vocabularySize}`);
+        const sequenceIds = Array.from({length: batch}, (_, i) => i);
+        for (const sequenceId of sequenceIds) {
+            await cache.clear(sequenceId);
+            await cache.context.removeTokens(sequenceId, 0);
+        }
+        // the first layer of every attention type: the native build refuses a graph without one
+        const fillMask = new Uint8Array(schedule.layerCount).fill(1);
+        for (const layers of layersByAttentionType(schedule).values()) fillMask[layers[0]] = 0;
+        return new ScratchSequences(cache.context, sequenceIds, fillMask, vocabularySize);
+    }
+
+    /** tokens each sequence holds */
+    get contextTokens(): number {
+        return this.cachedTokens;
+    }
+
+    /** ordinary token ids, the same for every mask so only the layers differ, and always inside the
+     *  vocabulary (a 512-token model rejects id 512 and the whole calibration failed) */
+    private token(n: number): number {
+        return 1 + (n % (this.vocabularySize - 1));
+    }
+
+    /** writes positions up to `tokens` in every sequence */
+    async fillTo(tokens: number): Promise<void> {
+        if (tokens <= this.cachedTokens) return;
+        await this.context.setLayerSkip(this.fillMask);
+        const first = this.cachedTokens;
+        await this.context.decode(
+            this.sequenceIds.map((sequenceId) => ({
+                sequenceId,
+                firstPosition: first,
+                tokens: Array.from({length: tokens - first}, (_, t) => this.token(first + t + 10 * sequenceId))
+            }))
+        );
+        this.cachedTokens = tokens;
+    }
+
+    /**
+     * Seconds per decode step of every sequence at once under `mask`, at the context they hold: the mean,
+     * with its 95% interval, of steps timed until that interval is within the target or the time is up.
+     * The mean, not the median: on a 2-core machine some steps take 10-20 ms longer (thread wake-ups),
+     * more often in short graphs, and tokens/s over a whole answer pays for every one of them. Only far
+     * outliers (a step another process took the CPU from) are dropped, and counted.
+     */
+    async timeSteps(mask: Uint8Array, options: StepTimingOptions): Promise<{stepSeconds: MeanInterval; rejectedOutliers: number}> {
+        await this.context.setLayerSkip(mask);
+        const position = this.cachedTokens;
+        const samples: number[] = [];
+        let measured = 0;
+        // caches and the threadpool settle, and the graph for this mask is built
+        let warmUp = 2;
+        for (let step = 0; ; step++) {
+            const started = process.hrtime.bigint();
+            await this.context.decode(this.sequenceIds.map((sequenceId) => ({sequenceId, firstPosition: position, tokens: [this.token(19 + step)]})));
+            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+            for (const sequenceId of this.sequenceIds) await this.context.removeTokens(sequenceId, position);
+            if (warmUp > 0) {
+                warmUp--;
+                continue;
+            }
+            samples.push(seconds);
+            measured += seconds;
+            if (samples.length < options.minimumSteps || samples.length % 4 !== 0) continue;
+            if (measured >= options.maxSeconds) break;
+            if (meanInterval(withoutOutliers(samples).kept).relativeHalfWidth <= options.targetRelativeHalfWidth) break;
+        }
+        const {kept, rejected} = withoutOutliers(samples);
+        return {stepSeconds: meanInterval(kept), rejectedOutliers: rejected};
+    }
+
+    /** removes every position written and restores the native mask (also after a failure) */
+    async close(): Promise<void> {
+        for (const sequenceId of this.sequenceIds) await this.context.removeTokens(sequenceId, 0);
+        this.cachedTokens = 0;
+        await this.context.setLayerSkip(this.maskBefore);
+    }
 }
 
 /** the depths measured: full, three quarters, half, a quarter, an eighth and the fewest layers the dial
@@ -185,6 +252,14 @@ function calibrationDepths(schedule: SkipSchedule): number[] {
     const full = Math.max(...depths);
     const nearest = (goal: number) => depths.reduce((best, depth) => (Math.abs(depth - goal) < Math.abs(best - goal) ? depth : best), full);
     return [...new Set([full, nearest(full * 0.75), nearest(full * 0.5), nearest(full * 0.25), nearest(full * 0.125), Math.min(...depths)])];
+}
+
+/** the long points' context, or undefined when it is off or the context size leaves too little room */
+function longContextTokens(tuning: SpeedCalibrationTuning, contextSize: number): number | undefined {
+    const tokens = tuning.longContextTokens ?? Math.min(DEFAULT_LONG_CONTEXT_TOKENS, contextSize - 8);
+    if (!Number.isInteger(tokens) || tokens < SHORT_CONTEXT_TOKENS + MIN_CONTEXT_SPREAD_TOKENS) return undefined;
+    // each timed step needs one cell beyond the context
+    return tokens < contextSize ? tokens : undefined;
 }
 
 function percent(share: number): string {
@@ -203,41 +278,64 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const cores = os.availableParallelism();
     const loadBefore = loadAverage();
 
+    const depths = calibrationDepths(options.schedule);
+    const longContext = longContextTokens(options, options.cache.context.contextSize);
+    // the short points at every depth, then full depth and the fewest layers at the long context
+    const plan = [
+        ...depths.map((depth) => ({depth, contextTokens: SHORT_CONTEXT_TOKENS})),
+        ...(longContext !== undefined ? [Math.max(...depths), Math.min(...depths)].map((depth) => ({depth, contextTokens: longContext})) : [])
+    ];
+    const started = process.hrtime.bigint();
+    let longStarted: bigint | undefined;
     const points: CalibrationPoint[] = [];
-    for (const depth of calibrationDepths(options.schedule)) {
-        const keptLayers = keptLayersAtDepth(options.schedule, depth);
-        const mask = new Uint8Array(layerCount).fill(1);
-        for (const layer of keptLayers) mask[layer] = 0;
-        const {stepSeconds, rejectedOutliers} = await measureStepSeconds(options.cache, mask, options.batch, {
-            minimumSteps: options.steps ?? 16,
-            targetRelativeHalfWidth: target,
-            maxSeconds,
-            vocabularySize: options.vocabularySize
-        });
-        const total = stepSeconds.samples + rejectedOutliers;
-        if (stepSeconds.relativeHalfWidth > target)
-            throw new NoisySpeedCalibrationError(
-                `decode steps at ${depth} layers stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps, ` +
-                    `where ±${percent(target)} is needed; other programs are probably using the CPU. Close them and reload the model to calibrate again`
-            );
-        points.push({depth, keptLayers, stepSeconds, rejectedOutliers});
+    const sequences = await ScratchSequences.open(options.cache, options.schedule, options.batch, options.vocabularySize);
+    try {
+        for (const {depth, contextTokens} of plan) {
+            if (contextTokens === longContext) longStarted ??= process.hrtime.bigint();
+            await sequences.fillTo(contextTokens);
+            const keptLayers = keptLayersAtDepth(options.schedule, depth);
+            const mask = new Uint8Array(layerCount).fill(1);
+            for (const layer of keptLayers) mask[layer] = 0;
+            const {stepSeconds, rejectedOutliers} = await sequences.timeSteps(mask, {
+                minimumSteps: options.steps ?? 16,
+                targetRelativeHalfWidth: target,
+                maxSeconds
+            });
+            const total = stepSeconds.samples + rejectedOutliers;
+            if (stepSeconds.relativeHalfWidth > target)
+                throw new NoisySpeedCalibrationError(
+                    `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps, ` +
+                        `where ±${percent(target)} is needed; other programs are probably using the CPU. Close them and reload the model to calibrate again`
+                );
+            points.push({depth, keptLayers, contextTokens, stepSeconds, rejectedOutliers});
+        }
+    } finally {
+        await sequences.close();
     }
-    const timings: DecodeTiming[] = points.map((point) => ({keptLayers: point.keptLayers, secondsPerToken: point.stepSeconds.mean}));
+    const finished = process.hrtime.bigint();
+    const elapsedSeconds = {
+        total: Number(finished - started) / 1e9,
+        longContext: longStarted !== undefined ? Number(finished - longStarted) / 1e9 : 0
+    };
+    const timings: DecodeTiming[] = points.map((point) => ({
+        keptLayers: point.keptLayers,
+        secondsPerToken: point.stepSeconds.mean,
+        contextTokens: point.contextTokens
+    }));
     const costModel = calibrateCostModel(options.prior, timings);
 
     // load from others, over the calibration: the 1-minute average lags, so the higher of before and after
     const otherLoad = Math.max(loadBefore, loadAverage()) - options.threads;
-    const fullSeconds = secondsPerToken(costModel, keptLayersAtDepth(options.schedule, layerCount));
-    const relativeResidual = (costModel.calibration?.rmsResidualSeconds ?? 0) / fullSeconds;
+    const relativeResidual = costModel.calibration?.rmsRelativeResidual ?? 0;
     const interrupted = points.find((point) => point.rejectedOutliers > MAX_OUTLIER_SHARE * (point.stepSeconds.samples + point.rejectedOutliers));
     const notCachedReason =
         interrupted !== undefined
-            ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers took far longer than the rest (another program took the CPU)`
+            ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers and ${interrupted.contextTokens} cached tokens took far longer than the rest (another program took the CPU)`
             : otherLoad > cores / 2
               ? `the machine was busy (load average ${(otherLoad + options.threads).toFixed(1)} on ${cores} cores, ${options.threads} of it the calibration's own threads)`
               : relativeResidual > MAX_RELATIVE_RESIDUAL
-                ? `the timings fit the cost model only within ${percent(relativeResidual)} of the full model's step time`
+                ? `the timings fit the cost model only within ${percent(relativeResidual)} (root mean square, each of its own time)`
                 : undefined;
     if (notCachedReason === undefined) writeFileAtomically(file, JSON.stringify(costModel, null, 2));
-    return {costModel, cached: false, file, points, ...(notCachedReason !== undefined ? {notCachedReason} : {})};
+    return {costModel, cached: false, file, points, elapsedSeconds, ...(notCachedReason !== undefined ? {notCachedReason} : {})};
 }
