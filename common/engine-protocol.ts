@@ -254,6 +254,9 @@ export type GenerateResult = {
     keptLayers: number[];
     skippedLayers: number[];
     stats: GenerationStats;
+    /** the plan after this run: its prediction at the context the run left (atContext) and, at the Lossless
+     *  level, what the drafter has learned by now; the client's copy of the plan is refreshed from it */
+    plan?: PlanInfo;
 };
 
 export type TokenNotification = {requestId: string; text: string};

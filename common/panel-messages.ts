@@ -95,6 +95,13 @@ export interface LosslessView {
     readonly predictedSpeedup: number;
 }
 
+/** The current level's predicted speedup at the context the last request left: skipped layers also skip
+ *  their attention, which grows with the context, so this is what the next request at that length gets. */
+export interface ContextPredictionView {
+    readonly contextTokens: number;
+    readonly predictedSpeedup: number;
+}
+
 /** What self-speculative decoding did in one run at the Lossless level. */
 export interface RunSpeculation {
     readonly acceptanceRate: number | null;
@@ -139,6 +146,8 @@ export type ToWebview =
           readonly configured?: ConfiguredModel | null;
           /** The level is Lossless: its drafter (depth is then the full model's). Absent at every other level. */
           readonly lossless?: LosslessView;
+          /** The current level at the last request's context; absent before any request (and at Lossless). */
+          readonly atContext?: ContextPredictionView;
       }
     /** The level changed (from the panel, a command or the status bar). */
     | {readonly type: "level"; readonly depth: number}
@@ -252,6 +261,11 @@ export const losslessViewSchema: Schema<LosslessView> = object({
     predictedSpeedup: num({min: 0, max: 1000})
 });
 
+export const contextPredictionSchema: Schema<ContextPredictionView> = object({
+    contextTokens: num({min: 0, max: 10_000_000, integer: true}),
+    predictedSpeedup: num({min: 0, max: 1000})
+});
+
 const runSpeculation: Schema<RunSpeculation> = object({
     acceptanceRate: share,
     meanTokensPerVerify: nullable(num({min: 1, max: 65})),
@@ -284,15 +298,14 @@ const toWebview: Schema<ToWebview> = tagged<ToWebview>({
             activeRequestId: nullable(requestId),
             history: optional(array(runStatsSchema, {maxLength: MAX_HISTORY})),
             configured: optional(nullable(configuredModelSchema)),
-            lossless: optional(losslessViewSchema)
+            lossless: optional(losslessViewSchema),
+            atContext: optional(contextPredictionSchema)
         }),
         (state) => {
-            if (state.model === null)
-                return state.depth !== null
-                    ? "depth must be null when no model is loaded"
-                    : state.lossless !== undefined
-                      ? "Lossless needs a loaded model"
-                      : undefined;
+            if (state.model === null) {
+                if (state.depth !== null) return "depth must be null when no model is loaded";
+                return state.lossless !== undefined || state.atContext !== undefined ? "Lossless and a context prediction need a loaded model" : undefined;
+            }
             if (state.depth === null || !isOfferedDepth(state.model, state.depth)) return `depth ${state.depth} is not one of the model's steps`;
             if (state.lossless !== undefined && state.depth !== state.model.layerCount) return "at the Lossless level the depth is the full model's";
             if (state.lossless?.draftDepth != null && state.lossless.draftDepth > state.model.layerCount) return "the draft depth exceeds the model's layers";

@@ -176,8 +176,14 @@ export class EngineClient {
         const host = await this.ensureModel();
         const requestId = `r${process.pid}-${++requestCounter}`;
         if (options.onText != null) this.textListeners.set(requestId, options.onText);
+        const model = host.model;
         try {
-            return await this.cancellable(host, requestId, options.signal, (connection) => connection.sendRequest(Requests.generate, {...params, requestId}));
+            const result = await this.cancellable(host, requestId, options.signal, (connection) =>
+                connection.sendRequest(Requests.generate, {...params, requestId})
+            );
+            // the run moved the context and taught the Lossless drafter: keep the plan the status bar and panel show current
+            if (result.plan !== undefined && model != null && host.model === model) host.model = {...model, plan: result.plan};
+            return result;
         } finally {
             this.textListeners.delete(requestId);
         }

@@ -100,6 +100,11 @@ export function statusTooltipLines(
     ];
     if (plan === undefined) lines.push(`Layers: ${LOAD_A_MODEL_TO_SEE}`);
     else lines.push(`Layers: ${plan.keptLayers.length}/${plan.layerCount} kept · predicted ${formatRatio(plan.predictedSpeedup)}`);
+    // skipped layers also skip their attention, which grows with the context: the prediction where the user is now
+    if (plan?.atContext !== undefined)
+        lines.push(
+            `At ${plan.atContext.contextTokens.toLocaleString("en-US")} tokens of context (the last request's): predicted ${formatRatio(plan.atContext.predictedSpeedup)}`
+        );
     if (plan?.lossless !== undefined) lines.push(losslessLine(plan.lossless, plan.layerCount));
     if (compute !== undefined) lines.push(`Runs on: ${compute}`);
     if (lastRun !== undefined) {

@@ -7,7 +7,9 @@ import {
     runStatsSchema,
     isOfferedDepth,
     losslessViewSchema,
+    contextPredictionSchema,
     type ConfiguredModel,
+    type ContextPredictionView,
     type LosslessView,
     type ModelInfo,
     type RunStats,
@@ -38,12 +40,14 @@ export interface PanelState {
     readonly depth: number | null;
     /** The level is Lossless (depth is then the full model's): its drafter; null at every other level. */
     readonly lossless: LosslessView | null;
+    /** The current level's prediction at the last request's context (null before any request, and at Lossless). */
+    readonly atContext: ContextPredictionView | null;
     /** Oldest first, at most MAX_HISTORY. */
     readonly history: readonly RunStats[];
     readonly request: PanelRequest | null;
 }
 
-export const emptyPanelState: PanelState = {model: null, configured: null, depth: null, lossless: null, history: [], request: null};
+export const emptyPanelState: PanelState = {model: null, configured: null, depth: null, lossless: null, atContext: null, history: [], request: null};
 
 export type Warn = (problem: string) => void;
 
@@ -69,6 +73,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
                 configured: message.model === null ? (message.configured ?? null) : null,
                 depth: message.depth,
                 lossless: message.model === null ? null : (message.lossless ?? null),
+                atContext: message.model === null ? null : (message.atContext ?? null),
                 history: message.history ?? state.history,
                 request
             };
@@ -78,7 +83,7 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
                 warn(`level: depth ${message.depth} is not offered by the loaded model; ignored`);
                 return state;
             }
-            return {...state, depth: message.depth, lossless: null};
+            return {...state, depth: message.depth, lossless: null, atContext: null};
         case "runStats": {
             const others = state.history.filter((run) => run.requestId !== message.run.requestId);
             return {...state, history: [...others, message.run].slice(-MAX_HISTORY)};
@@ -110,18 +115,19 @@ export function applyMessage(state: PanelState, message: ToWebview, warn: Warn):
 
 /** The user moved the slider: the panel shows the new level at once (leaving Lossless), the extension confirms with `state`. */
 export function withDepth(state: PanelState, depth: number): PanelState {
-    return state.model !== null && isOfferedDepth(state.model, depth) ? {...state, depth, lossless: null} : state;
+    return state.model !== null && isOfferedDepth(state.model, depth) ? {...state, depth, lossless: null, atContext: null} : state;
 }
 
 // Saved state: versioned, and validated on restore like any message, because it may come from an
 // older build of the panel.
 const SAVED_STATE_VERSION = 1;
 
-/** `configured` and `lossless` are optional: states saved before they existed still restore. */
-export interface SavedPanelState extends Omit<PanelState, "configured" | "lossless"> {
+/** `configured`, `lossless` and `atContext` are optional: states saved before they existed still restore. */
+export interface SavedPanelState extends Omit<PanelState, "configured" | "lossless" | "atContext"> {
     readonly version: typeof SAVED_STATE_VERSION;
     readonly configured?: ConfiguredModel | null;
     readonly lossless?: LosslessView | null;
+    readonly atContext?: ContextPredictionView | null;
 }
 
 const requestSchema: Schema<PanelRequest> = object({
@@ -139,6 +145,7 @@ const savedStateSchema: Schema<SavedPanelState> = refine(
         configured: optional(nullable(configuredModelSchema)),
         depth: nullable(num({min: 1, integer: true})),
         lossless: optional(nullable(losslessViewSchema)),
+        atContext: optional(nullable(contextPredictionSchema)),
         history: array(runStatsSchema, {maxLength: MAX_HISTORY}),
         request: nullable(requestSchema)
     }),
@@ -160,6 +167,14 @@ export function restorePanelState(saved: unknown, warn: Warn): PanelState {
         warn(`saved panel state not restored: ${parsed.error}`);
         return emptyPanelState;
     }
-    const {model, configured, depth, lossless, history, request} = parsed.value;
-    return {model, configured: configured ?? null, depth, lossless: model === null ? null : (lossless ?? null), history, request};
+    const {model, configured, depth, lossless, atContext, history, request} = parsed.value;
+    return {
+        model,
+        configured: configured ?? null,
+        depth,
+        lossless: model === null ? null : (lossless ?? null),
+        atContext: model === null ? null : (atContext ?? null),
+        history,
+        request
+    };
 }

@@ -1,6 +1,6 @@
 // Draws PanelState into the document. Every region has a fixed place and reserved size from the
 // start (empty values show "—"), so streaming text or the first stats never shift the layout.
-import type {ConfiguredModel, LosslessView, ModelInfo, PanelAction, RunStats, SpeedStep} from "../common/panel-messages.js";
+import type {ConfiguredModel, ContextPredictionView, LosslessView, ModelInfo, PanelAction, RunStats, SpeedStep} from "../common/panel-messages.js";
 import {MAX_OUTPUT_CHARS, offeredSteps, type PanelRequest, type PanelState, type RequestStatus} from "./panel-state.js";
 import {el, icon, setText} from "./dom.js";
 import {formatBytes, formatPercent, formatRatio, formatTime, formatTokensPerSecond} from "./format.js";
@@ -99,6 +99,8 @@ export class PanelView {
         {className: "button lossless-toggle", attrs: {id: "lossless-toggle", type: "button", "aria-pressed": "false"}},
         [icon("verified"), el("span", {text: "Lossless"})]
     );
+    /** the current level at the last request's context; one line, always there */
+    private readonly contextLine = el("p", {className: "context-note", attrs: {id: "context-prediction"}});
     /** what the drafter does at the Lossless level; the line is always there, so the layout never shifts */
     private readonly losslessLine = el("p", {className: "lossless-note", attrs: {id: "lossless-note"}});
     private readonly slider: SpeedSlider;
@@ -120,6 +122,8 @@ export class PanelView {
     private readonly outputText = document.createTextNode("");
     private model: ModelInfo | null = null;
     private lossless: LosslessView | null = null;
+    private atContext: ContextPredictionView | null = null;
+    private depth: number | null = null;
     private request: PanelRequest | null = null;
     private renderedOutput = "";
 
@@ -146,6 +150,7 @@ export class PanelView {
         });
         this.dial = el("div", {className: "dial"}, [
             el("div", {className: "readout", attrs: {"aria-live": "polite"}}, [this.predicted.element, this.kept.element, this.quality.element]),
+            this.contextLine,
             this.slider.element,
             this.strip.element,
             el("div", {className: "legend", attrs: {"aria-hidden": "true"}}, [
@@ -206,6 +211,8 @@ export class PanelView {
     render(state: PanelState): void {
         this.model = state.model;
         this.lossless = state.model === null ? null : state.lossless;
+        this.atContext = state.model === null ? null : state.atContext;
+        this.depth = state.depth;
         this.losslessButton.disabled = state.model === null;
         this.losslessButton.setAttribute("aria-pressed", String(this.lossless !== null));
         setText(this.losslessLine, this.lossless === null || state.model === null ? "" : losslessNote(this.lossless, state.model.layerCount));
@@ -257,6 +264,14 @@ export class PanelView {
 
     private showStep(step: SpeedStep | undefined): void {
         const layerCount = this.model?.layerCount ?? 0;
+        // the prediction at the last request's context belongs to the current level, not to one previewed while dragging
+        const atContext = this.lossless === null && step !== undefined && step.depth === this.depth ? this.atContext : null;
+        setText(
+            this.contextLine,
+            atContext === null
+                ? ""
+                : `${formatRatio(atContext.predictedSpeedup)} at ${atContext.contextTokens.toLocaleString("en-US")} tokens of context (the last request's)`
+        );
         // at the Lossless level the slider rests on the full model, whose output it gives; a step the user
         // previews while dragging is shown as that level
         if (this.lossless !== null && step !== undefined && step.depth === layerCount) {

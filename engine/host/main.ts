@@ -289,7 +289,8 @@ connection.onRequest(Requests.complete, (params, token) =>
 
 connection.onRequest(Requests.generate, (params, token) =>
     cancellable(params.requestId, token, async (signal) => {
-        const result = await requireEngine().generate({
+        const engine = requireEngine();
+        const result = await engine.generate({
             prompt: params.prompt,
             systemPrompt: params.systemPrompt,
             completionPrompt: params.completionPrompt,
@@ -308,7 +309,8 @@ connection.onRequest(Requests.generate, (params, token) =>
             stopReason: result.stopReason,
             keptLayers: result.keptLayers,
             skippedLayers: result.skippedLayers,
-            stats: result.stats
+            stats: result.stats,
+            plan: planInfo(engine.currentPlan)
         };
     })
 );

@@ -2,11 +2,12 @@
 // unit-tested against the panel protocol's validators, so the panel never drops one of our messages.
 import fs from "node:fs";
 import path from "node:path";
-import type {GenerateResult, ModelPreview, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
+import type {ContextPrediction, GenerateResult, ModelPreview, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
 import {
     isOfferedDepth,
     MAX_REASON_CHARS,
     type ConfiguredModel,
+    type ContextPredictionView,
     type LosslessView,
     type ModelInfo,
     type RunStats,
@@ -97,6 +98,14 @@ export function panelModelInfo(summary: ModelSummary): ModelInfo {
  *  At the Lossless level, the full model: its output is the full model's. */
 export function panelDepth(model: ModelInfo, plan: PlanInfo): number {
     return plan.lossless === undefined && isOfferedDepth(model, plan.depth) ? plan.depth : model.layerCount;
+}
+
+/** The plan's prediction at the last request's context, within what the panel accepts. */
+export function panelContextPrediction(prediction: ContextPrediction): ContextPredictionView {
+    return {
+        contextTokens: Math.max(0, Math.min(10_000_000, Math.round(prediction.contextTokens))),
+        predictedSpeedup: Math.max(0, Math.min(1000, prediction.predictedSpeedup))
+    };
 }
 
 /** The Lossless level's drafter as the panel shows it; undefined at every other level. */

@@ -22,6 +22,7 @@ import {
     describeConfiguredModel,
     FIRST_RUN_WALKTHROUGH,
     panelDepth,
+    panelContextPrediction,
     panelLossless,
     panelModelInfo,
     panelRunStats,
@@ -221,7 +222,8 @@ class SpeedPanel {
             activeRequestId: this.session.activeRequestId ?? null,
             history: [...this.history()],
             ...(model === null ? {configured: this.configured()?.info ?? null} : {}),
-            ...(model !== null && lossless !== undefined ? {lossless} : {})
+            ...(model !== null && lossless !== undefined ? {lossless} : {}),
+            ...(model !== null && summary?.plan.atContext !== undefined ? {atContext: panelContextPrediction(summary.plan.atContext)} : {})
         });
     }
 

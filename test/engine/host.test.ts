@@ -58,6 +58,11 @@ describe("engine host", () => {
         assert.deepEqual(result.keptLayers, [0, 1, 2, 3, 4]);
         assert.equal(result.stats.generatedTokens, 12);
         assert.ok(result.stats.decodeTokensPerSecond > 0);
+        // the plan after the run predicts at the context it left, and the client's copy (which the status bar
+        // and the panel read) is refreshed from it
+        const atContext = result.plan?.atContext;
+        assert.equal(atContext?.contextTokens, result.stats.promptTokens + result.stats.generatedTokens);
+        assert.deepEqual(client.loadedModel?.plan.atContext, atContext);
     });
 
     test("a speed change applies to the next request; invalid ratios are refused and the host keeps working", async () => {

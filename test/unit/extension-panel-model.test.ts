@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import type {GenerateResult, ModelSummary, PlanInfo} from "../../common/engine-protocol.js";
-import {panelDepth, panelLossless, panelModelInfo, panelRunStats} from "../../extension/panel/panel-model.js";
+import {panelContextPrediction, panelDepth, panelLossless, panelModelInfo, panelRunStats} from "../../extension/panel/panel-model.js";
 import {buildPanelHtml, createNonce} from "../../extension/panel/panel-html.js";
 import {parseToWebview} from "../../common/panel-messages.js";
 
@@ -130,6 +130,13 @@ describe("panel model", () => {
         const lossless = panelRunStats("ext-3", {...result, stats: {...stats, keptLayers: 5, speculation}}, 0);
         assert.deepEqual(lossless.lossless, {acceptanceRate: 0.7, meanTokensPerVerify: 3.1, draftDepth: 3});
         assert.ok(accept({type: "runStats", run: lossless}));
+    });
+
+    test("a plan's prediction at the last request's context becomes one the panel accepts", () => {
+        const atContext = panelContextPrediction({contextTokens: 1480.4, predictedSpeedup: 1.73});
+        assert.deepEqual(atContext, {contextTokens: 1480, predictedSpeedup: 1.73});
+        const model = panelModelInfo(summary());
+        assert.ok(accept({type: "state", model, depth: 4, activeRequestId: null, atContext}));
     });
 
     test("at the Lossless level the panel shows the full model's depth and the drafter", () => {

@@ -113,6 +113,17 @@ describe("status bar", () => {
         assert.equal(lines[2], "Last run: achieved 1.46x · 41.3 tokens/s · 64 tokens");
     });
 
+    test("once a request has run, the tooltip adds the prediction at that request's context", () => {
+        const fast = previews.get("Fast")!;
+        const lines = statusTooltipLines("Fast", {...fast, atContext: {contextTokens: 1480, predictedSpeedup: 1.734}}, undefined);
+        assert.equal(lines[1], `Layers: 18/28 kept · predicted ${formatRatio(fast.predictedSpeedup)}`);
+        assert.equal(lines[2], "At 1,480 tokens of context (the last request's): predicted 1.73x");
+        assert.equal(
+            statusTooltipLines("Fast", fast, undefined).some((line) => line.startsWith("At ")),
+            false
+        );
+    });
+
     test("a run without an achieved speedup shows — and, on a line of its own, why", () => {
         const lines = statusTooltipLines("Quality", previews.get("Quality"), {
             tokens: 64,

@@ -39,6 +39,7 @@ describe("parseToWebview", () => {
                 activeRequestId: null,
                 lossless: {mode: "learning", draftDepth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1}
             },
+            {type: "state", model, depth: 6, activeRequestId: null, atContext: {contextTokens: 1480, predictedSpeedup: 1.73}},
             {type: "level", depth: 5},
             {type: "runStats", run: fixtureRun()},
             {type: "runStats", run: fixtureRun({depth: 8, lossless: {acceptanceRate: 0.7, meanTokensPerVerify: 2.4, draftDepth: 6}})},
@@ -139,7 +140,7 @@ describe("parseToWebview", () => {
                 activeRequestId: null,
                 lossless: {mode: "plain", draftDepth: null, draftLength: null, acceptanceRate: null, predictedSpeedup: 1}
             },
-            /needs a loaded model/
+            /need a loaded model/
         ],
         [
             "a draft depth beyond the model",

@@ -98,6 +98,17 @@ describe("applyMessage", () => {
         assert.equal(applyMessage(lossless, {type: "state", model: null, depth: null, activeRequestId: null}, warn).lossless, null);
         assert.deepEqual(problems, []);
     });
+
+    test("the prediction at the last request's context comes with a state and goes with a level change", () => {
+        const {warn, problems} = collect();
+        const atContext = {contextTokens: 1480, predictedSpeedup: 1.73};
+        const state = applyMessage(loaded, {type: "state", model, depth: 6, activeRequestId: null, atContext}, warn);
+        assert.deepEqual(state.atContext, atContext);
+        assert.equal(withDepth(state, 5).atContext, null);
+        assert.equal(applyMessage(state, {type: "level", depth: 5}, warn).atContext, null);
+        assert.equal(applyMessage(state, {type: "state", model, depth: 6, activeRequestId: null}, warn).atContext, null);
+        assert.deepEqual(problems, []);
+    });
 });
 
 describe("saved state", () => {
@@ -107,6 +118,7 @@ describe("saved state", () => {
             configured: null,
             depth: 8,
             lossless: drafting,
+            atContext: null,
             history: [
                 fixtureRun({depth: 5}),
                 fixtureRun({requestId: "req-2", depth: 8, lossless: {acceptanceRate: 0.7, meanTokensPerVerify: 2.4, draftDepth: 6}})
@@ -128,8 +140,8 @@ describe("saved state", () => {
 
     test("a state saved before the Lossless level existed restores at its level", () => {
         const {warn, problems} = collect();
-        const {lossless: _dropped, ...older} = toSavedState({...loaded, lossless: null});
-        assert.deepEqual(restorePanelState(JSON.parse(JSON.stringify(older)), warn), {...loaded, lossless: null});
+        const {lossless: _lossless, atContext: _atContext, ...older} = toSavedState(loaded);
+        assert.deepEqual(restorePanelState(JSON.parse(JSON.stringify(older)), warn), loaded);
         assert.deepEqual(problems, []);
     });
 });

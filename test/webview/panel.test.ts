@@ -211,6 +211,19 @@ describe("speed panel webview", () => {
         })
     );
 
+    test("the prediction at the last request's context shows for the current level only", TIMEOUT, () =>
+        withPanel(async (page) => {
+            await sendToPanel(page, {type: "state", model, depth: 20, activeRequestId: null, atContext: {contextTokens: 1480, predictedSpeedup: 1.734}});
+            assert.equal(await text(page, "#context-prediction"), "1.73x at 1,480 tokens of context (the last request's)");
+            // a level the user moves to has no such prediction yet
+            await page.focus("#speed-slider");
+            await page.keyboard.press("ArrowRight");
+            assert.equal(await text(page, "#context-prediction"), "");
+            await sendToPanel(page, stateAt(20));
+            assert.equal(await text(page, "#context-prediction"), "");
+        })
+    );
+
     test("run stats show tokens/s and achieved against target, newest first in the history", TIMEOUT, () =>
         withPanel(async (page) => {
             await sendToPanel(
