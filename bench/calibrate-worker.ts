@@ -8,12 +8,13 @@ import {loadPatchedLlama} from "../engine/native/loader.js";
 import {LayerSkipContext} from "../engine/native/skip-context.js";
 import {buildSchedule, estimateCostModelFromTensorBytes, type CostModel, type ModelShape} from "../engine/plan/index.js";
 import {SkipAwareCache} from "../engine/skip-aware-cache.js";
-import {calibrateSpeed, type CalibrationPoint, type SpeedCalibrationTuning} from "../engine/speed-calibration.js";
+import {calibrateSpeed, DEFAULT_LONG_CONTEXT_TOKENS, type CalibrationPoint, type SpeedCalibrationTuning} from "../engine/speed-calibration.js";
 import {describeCompute} from "../common/engine-protocol.js";
 
 export type CalibrationRequest = SpeedCalibrationTuning & {modelPath: string; batches: number[]; threads?: number};
 
-export type BatchCalibration = {costModel: CostModel; points: CalibrationPoint[]; notCachedReason?: string} | {error: string};
+export type BatchCalibration =
+    {costModel: CostModel; points: CalibrationPoint[]; notCachedReason?: string; elapsedSeconds?: {total: number; longContext: number}} | {error: string};
 
 export type CalibrationReport = {shape: ModelShape; prior: CostModel; calibrations: Record<number, BatchCalibration>; compute: string; threads: number};
 
@@ -22,8 +23,9 @@ const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
 const model = await llama.loadModel({modelPath: request.modelPath, gpuLayers: backend.gpu === false ? 0 : "auto"});
 const profile = await readModelProfile(request.modelPath);
 const threads = request.threads ?? llama.cpuMathCores;
+// room for the calibration's long-context points (DEFAULT_LONG_CONTEXT_TOKENS cached tokens)
 const context = await LayerSkipContext.create(model, {
-    contextSize: Math.min(1024, profile.trainContextSize ?? 1024),
+    contextSize: Math.min(DEFAULT_LONG_CONTEXT_TOKENS + 64, profile.trainContextSize ?? 2048),
     sequences: Math.max(...request.batches),
     threads
 });
@@ -53,6 +55,7 @@ for (const batch of request.batches) {
         report.calibrations[batch] = {
             costModel: result.costModel,
             points: result.points,
+            ...(result.elapsedSeconds !== undefined ? {elapsedSeconds: result.elapsedSeconds} : {}),
             ...(result.notCachedReason !== undefined ? {notCachedReason: result.notCachedReason} : {})
         };
     } catch (error) {

@@ -1,7 +1,8 @@
 // layer-dial-bench speed (npm run bench -- speed): does the dial deliver what it predicts?
 // For targets 1, 1.25, 1.5, 2, 3 (clamped to the model's max), at batch 1 and 4, at a short (~100 tokens)
-// and a long (~1,500 tokens) context: the kept layers, the dial's predicted speedup (from the engine's own
-// calibration, made fresh in a scratch cache), and the tokens/s of the engine's own generation path in
+// and a long (~1,500 tokens) context: the kept layers, the dial's predicted speedup at that context (from
+// the engine's own calibration, made fresh in a scratch cache, with its per-context-token attention term;
+// the depth is the engine's, chosen at an empty cache), and the tokens/s of the engine's own generation path in
 // interleaved runs, each in its own process. achieved = tokens/s ÷ tokens/s at 1x of the same batch and
 // context *in the same run*; every achieved/predicted ratio comes with its 95% confidence interval over
 // the runs. Also the engine at 1x against a raw patched decode loop (how much the engine's JS path costs)
@@ -11,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
-import {planForSpeed} from "../engine/plan/index.js";
+import {meanDecodeContextTokens, planForSpeed, predictedSpeedup, type CostModel} from "../engine/plan/index.js";
 import {meanInterval, pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
 import type {BatchCalibration, CalibrationReport, CalibrationRequest} from "./calibrate-worker.js";
 import type {DecodeRequest} from "./decode-worker.js";
@@ -40,6 +41,7 @@ export type SpeedBenchOptions = {
 
 export type SpeedBenchRow = {
     target: number;
+    /** the cost model's speedup at this row's context */
     predicted: number;
     batch: number;
     /** mean context length while decoding */
@@ -122,11 +124,13 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
             for (const target of targets) {
                 const plan = planForSpeed({model: calibration.shape, costModel: batchCalibration.costModel}, target);
                 const promptTokens = Math.max(8, context - Math.floor(tokens / 2));
+                // at the mean context of the run's decode steps, as the engine's own run stats predict
+                const decodeContext = meanDecodeContextTokens(promptTokens, tokens);
                 configurations.push({
                     target: plan.targetSpeedup,
                     batch,
                     context,
-                    predicted: plan.predictedSpeedup,
+                    predicted: predictedSpeedup(batchCalibration.costModel, plan.keptLayers, {contextTokens: decodeContext}),
                     keptLayers: plan.depth,
                     request: {
                         binary: "engine",
@@ -199,6 +203,21 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     };
 }
 
+/** "fixed 1.20 ms, layers 8.40 ms, attention +12.3% of the layers at 1,000 tokens" */
+function describeCostModel(model: CostModel): string {
+    const ms = (seconds: number) => `${(seconds * 1e3).toFixed(3)} ms`;
+    const layers = model.layerSeconds.reduce((sum, s) => sum + s, 0);
+    const perToken = model.layerSecondsPerContextToken.reduce((sum, s) => sum + s, 0);
+    return (
+        `fixed ${ms(model.fixedSeconds)}, layers ${ms(layers)}, attention ${ms(perToken * 1000)} per 1,000 cached tokens ` +
+        `(timed up to ${model.calibration?.maxContextTokens ?? 0} tokens)`
+    );
+}
+
+function describeElapsed(elapsed: {total: number; longContext: number} | undefined): string {
+    return elapsed !== undefined ? `; calibrating took ${elapsed.total.toFixed(1)} s, ${elapsed.longContext.toFixed(1)} s of it at the long context` : "";
+}
+
 function interval(value: MeanInterval, digits: number): string {
     return `${value.mean.toFixed(digits)} ±${value.halfWidth.toFixed(digits)}`;
 }
@@ -210,6 +229,9 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
             `mean ±95% interval (a ratio pairs the settings of one run); load average ${result.loadAverage.before.toFixed(1)} → ` +
             `${result.loadAverage.after.toFixed(1)} on ${result.loadAverage.cores} cores`,
         ...Object.entries(result.calibrationErrors).map(([batch, error]) => `batch ${batch}: no prediction, the calibration was refused: ${error}`),
+        ...Object.entries(result.calibrations).flatMap(([batch, calibration]) =>
+            "error" in calibration ? [] : [`batch ${batch}: ${describeCostModel(calibration.costModel)}${describeElapsed(calibration.elapsedSeconds)}`]
+        ),
         "target  batch  context  kept  predicted  tok/s            achieved         achieved/predicted",
         ...result.rows.map(
             (row) =>
