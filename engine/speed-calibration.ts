@@ -288,6 +288,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const started = process.hrtime.bigint();
     let longStarted: bigint | undefined;
     const points: CalibrationPoint[] = [];
+    let longContextFailure: string | undefined;
     const sequences = await ScratchSequences.open(options.cache, options.schedule, options.batch, options.vocabularySize);
     try {
         for (const {depth, contextTokens} of plan) {
@@ -302,11 +303,18 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
                 maxSeconds
             });
             const total = stepSeconds.samples + rejectedOutliers;
-            if (stepSeconds.relativeHalfWidth > target)
+            if (stepSeconds.relativeHalfWidth > target) {
+                const spread = `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps`;
+                // without the long points the short ones still calibrate (the attention term then stays
+                // 0, as before it was measured), but not for the cache: the next load tries again
+                if (contextTokens !== SHORT_CONTEXT_TOKENS) {
+                    longContextFailure = `${spread}, where ±${percent(target)} is needed, so the attention's cost per cached token is not measured`;
+                    break;
+                }
                 throw new NoisySpeedCalibrationError(
-                    `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps, ` +
-                        `where ±${percent(target)} is needed; other programs are probably using the CPU. Close them and reload the model to calibrate again`
+                    `${spread}, where ±${percent(target)} is needed; other programs are probably using the CPU. Close them and reload the model to calibrate again`
                 );
+            }
             points.push({depth, keptLayers, contextTokens, stepSeconds, rejectedOutliers});
         }
     } finally {
@@ -329,13 +337,14 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const relativeResidual = costModel.calibration?.rmsRelativeResidual ?? 0;
     const interrupted = points.find((point) => point.rejectedOutliers > MAX_OUTLIER_SHARE * (point.stepSeconds.samples + point.rejectedOutliers));
     const notCachedReason =
-        interrupted !== undefined
+        longContextFailure ??
+        (interrupted !== undefined
             ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers and ${interrupted.contextTokens} cached tokens took far longer than the rest (another program took the CPU)`
             : otherLoad > cores / 2
               ? `the machine was busy (load average ${(otherLoad + options.threads).toFixed(1)} on ${cores} cores, ${options.threads} of it the calibration's own threads)`
               : relativeResidual > MAX_RELATIVE_RESIDUAL
                 ? `the timings fit the cost model only within ${percent(relativeResidual)} (root mean square, each of its own time)`
-                : undefined;
+                : undefined);
     if (notCachedReason === undefined) writeFileAtomically(file, JSON.stringify(costModel, null, 2));
     return {costModel, cached: false, file, points, elapsedSeconds, ...(notCachedReason !== undefined ? {notCachedReason} : {})};
 }

@@ -1,0 +1,121 @@
+// How the speed calibration reaches and times its long context, against a stand-in for the native context
+// whose decode steps take as long as the test says (it spins for that long: the durations differ by
+// factors, so the machine's own noise cannot change which points are steady). It fills the context once
+// under one layer per attention type, times each step at the same position and removes it again, leaves
+// every sequence empty and the native mask as it found it, and when only the long points stay too spread
+// it still calibrates from the short ones (the attention term at 0) but caches nothing.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {after, describe, test} from "node:test";
+import type {LayerSkipContext} from "../../engine/native/skip-context.js";
+import {buildSchedule, estimateCostModelFromTensorBytes} from "../../engine/plan/index.js";
+import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
+import {calibrateSpeed, SHORT_CONTEXT_TOKENS} from "../../engine/speed-calibration.js";
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-long-context-"));
+after(() => fs.rmSync(scratch, {recursive: true, force: true}));
+const modelPath = path.join(scratch, "model.gguf");
+fs.writeFileSync(modelPath, "a stand-in: the calibration's cache key reads only its size and time");
+
+function spin(milliseconds: number): void {
+    const until = process.hrtime.bigint() + BigInt(Math.round(milliseconds * 1e6));
+    while (process.hrtime.bigint() < until);
+}
+
+type Decoded = {sequenceId: number; firstPosition: number; tokens: number; mask: string};
+
+/** the parts of LayerSkipContext the calibration and SkipAwareCache use; steps cost `stepMilliseconds` */
+function standInContext(layerCount: number, stepMilliseconds: (activeLayers: number, position: number, step: number) => number) {
+    let mask = new Uint8Array(layerCount);
+    const cells = new Map<number, number>();
+    const decoded: Decoded[] = [];
+    let step = 0;
+    const context = {
+        layerCount,
+        sequenceCount: 2,
+        contextSize: 1100,
+        getLayerSkip: () => Uint8Array.from(mask),
+        setLayerSkip: async (next: Uint8Array) => void (mask = Uint8Array.from(next)),
+        removeTokens: async (sequenceId: number, start: number) => void cells.set(sequenceId, Math.min(cells.get(sequenceId) ?? 0, start)),
+        decode: async (items: {sequenceId: number; firstPosition: number; tokens: readonly number[]}[]) => {
+            for (const item of items) {
+                assert.equal(item.firstPosition, cells.get(item.sequenceId) ?? 0, "each position is written once, right after the last");
+                cells.set(item.sequenceId, item.firstPosition + item.tokens.length);
+                decoded.push({sequenceId: item.sequenceId, firstPosition: item.firstPosition, tokens: item.tokens.length, mask: [...mask].join("")});
+            }
+            if (items.every((item) => item.tokens.length === 1))
+                spin(stepMilliseconds(mask.filter((skip) => skip === 0).length, items[0].firstPosition, step++));
+            return items.map(() => [new Float32Array(4)]);
+        }
+    };
+    return {context, cells, decoded, mask: () => [...mask].join("")};
+}
+
+const layerCount = 8;
+const schedule = buildSchedule({layerCount});
+const base = {
+    schedule,
+    prior: estimateCostModelFromTensorBytes({layerBytes: Array.from({length: layerCount}, () => 1), fixedBytes: 1}),
+    modelPath,
+    vocabularySize: 512,
+    buildId: "stand-in",
+    device: "cpu",
+    threads: 1,
+    batch: 1,
+    steps: 8,
+    targetRelativeHalfWidth: 0.3,
+    maxSecondsPerDepth: 0.2,
+    loadAverage: () => 0
+};
+
+describe("the speed calibration's long context", () => {
+    test("is filled once under one layer, timed at one position per step, and left empty with the mask restored", async () => {
+        // 0.2 ms fixed, 0.1 ms per layer, 0.001 ms per layer per cached token
+        const stand = standInContext(layerCount, (layers, position) => 0.2 + layers * (0.1 + 0.001 * position));
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        const maskBefore = "00110000";
+        await stand.context.setLayerSkip(Uint8Array.from(maskBefore, Number));
+        const result = await calibrateSpeed({...base, cache, cacheDirectory: path.join(scratch, "steady")});
+
+        const fills = stand.decoded.filter((entry) => entry.tokens > 1);
+        assert.deepEqual(
+            fills.map(({firstPosition, tokens, mask}) => ({firstPosition, tokens, mask})),
+            [
+                {firstPosition: 0, tokens: SHORT_CONTEXT_TOKENS, mask: "01111111"},
+                {firstPosition: SHORT_CONTEXT_TOKENS, tokens: 1024 - SHORT_CONTEXT_TOKENS, mask: "01111111"}
+            ]
+        );
+        const stepPositions = new Set(stand.decoded.filter((entry) => entry.tokens === 1).map((entry) => entry.firstPosition));
+        assert.deepEqual([...stepPositions], [SHORT_CONTEXT_TOKENS, 1024]);
+        assert.deepEqual(
+            result.points.filter((point) => point.contextTokens === 1024).map((point) => point.depth),
+            [layerCount, schedule.minDepth]
+        );
+        assert.ok(result.costModel.layerSecondsPerContextToken.every((perToken) => perToken > 0));
+        assert.equal(stand.cells.get(0), 0, "the calibration's positions are gone");
+        assert.equal(cache.ledger(0).length, 0);
+        assert.equal(stand.mask(), maskBefore, "the native mask is the one the cache last set");
+    });
+
+    test("that stays too spread leaves the term at 0 and the calibration uncached, instead of failing it", async () => {
+        // steady short steps; at the long context every other step takes 20 times as long
+        const stand = standInContext(layerCount, (layers, position, step) => (position > 100 && step % 2 === 0 ? 20 : 1) * (0.2 + layers * 0.1));
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        const cacheDirectory = path.join(scratch, "spread");
+        const result = await calibrateSpeed({...base, cache, cacheDirectory});
+        assert.match(
+            result.notCachedReason ?? "",
+            /^decode steps at 8 layers and 1024 cached tokens stayed too spread to time: .* so the attention's cost per cached token is not measured$/
+        );
+        assert.ok(result.points.every((point) => point.contextTokens === SHORT_CONTEXT_TOKENS));
+        assert.deepEqual(
+            result.costModel.layerSecondsPerContextToken,
+            Array.from({length: layerCount}, () => 0)
+        );
+        assert.equal(result.costModel.source, "calibrated");
+        assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
+        assert.equal(stand.cells.get(0), 0);
+    });
+});
