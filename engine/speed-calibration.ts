@@ -336,7 +336,13 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const otherLoad = Math.max(loadBefore, loadAverage()) - options.threads;
     const relativeResidual = costModel.calibration?.rmsRelativeResidual ?? 0;
     const interrupted = points.find((point) => point.rejectedOutliers > MAX_OUTLIER_SHARE * (point.stepSeconds.samples + point.rejectedOutliers));
+    // a calibration without the attention term would stand in for later loads that could measure it
+    const noLongContext =
+        longContext === undefined
+            ? `the attention's cost per cached token was not measured (${options.longContextTokens === 0 ? "turned off" : `a context of ${options.cache.context.contextSize} tokens leaves no room for it`})`
+            : undefined;
     const notCachedReason =
+        noLongContext ??
         longContextFailure ??
         (interrupted !== undefined
             ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers and ${interrupted.contextTokens} cached tokens took far longer than the rest (another program took the CPU)`

@@ -129,8 +129,10 @@ describe("the speed calibration at a long context", () => {
         assert.ok(off.points.every((point) => point.contextTokens === SHORT_CONTEXT_TOKENS));
         assert.ok(off.costModel.layerSecondsPerContextToken.every((perToken) => perToken === 0));
         assert.equal(off.elapsedSeconds?.longContext, 0);
+        assert.equal(off.notCachedReason, "the attention's cost per cached token was not measured (turned off)");
         const tooLong = await calibrateSpeed({...options, longContextTokens: 5000, cacheDirectory: path.join(cacheRoot, "too-long")});
         assert.ok(tooLong.points.every((point) => point.contextTokens === SHORT_CONTEXT_TOKENS));
+        assert.match(tooLong.notCachedReason ?? "", /not measured \(a context of 1100 tokens leaves no room for it\)/);
     });
 });
 
