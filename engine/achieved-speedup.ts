@@ -1,8 +1,9 @@
 // The speedup a run really got: its decode tokens/s over a 1x speed *measured* on the same model, backend
-// and machine (the speed calibration's), never over an estimate. When there is no such number the run
-// says why, and every surface (panel, status bar, summary header, CLI) shows "—" with that reason.
+// and machine (the speed calibration's, at the run's mean decode context: a step costs more the more
+// tokens the cache holds), never over an estimate. When there is no such number the run says why, and
+// every surface (panel, status bar, summary header, CLI) shows "—" with that reason.
 
-/** What the engine knows about its 1x baseline: a measured rate, or why it has none. */
+/** What the engine knows about its 1x baseline: a measured rate (at the run's context), or why it has none. */
 export type FullSpeedBaseline = {tokensPerSecond: number} | {missingBecause: string};
 
 export type RunForAchievedSpeedup = {
