@@ -65,8 +65,12 @@ test("summarize reads standard input and streams text", () => {
     assert.equal(status, 0, stderr);
     assert.ok(stdout.trim().length > 10, stdout);
     // Balanced skips at least one layer; how many follows stories260K's speed calibration on this machine
-    // (it calibrates now that its token ids stay inside the 512-token vocabulary), so it is not fixed here
-    assert.match(stderr, /\[cpu, [1-4]\/5 layers, target 1\.25x/);
+    // (it calibrates now that its token ids stay inside the 512-token vocabulary), so it is not fixed here.
+    // A calibration taken while the machine is busy can even put 1.25x beyond the model's fastest setting,
+    // and then the CLI says so and runs at that setting.
+    const run = /\[cpu, [1-4]\/5 layers, target ([\d.]+)x/.exec(stderr);
+    assert.ok(run, stderr);
+    if (run[1] !== "1.25") assert.match(stderr, new RegExp(`1\\.25x is beyond this model's fastest setting; using ${run[1].replace(".", "\\.")}x`));
 });
 
 test("bad input: a ratio below 1, both --speed and --skip-layers, a missing model, an empty summary", () => {
