@@ -1,7 +1,7 @@
 // Evaluates tokens for several sequences of one context under one layer mask per batch, keeping each
 // sequence's KV cache consistent through a SequenceLedger (see kv-ledger.ts for the rule).
 import {SequenceLedger, maskKey} from "./kv-ledger.js";
-import type {LayerSkipContext} from "./native/skip-context.js";
+import type {ItemOutput, LayerSkipContext, Readout} from "./native/skip-context.js";
 
 export type CacheEvaluation = {
     sequenceId: number;
@@ -9,10 +9,12 @@ export type CacheEvaluation = {
     tokens: readonly number[];
     /** which of `tokens` need logits; defaults to the last */
     logitIndexes?: readonly number[];
+    /** what to read of those rows. Defaults to "logits". */
+    readout?: Readout;
 };
 
-export type CacheEvaluationResult = {
-    logits: Float32Array[];
+/** per item: its rows' `logits`, or under the "greedyToken" readout their `greedyTokens` */
+export type CacheEvaluationResult = ItemOutput & {
     /** cached tokens that had to be evaluated again because a layer they skipped is active now */
     recomputed: number;
 };
@@ -79,14 +81,15 @@ export class SkipAwareCache {
             prepared.push({item, firstPosition: ledger.length, tokens, logitIndexes, recomputed: redo.length});
         }
 
-        let logits: Float32Array[][];
+        let outputs: ItemOutput[];
         try {
-            logits = await this.context.decode(
+            outputs = await this.context.decodeReadouts(
                 prepared.map((entry) => ({
                     sequenceId: entry.item.sequenceId,
                     firstPosition: entry.firstPosition,
                     tokens: entry.tokens,
-                    logitIndexes: entry.logitIndexes
+                    logitIndexes: entry.logitIndexes,
+                    readout: entry.item.readout
                 })),
                 options
             );
@@ -97,6 +100,6 @@ export class SkipAwareCache {
         }
         for (const entry of prepared) this.ledger(entry.item.sequenceId).record(entry.tokens, mask);
 
-        return prepared.map((entry, index) => ({logits: logits[index], recomputed: entry.recomputed}));
+        return prepared.map((entry, index) => ({...outputs[index], recomputed: entry.recomputed}));
     }
 }

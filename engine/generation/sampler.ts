@@ -33,9 +33,15 @@ export function seededRandom(seed: number): () => number {
     };
 }
 
+/** the id of the largest logit, the lowest on a tie (as the addon's getGreedyToken) */
 export function argmaxToken(logits: Float32Array): number {
     let best = 0;
-    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    let bestLogit = logits[0];
+    for (let i = 1; i < logits.length; i++)
+        if (logits[i] > bestLogit) {
+            best = i;
+            bestLogit = logits[i];
+        }
     return best;
 }
 

@@ -15,6 +15,8 @@ export type AddonContext = {
     setLayerSkip(mask: Uint8Array): void;
     getLayerSkip(): Uint8Array;
     getLogits(batchLogitIndex: number): Float32Array;
+    /** ours (native/patches/addon/07): the id of the row's largest logit, the lowest on a tie */
+    getGreedyToken(batchLogitIndex: number): number;
     /** stops the decode in flight; decodeBatch then rejects with "Decoding was aborted" */
     abortDecode(): void;
     getThreads(): number;
@@ -40,7 +42,7 @@ export type BuildMetadata = {
     };
 };
 
-export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits", "abortDecode"] as const;
+export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits", "getGreedyToken", "abortDecode"] as const;
 /** the module functions our patches add to the binding */
 export const layerSkipBindingFunctions = ["getLayerSkipArchitectures"] as const;
 

@@ -26,6 +26,18 @@ export type DecodeItem = {
     logitIndexes?: readonly number[];
 };
 
+/** what to read of each output row: its raw logits, or only its most likely token (a greedy decode's
+ *  choice, found natively: no copy of the row to JS) */
+export type Readout = "logits" | "greedyToken";
+
+export type ReadoutItem = DecodeItem & {
+    /** Defaults to "logits". */
+    readout?: Readout;
+};
+
+/** one item's output rows, in `logitIndexes` order: `logits` under the "logits" readout, else `greedyTokens` */
+export type ItemOutput = {logits: Float32Array[]; greedyTokens: number[]};
+
 export type LayerSkipContextOptions = {
     contextSize: number;
     /** how many sequences the context holds. Defaults to 1. */
@@ -114,10 +126,16 @@ export class LayerSkipContext {
     }
 
     /** decodes the items (several sequences may share one batch) and returns, per item, the requested logits rows */
-    decode(items: readonly DecodeItem[], options: {signal?: AbortSignal} = {}): Promise<Float32Array[][]> {
+    async decode(items: readonly DecodeItem[], options: {signal?: AbortSignal} = {}): Promise<Float32Array[][]> {
+        const outputs = await this.decodeReadouts(items, options);
+        return outputs.map((output) => output.logits);
+    }
+
+    /** decode(), reading each item's rows as its `readout` asks */
+    decodeReadouts(items: readonly ReadoutItem[], options: {signal?: AbortSignal} = {}): Promise<ItemOutput[]> {
         return this.serialised(async () => {
             const {signal} = options;
-            const results = items.map(() => [] as Float32Array[]);
+            const results = items.map((): ItemOutput => ({logits: [], greedyTokens: []}));
             const wanted = items.map((item) => new Set(item.logitIndexes ?? [item.tokens.length - 1]));
             const offsets = items.map(() => 0);
 
@@ -161,7 +179,10 @@ export class LayerSkipContext {
                 } finally {
                     signal?.removeEventListener("abort", onAbort);
                 }
-                for (const {item, row} of rows) results[item].push(this.addon.getLogits(row));
+                for (const {item, row} of rows) {
+                    if (items[item].readout === "greedyToken") results[item].greedyTokens.push(this.addon.getGreedyToken(row));
+                    else results[item].logits.push(this.addon.getLogits(row));
+                }
             }
             return results;
         });
