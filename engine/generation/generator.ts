@@ -5,13 +5,13 @@
 // verifies them in one batch, and the output is the full model's (speculativeStep).
 import type {LlamaModel} from "node-llama-cpp";
 import {maskKey} from "../kv-ledger.js";
-import {DecodeAbortedError} from "../native/skip-context.js";
-import {SkipAwareCache, type CacheEvaluation} from "../skip-aware-cache.js";
+import {DecodeAbortedError, type Readout} from "../native/skip-context.js";
+import {SkipAwareCache, type CacheEvaluation, type CacheEvaluationResult} from "../skip-aware-cache.js";
 import type {Drafter} from "./drafter.js";
 import {buildPrompt, type PromptRequest} from "./prompt.js";
-import {argmaxToken, TokenSampler, type SamplingOptions, type TokenDistribution} from "./sampler.js";
+import {TokenSampler, type SamplingOptions, type TokenDistribution} from "./sampler.js";
 import {judgeDraftToken} from "./speculative-sampling.js";
-import {TextStream} from "./text-stream.js";
+import {modelDetokenize, TextStream} from "./text-stream.js";
 
 export type PrefillPolicy = "full" | "skip";
 
@@ -158,13 +158,7 @@ export class Generator {
                 pending: prompt.tokens,
                 prefilled: false,
                 sampler: new TokenSampler(request),
-                stream: new TextStream((tokens) =>
-                    this.options.model.detokenize(
-                        tokens as Parameters<LlamaModel["detokenize"]>[0],
-                        false,
-                        continuesFrom as Parameters<LlamaModel["detokenize"]>[2]
-                    )
-                ),
+                stream: new TextStream(modelDetokenize(this.options.model), continuesFrom),
                 stopStrings: prompt.stopStrings,
                 generated: [],
                 arrived: performance.now(),
@@ -313,15 +307,19 @@ export class Generator {
     /** one native decode of `entries` under `mask`: their pending tokens, or `items` (one per entry) */
     private async evaluate(mask: Uint8Array, entries: Active[], items?: CacheEvaluation[]) {
         this.inDecode = entries;
-        this.decodeAbort = new AbortController();
+        // one controller serves step after step until a cancellation uses it: making one per token cost
+        // more than the rest of the step's bookkeeping
+        if (this.decodeAbort == null || this.decodeAbort.signal.aborted) this.decodeAbort = new AbortController();
         this.abortDecodeIfAllCancelled();
         try {
-            return await this.options.cache.evaluate(mask, items ?? entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending})), {
-                signal: this.decodeAbort.signal
-            });
+            const evaluations = items ?? entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending}));
+            return await this.options.cache.evaluate(
+                mask,
+                evaluations.map((item, index) => ({...item, readout: readoutOf(entries[index])})),
+                {signal: this.decodeAbort.signal}
+            );
         } finally {
             this.inDecode = [];
-            this.decodeAbort = undefined;
         }
     }
 
@@ -334,7 +332,7 @@ export class Generator {
             entry.timings.recomputedTokens += results[index].recomputed;
             entry.prefilled = true;
             entry.pending = [];
-            this.accept(entry, results[index].logits[0]);
+            this.accept(entry, results[index]);
         });
     }
 
@@ -348,7 +346,7 @@ export class Generator {
             entry.timings.recomputedTokens += results[index].recomputed;
             entry.timings.maxBatch = Math.max(entry.timings.maxBatch, entries.length);
             entry.pending = [];
-            this.accept(entry, results[index].logits[0]);
+            this.accept(entry, results[index]);
         });
         return {seconds, recomputed: results.reduce((sum, result) => sum + result.recomputed, 0)};
     }
@@ -394,10 +392,9 @@ export class Generator {
                     recomputed += results[index].recomputed;
                     entry.timings.recomputedTokens += results[index].recomputed;
                     const draft = drafts.get(entry)!;
-                    const logits = results[index].logits[0];
-                    if (entry.sampler.greedy) draft.tokens.push(argmaxToken(logits));
+                    if (entry.sampler.greedy) draft.tokens.push(results[index].greedyTokens[0]);
                     else {
-                        const distribution = entry.sampler.distribution(logits);
+                        const distribution = entry.sampler.distribution(results[index].logits[0]);
                         draft.distributions.push(distribution);
                         draft.tokens.push(entry.sampler.draw(distribution));
                     }
@@ -434,7 +431,7 @@ export class Generator {
                 recomputed += results[index].recomputed;
                 entry.timings.recomputedTokens += results[index].recomputed;
                 const draft = drafts.get(entry)!;
-                const {accepted, next} = judgeDrafts(entry.sampler, draft.tokens, draft.distributions, results[index].logits);
+                const {accepted, next} = judgeDrafts(entry.sampler, draft.tokens, draft.distributions, results[index]);
                 // the rejected drafts' positions go; the step's first token and the accepted drafts stay
                 await cache.truncate(entry.sequenceId, starts.get(entry)! + 1 + accepted);
 
@@ -486,10 +483,10 @@ export class Generator {
         );
     }
 
-    /** samples the next token from `logits`, streams it, and either queues it for the next step or finishes */
-    private accept(entry: Active, logits: Float32Array) {
+    /** samples the next token from a step's output row, streams it, and either queues it for the next step or finishes */
+    private accept(entry: Active, result: CacheEvaluationResult) {
         if (entry.request.signal?.aborted) return this.finish(entry, "aborted");
-        this.emit(entry, entry.sampler.sample(logits));
+        this.emit(entry, entry.sampler.greedy ? result.greedyTokens[0] : entry.sampler.sample(result.logits[0]));
     }
 
     /** streams `token` and queues it for the next step; false when it finished the request */
@@ -589,25 +586,30 @@ function groupByDecoding(entries: readonly Active[], maskOf: (entry: Active) => 
 /**
  * How many drafts the full model keeps, and the token that follows them: at temperature 0 the drafts that
  * equal the full model's greedy choice, then that choice; else speculative sampling's accept/reject rule,
- * which makes every token a draw from the full model's distribution. `fullLogits` has one row per draft
- * and one more, after the last draft.
+ * which makes every token a draw from the full model's distribution. `full` has one row per draft and one
+ * more, after the last draft (greedy tokens at temperature 0, else logits: see readoutOf).
  */
 function judgeDrafts(
     sampler: TokenSampler,
     drafts: readonly number[],
     draftDistributions: readonly TokenDistribution[],
-    fullLogits: readonly Float32Array[]
+    full: CacheEvaluationResult
 ): {accepted: number; next: number} {
+    if (sampler.greedy) {
+        for (let index = 0; index < drafts.length; index++)
+            if (full.greedyTokens[index] !== drafts[index]) return {accepted: index, next: full.greedyTokens[index]};
+        return {accepted: drafts.length, next: full.greedyTokens[drafts.length]};
+    }
     for (let index = 0; index < drafts.length; index++) {
-        if (sampler.greedy) {
-            const choice = argmaxToken(fullLogits[index]);
-            if (choice !== drafts[index]) return {accepted: index, next: choice};
-            continue;
-        }
-        const verdict = judgeDraftToken(sampler.distribution(fullLogits[index]), draftDistributions[index], drafts[index], sampler.randomSource);
+        const verdict = judgeDraftToken(sampler.distribution(full.logits[index]), draftDistributions[index], drafts[index], sampler.randomSource);
         if (!verdict.accepted) return {accepted: index, next: verdict.replacement};
     }
-    return {accepted: drafts.length, next: sampler.sample(fullLogits[drafts.length])};
+    return {accepted: drafts.length, next: sampler.sample(full.logits[drafts.length])};
+}
+
+/** a greedy request needs only each row's most likely token, which the addon finds without copying the row out */
+function readoutOf(entry: Active): Readout {
+    return entry.sampler.greedy ? "greedyToken" : "logits";
 }
 
 function emptySpeculation(): SpeculationTimings {
