@@ -66,8 +66,8 @@ export type DrafterSnapshot = {
         totalJudged: number;
         /** recent seconds per draft decode, oldest first */
         draftSeconds: number[];
-        /** recent whole-step seconds per yielded token, oldest first */
-        realizedSecondsPerToken: number[];
+        /** recent speculative steps: their whole seconds and the tokens they yielded, oldest first */
+        realizedSteps: RealizedStep[];
     }[];
     /** recent seconds of a verify batch, by positions (1 = a plain step), oldest first */
     verifyTimings: {positions: number; seconds: number[]}[];
@@ -103,8 +103,8 @@ type DepthRecord = {
     /** undecayed count of judged drafts, for "how much do we know" */
     totalJudged: number;
     draftSeconds: RecentMedian;
-    /** what speculative steps at this depth really cost per token they yielded, by the clock (everything in the step) */
-    realizedSecondsPerToken: RecentMedian;
+    /** what speculative steps at this depth really cost and yielded, by the clock (everything in the step) */
+    realizedSteps: RecentSteps;
 };
 
 export class SelfTuningDrafter implements Drafter {
@@ -143,7 +143,7 @@ export class SelfTuningDrafter implements Drafter {
                 judged: stored?.judged ?? 0,
                 totalJudged: stored?.totalJudged ?? 0,
                 draftSeconds: new RecentMedian(this.timingWindow, stored?.draftSeconds),
-                realizedSecondsPerToken: new RecentMedian(this.timingWindow, stored?.realizedSecondsPerToken)
+                realizedSteps: new RecentSteps(this.timingWindow, stored?.realizedSteps)
             };
         });
         for (const {positions, seconds} of initial?.verifyTimings ?? []) this.verifyTimings.set(positions, new RecentMedian(this.timingWindow, seconds));
@@ -202,7 +202,7 @@ export class SelfTuningDrafter implements Drafter {
             record.judged = record.judged * keep + step.judged;
             record.totalJudged += step.judged;
             if (step.comparable && step.draftSteps > 0) record.draftSeconds.add(step.draftSeconds / step.draftSteps);
-            if (step.comparable) record.realizedSecondsPerToken.add(step.stepSeconds / (step.accepted + 1));
+            if (step.comparable) record.realizedSteps.add({seconds: step.stepSeconds, tokens: step.accepted + 1});
         }
         if (step.comparable && step.verifyPositions > 0) this.recordVerify(step.verifyPositions, step.verifySeconds);
     }
@@ -246,7 +246,7 @@ export class SelfTuningDrafter implements Drafter {
                 judged: record.judged,
                 totalJudged: record.totalJudged,
                 draftSeconds: record.draftSeconds.recent,
-                realizedSecondsPerToken: record.realizedSecondsPerToken.recent
+                realizedSteps: record.realizedSteps.recent
             })),
             verifyTimings: [...this.verifyTimings].map(([positions, timings]) => ({positions, seconds: timings.recent})),
             speculativeSteps: this.speculativeSteps
@@ -261,10 +261,10 @@ export class SelfTuningDrafter implements Drafter {
      */
     private realizedLoses(depth: number): boolean {
         const record = this.depths.find((entry) => entry.candidate.depth === depth);
-        const realized = record?.realizedSecondsPerToken;
+        const realized = record?.realizedSteps;
         const plain = this.verifyCosts()?.plainSeconds;
         if (realized === undefined || realized.count < this.realizedSteps || plain === undefined) return false;
-        return realized.median! > plain;
+        return realized.secondsPerToken! > plain;
     }
 
     private bestChoice(): DraftChoice {
@@ -326,6 +326,56 @@ export class SelfTuningDrafter implements Drafter {
             this.verifyCostCache = plainSeconds === undefined || line === undefined ? null : {plainSeconds, line};
         }
         return this.verifyCostCache ?? undefined;
+    }
+}
+
+/** one speculative step by the clock: all its seconds, and the tokens it yielded (the accepted drafts and one more) */
+export type RealizedStep = {seconds: number; tokens: number};
+
+/** the last few speculative steps at one depth */
+class RecentSteps {
+    private readonly steps: RealizedStep[];
+
+    constructor(
+        private readonly window: number,
+        initial: readonly RealizedStep[] = []
+    ) {
+        this.steps = initial.slice(-window).map((step) => ({...step}));
+    }
+
+    /** the steps kept, oldest first */
+    get recent(): RealizedStep[] {
+        return this.steps.map((step) => ({...step}));
+    }
+
+    add(step: RealizedStep) {
+        this.steps.push(step);
+        if (this.steps.length > this.window) this.steps.shift();
+    }
+
+    get count(): number {
+        return this.steps.length;
+    }
+
+    /**
+     * Seconds per token: all their seconds over all their tokens, which is what decoding at this depth gives.
+     * Not a median of each step's seconds per token: a step yields 1 to k + 1 tokens, and the median of such a
+     * mix is a step whose drafts were all accepted, blind to what rejections cost (pycode-16L drafted in 28% of
+     * its steps at 0.84x of Quality on that). A step over three times the median step's seconds (another
+     * process had the CPU) is left out, as the plain steps' median leaves such steps out.
+     */
+    get secondsPerToken(): number | undefined {
+        if (this.steps.length === 0) return undefined;
+        const sorted = this.steps.map((step) => step.seconds).sort((a, b) => a - b);
+        const limit = 3 * sorted[sorted.length >> 1];
+        let seconds = 0;
+        let tokens = 0;
+        for (const step of this.steps)
+            if (step.seconds <= limit) {
+                seconds += step.seconds;
+                tokens += step.tokens;
+            }
+        return seconds / tokens;
     }
 }
 
