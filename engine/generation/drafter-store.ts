@@ -13,7 +13,7 @@ import type {DraftCandidate, DrafterSnapshot} from "./self-tuning-drafter.js";
 
 export const DRAFTER_STATE_FORMAT = "layer-dial-drafter-state";
 /** bump when the stored fields or their meaning change: older files are then ignored, not misread */
-export const DRAFTER_STATE_VERSION = 2;
+export const DRAFTER_STATE_VERSION = 3;
 
 export type DrafterStoreKey = {
     modelPath: string;
@@ -112,7 +112,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 const isCount = (value: unknown) => typeof value === "number" && Number.isFinite(value) && value >= 0;
 const isSeconds = (value: unknown) => typeof value === "number" && Number.isFinite(value) && value > 0;
 const areSeconds = (value: unknown) => Array.isArray(value) && value.every(isSeconds);
-const isRealizedStep = (value: unknown) => isObject(value) && isSeconds(value.seconds) && Number.isInteger(value.tokens) && (value.tokens as number) >= 1;
+const isRealizedStep = (value: unknown) =>
+    isObject(value) && isSeconds(value.seconds) && Number.isInteger(value.tokens) && (value.tokens as number) >= 1 && isSeconds(value.plainSeconds);
 
 /** the first thing wrong with a stored snapshot, or undefined when the drafter can start from it */
 function snapshotProblem(state: unknown, candidates: readonly DraftCandidate[]): string | undefined {
@@ -126,7 +127,7 @@ function snapshotProblem(state: unknown, candidates: readonly DraftCandidate[]):
         if ((entry.accepted as number) > (entry.judged as number) + 1e-9) return `depths[${i}] accepted more drafts than it judged`;
         if (!areSeconds(entry.draftSeconds)) return `depths[${i}].draftSeconds is not a list of positive seconds`;
         if (!Array.isArray(entry.realizedSteps) || !(entry.realizedSteps as unknown[]).every(isRealizedStep))
-            return `depths[${i}].realizedSteps is not a list of {seconds > 0, tokens ≥ 1}`;
+            return `depths[${i}].realizedSteps is not a list of {seconds > 0, tokens ≥ 1, plainSeconds > 0}`;
     }
     if (!Array.isArray(state.verifyTimings)) return "verifyTimings is not a list";
     for (const [i, entry] of (state.verifyTimings as unknown[]).entries())

@@ -202,7 +202,8 @@ export class SelfTuningDrafter implements Drafter {
             record.judged = record.judged * keep + step.judged;
             record.totalJudged += step.judged;
             if (step.comparable && step.draftSteps > 0) record.draftSeconds.add(step.draftSeconds / step.draftSteps);
-            if (step.comparable) record.realizedSteps.add({seconds: step.stepSeconds, tokens: step.accepted + 1});
+            const plainSeconds = this.verifyCosts()?.plainSeconds;
+            if (step.comparable && plainSeconds !== undefined) record.realizedSteps.add({seconds: step.stepSeconds, tokens: step.accepted + 1, plainSeconds});
         }
         if (step.comparable && step.verifyPositions > 0) this.recordVerify(step.verifyPositions, step.verifySeconds);
     }
@@ -263,12 +264,10 @@ export class SelfTuningDrafter implements Drafter {
      * 39 of 128 steps and ran at 0.82-0.87x of Quality; with this rule, 15 pairs drafted in 0-4 steps each.)
      */
     private realizedLoses(depth: number): boolean {
-        const plain = this.verifyCosts()?.plainSeconds;
-        if (plain === undefined) return false;
         const own = this.depths.find((entry) => entry.candidate.depth === depth)?.realizedSteps;
-        if (own !== undefined && own.count >= this.realizedSteps) return own.secondsPerToken! > plain;
+        if (own !== undefined && own.count >= this.realizedSteps) return own.plainStepsPerToken! > 1;
         const pooled = this.depths.flatMap((entry) => entry.realizedSteps.recent);
-        return pooled.length >= this.realizedSteps && clockSecondsPerToken(pooled)! > plain;
+        return pooled.length >= this.realizedSteps && plainStepsPerToken(pooled)! > 1;
     }
 
     private bestChoice(): DraftChoice {
@@ -333,8 +332,9 @@ export class SelfTuningDrafter implements Drafter {
     }
 }
 
-/** one speculative step by the clock: all its seconds, and the tokens it yielded (the accepted drafts and one more) */
-export type RealizedStep = {seconds: number; tokens: number};
+/** one speculative step by the clock: all its seconds, the tokens it yielded (the accepted drafts and one more),
+ *  and what a plain step cost then (the recent plain steps' median) */
+export type RealizedStep = {seconds: number; tokens: number; plainSeconds: number};
 
 /** the last few speculative steps at one depth */
 class RecentSteps {
@@ -361,31 +361,33 @@ class RecentSteps {
         return this.steps.length;
     }
 
-    /**
-     * Seconds per token: all their seconds over all their tokens, which is what decoding at this depth gives.
-     * Not a median of each step's seconds per token: a step yields 1 to k + 1 tokens, and the median of such a
-     * mix is a step whose drafts were all accepted, blind to what rejections cost (pycode-16L drafted in 28% of
-     * its steps at 0.84x of Quality on that). A step over three times the median step's seconds (another
-     * process had the CPU) is left out, as the plain steps' median leaves such steps out.
-     */
-    get secondsPerToken(): number | undefined {
-        return clockSecondsPerToken(this.steps);
+    /** what a token cost at this depth, in plain steps of its moment (above 1: drafting lost); see plainStepsPerToken */
+    get plainStepsPerToken(): number | undefined {
+        return plainStepsPerToken(this.steps);
     }
 }
 
-/** what steps cost per token they yielded: their seconds over their tokens, leaving out stalls (see RecentSteps) */
-function clockSecondsPerToken(steps: readonly RealizedStep[]): number | undefined {
+/**
+ * What steps cost per token they yielded, in plain steps: all their seconds over what their tokens would
+ * have cost as plain steps at the time (the plain median then), so that a machine that slowed down or sped
+ * up since does not make old steps look cheap or dear. All steps over all tokens, not a median of each
+ * step's ratio: a step yields 1 to k + 1 tokens, and the median of such a mix is a step whose drafts were all
+ * accepted, blind to what rejections cost (pycode-16L drafted in 28% of its steps at 0.84x of Quality on
+ * that). A step over three times the median step (another process had the CPU) is left out, as the plain
+ * steps' median leaves such steps out.
+ */
+function plainStepsPerToken(steps: readonly RealizedStep[]): number | undefined {
     if (steps.length === 0) return undefined;
-    const sorted = steps.map((step) => step.seconds).sort((a, b) => a - b);
-    const limit = 3 * sorted[sorted.length >> 1];
+    const relative = steps.map((step) => step.seconds / step.plainSeconds);
+    const limit = 3 * [...relative].sort((a, b) => a - b)[relative.length >> 1];
     let seconds = 0;
-    let tokens = 0;
-    for (const step of steps)
-        if (step.seconds <= limit) {
-            seconds += step.seconds;
-            tokens += step.tokens;
-        }
-    return seconds / tokens;
+    let plainSeconds = 0;
+    steps.forEach((step, index) => {
+        if (relative[index] > limit) return;
+        seconds += step.seconds;
+        plainSeconds += step.tokens * step.plainSeconds;
+    });
+    return seconds / plainSeconds;
 }
 
 /** the median of the last few values */

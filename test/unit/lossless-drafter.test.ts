@@ -36,6 +36,8 @@ describe("the Lossless cost model", () => {
 });
 
 type Machine = {
+    /** the machine's speed at a step: every cost is multiplied by it. Defaults to 1. */
+    slowdown?: (step: number) => number;
     plain: number;
     draft: (depth: number) => number;
     verify: (positions: number) => number;
@@ -53,19 +55,20 @@ function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) 
     let steps = 0;
     while (produced < tokens) {
         steps++;
+        const slow = machine.slowdown?.(steps) ?? 1;
         const choice = drafter.nextDraft();
         let observation: StepObservation;
         if (choice === null) {
             produced++;
-            seconds += machine.plain;
-            observation = {kind: "plain", seconds: machine.plain, comparable: true};
+            seconds += machine.plain * slow;
+            observation = {kind: "plain", seconds: machine.plain * slow, comparable: true};
         } else {
             speculativeSteps++;
             let accepted = 0;
             while (accepted < choice.length && random() < machine.acceptance(choice.depth)) accepted++;
-            const draftSeconds = choice.length * machine.draft(choice.depth);
-            const verifySeconds = machine.verify(choice.length + 1);
-            const stepSeconds = draftSeconds + verifySeconds + (machine.stepOverhead ?? 0);
+            const draftSeconds = choice.length * machine.draft(choice.depth) * slow;
+            const verifySeconds = machine.verify(choice.length + 1) * slow;
+            const stepSeconds = draftSeconds + verifySeconds + (machine.stepOverhead ?? 0) * slow;
             produced += accepted + 1;
             seconds += stepSeconds;
             observation = {
@@ -155,6 +158,20 @@ describe("the self-tuning drafter", () => {
         const result = simulate(drafterFor(16, [12]), machine, 4000);
         assert.equal(result.state.mode, "plain");
         assert.ok(result.speedup >= 0.97, `speedup ${result.speedup}`);
+        assert.ok(result.speculativeShare < 0.05, `drafted in ${result.speculativeShare}`);
+    });
+
+    test("a machine whose speed swings does not make old drafting steps look cheap against new plain ones", () => {
+        // as the previous test, losing 7% by the clock, on a machine that runs 1.6x slower every other 40 steps
+        const machine: Machine = {
+            plain: 10,
+            draft: () => 2,
+            verify: (positions) => 10 + 0.3 * (positions - 1),
+            acceptance: () => 0.95,
+            stepOverhead: 29,
+            slowdown: (step) => (Math.floor(step / 40) % 2 === 0 ? 1 : 1.6)
+        };
+        const result = simulate(drafterFor(16, [12]), machine, 4000);
         assert.ok(result.speculativeShare < 0.05, `drafted in ${result.speculativeShare}`);
     });
 
