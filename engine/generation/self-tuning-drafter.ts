@@ -334,36 +334,39 @@ export class SelfTuningDrafter implements Drafter {
 
 /** one speculative step by the clock: all its seconds, the tokens it yielded (the accepted drafts and one more),
  *  and what a plain step cost then (the recent plain steps' median) */
-export type RealizedStep = {seconds: number; tokens: number; plainSeconds: number};
+export type RealizedStep = {readonly seconds: number; readonly tokens: number; readonly plainSeconds: number};
 
-/** the last few speculative steps at one depth */
-class RecentSteps {
-    private readonly steps: RealizedStep[];
+/** the last few values, oldest first */
+class RecentWindow<T> {
+    protected readonly values: T[];
 
     constructor(
         private readonly window: number,
-        initial: readonly RealizedStep[] = []
+        initial: readonly T[] = []
     ) {
-        this.steps = initial.slice(-window).map((step) => ({...step}));
+        this.values = initial.slice(-window);
     }
 
-    /** the steps kept, oldest first */
-    get recent(): RealizedStep[] {
-        return this.steps.map((step) => ({...step}));
+    /** the values kept, oldest first */
+    get recent(): T[] {
+        return [...this.values];
     }
 
-    add(step: RealizedStep) {
-        this.steps.push(step);
-        if (this.steps.length > this.window) this.steps.shift();
+    add(value: T) {
+        this.values.push(value);
+        if (this.values.length > this.window) this.values.shift();
     }
 
     get count(): number {
-        return this.steps.length;
+        return this.values.length;
     }
+}
 
+/** the last few speculative steps at one depth */
+class RecentSteps extends RecentWindow<RealizedStep> {
     /** what a token cost at this depth, in plain steps of its moment (above 1: drafting lost); see plainStepsPerToken */
     get plainStepsPerToken(): number | undefined {
-        return plainStepsPerToken(this.steps);
+        return plainStepsPerToken(this.values);
     }
 }
 
@@ -391,30 +394,7 @@ function plainStepsPerToken(steps: readonly RealizedStep[]): number | undefined 
 }
 
 /** the median of the last few values */
-class RecentMedian {
-    private readonly values: number[];
-
-    constructor(
-        private readonly window: number,
-        initial: readonly number[] = []
-    ) {
-        this.values = initial.slice(-window);
-    }
-
-    /** the values kept, oldest first */
-    get recent(): number[] {
-        return [...this.values];
-    }
-
-    add(value: number) {
-        this.values.push(value);
-        if (this.values.length > this.window) this.values.shift();
-    }
-
-    get count(): number {
-        return this.values.length;
-    }
-
+class RecentMedian extends RecentWindow<number> {
     get median(): number | undefined {
         if (this.values.length === 0) return undefined;
         const sorted = [...this.values].sort((a, b) => a - b);
