@@ -307,8 +307,8 @@ export class Generator {
     /** one native decode of `entries` under `mask`: their pending tokens, or `items` (one per entry) */
     private async evaluate(mask: Uint8Array, entries: Active[], items?: CacheEvaluation[]) {
         this.inDecode = entries;
-        // one controller serves step after step until a cancellation uses it: making one per token cost
-        // more than the rest of the step's bookkeeping
+        // one controller serves step after step until a cancellation uses it, rather than a new one (and its
+        // signal and listeners) for every token
         if (this.decodeAbort == null || this.decodeAbort.signal.aborted) this.decodeAbort = new AbortController();
         this.abortDecodeIfAllCancelled();
         try {
