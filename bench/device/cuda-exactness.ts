@@ -19,6 +19,7 @@ import {SYNTHETIC_ARCHITECTURES, type SyntheticArchitecture} from "../../test/fi
 import {loadPatchedLlama} from "../../engine/native/loader.js";
 import {ensureFixture, testFixtureFor} from "../../test/fixtures/fixture-models.js";
 import {checkSkipEqualsPruned} from "../../test/fixtures/exactness-check.js";
+import {useLavapipe} from "../../test/fixtures/lavapipe.js";
 
 type CheckResult = {
     name: string;
@@ -56,9 +57,8 @@ if (values.gpu !== "cuda" && values.gpu !== "vulkan") {
 }
 const gpu: "cuda" | "vulkan" = values.gpu;
 if (gpu === "vulkan") {
-    // as in test/native/vulkan-exactness.test.ts: lavapipe is a CPU-type device, and crashes with fusion
-    process.env.GGML_VK_VISIBLE_DEVICES ??= "0";
-    process.env.GGML_VK_DISABLE_FUSION ??= "1";
+    // as in test/native/vulkan-exactness.test.ts: lavapipe needs three settings (test/fixtures/lavapipe.ts)
+    useLavapipe();
 }
 const backendsDirectory = path.resolve(values.backends ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? "/tmp/backends");
 const checks = [

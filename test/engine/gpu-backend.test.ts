@@ -10,6 +10,7 @@ import {after, before, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
 import {buildDirectory, computeBuildKey, defaultBuildOptions} from "../../engine/native/build-record.js";
 import type {ModelSummary} from "../../common/engine-protocol.js";
+import {LAVAPIPE_ENVIRONMENT} from "../fixtures/lavapipe.js";
 import {cliBundle} from "./cli-bundle.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -27,9 +28,8 @@ function layerDial(args: string[], env: Record<string, string> = {}) {
         cwd: root,
         encoding: "utf8",
         timeout: 120_000,
-        // lavapipe is a CPU-type device, which ggml uses only when told to (and without fusion: see
-        // vulkan-exactness.test.ts); no installed CUDA unless a test says so
-        env: {...process.env, GGML_VK_VISIBLE_DEVICES: "0", GGML_VK_DISABLE_FUSION: "1", LAYER_DIAL_BACKENDS_DIR: path.join(scratch, "none"), ...env}
+        // lavapipe with the settings it needs (lavapipe.ts); no installed CUDA unless a test says so
+        env: {...process.env, ...LAVAPIPE_ENVIRONMENT, LAYER_DIAL_BACKENDS_DIR: path.join(scratch, "none"), ...env}
     });
     return {status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr};
 }
