@@ -21,10 +21,11 @@ import {formatEngineOverhead, runEngineOverhead} from "./engine-overhead.js";
 export const benchUsage = `Usage: npm run bench -- <benchmark> [options]   (or layer-dial-bench <benchmark> [options])
 
 Benchmarks:
-  speed --model M | --shape LxE [--runs N] [--tokens N] [--batches 1,4] [--contexts 100,1500] [--targets 1.25,1.5,2,3]
+  speed --model M | --shape LxE [--runs N] [--rounds N] [--tokens N] [--batches 1,4] [--contexts 100,1500] [--targets 1.25,1.5,2,3]
         [--threads N] [--calibration-target 0.02] [--calibration-seconds 4]
         decode speed at every target, batch and context against the prediction, each achieved/predicted ratio
-        with its 95% interval over interleaved runs; the engine at 1x against a raw decode loop, and the patched
+        with its 95% interval over the runs (a run: one process per batch and context, its settings taking
+        turns --rounds times, default 3); the engine at 1x against a raw decode loop, and the patched
         build against the stock one. --shape 32x1536 writes a Q8_0 llama of that shape to test/.fixtures/
   quality --model M [--text FILE] [--calibrate | --recalibrate] [--estimate] [--strategies even,paper,…]
           [--calibration-text FILE] [--cache-dir DIR] [--out-dir DIR] [--window N] [--max-tokens N] [--threads N]
@@ -54,6 +55,7 @@ const options = {
     model: {type: "string"},
     gpu: {type: "string"},
     runs: {type: "string"},
+    rounds: {type: "string"},
     tokens: {type: "string"},
     text: {type: "string"},
     "max-tokens": {type: "string"},
@@ -84,7 +86,7 @@ type Values = ReturnType<typeof parseArgs<{options: typeof options; allowPositio
 
 /** the options each benchmark takes, besides --gpu, --json and --help */
 const benchmarkOptions: Record<string, OptionName[]> = {
-    speed: ["model", "shape", "runs", "tokens", "batches", "contexts", "targets", "threads", "calibration-target", "calibration-seconds"],
+    speed: ["model", "shape", "runs", "rounds", "tokens", "batches", "contexts", "targets", "threads", "calibration-target", "calibration-seconds"],
     quality: [
         "model",
         "text",
@@ -174,6 +176,7 @@ export async function main(argv: string[]): Promise<void> {
             const result = await runSpeedBench({
                 modelPath: values.shape != null ? await shapeModelPath(values.shape, values.model) : await modelPath(values, benchmark),
                 runs: integerOption(values, "runs", 2),
+                rounds: integerOption(values, "rounds", 1),
                 tokens: integerOption(values, "tokens", 8),
                 batches: numberListOption(values, "batches", (v) => Number.isInteger(v) && v >= 1, "whole numbers ≥ 1"),
                 contexts: numberListOption(values, "contexts", (v) => Number.isInteger(v) && v >= 16, "whole numbers ≥ 16"),

@@ -1,18 +1,29 @@
-// Runs one decode measurement in a child process (see decode-worker.ts for why).
+// Runs decode measurements in child processes (see decode-worker.ts and dial-rounds-worker.ts for why).
 import {execFileSync} from "node:child_process";
 import {fileURLToPath} from "node:url";
 import type {DecodeMeasurement, DecodeRequest} from "./decode-worker.js";
+import type {DialRoundsMeasurement, DialRoundsRequest} from "./dial-rounds-worker.js";
 
-const workerPath = fileURLToPath(new URL("./decode-worker.ts", import.meta.url));
-
-export function measureDecode(request: DecodeRequest): DecodeMeasurement {
-    const output = execFileSync(process.execPath, ["--import", "tsx", workerPath, JSON.stringify(request)], {
+/** runs a worker script with one JSON argument and parses the last line it prints */
+function runWorker<T>(script: string, request: unknown): T {
+    const output = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(new URL(script, import.meta.url)), JSON.stringify(request)], {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "inherit"],
         maxBuffer: 16 * 1024 * 1024
     });
-    const line = output.trim().split("\n").at(-1) ?? "";
-    return JSON.parse(line) as DecodeMeasurement;
+    return JSON.parse(output.trim().split("\n").at(-1) ?? "") as T;
+}
+
+export function measureDecode(request: DecodeRequest): DecodeMeasurement {
+    return runWorker<DecodeMeasurement>("./decode-worker.ts", request);
+}
+
+export function measureDialRounds(request: DialRoundsRequest): DialRoundsMeasurement {
+    return runWorker<DialRoundsMeasurement>("./dial-rounds-worker.ts", request);
+}
+
+export function mean(values: readonly number[]): number {
+    return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 export function median(values: readonly number[]): number {

@@ -2,11 +2,12 @@
 // For targets 1, 1.25, 1.5, 2, 3 (clamped to the model's max), at batch 1 and 4, at a short (~100 tokens)
 // and a long (~1,500 tokens) context: the kept layers, the dial's predicted speedup at that context (from
 // the engine's own calibration, made fresh in a scratch cache, with its per-context-token attention term;
-// the depth is the engine's, chosen at an empty cache), and the tokens/s of the engine's own generation path in
-// interleaved runs, each in its own process. achieved = tokens/s ÷ tokens/s at 1x of the same batch and
-// context *in the same run*; every achieved/predicted ratio comes with its 95% confidence interval over
-// the runs. Also the engine at 1x against a raw patched decode loop (how much the engine's JS path costs)
-// and the patched build against the stock binary through that raw loop.
+// the depth is the engine's, chosen at an empty cache), and the tokens/s of the engine's own generation path.
+// A run measures each batch and context in one process, whose settings take turns for a few rounds
+// (dial-rounds-worker.ts). achieved = tokens/s ÷ tokens/s at 1x *in the same process*; every
+// achieved/predicted ratio comes with its 95% confidence interval over the runs. Also the engine at 1x
+// against a raw patched decode loop (how much the engine's JS path costs) and the patched build against
+// the stock binary through that raw loop, each in its own process.
 import {execFileSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -16,13 +17,15 @@ import {meanDecodeContextTokens, planForSpeed, predictedSpeedup, type CostModel}
 import {meanInterval, pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
 import type {BatchCalibration, CalibrationReport, CalibrationRequest} from "./calibrate-worker.js";
 import type {DecodeRequest} from "./decode-worker.js";
-import {measureDecode} from "./run-worker.js";
+import {mean, measureDecode, measureDialRounds} from "./run-worker.js";
 
 export type SpeedBenchOptions = {
     modelPath: string;
-    /** interleaved runs per configuration; a 95% interval needs several. Defaults to 5. */
+    /** measuring processes per batch and context; a 95% interval needs several. Defaults to 5. */
     runs?: number;
-    /** decoded tokens per run. Defaults to 64. */
+    /** times each setting is timed within one process (its rate is their mean). Defaults to 3. */
+    rounds?: number;
+    /** decoded tokens per timed burst. Defaults to 64. */
     tokens?: number;
     /** Defaults to 1, 1.25, 1.5, 2, 3 (1 is always measured: it is the baseline). */
     targets?: number[];
@@ -58,6 +61,8 @@ export type SpeedBenchRow = {
 export type SpeedBenchResult = {
     model: string;
     runs: number;
+    /** times each setting was timed within one run's process */
+    rounds: number;
     tokens: number;
     threads: number;
     compute: string;
@@ -89,6 +94,7 @@ type Configuration = {target: number; batch: number; context: number; predicted:
 
 export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBenchResult> {
     const runs = options.runs ?? 5;
+    const rounds = options.rounds ?? 3;
     const tokens = options.tokens ?? 64;
     const batches = options.batches ?? [1, 4];
     const contexts = options.contexts ?? DEFAULT_CONTEXTS;
@@ -154,19 +160,39 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     const stock: DecodeRequest = {binary: "stock", ...rawShape, threads: calibration.threads};
     const engineFull: DecodeRequest = {binary: "engine", ...rawShape, threads: calibration.threads};
 
-    const requests = [...configurations.map((c) => c.request), engineFull, patchedRaw, stock];
-    const rates = new Map<DecodeRequest, number[]>(requests.map((request) => [request, []]));
+    // every setting of one batch and context in one process, taking turns (dial-rounds-worker.ts): a run is
+    // one such process per group, and a ratio pairs settings of the same process
+    const groups = [...new Set(configurations.map((c) => `${c.batch}/${c.context}`))].map((key) =>
+        configurations.filter((c) => `${c.batch}/${c.context}` === key)
+    );
+    const rates = new Map<Configuration, number[]>(configurations.map((configuration) => [configuration, []]));
+    const binaryRates = new Map<DecodeRequest, number[]>([engineFull, patchedRaw, stock].map((request) => [request, []]));
     for (let run = 0; run < runs; run++) {
-        // interleaved, and in a different order each run, so drift in the machine's speed spreads evenly
-        const order = [...requests];
-        if (run % 2 === 1) order.reverse();
-        for (const request of order) {
-            const measurement = measureDecode(request);
-            rates.get(request)!.push(measurement.tokensPerSecond);
+        // in a different order each run, so drift in the machine's speed spreads evenly
+        const groupOrder = run % 2 === 0 ? groups : [...groups].reverse();
+        for (const group of groupOrder) {
+            const {request} = group[0];
+            const measured = measureDialRounds({
+                modelPath: request.modelPath,
+                masks: group.map((c) => c.request.mask ?? []),
+                batch: request.batch,
+                promptTokens: request.promptTokens ?? 16,
+                tokens,
+                rounds,
+                contextSize: request.contextSize,
+                ...(request.threads !== undefined ? {threads: request.threads} : {})
+            });
+            group.forEach((configuration, index) => rates.get(configuration)!.push(mean(measured.tokensPerSecond[index])));
             log(
-                `run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch ${request.batch} prompt ${request.promptTokens} ` +
-                    `${request.mask?.filter(Boolean).length ?? 0} skipped: ${measurement.tokensPerSecond.toFixed(2)} tok/s (load ${os.loadavg()[0].toFixed(1)})`
+                `run ${run + 1}/${runs} batch ${request.batch} prompt ${request.promptTokens}: ` +
+                    group.map((c, index) => `${c.keptLayers} layers ${mean(measured.tokensPerSecond[index]).toFixed(2)}`).join(", ") +
+                    ` tok/s (load ${os.loadavg()[0].toFixed(1)})`
             );
+        }
+        for (const request of run % 2 === 0 ? [engineFull, patchedRaw, stock] : [stock, patchedRaw, engineFull]) {
+            const measurement = measureDecode(request);
+            binaryRates.get(request)!.push(measurement.tokensPerSecond);
+            log(`run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch 1 prompt ${request.promptTokens}: ${measurement.tokensPerSecond.toFixed(2)} tok/s`);
         }
     }
 
@@ -174,8 +200,8 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
         const full = configurations.find(
             (c) => c.batch === configuration.batch && c.context === configuration.context && c.keptLayers === calibration.shape.layerCount
         )!;
-        const ownRates = rates.get(configuration.request)!;
-        const fullRates = rates.get(full.request)!;
+        const ownRates = rates.get(configuration)!;
+        const fullRates = rates.get(full)!;
         const achievedPerRun = ownRates.map((rate, run) => rate / fullRates[run]);
         return {
             target: configuration.target,
@@ -198,8 +224,9 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
         calibrationErrors,
         calibrations: calibration.calibrations,
         rows,
-        engineOverRaw: pairedRatioInterval(rates.get(engineFull)!, rates.get(patchedRaw)!),
-        patchedOverStock: pairedRatioInterval(rates.get(patchedRaw)!, rates.get(stock)!)
+        rounds,
+        engineOverRaw: pairedRatioInterval(binaryRates.get(engineFull)!, binaryRates.get(patchedRaw)!),
+        patchedOverStock: pairedRatioInterval(binaryRates.get(patchedRaw)!, binaryRates.get(stock)!)
     };
 }
 
@@ -225,8 +252,8 @@ function interval(value: MeanInterval, digits: number): string {
 /** the result as a table (bench/main.ts prints it unless --json alone asks for the JSON) */
 export function formatSpeedBench(result: SpeedBenchResult): string {
     const lines = [
-        `${result.model} on ${result.compute}, ${result.threads} threads: ${result.runs} interleaved runs of ${result.tokens} tokens, ` +
-            `mean ±95% interval (a ratio pairs the settings of one run); load average ${result.loadAverage.before.toFixed(1)} → ` +
+        `${result.model} on ${result.compute}, ${result.threads} threads: ${result.runs} runs, each setting timed ${result.rounds} times ` +
+            `for ${result.tokens} tokens, mean ±95% interval over the runs (a ratio pairs the settings of one process); load average ${result.loadAverage.before.toFixed(1)} → ` +
             `${result.loadAverage.after.toFixed(1)} on ${result.loadAverage.cores} cores`,
         ...Object.entries(result.calibrationErrors).map(([batch, error]) => `batch ${batch}: no prediction, the calibration was refused: ${error}`),
         ...Object.entries(result.calibrations).flatMap(([batch, calibration]) =>
