@@ -13,7 +13,7 @@ export type CacheEvaluation = {
     readout?: Readout;
 };
 
-/** per item: its rows' `logits`, or under the "greedyToken" readout their `greedyTokens` */
+/** per item: its rows' `logits`, or under the "greedyToken" readout their `greedyTokens`, or under a sampling temperature their `candidates` */
 export type CacheEvaluationResult = ItemOutput & {
     /** cached tokens that had to be evaluated again because a layer they skipped is active now */
     recomputed: number;

@@ -394,7 +394,7 @@ export class Generator {
                     const draft = drafts.get(entry)!;
                     if (entry.sampler.greedy) draft.tokens.push(results[index].greedyTokens[0]);
                     else {
-                        const distribution = entry.sampler.distribution(results[index].logits[0]);
+                        const distribution = entry.sampler.distribution(results[index].candidates[0]);
                         draft.distributions.push(distribution);
                         draft.tokens.push(entry.sampler.draw(distribution));
                     }
@@ -486,7 +486,7 @@ export class Generator {
     /** samples the next token from a step's output row, streams it, and either queues it for the next step or finishes */
     private accept(entry: Active, result: CacheEvaluationResult) {
         if (entry.request.signal?.aborted) return this.finish(entry, "aborted");
-        this.emit(entry, entry.sampler.greedy ? result.greedyTokens[0] : entry.sampler.sample(result.logits[0]));
+        this.emit(entry, entry.sampler.greedy ? result.greedyTokens[0] : entry.sampler.sample(result.candidates[0]));
     }
 
     /** streams `token` and queues it for the next step; false when it finished the request */
@@ -587,7 +587,7 @@ function groupByDecoding(entries: readonly Active[], maskOf: (entry: Active) => 
  * How many drafts the full model keeps, and the token that follows them: at temperature 0 the drafts that
  * equal the full model's greedy choice, then that choice; else speculative sampling's accept/reject rule,
  * which makes every token a draw from the full model's distribution. `full` has one row per draft and one
- * more, after the last draft (greedy tokens at temperature 0, else logits: see readoutOf).
+ * more, after the last draft (greedy tokens at temperature 0, else sampling candidates: see readoutOf).
  */
 function judgeDrafts(
     sampler: TokenSampler,
@@ -601,15 +601,16 @@ function judgeDrafts(
         return {accepted: drafts.length, next: full.greedyTokens[drafts.length]};
     }
     for (let index = 0; index < drafts.length; index++) {
-        const verdict = judgeDraftToken(sampler.distribution(full.logits[index]), draftDistributions[index], drafts[index], sampler.randomSource);
+        const verdict = judgeDraftToken(sampler.distribution(full.candidates[index]), draftDistributions[index], drafts[index], sampler.randomSource);
         if (!verdict.accepted) return {accepted: index, next: verdict.replacement};
     }
-    return {accepted: drafts.length, next: sampler.sample(full.logits[drafts.length])};
+    return {accepted: drafts.length, next: sampler.sample(full.candidates[drafts.length])};
 }
 
-/** a greedy request needs only each row's most likely token, which the addon finds without copying the row out */
+/** a greedy request needs only each row's most likely token, a sampled one only the tokens its temperature
+ *  can pick: the addon finds either without copying the row out */
 function readoutOf(entry: Active): Readout {
-    return entry.sampler.greedy ? "greedyToken" : "logits";
+    return entry.sampler.greedy ? "greedyToken" : {samplingTemperature: entry.sampler.temperature};
 }
 
 function emptySpeculation(): SpeculationTimings {

@@ -1,5 +1,6 @@
 // Picks the next token from raw logits: greedy at temperature 0, else temperature + top-p with a seeded
 // generator, so that a given seed reproduces a given answer.
+import type {SamplingCandidates} from "../native/skip-context.js";
 
 export type SamplingOptions = {
     /** 0 picks the most likely token. Defaults to 0. */
@@ -47,7 +48,9 @@ export function argmaxToken(logits: Float32Array): number {
 
 export class TokenSampler {
     private readonly random: () => number;
-    private readonly temperature: number;
+    private readonly scratch = new CandidateScratch();
+    /** what logits are divided by before softmax; 0 is greedy */
+    readonly temperature: number;
     private readonly topP: number;
 
     constructor(options: SamplingOptions = {}) {
@@ -62,41 +65,41 @@ export class TokenSampler {
         return this.temperature === 0;
     }
 
-    sample(logits: Float32Array): number {
-        if (this.temperature === 0) return argmaxToken(logits);
-        return this.draw(this.distribution(logits));
+    /** a token from a whole row of logits, or from the row's SamplingCandidates at this sampler's temperature */
+    sample(row: Float32Array | SamplingCandidates): number {
+        if (this.temperature === 0 && row instanceof Float32Array) return argmaxToken(row);
+        return this.draw(this.distribution(row));
     }
 
     /**
      * The distribution sample() draws from: temperature, then top-p. At temperature 0, all of the mass on
-     * the most likely token. Speculative decoding compares the draft's and the full model's.
+     * the most likely token. Speculative decoding compares the draft's and the full model's. From a row's
+     * SamplingCandidates (read natively at this temperature) it is the same distribution as from the row.
      */
-    distribution(logits: Float32Array): TokenDistribution {
-        if (this.temperature === 0) return {tokens: [argmaxToken(logits)], weights: [1], total: 1};
+    distribution(row: Float32Array | SamplingCandidates): TokenDistribution {
+        const logits = row instanceof Float32Array ? row : row.logits;
+        const tokenAt = row instanceof Float32Array ? (index: number) => index : (index: number) => row.tokens[index];
+        if (this.temperature === 0) return {tokens: [tokenAt(argmaxToken(logits))], weights: [1], total: 1};
 
         let max = -Infinity;
         for (const logit of logits) max = Math.max(max, logit);
 
-        // only tokens within ~25 nats of the best can matter for any top-p below 1
-        const candidates: {token: number; weight: number}[] = [];
+        // only tokens within 25 nats of the best can matter for any top-p below 1 (the native candidates
+        // are those already, in token order, so the sum below adds the same weights in the same order)
+        const scan = this.scratch.ensure(logits.length);
+        let count = 0;
         let total = 0;
-        for (let token = 0; token < logits.length; token++) {
-            const scaled = (logits[token] - max) / this.temperature;
+        for (let index = 0; index < logits.length; index++) {
+            const scaled = (logits[index] - max) / this.temperature;
             if (scaled < -25) continue;
             const weight = Math.exp(scaled);
-            candidates.push({token, weight});
+            scan.tokens[count] = tokenAt(index);
+            scan.weights[count] = weight;
+            scan.bands[count] = Math.min(TOP_P_BANDS - 1, Math.floor((-scaled * TOP_P_BANDS) / 25));
+            count++;
             total += weight;
         }
-        candidates.sort((a, b) => b.weight - a.weight);
-
-        let kept = 0;
-        let keptWeight = 0;
-        while (kept < candidates.length && keptWeight < this.topP * total) {
-            keptWeight += candidates[kept].weight;
-            kept++;
-        }
-        const top = candidates.slice(0, kept);
-        return {tokens: top.map((candidate) => candidate.token), weights: top.map((candidate) => candidate.weight), total: keptWeight};
+        return topPOf(scan, count, total, this.topP);
     }
 
     /** one token from `distribution`, with this sampler's seeded generator */
@@ -108,6 +111,64 @@ export class TokenSampler {
     get randomSource(): () => number {
         return this.random;
     }
+}
+
+/** the sampler's reusable arrays for one row's candidates: token, weight, and log-weight band */
+class CandidateScratch {
+    tokens = new Int32Array(0);
+    weights = new Float64Array(0);
+    bands = new Uint16Array(0);
+
+    ensure(size: number): this {
+        if (this.tokens.length < size) {
+            this.tokens = new Int32Array(size);
+            this.weights = new Float64Array(size);
+            this.bands = new Uint16Array(size);
+        }
+        return this;
+    }
+}
+
+/** bands of equal width in log-weight over the 25 nats a candidate may lie below the best one */
+const TOP_P_BANDS = 1000;
+
+/**
+ * The smallest set of the heaviest candidates whose weight reaches topP of the total (ties at the edge: the
+ * lowest ids first), in token order. A flat row of a 32000-token vocabulary keeps thousands of candidates,
+ * and sorting them took 3-20 ms a token; so whole bands of log-weight are taken heaviest first, and only
+ * the band where the total is reached is sorted.
+ */
+function topPOf(scan: CandidateScratch, count: number, total: number, topP: number): TokenDistribution {
+    const {tokens, weights, bands} = scan;
+    const goal = topP * total;
+    const bandWeights = new Float64Array(TOP_P_BANDS);
+    for (let i = 0; i < count; i++) bandWeights[bands[i]] += weights[i];
+    let edgeBand = 0;
+    let keptWeight = 0;
+    while (edgeBand < TOP_P_BANDS && keptWeight + bandWeights[edgeBand] < goal) keptWeight += bandWeights[edgeBand++];
+
+    // within the edge band, the heaviest first until the goal is reached; below it nothing is kept
+    let edgeWeight = -Infinity;
+    let edgeTies = 0;
+    if (edgeBand < TOP_P_BANDS) {
+        const inBand: number[] = [];
+        for (let i = 0; i < count; i++) if (bands[i] === edgeBand) inBand.push(weights[i]);
+        inBand.sort((a, b) => b - a);
+        let taken = 0;
+        while (taken < inBand.length && keptWeight < goal) keptWeight += inBand[taken++];
+        edgeWeight = inBand[taken - 1];
+        edgeTies = taken - inBand.filter((weight) => weight > edgeWeight).length;
+    }
+    const keptTokens: number[] = [];
+    const keptWeights: number[] = [];
+    let keptTotal = 0;
+    for (let i = 0; i < count; i++) {
+        if (bands[i] > edgeBand || (bands[i] === edgeBand && (weights[i] < edgeWeight || (weights[i] === edgeWeight && edgeTies-- <= 0)))) continue;
+        keptTokens.push(tokens[i]);
+        keptWeights.push(weights[i]);
+        keptTotal += weights[i];
+    }
+    return {tokens: keptTokens, weights: keptWeights, total: keptTotal};
 }
 
 /** a discrete distribution over a few tokens: P(tokens[i]) = weights[i] / total */

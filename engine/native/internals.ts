@@ -17,6 +17,8 @@ export type AddonContext = {
     getLogits(batchLogitIndex: number): Float32Array;
     /** ours (native/patches/addon/07): the id of the row's largest logit, the lowest on a tie */
     getGreedyToken(batchLogitIndex: number): number;
+    /** ours (native/patches/addon/08): the row's tokens with (logit - max) / temperature ≥ -25, in token order, and their logits */
+    getSamplingCandidates(batchLogitIndex: number, temperature: number): {tokens: Uint32Array; logits: Float32Array};
     /** stops the decode in flight; decodeBatch then rejects with "Decoding was aborted" */
     abortDecode(): void;
     getThreads(): number;
@@ -42,7 +44,7 @@ export type BuildMetadata = {
     };
 };
 
-export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits", "getGreedyToken", "abortDecode"] as const;
+export const layerSkipMethods = ["setLayerSkip", "getLayerSkip", "getLogits", "getGreedyToken", "getSamplingCandidates", "abortDecode"] as const;
 /** the module functions our patches add to the binding */
 export const layerSkipBindingFunctions = ["getLayerSkipArchitectures"] as const;
 

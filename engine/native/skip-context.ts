@@ -26,17 +26,23 @@ export type DecodeItem = {
     logitIndexes?: readonly number[];
 };
 
-/** what to read of each output row: its raw logits, or only its most likely token (a greedy decode's
- *  choice, found natively: no copy of the row to JS) */
-export type Readout = "logits" | "greedyToken";
+/** what to read of each output row: its raw logits; only its most likely token (a greedy decode's
+ *  choice, found natively: no copy of the row to JS); or only the tokens sampling at that temperature can
+ *  pick (SamplingCandidates, found natively) */
+export type Readout = "logits" | "greedyToken" | {samplingTemperature: number};
+
+/** the tokens of a row with (logit - max) / temperature ≥ -25, in token order, and their logits: every
+ *  token a temperature sampler gives a weight of at least e^-25 of the best one's (sampler.ts) */
+export type SamplingCandidates = {tokens: Uint32Array; logits: Float32Array};
 
 export type ReadoutItem = DecodeItem & {
     /** Defaults to "logits". */
     readout?: Readout;
 };
 
-/** one item's output rows, in `logitIndexes` order: `logits` under the "logits" readout, else `greedyTokens` */
-export type ItemOutput = {logits: Float32Array[]; greedyTokens: number[]};
+/** one item's output rows, in `logitIndexes` order: `logits` under the "logits" readout, `greedyTokens`
+ *  under "greedyToken", `candidates` under a sampling temperature */
+export type ItemOutput = {logits: Float32Array[]; greedyTokens: number[]; candidates: SamplingCandidates[]};
 
 export type LayerSkipContextOptions = {
     contextSize: number;
@@ -135,7 +141,7 @@ export class LayerSkipContext {
     decodeReadouts(items: readonly ReadoutItem[], options: {signal?: AbortSignal} = {}): Promise<ItemOutput[]> {
         return this.serialised(async () => {
             const {signal} = options;
-            const results = items.map((): ItemOutput => ({logits: [], greedyTokens: []}));
+            const results = items.map((): ItemOutput => ({logits: [], greedyTokens: [], candidates: []}));
             const wanted = items.map((item) => new Set(item.logitIndexes ?? [item.tokens.length - 1]));
             const offsets = items.map(() => 0);
 
@@ -180,8 +186,10 @@ export class LayerSkipContext {
                     signal?.removeEventListener("abort", onAbort);
                 }
                 for (const {item, row} of rows) {
-                    if (items[item].readout === "greedyToken") results[item].greedyTokens.push(this.addon.getGreedyToken(row));
-                    else results[item].logits.push(this.addon.getLogits(row));
+                    const readout = items[item].readout ?? "logits";
+                    if (readout === "logits") results[item].logits.push(this.addon.getLogits(row));
+                    else if (readout === "greedyToken") results[item].greedyTokens.push(this.addon.getGreedyToken(row));
+                    else results[item].candidates.push(this.addon.getSamplingCandidates(row, readout.samplingTemperature));
                 }
             }
             return results;
