@@ -26,11 +26,15 @@ export function judgeDraftToken(full: TokenDistribution, draftDistribution: Toke
 
 /** norm(max(0, p − q)) over p's tokens (tokens outside p's support have p = 0, so no residual) */
 export function residualDistribution(full: TokenDistribution, draftDistribution: TokenDistribution): TokenDistribution {
+    // q by token, once: a flat row keeps thousands of tokens, and a lookup per token of p was quadratic
+    const draftProbability = new Map<number, number>();
+    if (draftDistribution.total > 0)
+        draftDistribution.tokens.forEach((token, i) => draftProbability.set(token, draftDistribution.weights[i] / draftDistribution.total));
     const tokens: number[] = [];
     const weights: number[] = [];
     let total = 0;
     for (let i = 0; i < full.tokens.length; i++) {
-        const residual = full.weights[i] / full.total - probabilityOf(draftDistribution, full.tokens[i]);
+        const residual = full.weights[i] / full.total - (draftProbability.get(full.tokens[i]) ?? 0);
         if (residual <= 0) continue;
         tokens.push(full.tokens[i]);
         weights.push(residual);
