@@ -110,7 +110,8 @@ export const DEFAULT_LONG_CONTEXT_TOKENS = 1024;
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        version: 7,
+        // 8: steps read the greedy token instead of copying the logits
+        version: 8,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -221,7 +222,13 @@ export class ScratchSequences {
         let warmUp = 2;
         for (let step = 0; ; step++) {
             const started = process.hrtime.bigint();
-            await this.context.decode(this.sequenceIds.map((sequenceId) => ({sequenceId, firstPosition: position, tokens: [this.token(19 + step)]})));
+            // read back as a generation step does: the most likely token (or a sampler's few candidates), found
+            // natively. A copy of the whole row (the "logits" readout: 10-110 us alone at a 32000-token
+            // vocabulary, and 128 KB of garbage a step) is a fixed cost generation no longer pays, and it
+            // weighs most at the shallow depths
+            await this.context.decodeReadouts(
+                this.sequenceIds.map((sequenceId) => ({sequenceId, firstPosition: position, tokens: [this.token(19 + step)], readout: "greedyToken"}))
+            );
             const seconds = Number(process.hrtime.bigint() - started) / 1e9;
             for (const sequenceId of this.sequenceIds) await this.context.removeTokens(sequenceId, position);
             if (warmUp > 0) {
