@@ -175,6 +175,22 @@ describe("the self-tuning drafter", () => {
         assert.ok(result.speculativeShare < 0.05, `drafted in ${result.speculativeShare}`);
     });
 
+    test("where the depth keeping most layers never agrees, it measures no depth keeping fewer", () => {
+        // the random 24-layer benchmark model: no shortened form agrees with the full one; drafts are cheap and
+        // a verify costs what plain steps do, so every warm-up step is a loss
+        const machine: Machine = {plain: 10, draft: (depth) => (10 * depth) / 24, verify: (positions) => 10 * positions, acceptance: () => 0};
+        const drafter = drafterFor(24, [8, 11, 14, 17, 20, 23]);
+        const result = simulate(drafter, machine, 48);
+        const measured = result.state.depths.filter((depth) => depth.judged > 0).map((depth) => depth.depth);
+        assert.deepEqual(measured, [23], "only the deepest depth is measured");
+        // 4 judged drafts, one per verify, at that depth alone (it was 4 at each of six depths)
+        assert.equal(result.state.warmupSteps, 4);
+        assert.equal(result.state.mode, "plain");
+        // the same machine where the deepest depth agrees: every depth is measured, as before
+        const agreeing = simulate(drafterFor(24, [8, 11, 14, 17, 20, 23]), {...machine, acceptance: (depth) => depth / 30}, 400);
+        assert.equal(agreeing.state.depths.filter((depth) => depth.judged > 0).length, 6);
+    });
+
     test("with no depth to draft at (a model that cannot skip) it always decodes plainly", () => {
         const drafter = drafterFor(2, []);
         for (let i = 0; i < 100; i++) {
