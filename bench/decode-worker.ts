@@ -4,7 +4,7 @@
 import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {addonContextOf} from "../engine/native/internals.js";
 import {loadPatchedLlama} from "../engine/native/loader.js";
-import {DialEngine} from "../engine/dial-engine.js";
+import {benchTokenAt, loadMeasuringEngine} from "./measuring-engine.js";
 
 export type DecodeRequest = {
     /** "engine": the patched build through DialEngine.generate, the path users' requests take (the dial's
@@ -43,23 +43,13 @@ async function loadLlama(binary: "patched" | "stock"): Promise<Llama> {
     });
 }
 
-const vocabulary = 1000; // ordinary token ids every test vocabulary has
-const tokenAt = (sequence: number, position: number) => 100 + ((sequence * 31 + position * 7) % vocabulary);
-
 /** tokens/s of `batch` concurrent greedy requests through the engine, end of generation ignored */
 async function measureEngine(request: DecodeRequest): Promise<DecodeMeasurement> {
-    const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
-    const engine = await DialEngine.load({
-        llama,
-        backend,
+    const {llama, engine} = await loadMeasuringEngine({
         modelPath: request.modelPath,
-        // the prediction comes from the bench's own calibration; each decode process must not re-measure it
-        calibrate: false,
-        threads: request.threads,
         sequences: Math.max(request.batch, request.sequences ?? 4),
-        contextSize: request.contextSize,
-        buildId: buildInfo?.id ?? binsDirectory,
-        strategy: "even"
+        threads: request.threads,
+        contextSize: request.contextSize
     });
     const skipLayers = (request.mask ?? []).flatMap((skip, layer) => (skip ? [layer] : []));
     engine.setSpeed(skipLayers.length > 0 ? {skipLayers} : {speed: 1});
@@ -68,7 +58,7 @@ async function measureEngine(request: DecodeRequest): Promise<DecodeMeasurement>
         await Promise.all(
             Array.from({length: request.batch}, (_, sequence) =>
                 engine.generate({
-                    promptTokens: Array.from({length: request.promptTokens ?? 16}, (_, i) => tokenAt(sequence + salt, i)),
+                    promptTokens: Array.from({length: request.promptTokens ?? 16}, (_, i) => benchTokenAt(sequence + salt, i)),
                     maxTokens,
                     temperature: 0,
                     stopAtEndOfGeneration: false
@@ -107,7 +97,7 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
         addon.addToBatch(
             sequence,
             0,
-            Uint32Array.from({length: promptTokens}, (_, i) => tokenAt(sequence, i)),
+            Uint32Array.from({length: promptTokens}, (_, i) => benchTokenAt(sequence, i)),
             Uint32Array.of(promptTokens - 1)
         );
     await addon.decodeBatch();
@@ -115,7 +105,7 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
     const decodeStep = async (position: number) => {
         addon.initBatch(request.batch);
         for (let sequence = 0; sequence < request.batch; sequence++)
-            addon.addToBatch(sequence, position, Uint32Array.of(tokenAt(sequence, position)), Uint32Array.of(0));
+            addon.addToBatch(sequence, position, Uint32Array.of(benchTokenAt(sequence, position)), Uint32Array.of(0));
         await addon.decodeBatch();
     };
     await decodeStep(promptTokens); // warm-up: the first step builds the decode graph

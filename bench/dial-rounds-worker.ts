@@ -4,8 +4,7 @@
 // few percent faster or slower throughout; dividing rates measured in different processes carried that
 // into every ratio (10-40% wide intervals on a 2-core machine). Prints one JSON line: DialRoundsMeasurement.
 //   tsx bench/dial-rounds-worker.ts '{"modelPath":"...","masks":[[],[0,1,0,...]],"batch":1,"promptTokens":84,"tokens":32,"rounds":3}'
-import {loadPatchedLlama} from "../engine/native/loader.js";
-import {DialEngine} from "../engine/dial-engine.js";
+import {benchTokenAt, loadMeasuringEngine} from "./measuring-engine.js";
 
 export type DialRoundsRequest = {
     modelPath: string;
@@ -28,26 +27,16 @@ export type DialRoundsMeasurement = {
     tokensPerSecond: number[][];
 };
 
-const vocabulary = 1000; // ordinary token ids every test vocabulary has
-const tokenAt = (sequence: number, position: number) => 100 + ((sequence * 31 + position * 7) % vocabulary);
 const LEAD_IN_TOKENS = 4;
 
 async function measureRounds(request: DialRoundsRequest): Promise<DialRoundsMeasurement> {
-    const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
-    const engine = await DialEngine.load({
-        llama,
-        backend,
+    const {llama, engine} = await loadMeasuringEngine({
         modelPath: request.modelPath,
-        // the prediction comes from the bench's own calibration; a measuring process must not re-measure it
-        calibrate: false,
-        threads: request.threads,
         sequences: request.batch,
-        contextSize: request.contextSize,
-        buildId: buildInfo?.id ?? binsDirectory,
-        strategy: "even",
-        drafterStateDirectory: false
+        threads: request.threads,
+        contextSize: request.contextSize
     });
-    const prompts = Array.from({length: request.batch}, (_, sequence) => Array.from({length: request.promptTokens}, (_, i) => tokenAt(sequence, i)));
+    const prompts = Array.from({length: request.batch}, (_, sequence) => Array.from({length: request.promptTokens}, (_, i) => benchTokenAt(sequence, i)));
     /** tokens/s of one burst of `batch` concurrent greedy requests, end of generation ignored */
     const burst = async (mask: number[], tokens: number): Promise<number> => {
         const skipLayers = mask.flatMap((skip, layer) => (skip ? [layer] : []));

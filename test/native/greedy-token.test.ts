@@ -5,10 +5,9 @@ import assert from "node:assert/strict";
 import {after, before, describe, test} from "node:test";
 import type {LlamaModel} from "node-llama-cpp";
 import {Generator} from "../../engine/generation/generator.js";
-import {addonContextOf} from "../../engine/native/internals.js";
 import type {LayerSkipContext} from "../../engine/native/skip-context.js";
 import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
-import {argmax, maskOf, openContext, patchedLlama, range} from "./harness.js";
+import {argmax, maskOf, openContext, patchedLlama, range, withOneOutputRow} from "./harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
 
@@ -63,19 +62,12 @@ describe("the greedyToken readout", () => {
     });
 
     test("asking for a row that was not an output is a RangeError, as for getLogits", async () => {
-        const raw = await model.createContext({contextSize: 64, sequences: 1, threads: 1});
-        try {
-            const addon = addonContextOf(raw);
-            addon.initBatch(8);
-            const [row] = addon.addToBatch(0, 0, Uint32Array.from(prompt.slice(0, 8)), Uint32Array.of(7));
-            await addon.decodeBatch();
+        await withOneOutputRow(model, prompt.slice(0, 8), (addon, row) => {
             assert.equal(addon.getGreedyToken(row), argmax(addon.getLogits(row)));
             // the batch had one output row; llama.cpp has no logits for a sixth
             assert.throws(() => addon.getGreedyToken(row + 5), RangeError);
             assert.throws(() => addon.getLogits(row + 5), RangeError);
-        } finally {
-            await raw.dispose();
-        }
+        });
     });
 
     test("greedy generation emits the tokens a step-by-step argmax of the full logits gives", async () => {

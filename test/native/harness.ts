@@ -1,5 +1,6 @@
 // Shared set-up for tests that run the real patched llama.cpp build on real GGUF files.
 import type {Llama, LlamaModel} from "node-llama-cpp";
+import {addonContextOf, type AddonContext} from "../../engine/native/internals.js";
 import {loadPatchedLlama, type PatchedLlama} from "../../engine/native/loader.js";
 import {LayerSkipContext} from "../../engine/native/skip-context.js";
 
@@ -49,4 +50,21 @@ export function maskOf(layerCount: number, skipped: readonly number[]): Uint8Arr
     const mask = new Uint8Array(layerCount);
     for (const layer of skipped) mask[layer] = 1;
     return mask;
+}
+
+/**
+ * Runs `check` on a raw addon context (node-llama-cpp's, no LayerSkipContext around it) that has decoded
+ * `tokens` with the last one as its only output row, which `check` gets; the context is disposed after.
+ */
+export async function withOneOutputRow(model: LlamaModel, tokens: readonly number[], check: (addon: AddonContext, row: number) => void): Promise<void> {
+    const raw = await model.createContext({contextSize: 64, sequences: 1, threads: 1});
+    try {
+        const addon = addonContextOf(raw);
+        addon.initBatch(tokens.length);
+        const [row] = addon.addToBatch(0, 0, Uint32Array.from(tokens), Uint32Array.of(tokens.length - 1));
+        await addon.decodeBatch();
+        check(addon, row);
+    } finally {
+        await raw.dispose();
+    }
 }

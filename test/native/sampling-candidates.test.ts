@@ -7,11 +7,10 @@ import {after, before, describe, test} from "node:test";
 import type {LlamaModel} from "node-llama-cpp";
 import {Generator} from "../../engine/generation/generator.js";
 import {TokenSampler} from "../../engine/generation/sampler.js";
-import {addonContextOf} from "../../engine/native/internals.js";
 import type {LayerSkipContext} from "../../engine/native/skip-context.js";
 import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
 import {benchShapeFixture, ensureFixture} from "../fixtures/fixture-models.js";
-import {maskOf, openContext, patchedLlama, range} from "./harness.js";
+import {maskOf, openContext, patchedLlama, range, withOneOutputRow} from "./harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
 
@@ -80,20 +79,13 @@ for (const which of ["stories260K", "a random 2x128 llama"] as const) {
         }
 
         test("a temperature of 0 or none is a TypeError; a row that was not an output a RangeError", async () => {
-            const raw = await model.createContext({contextSize: 64, sequences: 1, threads: 1});
-            try {
-                const addon = addonContextOf(raw);
-                addon.initBatch(8);
-                const [row] = addon.addToBatch(0, 0, Uint32Array.from(prompt.slice(0, 8)), Uint32Array.of(7));
-                await addon.decodeBatch();
+            await withOneOutputRow(model, prompt.slice(0, 8), (addon, row) => {
                 assert.ok(addon.getSamplingCandidates(row, 1).tokens.length > 0);
                 assert.throws(() => addon.getSamplingCandidates(row, 0), TypeError);
                 assert.throws(() => addon.getSamplingCandidates(row, -1), TypeError);
                 assert.throws(() => (addon.getSamplingCandidates as (row: number) => unknown)(row), TypeError);
                 assert.throws(() => addon.getSamplingCandidates(row + 5, 1), RangeError);
-            } finally {
-                await raw.dispose();
-            }
+            });
         });
     });
 }
