@@ -120,7 +120,13 @@ test("info --json out.json, from another folder: the file holds what --json prin
         assert.match(written.stdout, /^stories260K\.gguf: llama, 5 layers/);
         assert.throws(() => JSON.parse(written.stdout), "stdout holds the text, not JSON");
         const fromFile = JSON.parse(fs.readFileSync(path.join(folder, "results/info.json"), "utf8")) as Record<string, unknown>;
-        assert.deepEqual(Object.keys(fromFile).sort(), Object.keys(fromStdout).sort());
+        // two loads, two speed calibrations: on a busy machine either may be refused as too spread, and only
+        // that one then carries speedCalibrationError (CI saw it once); every other key is the same
+        const keys = (summary: Record<string, unknown>) =>
+            Object.keys(summary)
+                .filter((key) => key !== "speedCalibrationError")
+                .sort();
+        assert.deepEqual(keys(fromFile), keys(fromStdout));
         for (const field of ["path", "name", "architecture", "layerCount", "layerSkipSupported", "contextSize", "compute"])
             assert.deepEqual(fromFile[field], fromStdout[field], field);
         assert.ok(Object.keys(fromFile).length >= 10, Object.keys(fromFile).join());

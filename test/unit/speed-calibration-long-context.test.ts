@@ -40,6 +40,11 @@ function standInContext(layerCount: number, stepMilliseconds: (activeLayers: num
         setLayerSkip: async (next: Uint8Array) => void (mask = Uint8Array.from(next)),
         removeTokens: async (sequenceId: number, start: number) => void cells.set(sequenceId, Math.min(cells.get(sequenceId) ?? 0, start)),
         decode: async (items: {sequenceId: number; firstPosition: number; tokens: readonly number[]}[]) => {
+            await context.decodeReadouts(items);
+            return items.map(() => [new Float32Array(4)]);
+        },
+        // timed steps read greedy tokens, fills read logits: both write the same cells and take the same time
+        decodeReadouts: async (items: {sequenceId: number; firstPosition: number; tokens: readonly number[]}[]) => {
             for (const item of items) {
                 assert.equal(item.firstPosition, cells.get(item.sequenceId) ?? 0, "each position is written once, right after the last");
                 cells.set(item.sequenceId, item.firstPosition + item.tokens.length);
@@ -47,7 +52,7 @@ function standInContext(layerCount: number, stepMilliseconds: (activeLayers: num
             }
             if (items.every((item) => item.tokens.length === 1))
                 spin(stepMilliseconds(mask.filter((skip) => skip === 0).length, items[0].firstPosition, step++));
-            return items.map(() => [new Float32Array(4)]);
+            return items.map(() => ({logits: [new Float32Array(4)], greedyTokens: [0], candidates: []}));
         }
     };
     return {context, cells, decoded, mask: () => [...mask].join("")};
