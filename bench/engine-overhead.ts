@@ -3,11 +3,10 @@
 // drift falls on both alike. The engine burst is DialEngine.generate (sampling, the KV ledger, the logits
 // copy, the event-loop hops); the raw burst feeds tokens to the addon and reads nothing back. Both are
 // timed by the clock from the first decoded token to the last.
-import {DialEngine} from "../engine/dial-engine.js";
 import {addonContextOf} from "../engine/native/internals.js";
-import {loadPatchedLlama} from "../engine/native/loader.js";
 import {readModelProfile} from "../engine/model-profile.js";
 import {pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
+import {loadMeasuringEngine} from "./measuring-engine.js";
 
 export type EngineOverheadOptions = {
     modelPath: string;
@@ -37,13 +36,12 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
     const runs = options.runs ?? 12;
     const tokens = options.tokens ?? 32;
     const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-    const {llama, backend} = await loadPatchedLlama();
     // ordinary token ids inside the vocabulary (pycode-16L has 260)
     const {vocabularySize} = await readModelProfile(options.modelPath);
     const tokenAt = (salt: number, position: number) => 1 + ((salt * 31 + position * 7) % (vocabularySize - 1));
-    const threads = options.threads ?? llama.cpuMathCores;
     const contextSize = PROMPT_TOKENS + tokens + 32;
-    const engine = await DialEngine.load({llama, backend, modelPath: options.modelPath, contextSize, sequences: 1, threads, calibrate: false});
+    const {llama, engine} = await loadMeasuringEngine({modelPath: options.modelPath, sequences: 1, threads: options.threads, contextSize});
+    const threads = options.threads ?? llama.cpuMathCores;
     // the raw loop's own context on the engine's weights, shaped like the engine's
     const rawContext = await engine.model.createContext({contextSize, sequences: 1, batchSize: Math.min(contextSize, 512), threads, swaFullCache: true});
     const addon = addonContextOf(rawContext);

@@ -113,11 +113,16 @@ export class TokenSampler {
     }
 }
 
+/** bands of equal width in log-weight over the 25 nats a candidate may lie below the best one */
+const TOP_P_BANDS = 1000;
+
 /** the sampler's reusable arrays for one row's candidates: token, weight, and log-weight band */
 class CandidateScratch {
     tokens = new Int32Array(0);
     weights = new Float64Array(0);
     bands = new Uint16Array(0);
+    /** the summed weight of each band, cleared by each topPOf */
+    readonly bandWeights = new Float64Array(TOP_P_BANDS);
 
     ensure(size: number): this {
         if (this.tokens.length < size) {
@@ -129,9 +134,6 @@ class CandidateScratch {
     }
 }
 
-/** bands of equal width in log-weight over the 25 nats a candidate may lie below the best one */
-const TOP_P_BANDS = 1000;
-
 /**
  * The smallest set of the heaviest candidates whose weight reaches topP of the total (ties at the edge: the
  * lowest ids first), in token order. A flat row of a 32000-token vocabulary keeps thousands of candidates,
@@ -139,9 +141,9 @@ const TOP_P_BANDS = 1000;
  * the band where the total is reached is sorted.
  */
 function topPOf(scan: CandidateScratch, count: number, total: number, topP: number): TokenDistribution {
-    const {tokens, weights, bands} = scan;
+    const {tokens, weights, bands, bandWeights} = scan;
     const goal = topP * total;
-    const bandWeights = new Float64Array(TOP_P_BANDS);
+    bandWeights.fill(0);
     for (let i = 0; i < count; i++) bandWeights[bands[i]] += weights[i];
     let edgeBand = 0;
     let keptWeight = 0;
