@@ -3,6 +3,7 @@
 // at once. Untitled, so the installed extension's own file is never edited.
 import path from "node:path";
 import * as vscode from "vscode";
+import {showUntitledBeside} from "./untitled-beside.js";
 
 export const SAMPLE_FILE = "walkthrough/sample-story.txt";
 
@@ -12,10 +13,9 @@ export async function openSummarizeSample(extensionUri: vscode.Uri): Promise<voi
     const taken = new Set(vscode.workspace.textDocuments.filter((document) => !document.isClosed).map((document) => document.uri.toString()));
     let uri = vscode.Uri.from({scheme: "untitled", path: name});
     for (let copy = 2; taken.has(uri.toString()); copy++) uri = vscode.Uri.from({scheme: "untitled", path: name.replace(/\.txt$/, `-${copy}.txt`)});
-    const document = await vscode.workspace.openTextDocument(uri);
-    // beside the walkthrough, which stays in view with its Summarize Selection button; shown before the
-    // edit, which would otherwise open the untitled document in the walkthrough's group as well
-    const editor = await vscode.window.showTextDocument(document, {preview: false, viewColumn: vscode.ViewColumn.Beside});
+    // beside the walkthrough, which stays in view with its Summarize Selection button
+    const editor = await showUntitledBeside(uri, {preserveFocus: false});
+    const document = editor.document;
     const edit = new vscode.WorkspaceEdit();
     edit.insert(uri, new vscode.Position(0, 0), text);
     await vscode.workspace.applyEdit(edit);

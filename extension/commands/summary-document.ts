@@ -3,6 +3,7 @@
 // text is buffered and written by one drain loop at a time.
 import * as vscode from "vscode";
 import {summaryTitle} from "./summary-format.js";
+import {showUntitledBeside} from "./untitled-beside.js";
 
 /** Text arriving faster than this is written in batches: smooth enough to watch, cheap to render. */
 const MIN_EDIT_INTERVAL_MS = 100;
@@ -22,13 +23,8 @@ export class SummaryDocument {
         const open = new Set(vscode.workspace.textDocuments.filter((document) => !document.isClosed).map((document) => document.uri.toString()));
         const uriFor = (title: string) => vscode.Uri.from({scheme: "untitled", path: title});
         const uri = uriFor(summaryTitle(sourceName, (title) => open.has(uriFor(title).toString())));
-        // shown first: setting the language of an untitled document that no editor shows yet opens it in the
-        // active group as well (seen in VS Code 1.100), and the summary must be in one place, beside
-        const shown = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), {
-            viewColumn: vscode.ViewColumn.Beside,
-            preserveFocus: true,
-            preview: false
-        });
+        // shown before it is given its language and header, so the first edit lands in a visible editor
+        const shown = await showUntitledBeside(uri, {preserveFocus: true});
         // the name's extension (.txt, .py) chose the language; a summary is Markdown whatever it summarizes
         const document = await vscode.languages.setTextDocumentLanguage(shown.document, "markdown");
         const edit = new vscode.WorkspaceEdit();
