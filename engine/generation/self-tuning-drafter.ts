@@ -170,9 +170,10 @@ export class SelfTuningDrafter implements Drafter {
         // the plain cost is the yardstick of every prediction: measure it first, and keep it current
         if (this.verifyCosts() === undefined) return null;
         // priors cannot tell whether a depth's drafts agree with the full model: measure each one first, the
-        // one keeping most layers first, and none that keeps fewer layers than a depth already seen to fail
+        // one keeping most layers first, none that keeps fewer layers than a depth already seen to fail, and
+        // none where drafts that always agree would not pay either
         const unmeasured = this.depths
-            .filter((record) => record.totalJudged < this.warmupJudged && !this.hopeless(record))
+            .filter((record) => record.totalJudged < this.warmupJudged && !this.hopeless(record) && !this.cannotPay(record))
             .reduce<DepthRecord | undefined>(
                 (deepest, record) => (deepest === undefined || record.candidate.depth > deepest.candidate.depth ? record : deepest),
                 undefined
@@ -309,6 +310,19 @@ export class SelfTuningDrafter implements Drafter {
                 other.judged > 0 &&
                 other.accepted / other.judged < HOPELESS_ACCEPTANCE
         );
+    }
+
+    /**
+     * A depth where drafts that always agree would still not reach minPredictedSpeedup at the measured step
+     * costs: its acceptance cannot change the choice, so the warm-up does not measure it. Judged once a verify
+     * of several positions has been timed (the first warm-up step does that); the prior share per position is
+     * a guess, and a hopeful one. On a 2-core CPU a 4-position verify costs 3 to 4 plain steps, so after that
+     * one step no depth is worth measuring (the 24-layer benchmark model's first answer from scratch, which
+     * measured anyway, ran at 0.45x of Quality).
+     */
+    private cannotPay(record: DepthRecord): boolean {
+        if (![...this.verifyTimings.keys()].some((positions) => positions > 1)) return false;
+        return bestDraftLength(1, this.costsFor(record), this.maxDraftLength).predictedSpeedup < this.minPredictedSpeedup;
     }
 
     private choiceFor(record: DepthRecord): DraftChoice {

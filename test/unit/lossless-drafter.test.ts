@@ -176,9 +176,10 @@ describe("the self-tuning drafter", () => {
     });
 
     test("where the depth keeping most layers never agrees, it measures no depth keeping fewer", () => {
-        // the random 24-layer benchmark model: no shortened form agrees with the full one; drafts are cheap and
-        // a verify costs what plain steps do, so every warm-up step is a loss
-        const machine: Machine = {plain: 10, draft: (depth) => (10 * depth) / 24, verify: (positions) => 10 * positions, acceptance: () => 0};
+        // the random 24-layer benchmark model: no shortened form agrees with the full one. On a machine where a
+        // verify batch costs little more than a token (a GPU), drafts that agreed would pay, so only their
+        // acceptance can rule a depth out, and every warm-up step there is a loss
+        const machine: Machine = {plain: 10, draft: (depth) => (5 * depth) / 24, verify: (positions) => 10 + 0.3 * (positions - 1), acceptance: () => 0};
         const drafter = drafterFor(24, [8, 11, 14, 17, 20, 23]);
         const result = simulate(drafter, machine, 48);
         const measured = result.state.depths.filter((depth) => depth.judged > 0).map((depth) => depth.depth);
@@ -189,6 +190,17 @@ describe("the self-tuning drafter", () => {
         // the same machine where the deepest depth agrees: every depth is measured, as before
         const agreeing = simulate(drafterFor(24, [8, 11, 14, 17, 20, 23]), {...machine, acceptance: (depth) => depth / 30}, 400);
         assert.equal(agreeing.state.depths.filter((depth) => depth.judged > 0).length, 6);
+    });
+
+    test("where even drafts that always agree could not pay (a compute-bound CPU), it stops measuring after one verify batch", () => {
+        // drafts agree 90% of the time, but a verify costs 0.9 of a token per position and a draft at least a
+        // fifth of one: no depth and length reaches the margin, whatever the acceptance
+        const machine: Machine = {plain: 10, draft: (depth) => 2 + (8 * depth) / 24, verify: (positions) => 1 + 9 * positions, acceptance: () => 0.9};
+        const result = simulate(drafterFor(24, [8, 11, 14, 17, 20, 23]), machine, 128);
+        assert.equal(result.state.warmupSteps, 1, "one step timed a verify batch; no depth was worth measuring after it");
+        assert.equal(result.state.mode, "plain");
+        // a 128-token answer from a drafter that knows nothing: the one step is all it loses
+        assert.ok(result.speedup >= 0.97, `speedup ${result.speedup}`);
     });
 
     test("with no depth to draft at (a model that cannot skip) it always decodes plainly", () => {
