@@ -38,6 +38,10 @@ export type SelfTuningDrafterOptions = {
     warmupJudged?: number;
     /** Defaults to 3. */
     warmupDraftLength?: number;
+    /** plain steps timed before the first draft: the plain cost is every prediction's yardstick, and the first
+     *  decodes after a load can take three times as long as the rest (see RecentMedian); with one timing, drafts
+     *  and verify batches looked a third as dear as they were. Defaults to 3. */
+    minPlainTimings?: number;
     /** how fast old drafts' acceptance fades (weight of the newest). Defaults to 0.025. */
     smoothing?: number;
     /** timings kept per step kind; their median is the cost (a machine shared with other work gives
@@ -122,6 +126,7 @@ export class SelfTuningDrafter implements Drafter {
     private readonly warmupJudged: number;
     private readonly warmupDraftLength: number;
     private readonly realizedSteps: number;
+    private readonly minPlainTimings: number;
     /** recent seconds of a verify batch, by positions (1 = a plain step) */
     private readonly verifyTimings = new Map<number, RecentMedian>();
     /** null: nothing to fit yet; undefined: a timing came in since the last fit */
@@ -163,12 +168,14 @@ export class SelfTuningDrafter implements Drafter {
         this.warmupJudged = options.warmupJudged ?? 4;
         this.warmupDraftLength = options.warmupDraftLength ?? 3;
         this.realizedSteps = options.realizedSteps ?? 4;
+        this.minPlainTimings = options.minPlainTimings ?? 3;
     }
 
     nextDraft(): DraftChoice | null {
         if (this.depths.length === 0) return null;
-        // the plain cost is the yardstick of every prediction: measure it first, and keep it current
-        if (this.verifyCosts() === undefined) return null;
+        // the plain cost is the yardstick of every prediction: measure it first (the median of a few plain
+        // steps), and keep it current
+        if (this.verifyCosts() === undefined || (this.verifyTimings.get(1)?.count ?? 0) < this.minPlainTimings) return null;
         // priors cannot tell whether a depth's drafts agree with the full model: measure each one first, the
         // one keeping most layers first, none that keeps fewer layers than a depth already seen to fail, and
         // none where drafts that always agree would not pay either
@@ -237,7 +244,8 @@ export class SelfTuningDrafter implements Drafter {
         const record = this.depths.find((entry) => entry.candidate.depth === best.depth)!;
         const pays = best.predictedSpeedup >= this.minPredictedSpeedup && !this.realizedLoses(best.depth);
         return {
-            mode: record.totalJudged === 0 ? "learning" : pays ? "draft" : "plain",
+            // "learning" while the depth it would pick is unmeasured, unless no acceptance there could pay
+            mode: record.totalJudged === 0 && !this.cannotPay(record) ? "learning" : pays ? "draft" : "plain",
             depth: best.depth,
             draftLength: best.length,
             acceptanceRate: record.judged > 0 ? record.accepted / record.judged : null,
@@ -432,11 +440,17 @@ function plainStepsPerToken(steps: readonly RealizedStep[]): number | undefined 
     return seconds / plainSeconds;
 }
 
-/** the median of the last few values */
+/**
+ * The median of the last few timings, leaving out those over twice the fastest: the first decodes after a load
+ * (on the 24-layer benchmark model, one thread, the first two plain steps took 0.23 and 0.24 s, the third
+ * 0.065 s) or a step during which another process had the CPU. Such a timing in a short window would make the
+ * yardstick, the plain step, look three times as dear, and every draft look cheap beside it.
+ */
 class RecentMedian extends RecentWindow<number> {
     get median(): number | undefined {
         if (this.values.length === 0) return undefined;
-        const sorted = [...this.values].sort((a, b) => a - b);
+        const limit = 2 * Math.min(...this.values);
+        const sorted = this.values.filter((value) => value <= limit).sort((a, b) => a - b);
         const middle = sorted.length >> 1;
         return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }

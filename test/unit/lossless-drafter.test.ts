@@ -203,6 +203,21 @@ describe("the self-tuning drafter", () => {
         assert.ok(result.speedup >= 0.97, `speedup ${result.speedup}`);
     });
 
+    test("slow first plain steps (the first decodes after a load) do not make drafts look cheap", () => {
+        // the machine of the previous test, whose first two steps take 3.5 times as long: measured against them,
+        // a perfect draft at most depths would seem to pay, and the warm-up would measure them
+        const machine: Machine = {
+            plain: 10,
+            draft: (depth) => 2 + (8 * depth) / 24,
+            verify: (positions) => 1 + 9 * positions,
+            acceptance: () => 0.9,
+            slowdown: (step) => (step <= 2 ? 3.5 : 1)
+        };
+        const result = simulate(drafterFor(24, [8, 11, 14, 17, 20, 23]), machine, 128);
+        assert.equal(result.state.warmupSteps, 1);
+        assert.equal(result.state.mode, "plain");
+    });
+
     test("with no depth to draft at (a model that cannot skip) it always decodes plainly", () => {
         const drafter = drafterFor(2, []);
         for (let i = 0; i < 100; i++) {
