@@ -104,14 +104,17 @@ const MAX_OUTLIER_SHARE = 0.1;
 const MAX_RELATIVE_RESIDUAL = 0.03;
 /** the short points' context: the few tokens a short prompt leaves in the cache */
 export const SHORT_CONTEXT_TOKENS = 8;
-/** the long points' context when the context size allows it */
-export const DEFAULT_LONG_CONTEXT_TOKENS = 1024;
+/** the long points' context when the context size allows it: a summary's prompt can be this long, and the
+ *  attention's cost per cached token still grows up to here (see ContextCurve) */
+export const DEFAULT_LONG_CONTEXT_TOKENS = 2048;
+/** full depth is also timed at these shares of the long context, for the context curve */
+const CURVE_SHARES = [0.25, 0.5, 0.75];
 
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        // 8: steps read the greedy token instead of copying the logits
-        version: 8,
+        // 9: full depth is timed on the way to a longer long context (2,048 tokens), for the context curve
+        version: 9,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -288,9 +291,17 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
 
     const depths = calibrationDepths(options.schedule);
     const longContext = longContextTokens(options, options.cache.context.contextSize);
-    // the short points at every depth, then full depth and the fewest layers at the long context
+    // the short points at every depth, full depth on the way to the long context (the context curve), then
+    // full depth and the fewest layers at the long context
+    const curveContexts =
+        longContext === undefined
+            ? []
+            : [...new Set(CURVE_SHARES.map((share) => Math.round(share * longContext)))].filter(
+                  (tokens) => tokens - SHORT_CONTEXT_TOKENS >= MIN_CONTEXT_SPREAD_TOKENS && longContext - tokens >= MIN_CONTEXT_SPREAD_TOKENS
+              );
     const plan = [
         ...depths.map((depth) => ({depth, contextTokens: SHORT_CONTEXT_TOKENS})),
+        ...curveContexts.map((contextTokens) => ({depth: Math.max(...depths), contextTokens})),
         ...(longContext !== undefined ? [Math.max(...depths), Math.min(...depths)].map((depth) => ({depth, contextTokens: longContext})) : [])
     ];
     const started = process.hrtime.bigint();
@@ -300,7 +311,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const sequences = await ScratchSequences.open(options.cache, options.schedule, options.batch, options.vocabularySize);
     try {
         for (const {depth, contextTokens} of plan) {
-            if (contextTokens === longContext) longStarted ??= process.hrtime.bigint();
+            if (contextTokens !== SHORT_CONTEXT_TOKENS) longStarted ??= process.hrtime.bigint();
             await sequences.fillTo(contextTokens);
             const keptLayers = keptLayersAtDepth(options.schedule, depth);
             const mask = new Uint8Array(layerCount).fill(1);
@@ -313,6 +324,8 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
             const total = stepSeconds.samples + rejectedOutliers;
             if (stepSeconds.relativeHalfWidth > target) {
                 const spread = `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps`;
+                // a knot of the context curve left out: the line (and the other knots) still stand
+                if (contextTokens !== SHORT_CONTEXT_TOKENS && contextTokens !== longContext) continue;
                 // without the long points the short ones still calibrate (the attention term then stays
                 // 0, as before it was measured), but not for the cache: the next load tries again
                 if (contextTokens !== SHORT_CONTEXT_TOKENS) {

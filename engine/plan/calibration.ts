@@ -1,4 +1,4 @@
-import {COST_MODEL_FORMAT, validateCostModel, type CostModel} from "./cost-model.js";
+import {COST_MODEL_FORMAT, validateCostModel, type ContextCurve, type CostModel} from "./cost-model.js";
 import {InsufficientCalibrationError, UnusableCalibrationError} from "./errors.js";
 
 export interface DecodeTiming {
@@ -32,12 +32,15 @@ export const MIN_CONTEXT_SPREAD_TOKENS = 64;
  * The fixed cost and the context term are never negative (noise, or a prior that overstates some layers,
  * can push them there): of the fits with either or both of them left at 0, the one that explains the
  * timings best wins.
+ * The straight line is fitted to the timings at the shortest and the longest context. Timings between
+ * them (a context that is neither) say how far the attention's cost departs from that line: each gives
+ * the context at which the line costs what was measured, and those make the model's context curve.
  */
 export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTiming[]): CostModel {
     validateCostModel(prior);
     const shape = relativeCosts(prior.layerSeconds);
     const contextShape = relativeCosts(prior.layerSecondsPerContextToken);
-    const points = timings.map((timing, index) => {
+    const allPoints = timings.map((timing, index) => {
         if (!(Number.isFinite(timing.secondsPerToken) && timing.secondsPerToken > 0))
             throw new UnusableCalibrationError(`Timing ${index} is ${timing.secondsPerToken} s/token; measure a positive, finite time per token`);
         const contextTokens = timing.contextTokens ?? 0;
@@ -57,8 +60,13 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
             layers += shape[layer];
             attention += contextShape[layer];
         }
-        return {layers, attention: contextTokens * attention, contextTokens, y: timing.secondsPerToken};
+        return {layers, attentionPerToken: attention, attention: contextTokens * attention, contextTokens, y: timing.secondsPerToken};
     });
+    const shortestContext = Math.min(...allPoints.map((p) => p.contextTokens));
+    const longestContext = Math.max(...allPoints.map((p) => p.contextTokens));
+    // the line through the ends; the timings in between shape the curve below
+    const points = allPoints.filter((p) => p.contextTokens === shortestContext || p.contextTokens === longestContext);
+    const between = allPoints.filter((p) => p.contextTokens !== shortestContext && p.contextTokens !== longestContext);
 
     // costs that differ only by rounding are the same depth; fitting to them would amplify noise
     const largest = Math.max(...points.map((p) => p.layers));
@@ -96,15 +104,17 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
     const coefficients = [fixed, scale, contextScale];
     const residuals = points.map((p) => p.y - predict(coefficients, p));
     const maxContextTokens = Math.max(...contexts);
+    const contextCurve = contextScale > 0 ? fitContextCurve(between, coefficients, maxContextTokens) : undefined;
     return validateCostModel({
         format: COST_MODEL_FORMAT,
         layerCount: prior.layerCount,
         fixedSeconds: fixed,
         layerSeconds: shape.map((w) => w * scale),
         layerSecondsPerContextToken: contextShape.map((u) => u * contextScale),
+        ...(contextCurve !== undefined ? {contextCurve} : {}),
         source: "calibrated",
         calibration: {
-            measurements: points.length,
+            measurements: allPoints.length,
             rmsResidualSeconds: Math.sqrt(residuals.reduce((sum, r) => sum + r * r, 0) / points.length),
             rmsRelativeResidual: Math.sqrt((best?.squaredError ?? 0) / points.length),
             ...(maxContextTokens > 0 ? {maxContextTokens} : {})
@@ -114,6 +124,37 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
     function predict(coefficients: readonly number[], p: (typeof points)[number]): number {
         return coefficients[0] + coefficients[1] * p.layers + coefficients[2] * p.attention;
     }
+}
+
+/**
+ * The context curve from timings between the shortest and the longest context, given the fitted line
+ * (fixed, per layer, per attention token): at each such context, the context at which the line costs what
+ * was measured (the mean over its timings), kept rising and within the line's end, with the longest
+ * context as the last knot (the line passes there by its fit). Undefined without such timings.
+ */
+function fitContextCurve(
+    between: readonly {layers: number; attentionPerToken: number; contextTokens: number; y: number}[],
+    [fixed, scale, contextScale]: readonly number[],
+    longestContext: number
+): ContextCurve | undefined {
+    const byContext = new Map<number, number[]>();
+    for (const p of between) {
+        if (!(p.attentionPerToken > 0)) continue;
+        const effective = (p.y - fixed - scale * p.layers) / (contextScale * p.attentionPerToken);
+        byContext.set(p.contextTokens, [...(byContext.get(p.contextTokens) ?? []), effective]);
+    }
+    if (byContext.size === 0) return undefined;
+    const tokens = [...byContext.keys()].sort((a, b) => a - b);
+    const effectiveTokens: number[] = [];
+    let floor = 0;
+    for (const context of tokens) {
+        const values = byContext.get(context)!;
+        const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+        // noise can put a knot below the one before it, or past the line's own end
+        floor = Math.min(Math.max(mean, floor), longestContext);
+        effectiveTokens.push(floor);
+    }
+    return {tokens: [...tokens, longestContext], effectiveTokens: [...effectiveTokens, longestContext]};
 }
 
 /** costs scaled to a mean of 1 (all 1 when there are none), so a fitted scale is in seconds per average layer */

@@ -22,6 +22,8 @@ export interface CostModel {
     /** Seconds each layer adds to a token, when it runs, per token already in the context (its attention).
      *  All zeros for a model made without timings at two context lengths (estimates, uniform models). */
     readonly layerSecondsPerContextToken: readonly number[];
+    /** Where the attention's cost is not a straight line in the context (absent: it is). */
+    readonly contextCurve?: ContextCurve;
     readonly source: "uniform" | "tensor-bytes" | "calibrated";
     /** Present when fitted to timings; the residual says how well the model explains them. */
     readonly calibration?: {
@@ -32,6 +34,21 @@ export interface CostModel {
         /** the longest context a timing was taken at (predictions beyond it extrapolate the attention term) */
         readonly maxContextTokens?: number;
     };
+}
+
+/**
+ * The attention's cost per cached token is not constant: on a 2-core CPU, full depth of a 28-layer n_embd 640
+ * model paid 1.3 µs per cached token up to 512 tokens, 2.5 up to 1,024 and 3.1 up to 2,048 (the cache
+ * outgrows the CPU's caches). The curve maps a context of n cached tokens to the context the straight
+ * per-context-token term is evaluated at, piecewise linearly through (0, 0) and the measured knots, and
+ * past the last knot along its last piece.
+ */
+export interface ContextCurve {
+    /** cached tokens at each knot, increasing */
+    readonly tokens: readonly number[];
+    /** what each knot's context costs, in tokens of the straight term: the attention at tokens[k] cached
+     *  tokens costs what layerSecondsPerContextToken gives at effectiveTokens[k] */
+    readonly effectiveTokens: readonly number[];
 }
 
 /** Where a prediction is made: how many tokens the context holds. */
@@ -107,7 +124,7 @@ export function uniformCostModel(layerCount: number, fixedShare: number, seconds
 
 /** t(S, n): seconds per decoded token with `keptLayers` running and `contextTokens` tokens in the cache (default 0). */
 export function secondsPerToken(model: CostModel, keptLayers: Iterable<number>, at: PredictionContext = {}): number {
-    const contextTokens = contextTokensOf(at);
+    const contextTokens = effectiveContextTokens(model, contextTokensOf(at));
     let seconds = model.fixedSeconds;
     for (const layer of keptLayers) seconds += model.layerSeconds[layer] + contextTokens * model.layerSecondsPerContextToken[layer];
     return seconds;
@@ -129,6 +146,24 @@ export function predictedSpeedup(model: CostModel, keptLayers: Iterable<number>,
  */
 export function meanDecodeContextTokens(promptTokens: number, generatedTokens: number): number {
     return promptTokens + Math.max(0, generatedTokens - 2) / 2;
+}
+
+/** n through the model's context curve (n itself without one): the context the straight attention term is evaluated at */
+export function effectiveContextTokens(model: CostModel, contextTokens: number): number {
+    const curve = model.contextCurve;
+    if (curve === undefined || curve.tokens.length === 0) return contextTokens;
+    let fromTokens = 0;
+    let fromEffective = 0;
+    for (let knot = 0; knot < curve.tokens.length; knot++) {
+        const toTokens = curve.tokens[knot];
+        const toEffective = curve.effectiveTokens[knot];
+        // inside this piece, or past the last knot: along this piece
+        if (contextTokens <= toTokens || knot === curve.tokens.length - 1)
+            return fromEffective + ((contextTokens - fromTokens) * (toEffective - fromEffective)) / (toTokens - fromTokens);
+        fromTokens = toTokens;
+        fromEffective = toEffective;
+    }
+    return contextTokens;
 }
 
 function contextTokensOf(at: PredictionContext): number {
@@ -159,7 +194,22 @@ export function validateCostModel(model: CostModel, layerCount?: number): CostMo
     requireFiniteNonNegative("fixedSeconds", model.fixedSeconds);
     model.layerSeconds.forEach((seconds, layer) => requireFiniteNonNegative(`layerSeconds[${layer}]`, seconds));
     model.layerSecondsPerContextToken.forEach((seconds, layer) => requireFiniteNonNegative(`layerSecondsPerContextToken[${layer}]`, seconds));
+    if (model.contextCurve !== undefined) validateContextCurve(model.contextCurve);
     return model;
+}
+
+function validateContextCurve(curve: ContextCurve): void {
+    const {tokens, effectiveTokens} = curve;
+    if (!Array.isArray(tokens) || !Array.isArray(effectiveTokens) || tokens.length !== effectiveTokens.length || tokens.length === 0)
+        throw new InvalidCostModelError("Cost model's context curve needs as many effective contexts as knots, at least one; re-measure the speed calibration");
+    tokens.forEach((value, knot) => {
+        requireFiniteNonNegative(`contextCurve.tokens[${knot}]`, value);
+        requireFiniteNonNegative(`contextCurve.effectiveTokens[${knot}]`, effectiveTokens[knot]);
+        if (value <= (knot === 0 ? 0 : tokens[knot - 1]) || effectiveTokens[knot] < (knot === 0 ? 0 : effectiveTokens[knot - 1]))
+            throw new InvalidCostModelError(
+                "Cost model's context curve must rise: knots at increasing contexts above 0, effective contexts that never fall; re-measure the speed calibration"
+            );
+    });
 }
 
 function checked(model: CostModel): CostModel {

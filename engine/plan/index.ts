@@ -26,6 +26,8 @@ export {
     secondsPerToken,
     predictedSpeedup,
     validateCostModel,
+    effectiveContextTokens,
+    type ContextCurve,
     type CostModel,
     type PredictionContext,
     type TensorBytesEstimate

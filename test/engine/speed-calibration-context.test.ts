@@ -71,12 +71,20 @@ describe("the speed calibration at a long context", () => {
     });
 
     test("times full depth and the fewest layers at 1,024 cached tokens and fits a positive per-token term", async () => {
-        const result = await calibrateSpeed({...options, cacheDirectory: path.join(cacheRoot, "long")});
+        const result = await calibrateSpeed({...options, longContextTokens: 1024, cacheDirectory: path.join(cacheRoot, "long")});
         const long = result.points.filter((point) => point.contextTokens === 1024);
         assert.deepEqual(
             long.map((point) => point.depth),
             [profile.shape.layerCount, schedule.minDepth]
         );
+        // on the way there, full depth at a quarter, half and three quarters of it, for the context curve (a
+        // point too spread to time is left out)
+        const between = result.points.filter((point) => point.contextTokens !== SHORT_CONTEXT_TOKENS && point.contextTokens !== 1024);
+        for (const point of between) {
+            assert.equal(point.depth, profile.shape.layerCount);
+            assert.ok([256, 512, 768].includes(point.contextTokens), `a curve point at ${point.contextTokens}`);
+        }
+        assert.deepEqual(result.costModel.contextCurve?.tokens ?? [], between.length > 0 ? [...between.map((point) => point.contextTokens), 1024] : []);
         assert.ok(result.points.filter((point) => point.contextTokens === SHORT_CONTEXT_TOKENS).length >= 2);
         for (const point of result.points) assert.ok(point.stepSeconds.relativeHalfWidth <= loose.targetRelativeHalfWidth);
         const costModel = result.costModel;

@@ -11,6 +11,7 @@ import {
     MIN_CONTEXT_SPREAD_TOKENS,
     UnusableCalibrationError,
     calibrateCostModel,
+    effectiveContextTokens,
     estimateCostModelFromTensorBytes,
     meanDecodeContextTokens,
     predictedSpeedup,
@@ -169,6 +170,52 @@ describe("fitting the per-context-token term", () => {
         );
         close(calibrated.layerSecondsPerContextToken[0], 1.6e-6, 1e-14, "a layer with twice the attention");
         close(calibrated.layerSecondsPerContextToken[1], 0.8e-6, 1e-14, "an ordinary layer");
+    });
+
+    it("times between the shortest and longest context make a curve, where the attention grows faster with the context", () => {
+        // what a CPU does once the cache outgrows its caches: the attention costs 0.4 µs per layer per cached
+        // token up to 1,000 tokens and 1.2 µs beyond (the 28-layer n_embd 640 model went from 1.3 to 3.1 µs)
+        const attention = (n: number) => 0.4e-6 * Math.min(n, 1000) + 1.2e-6 * Math.max(0, n - 1000);
+        const bent = (kept: readonly number[], n: number) => 0.004 + kept.reduce((sum, layer) => sum + 0.0015 * relative[layer] + attention(n), 0);
+        const curved = [
+            ...depths.map((keptLayers) => ({keptLayers, contextTokens: 8})),
+            ...[500, 1000, 1500].map((contextTokens) => ({keptLayers: allLayers(8), contextTokens})),
+            ...[allLayers(8), [0, 7]].map((keptLayers) => ({keptLayers, contextTokens: 2000}))
+        ];
+        const calibrated = calibrateCostModel(
+            prior,
+            curved.map((p) => ({...p, secondsPerToken: bent(p.keptLayers, p.contextTokens)}))
+        );
+        assert.deepEqual(calibrated.contextCurve?.tokens, [500, 1000, 1500, 2000]);
+        assert.equal(calibrated.calibration?.measurements, curved.length);
+        for (const kept of depths)
+            for (const contextTokens of [250, 750, 1250, 1750, 2000]) {
+                const truthSpeedup = bent(allLayers(8), contextTokens) / bent(kept, contextTokens);
+                const predicted = predictedSpeedup(calibrated, kept, {contextTokens});
+                // between 8 and the first knot the curve is a straight piece from 0, as the attention is here
+                assert.ok(Math.abs(predicted / truthSpeedup - 1) < 0.002, `${kept.length} layers at ${contextTokens}: ${predicted} against ${truthSpeedup}`);
+            }
+        // the straight line through the ends alone is off in between: at 1,000 tokens it overstates the attention
+        const straight = calibrateCostModel(
+            prior,
+            curved.filter((p) => p.contextTokens === 8 || p.contextTokens === 2000).map((p) => ({...p, secondsPerToken: bent(p.keptLayers, p.contextTokens)}))
+        );
+        assert.equal(straight.contextCurve, undefined);
+        const truthAt1000 = bent(allLayers(8), 1000) / bent([0, 7], 1000);
+        assert.ok(predictedSpeedup(straight, [0, 7], {contextTokens: 1000}) > truthAt1000 * 1.05);
+    });
+
+    it("a curve continues past its last knot along its last piece, and one that does not rise is refused", () => {
+        const withCurve: CostModel = {...known, contextCurve: {tokens: [100, 200], effectiveTokens: [50, 200]}};
+        assert.equal(effectiveContextTokens(withCurve, 50), 25);
+        assert.equal(effectiveContextTokens(withCurve, 150), 125);
+        assert.equal(effectiveContextTokens(withCurve, 300), 350);
+        assert.equal(effectiveContextTokens(known, 300), 300);
+        close(secondsPerToken(withCurve, allLayers(4), {contextTokens: 150}), 0.009 + 4 * 125e-6, 1e-15, "at 150 tokens");
+        assert.deepEqual(validateCostModel(JSON.parse(JSON.stringify(withCurve)) as CostModel), withCurve);
+        assert.throws(() => validateCostModel({...known, contextCurve: {tokens: [200, 100], effectiveTokens: [50, 200]}}), /must rise/);
+        assert.throws(() => validateCostModel({...known, contextCurve: {tokens: [100, 200], effectiveTokens: [150, 100]}}), /must rise/);
+        assert.throws(() => validateCostModel({...known, contextCurve: {tokens: [100], effectiveTokens: []}}), /as many/);
     });
 
     it("refuses a timing whose context is not a count", () => {

@@ -72,6 +72,7 @@ const base = {
     steps: 8,
     targetRelativeHalfWidth: 0.3,
     maxSecondsPerDepth: 0.2,
+    longContextTokens: 1024,
     loadAverage: () => 0
 };
 
@@ -87,13 +88,27 @@ describe("the speed calibration's long context", () => {
         const fills = stand.decoded.filter((entry) => entry.tokens > 1);
         assert.deepEqual(
             fills.map(({firstPosition, tokens, mask}) => ({firstPosition, tokens, mask})),
+            // on the way to the long context it stops at a quarter, a half and three quarters of it (the context curve)
             [
                 {firstPosition: 0, tokens: SHORT_CONTEXT_TOKENS, mask: "01111111"},
-                {firstPosition: SHORT_CONTEXT_TOKENS, tokens: 1024 - SHORT_CONTEXT_TOKENS, mask: "01111111"}
+                {firstPosition: SHORT_CONTEXT_TOKENS, tokens: 256 - SHORT_CONTEXT_TOKENS, mask: "01111111"},
+                {firstPosition: 256, tokens: 256, mask: "01111111"},
+                {firstPosition: 512, tokens: 256, mask: "01111111"},
+                {firstPosition: 768, tokens: 256, mask: "01111111"}
             ]
         );
         const stepPositions = new Set(stand.decoded.filter((entry) => entry.tokens === 1).map((entry) => entry.firstPosition));
-        assert.deepEqual([...stepPositions], [SHORT_CONTEXT_TOKENS, 1024]);
+        assert.deepEqual([...stepPositions], [SHORT_CONTEXT_TOKENS, 256, 512, 768, 1024]);
+        assert.deepEqual(
+            result.points.filter((point) => ![SHORT_CONTEXT_TOKENS, 1024].includes(point.contextTokens)).map((point) => point.depth),
+            [layerCount, layerCount, layerCount]
+        );
+        // these steps cost a straight line in the context, so each knot stands for its own context
+        const curve = result.costModel.contextCurve;
+        assert.deepEqual(curve?.tokens, [256, 512, 768, 1024]);
+        curve?.effectiveTokens.forEach((effective, knot) =>
+            assert.ok(Math.abs(effective / curve.tokens[knot] - 1) < 0.1, `${effective} effective tokens at ${curve.tokens[knot]}`)
+        );
         assert.deepEqual(
             result.points.filter((point) => point.contextTokens === 1024).map((point) => point.depth),
             [layerCount, schedule.minDepth]
