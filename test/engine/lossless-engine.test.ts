@@ -18,7 +18,8 @@ describe("the Lossless level in DialEngine", () => {
 
     before(async () => {
         const llama = await patchedLlama();
-        const options = {llama, modelPath, contextSize: 512, sequences: 2, threads: 1, calibrate: false};
+        // drafters from scratch: a state stored by an earlier run on this machine would decide what this one drafts
+        const options = {llama, modelPath, contextSize: 512, sequences: 2, threads: 1, calibrate: false, drafterStateDirectory: false as const};
         quality = await DialEngine.load(options);
         lossless = await DialEngine.load(options);
         lossless.setSpeed({speed: "Lossless"});
@@ -53,10 +54,11 @@ describe("the Lossless level in DialEngine", () => {
             assert.equal(expected.stats.speculation, undefined);
             speculativeSteps += speculation.speculativeSteps;
         }
-        // the drafter measures every depth before it chooses (whatever the timings say), so it drafted
+        // a drafter from scratch drafts at least once (its first verify batch measures what checking costs), and
+        // then measures the depths those costs leave worth measuring
         assert.ok(speculativeSteps > 0);
         const state = planInfo(lossless.currentPlan).lossless!;
-        assert.ok(state.depths.every((depth) => depth.judged > 0 && depth.acceptanceRate !== null));
+        assert.ok(state.depths.some((depth) => depth.judged > 0 && depth.acceptanceRate !== null));
     });
 
     test("an inline completion at Lossless suggests what Quality suggests", async () => {
