@@ -130,7 +130,7 @@ export class SelfTuningDrafter implements Drafter {
     /** recent seconds of a verify batch, by positions (1 = a plain step) */
     private readonly verifyTimings = new Map<number, RecentMedian>();
     /** null: nothing to fit yet; undefined: a timing came in since the last fit */
-    private verifyCostCache: {plainSeconds: number; line: VerifyCostLine} | null | undefined;
+    private verifyCostCache: VerifyCosts | null | undefined;
     private readonly timingWindow: number;
     private plainStreak = 0;
     /** consecutive steps whose best choice was predicted to pay */
@@ -329,7 +329,7 @@ export class SelfTuningDrafter implements Drafter {
      * measured anyway, ran at 0.45x of Quality).
      */
     private cannotPay(record: DepthRecord): boolean {
-        if (![...this.verifyTimings.keys()].some((positions) => positions > 1)) return false;
+        if (this.verifyCosts()?.batchTimed !== true) return false;
         return bestDraftLength(1, this.costsFor(record), this.maxDraftLength).predictedSpeedup < this.minPredictedSpeedup;
     }
 
@@ -365,7 +365,7 @@ export class SelfTuningDrafter implements Drafter {
     }
 
     /** the plain cost and the verify line, fitted again only after a new timing (every step asks, per depth) */
-    private verifyCosts(): {plainSeconds: number; line: VerifyCostLine} | undefined {
+    private verifyCosts(): VerifyCosts | undefined {
         if (this.verifyCostCache === undefined) {
             const seconds = this.verifySeconds;
             const plainSeconds = seconds.get(1);
@@ -373,11 +373,16 @@ export class SelfTuningDrafter implements Drafter {
                 [...seconds].map(([positions, value]) => ({positions, seconds: value})),
                 this.priorVerifyShare
             );
-            this.verifyCostCache = plainSeconds === undefined || line === undefined ? null : {plainSeconds, line};
+            const batchTimed = [...seconds.keys()].some((positions) => positions > 1);
+            this.verifyCostCache = plainSeconds === undefined || line === undefined ? null : {plainSeconds, line, batchTimed};
         }
         return this.verifyCostCache ?? undefined;
     }
 }
+
+/** what the predictions cost steps with: the plain step, the verify line, and whether a verify of several
+ *  positions was timed (until then the line's slope is the prior's guess) */
+type VerifyCosts = {plainSeconds: number; line: VerifyCostLine; batchTimed: boolean};
 
 /** one speculative step by the clock: all its seconds, the tokens it yielded (the accepted drafts and one more),
  *  and what a plain step cost then (the recent plain steps' median) */
