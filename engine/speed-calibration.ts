@@ -303,10 +303,11 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
             : [...new Set(CURVE_SHARES.map((share) => Math.round(share * longContext)))].filter(
                   (tokens) => tokens - SHORT_CONTEXT_TOKENS >= MIN_CONTEXT_SPREAD_TOKENS && longContext - tokens >= MIN_CONTEXT_SPREAD_TOKENS
               );
-    const plan = [
-        ...depths.map((depth) => ({depth, contextTokens: SHORT_CONTEXT_TOKENS})),
-        ...curveContexts.map((contextTokens) => ({depth: Math.max(...depths), contextTokens})),
-        ...(longContext !== undefined ? [Math.max(...depths), Math.min(...depths)].map((depth) => ({depth, contextTokens: longContext})) : [])
+    const fullDepth = Math.max(...depths);
+    const plan: {depth: number; contextTokens: number; kind: "short" | "curve" | "long"}[] = [
+        ...depths.map((depth) => ({depth, contextTokens: SHORT_CONTEXT_TOKENS, kind: "short" as const})),
+        ...curveContexts.map((contextTokens) => ({depth: fullDepth, contextTokens, kind: "curve" as const})),
+        ...(longContext !== undefined ? [fullDepth, Math.min(...depths)].map((depth) => ({depth, contextTokens: longContext, kind: "long" as const})) : [])
     ];
     const started = process.hrtime.bigint();
     let longStarted: bigint | undefined;
@@ -314,26 +315,25 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     let longContextFailure: string | undefined;
     const sequences = await ScratchSequences.open(options.cache, options.schedule, options.batch, options.vocabularySize);
     try {
-        for (const {depth, contextTokens} of plan) {
-            if (contextTokens !== SHORT_CONTEXT_TOKENS) longStarted ??= process.hrtime.bigint();
+        for (const {depth, contextTokens, kind} of plan) {
+            if (kind !== "short") longStarted ??= process.hrtime.bigint();
             await sequences.fillTo(contextTokens);
             const keptLayers = keptLayersAtDepth(options.schedule, depth);
             const mask = new Uint8Array(layerCount).fill(1);
             for (const layer of keptLayers) mask[layer] = 0;
-            const curvePoint = contextTokens !== SHORT_CONTEXT_TOKENS && contextTokens !== longContext;
             const {stepSeconds, rejectedOutliers} = await sequences.timeSteps(mask, {
                 minimumSteps: options.steps ?? 16,
                 targetRelativeHalfWidth: target,
-                maxSeconds: curvePoint ? maxSeconds * CURVE_POINT_TIME_SHARE : maxSeconds
+                maxSeconds: kind === "curve" ? maxSeconds * CURVE_POINT_TIME_SHARE : maxSeconds
             });
             const total = stepSeconds.samples + rejectedOutliers;
             if (stepSeconds.relativeHalfWidth > target) {
                 const spread = `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps`;
                 // a knot of the context curve left out: the line (and the other knots) still stand
-                if (curvePoint) continue;
+                if (kind === "curve") continue;
                 // without the long points the short ones still calibrate (the attention term then stays
                 // 0, as before it was measured), but not for the cache: the next load tries again
-                if (contextTokens !== SHORT_CONTEXT_TOKENS) {
+                if (kind === "long") {
                     longContextFailure = `${spread}, where ±${percent(target)} is needed, so the attention's cost per cached token is not measured`;
                     break;
                 }
