@@ -1,5 +1,5 @@
-// The "greedyToken" readout (native/patches/addon/07) returns each output row's most likely token without
-// copying the row to JS. Greedy generation reads only this, so it must be exactly argmax of the logits
+// The "greedyToken" readout (native/patches/addon/07, its scan vectorised in 09) returns each output row's
+// most likely token without copying the row to JS. Greedy generation reads only this, so it must be exactly argmax of the logits
 // the "logits" readout returns for the same decode, under any mask and for every row of a verify batch.
 import assert from "node:assert/strict";
 import {after, before, describe, test} from "node:test";
@@ -10,6 +10,7 @@ import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
 import {argmax, maskOf, openContext, patchedLlama, range, withOneOutputRow} from "./harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
+const pycodePath = new URL("../../../shared/models/pycode-16L.gguf", import.meta.url).pathname;
 
 describe("the greedyToken readout", () => {
     let model: LlamaModel;
@@ -88,4 +89,35 @@ describe("the greedyToken readout", () => {
         }
         assert.deepEqual(output.tokens, expected);
     });
+});
+
+// the native scan takes the vocabulary in blocks of 64, then the tokens after the last whole block:
+// stories260K's 512 tokens are whole blocks, pycode-16L's 260 leave 4 over
+test("the greedyToken readout is argmax on a vocabulary that is not a whole number of blocks", async () => {
+    const model = await (await patchedLlama()).loadModel({modelPath: pycodePath});
+    const context = await openContext(model, 1);
+    try {
+        const prompt = range(64).map((i) => 3 + ((i * 13) % 250));
+        const rows = range(prompt.length);
+        const decodeAs = async (readout: "logits" | "greedyToken") => {
+            await context.removeTokens(0, 0);
+            const [output] = await context.decodeReadouts([{sequenceId: 0, firstPosition: 0, tokens: prompt, logitIndexes: rows, readout}]);
+            return output;
+        };
+        const withLogits = await decodeAs("logits");
+        assert.equal(withLogits.logits[0].length % 64, 260 % 64, "pycode-16L's vocabulary leaves tokens after the last whole block");
+        const withTokens = await decodeAs("greedyToken");
+        assert.deepEqual(
+            withTokens.greedyTokens,
+            withLogits.logits.map((row) => argmax(row))
+        );
+        assert.ok(new Set(withTokens.greedyTokens).size > 5);
+        assert.ok(
+            withTokens.greedyTokens.some((token) => token >= 256),
+            "some row's most likely token is one of the 4 after the last whole block (this prompt has several)"
+        );
+    } finally {
+        await context.dispose();
+        await model.dispose();
+    }
 });
