@@ -1,7 +1,7 @@
 // Evaluates tokens for several sequences of one context under one layer mask per batch, keeping each
 // sequence's KV cache consistent through a SequenceLedger (see kv-ledger.ts for the rule).
 import {SequenceLedger, maskKey} from "./kv-ledger.js";
-import type {ItemOutput, LayerSkipContext, Readout} from "./native/skip-context.js";
+import type {DecodeOptions, ItemOutput, LayerSkipContext, Readout} from "./native/skip-context.js";
 
 export type CacheEvaluation = {
     sequenceId: number;
@@ -59,7 +59,7 @@ export class SkipAwareCache {
     }
 
     /** evaluates every item in one native batch (or as few as the batch size allows) under `mask` */
-    async evaluate(mask: Uint8Array, items: readonly CacheEvaluation[], options: {signal?: AbortSignal} = {}): Promise<CacheEvaluationResult[]> {
+    async evaluate(mask: Uint8Array, items: readonly CacheEvaluation[], options: DecodeOptions = {}): Promise<CacheEvaluationResult[]> {
         // set (and so validate) the mask before touching any cache, so a refused mask changes nothing
         const key = maskKey(mask);
         if (key !== this.nativeMaskKey) {

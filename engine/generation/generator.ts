@@ -103,6 +103,10 @@ type Active = {
     stream: TextStream;
     stopStrings: string[];
     generated: number[];
+    /** generated tokens not yet turned into text: streamed while the next decode runs (see streamPending) */
+    unstreamed: number[];
+    /** resolved or rejected; a decode still running for it is ignored, or aborted when nobody else needs it */
+    finished: boolean;
     /** characters of the text to keep when stopAt ended generation */
     keepCharacters?: number;
     arrived: number;
@@ -131,6 +135,9 @@ export class Generator {
     /** the requests in the native decode now running, and what stops it */
     private inDecode: readonly Active[] = [];
     private decodeAbort: AbortController | undefined;
+    /** whether the abort of the running decode came from a cancellation (counted), not from its requests
+     *  all having finished (a stop string found while it ran) */
+    private decodeAbortCancelled = false;
     private abortedDecodeCount = 0;
 
     constructor(private readonly options: GeneratorOptions) {}
@@ -161,6 +168,8 @@ export class Generator {
                 stream: new TextStream(modelDetokenize(this.options.model), continuesFrom),
                 stopStrings: prompt.stopStrings,
                 generated: [],
+                unstreamed: [],
+                finished: false,
                 arrived: performance.now(),
                 timings: emptyTimings(prompt.tokens.length),
                 resolve,
@@ -243,7 +252,7 @@ export class Generator {
                 }
             } catch (error) {
                 if (error instanceof DecodeAbortedError) {
-                    this.abortedDecodeCount++;
+                    if (this.decodeAbortCancelled) this.abortedDecodeCount++;
                     // only decodes whose every request was cancelled are aborted; anyone else retries the step
                     this.dropAborted();
                     continue;
@@ -264,7 +273,7 @@ export class Generator {
             }
             // a request whose every neighbour in the running decode was cancelled stops that decode at once,
             // so a newer keystroke waits for no prompt it no longer needs
-            entry.request.signal?.addEventListener("abort", () => this.abortDecodeIfAllCancelled(), {once: true});
+            entry.request.signal?.addEventListener("abort", () => this.abortDecodeIfUnneeded(), {once: true});
             entry.sequenceId = this.pickSequence(entry.pending);
             this.busySequences.add(entry.sequenceId);
             let reused: number;
@@ -300,8 +309,11 @@ export class Generator {
         for (const entry of [...this.active]) if (entry.request.signal?.aborted) this.finish(entry, "aborted");
     }
 
-    private abortDecodeIfAllCancelled() {
-        if (this.inDecode.length > 0 && this.inDecode.every((entry) => entry.request.signal?.aborted)) this.decodeAbort?.abort();
+    /** stops the running decode when none of its requests still wants it: each was cancelled or has finished */
+    private abortDecodeIfUnneeded() {
+        if (this.inDecode.length === 0 || !this.inDecode.every((entry) => entry.finished || entry.request.signal?.aborted)) return;
+        this.decodeAbortCancelled = this.inDecode.some((entry) => entry.request.signal?.aborted);
+        this.decodeAbort?.abort();
     }
 
     /** one native decode of `entries` under `mask`: their pending tokens, or `items` (one per entry) */
@@ -310,13 +322,13 @@ export class Generator {
         // one controller serves step after step until a cancellation uses it, rather than a new one (and its
         // signal and listeners) for every token
         if (this.decodeAbort == null || this.decodeAbort.signal.aborted) this.decodeAbort = new AbortController();
-        this.abortDecodeIfAllCancelled();
+        this.abortDecodeIfUnneeded();
         try {
             const evaluations = items ?? entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending}));
             return await this.options.cache.evaluate(
                 mask,
                 evaluations.map((item, index) => ({...item, readout: readoutOf(entries[index])})),
-                {signal: this.decodeAbort.signal}
+                {signal: this.decodeAbort.signal, whileDecoding: () => this.streamPending()}
             );
         } finally {
             this.inDecode = [];
@@ -328,6 +340,7 @@ export class Generator {
         const results = await this.evaluate(mask, entries);
         const seconds = (performance.now() - started) / 1000;
         entries.forEach((entry, index) => {
+            if (entry.finished) return;
             entry.timings.promptSeconds += seconds;
             entry.timings.recomputedTokens += results[index].recomputed;
             entry.prefilled = true;
@@ -342,6 +355,7 @@ export class Generator {
         const results = await this.evaluate(mask, entries);
         const seconds = (performance.now() - started) / 1000;
         entries.forEach((entry, index) => {
+            if (entry.finished) return;
             entry.timings.decodeSeconds += seconds;
             entry.timings.recomputedTokens += results[index].recomputed;
             entry.timings.maxBatch = Math.max(entry.timings.maxBatch, entries.length);
@@ -401,15 +415,20 @@ export class Generator {
                 });
                 // a draft that ends the answer needs no draft after it
                 drafting = drafting.filter(
-                    (entry) => !entry.request.signal?.aborted && drafts.get(entry)!.tokens.length < room(entry) && !this.endsGeneration(entry, lastToken(entry))
+                    (entry) =>
+                        !entry.finished &&
+                        !entry.request.signal?.aborted &&
+                        drafts.get(entry)!.tokens.length < room(entry) &&
+                        !this.endsGeneration(entry, lastToken(entry))
                 );
             }
 
-            for (const entry of entries.filter((candidate) => candidate.request.signal?.aborted)) {
+            // a request cancelled, or finished by a stop string its earlier tokens held, drops its drafts
+            for (const entry of entries.filter((candidate) => candidate.finished || candidate.request.signal?.aborted)) {
                 await cache.truncate(entry.sequenceId, starts.get(entry)!);
                 this.finish(entry, "aborted");
             }
-            const verifying = entries.filter((entry) => !entry.request.signal?.aborted);
+            const verifying = entries.filter((entry) => !entry.finished);
             if (verifying.length === 0) return;
 
             // the draft's positions lack the skipped layers' KV: forget them and evaluate the step's first
@@ -428,6 +447,10 @@ export class Generator {
             const stepSeconds = draftSeconds + verifySeconds;
 
             for (const [index, entry] of verifying.entries()) {
+                if (entry.finished) {
+                    await cache.truncate(entry.sequenceId, starts.get(entry)!);
+                    continue;
+                }
                 recomputed += results[index].recomputed;
                 entry.timings.recomputedTokens += results[index].recomputed;
                 const draft = drafts.get(entry)!;
@@ -489,7 +512,12 @@ export class Generator {
         this.emit(entry, entry.sampler.greedy ? result.greedyTokens[0] : entry.sampler.sample(result.candidates[0]));
     }
 
-    /** streams `token` and queues it for the next step; false when it finished the request */
+    /**
+     * Queues `token` for the next step; false when it finished the request. Its text comes later, from
+     * streamPending while the next decode runs: detokenizing, the onText callback and the stop checks then
+     * cost the decode loop nothing. A stop string found there ends the request with the same tokens and
+     * text as if it had been found here; the step decoded meanwhile is dropped (see abortDecodeIfUnneeded).
+     */
     private emit(entry: Active, token: number): boolean {
         if (entry.request.signal?.aborted) {
             this.finish(entry, "aborted");
@@ -503,19 +531,7 @@ export class Generator {
 
         entry.generated.push(token);
         entry.timings.generatedTokens++;
-        const piece = entry.stream.push(token);
-        if (piece.length > 0) safeCall(entry.request.onText, piece);
-
-        if (entry.stopStrings.some((stop) => entry.stream.text.includes(stop))) {
-            this.finish(entry, "stopString");
-            return false;
-        }
-        const keep = entry.request.stopAt?.(entry.stream.text);
-        if (keep != null) {
-            entry.keepCharacters = keep;
-            this.finish(entry, "boundary");
-            return false;
-        }
+        entry.unstreamed.push(token);
         if (entry.generated.length >= (entry.request.maxTokens ?? 256)) {
             this.finish(entry, "maxTokens");
             return false;
@@ -524,11 +540,68 @@ export class Generator {
         return true;
     }
 
+    /** streams every running request's unstreamed tokens; runs while a native decode computes */
+    private streamPending() {
+        for (const entry of [...this.active]) {
+            if (entry.unstreamed.length === 0) continue;
+            let stop: StopReason | undefined;
+            try {
+                stop = this.streamText(entry, true);
+            } catch (error) {
+                this.finish(entry, undefined, error as Error);
+                continue;
+            }
+            if (stop != null) this.finish(entry, stop);
+        }
+        this.abortDecodeIfUnneeded();
+    }
+
+    /**
+     * Turns the entry's unstreamed tokens into text, in order, announcing each piece when `announce`; at a
+     * stop string or a stopAt boundary it stops, forgets the tokens after that one, and returns why.
+     */
+    private streamText(entry: Active, announce: boolean): StopReason | undefined {
+        const tokens = entry.unstreamed;
+        entry.unstreamed = [];
+        for (const [index, token] of tokens.entries()) {
+            const piece = entry.stream.push(token);
+            if (!announce) continue;
+            if (piece.length > 0) safeCall(entry.request.onText, piece);
+            let stop: StopReason | undefined;
+            if (entry.stopStrings.some((stopString) => entry.stream.text.includes(stopString))) stop = "stopString";
+            else {
+                const keep = entry.request.stopAt?.(entry.stream.text);
+                if (keep != null) {
+                    entry.keepCharacters = keep;
+                    stop = "boundary";
+                }
+            }
+            if (stop != null) {
+                const dropped = tokens.length - index - 1;
+                entry.generated.length -= dropped;
+                entry.timings.generatedTokens -= dropped;
+                return stop;
+            }
+        }
+        return undefined;
+    }
+
     private finish(entry: Active, stopReason: StopReason | undefined, error?: Error) {
+        if (entry.finished) return;
+        entry.finished = true;
         const index = this.active.indexOf(entry);
         if (index >= 0) this.active.splice(index, 1);
         this.busySequences.delete(entry.sequenceId);
 
+        if (error == null && entry.unstreamed.length > 0) {
+            try {
+                // a cancelled request's text holds its tokens, but nothing more is announced or checked
+                const stop = this.streamText(entry, stopReason !== "aborted");
+                if (stop != null) stopReason = stop;
+            } catch (streamError) {
+                error = streamError as Error;
+            }
+        }
         if (error != null) return entry.reject(error);
 
         const tail = entry.stream.finish();

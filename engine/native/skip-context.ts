@@ -44,6 +44,15 @@ export type ReadoutItem = DecodeItem & {
  *  under "greedyToken", `candidates` under a sampling temperature */
 export type ItemOutput = {logits: Float32Array[]; greedyTokens: number[]; candidates: SamplingCandidates[]};
 
+export type DecodeOptions = {
+    /** aborting it stops the decode, on the worker thread too (DecodeAbortedError) */
+    signal?: AbortSignal;
+    /** runs once, as soon as the first native batch is queued: work that needs no result of this decode
+     *  overlaps it instead of delaying the next one. It must not throw; if it does, the error is raised
+     *  after the decode has settled, so no decode is left running behind the queue. */
+    whileDecoding?: () => void;
+};
+
 export type LayerSkipContextOptions = {
     contextSize: number;
     /** how many sequences the context holds. Defaults to 1. */
@@ -63,6 +72,11 @@ export class LayerSkipContext {
     private readonly addon: AddonContext;
     private queue: Promise<unknown> = Promise.resolve();
     private disposed = false;
+    /** the signal of the decode now on the worker thread: its abort stops that decode */
+    private decodingSignal: AbortSignal | undefined;
+    /** signals that already carry this context's abort listener: one listener per signal, rather than
+     *  adding and removing one around every decode (EventTarget's bookkeeping cost tens of µs a token) */
+    private readonly listenedSignals = new WeakSet<AbortSignal>();
 
     private constructor(
         private readonly context: LlamaContext,
@@ -132,15 +146,16 @@ export class LayerSkipContext {
     }
 
     /** decodes the items (several sequences may share one batch) and returns, per item, the requested logits rows */
-    async decode(items: readonly DecodeItem[], options: {signal?: AbortSignal} = {}): Promise<Float32Array[][]> {
+    async decode(items: readonly DecodeItem[], options: DecodeOptions = {}): Promise<Float32Array[][]> {
         const outputs = await this.decodeReadouts(items, options);
         return outputs.map((output) => output.logits);
     }
 
     /** decode(), reading each item's rows as its `readout` asks */
-    decodeReadouts(items: readonly ReadoutItem[], options: {signal?: AbortSignal} = {}): Promise<ItemOutput[]> {
+    decodeReadouts(items: readonly ReadoutItem[], options: DecodeOptions = {}): Promise<ItemOutput[]> {
         return this.serialised(async () => {
             const {signal} = options;
+            let whileDecoding = options.whileDecoding;
             const results = items.map((): ItemOutput => ({logits: [], greedyTokens: [], candidates: []}));
             const wanted = items.map((item) => new Set(item.logitIndexes ?? [item.tokens.length - 1]));
             const offsets = items.map(() => 0);
@@ -173,18 +188,26 @@ export class LayerSkipContext {
                     for (const row of batchRows) rows.push({item: part.item, row});
                 }
                 if (signal?.aborted) throw new DecodeAbortedError("The decode was aborted before it started");
+                if (signal != null) this.listenForAbort(signal);
                 // the native flag is cleared when the decode is queued, so an abort from here on reaches it
                 const decoding = this.addon.decodeBatch();
-                const onAbort = () => this.addon.abortDecode();
-                signal?.addEventListener("abort", onAbort, {once: true});
+                this.decodingSignal = signal;
+                let hookError: {error: unknown} | undefined;
+                try {
+                    whileDecoding?.();
+                } catch (error) {
+                    hookError = {error};
+                }
+                whileDecoding = undefined;
                 try {
                     await decoding;
                 } catch (error) {
                     if ((error as Error).message === "Decoding was aborted") throw new DecodeAbortedError("The decode was aborted");
                     throw error;
                 } finally {
-                    signal?.removeEventListener("abort", onAbort);
+                    this.decodingSignal = undefined;
                 }
+                if (hookError != null) throw hookError.error;
                 for (const {item, row} of rows) {
                     const readout = items[item].readout ?? "logits";
                     if (readout === "logits") results[item].logits.push(this.addon.getLogits(row));
@@ -209,6 +232,18 @@ export class LayerSkipContext {
         this.disposed = true;
         await this.queue.catch(() => undefined);
         await this.context.dispose();
+    }
+
+    private listenForAbort(signal: AbortSignal) {
+        if (this.listenedSignals.has(signal)) return;
+        this.listenedSignals.add(signal);
+        signal.addEventListener(
+            "abort",
+            () => {
+                if (this.decodingSignal === signal) this.addon.abortDecode();
+            },
+            {once: true}
+        );
     }
 
     private serialised<T>(work: () => Promise<T>): Promise<T> {
