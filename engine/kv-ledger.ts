@@ -19,13 +19,11 @@ export type LedgerSegment = {
 };
 
 export function maskKey(mask: Uint8Array | readonly number[]): MaskKey {
-    let key = "";
+    // the full mask, by far the commonest, needs no string built; others are built flat (a string grown
+    // character by character is a rope, which every comparison with it would flatten again)
     let any = false;
-    for (const value of mask) {
-        key += value ? "1" : "0";
-        any ||= value !== 0;
-    }
-    return any ? key : "";
+    for (let layer = 0; layer < mask.length && !any; layer++) any = mask[layer] !== 0;
+    return any ? Array.from(mask, (value) => (value ? "1" : "0")).join("") : "";
 }
 
 function maskFromKey(key: MaskKey, layerCount: number): Uint8Array {
@@ -63,8 +61,7 @@ export class SequenceLedger {
     }
 
     /** the first position that must be recomputed before evaluating under `mask`, or undefined */
-    firstStalePosition(mask: Uint8Array | readonly number[]): number | undefined {
-        const running = maskKey(mask);
+    firstStalePosition(mask: Uint8Array | readonly number[], running: MaskKey = maskKey(mask)): number | undefined {
         let previous: MaskKey | undefined;
         for (let position = 0; position < this.maskPerPosition.length; position++) {
             const computed = this.maskPerPosition[position];
@@ -89,8 +86,8 @@ export class SequenceLedger {
         return removed;
     }
 
-    record(tokens: readonly number[], mask: Uint8Array | readonly number[]): void {
-        const key = maskKey(mask);
+    /** `key`: maskKey(mask), when the caller has it already */
+    record(tokens: readonly number[], mask: Uint8Array | readonly number[], key: MaskKey = maskKey(mask)): void {
         for (const token of tokens) {
             this.tokenList.push(token);
             this.maskPerPosition.push(key);

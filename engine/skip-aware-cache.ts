@@ -70,7 +70,7 @@ export class SkipAwareCache {
         const prepared = [];
         for (const item of items) {
             const ledger = this.ledger(item.sequenceId);
-            const stale = ledger.firstStalePosition(mask);
+            const stale = ledger.firstStalePosition(mask, key);
             let redo: number[] = [];
             if (stale != null) {
                 redo = ledger.truncate(stale);
@@ -98,7 +98,7 @@ export class SkipAwareCache {
             for (const entry of prepared) await this.context.removeTokens(entry.item.sequenceId, entry.firstPosition).catch(() => undefined);
             throw error;
         }
-        for (const entry of prepared) this.ledger(entry.item.sequenceId).record(entry.tokens, mask);
+        for (const entry of prepared) this.ledger(entry.item.sequenceId).record(entry.tokens, mask, key);
 
         return prepared.map((entry, index) => ({...outputs[index], recomputed: entry.recomputed}));
     }

@@ -139,6 +139,7 @@ export class Generator {
      *  all having finished (a stop string found while it ran) */
     private decodeAbortCancelled = false;
     private abortedDecodeCount = 0;
+    private fullLayerMask: Uint8Array | undefined;
 
     constructor(private readonly options: GeneratorOptions) {}
 
@@ -207,13 +208,15 @@ export class Generator {
         return entry.request.skipMask ?? this.options.currentMask();
     }
 
+    /** one all-zeros mask for every full-layer step (nothing writes to a mask it is given) */
     private fullMask(): Uint8Array {
-        return new Uint8Array(this.options.cache.context.layerCount);
+        this.fullLayerMask ??= new Uint8Array(this.options.cache.context.layerCount);
+        return this.fullLayerMask;
     }
 
     private prefillMaskOf(entry: Active): Uint8Array {
         const policy = entry.request.prefill ?? this.options.prefill();
-        return policy === "full" ? new Uint8Array(this.options.cache.context.layerCount) : this.decodeMaskOf(entry);
+        return policy === "full" ? this.fullMask() : this.decodeMaskOf(entry);
     }
 
     private ensureRunning() {
@@ -324,12 +327,10 @@ export class Generator {
         if (this.decodeAbort == null || this.decodeAbort.signal.aborted) this.decodeAbort = new AbortController();
         this.abortDecodeIfUnneeded();
         try {
-            const evaluations = items ?? entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending}));
-            return await this.options.cache.evaluate(
-                mask,
-                evaluations.map((item, index) => ({...item, readout: readoutOf(entries[index])})),
-                {signal: this.decodeAbort.signal, whileDecoding: () => this.streamPending()}
-            );
+            const evaluations =
+                items?.map((item, index) => ({...item, readout: readoutOf(entries[index])})) ??
+                entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending, readout: readoutOf(entry)}));
+            return await this.options.cache.evaluate(mask, evaluations, {signal: this.decodeAbort.signal, whileDecoding: this.streamPendingWhileDecoding});
         } finally {
             this.inDecode = [];
         }
@@ -540,6 +541,8 @@ export class Generator {
         return true;
     }
 
+    private readonly streamPendingWhileDecoding = () => this.streamPending();
+
     /** streams every running request's unstreamed tokens; runs while a native decode computes */
     private streamPending() {
         for (const entry of [...this.active]) {
@@ -644,6 +647,8 @@ type DecodeGroup = MaskGroup & {drafter?: Drafter};
 
 /** entries that decode alike: under one mask, or speculatively with one drafter; in order of first appearance */
 function groupByDecoding(entries: readonly Active[], maskOf: (entry: Active) => Uint8Array, drafterOf: (entry: Active) => Drafter | undefined): DecodeGroup[] {
+    // one request, the commonest case, is one group: no key to build between two of its decodes
+    if (entries.length === 1) return [{mask: maskOf(entries[0]), drafter: drafterOf(entries[0]), entries: [entries[0]]}];
     const groups = new Map<unknown, DecodeGroup>();
     for (const entry of entries) {
         const drafter = drafterOf(entry);
