@@ -23,10 +23,15 @@ export type SelfTuningDrafterOptions = {
      *  measured at other moments than the plain cost they are compared with, and a machine shared with other
      *  work makes either look better than it is now and then. Defaults to 1.1. */
     minPredictedSpeedup?: number;
-    /** plain steps between probes while drafting does not pay; doubles after each probe, up to 16x. On a CPU a
-     *  probe costs 3-5 plain steps, so this bounds what probing costs: under 4% at first, under 0.3% later.
-     *  Defaults to 128. */
+    /** plain steps between probes while drafting does not pay; doubles after each probe, up to 16x, and is
+     *  never shorter than probeBudget allows. Defaults to 128. */
     probeInterval?: number;
+    /** the most of the plain steps' time that probes may cost, by their measured price: what a speculative
+     *  step took beyond the plain steps its tokens would have, and what the plain step after it took beyond
+     *  a plain step (the native graphs are built again for the draft's mask, for the verify batch and for the
+     *  plain step after). On stories260K, 1 thread, a probe took 6 to 40 plain steps for its 1 to 5 tokens,
+     *  so probes every 128 steps cost Lossless some 5% against Quality. Defaults to 0.01. */
+    probeBudget?: number;
     /** speculative steps between tries of the least-measured depth. Defaults to 32. */
     exploreInterval?: number;
     /** speculative steps between plain steps, which keep the plain cost measured at the same moments as the
@@ -119,6 +124,11 @@ export class SelfTuningDrafter implements Drafter {
     private readonly maxDraftLength: number;
     private readonly minPredictedSpeedup: number;
     private readonly baseProbeInterval: number;
+    private readonly probeBudget: number;
+    /** the recent probes' prices, in plain steps (see probeBudget) */
+    private readonly probePrices = new RecentValues(5);
+    /** the last speculative step's price beyond its tokens' plain steps, until the plain step after it adds its own */
+    private pendingProbePrice: number | undefined;
     private readonly exploreInterval: number;
     private readonly plainRefreshInterval: number;
     private readonly smoothing: number;
@@ -161,6 +171,7 @@ export class SelfTuningDrafter implements Drafter {
         this.minPredictedSpeedup = options.minPredictedSpeedup ?? 1.1;
         this.baseProbeInterval = options.probeInterval ?? 128;
         this.probeInterval = this.baseProbeInterval;
+        this.probeBudget = options.probeBudget ?? 0.01;
         this.exploreInterval = options.exploreInterval ?? 32;
         this.plainRefreshInterval = options.plainRefreshInterval ?? 8;
         this.smoothing = options.smoothing ?? 0.025;
@@ -192,7 +203,7 @@ export class SelfTuningDrafter implements Drafter {
         const best = this.bestChoice();
         if (best.predictedSpeedup < this.minPredictedSpeedup || this.realizedLoses(best.depth)) {
             this.payingStreak = 0;
-            if (++this.plainStreak < this.probeInterval) return null;
+            if (++this.plainStreak < Math.max(this.probeInterval, this.budgetedProbeInterval())) return null;
             // a probe keeps the acceptance and costs current: the text, or the machine's load, may change
             this.plainStreak = 0;
             this.probeInterval = Math.min(this.probeInterval * 2, this.baseProbeInterval * 16);
@@ -208,10 +219,15 @@ export class SelfTuningDrafter implements Drafter {
     }
 
     observe(step: StepObservation): void {
+        const plainSeconds = this.verifyCosts()?.plainSeconds;
         if (step.kind === "plain") {
+            if (this.pendingProbePrice !== undefined && step.comparable && plainSeconds !== undefined)
+                this.probePrices.add(this.pendingProbePrice + Math.max(0, step.seconds / plainSeconds - 1));
+            this.pendingProbePrice = undefined;
             if (step.comparable) this.recordVerify(1, step.seconds);
             return;
         }
+        this.pendingProbePrice = step.comparable && plainSeconds !== undefined ? Math.max(0, step.stepSeconds / plainSeconds - (step.accepted + 1)) : undefined;
         const record = this.depths.find((entry) => entry.candidate.depth === step.depth);
         if (record !== undefined) {
             const keep = 1 - this.smoothing;
@@ -219,7 +235,6 @@ export class SelfTuningDrafter implements Drafter {
             record.judged = record.judged * keep + step.judged;
             record.totalJudged += step.judged;
             if (step.comparable && step.draftSteps > 0) record.draftSeconds.add(step.draftSeconds / step.draftSteps);
-            const plainSeconds = this.verifyCosts()?.plainSeconds;
             if (step.comparable && plainSeconds !== undefined) record.realizedSteps.add({seconds: step.stepSeconds, tokens: step.accepted + 1, plainSeconds});
         }
         if (step.comparable && step.verifyPositions > 0) this.recordVerify(step.verifyPositions, step.verifySeconds);
@@ -243,12 +258,16 @@ export class SelfTuningDrafter implements Drafter {
         const best = this.bestChoice();
         const record = this.depths.find((entry) => entry.candidate.depth === best.depth)!;
         const pays = best.predictedSpeedup >= this.minPredictedSpeedup && !this.realizedLoses(best.depth);
+        // decoding plainly, it shows the measured depth that comes nearest to paying: the best by prediction
+        // may be a depth never measured (ruled out as unable to pay), which has no acceptance to show
+        const shown = pays ? best : (this.bestChoice((entry) => entry.judged > 0) ?? best);
+        const shownRecord = this.depths.find((entry) => entry.candidate.depth === shown.depth)!;
         return {
             // "learning" while the depth it would pick is unmeasured, unless no acceptance there could pay
             mode: record.totalJudged === 0 && !this.cannotPay(record) ? "learning" : pays ? "draft" : "plain",
-            depth: best.depth,
-            draftLength: best.length,
-            acceptanceRate: record.judged > 0 ? record.accepted / record.judged : null,
+            depth: shown.depth,
+            draftLength: shown.length,
+            acceptanceRate: shownRecord.judged > 0 ? shownRecord.accepted / shownRecord.judged : null,
             predictedSpeedup: pays ? best.predictedSpeedup : 1,
             depths,
             costs,
@@ -288,13 +307,22 @@ export class SelfTuningDrafter implements Drafter {
         return pooled.length >= this.realizedSteps && plainStepsPerToken(pooled)! > 1;
     }
 
-    private bestChoice(): DraftChoice {
+    /** plain steps between probes for them to cost at most probeBudget of the time, at their recent price */
+    private budgetedProbeInterval(): number {
+        const price = this.probePrices.median;
+        return price === undefined ? 0 : Math.ceil(price / this.probeBudget);
+    }
+
+    private bestChoice(): DraftChoice;
+    private bestChoice(among: (record: DepthRecord) => boolean): DraftChoice | undefined;
+    private bestChoice(among: (record: DepthRecord) => boolean = () => true): DraftChoice | undefined {
         let best: DraftChoice | undefined;
         for (const record of this.depths) {
+            if (!among(record)) continue;
             const choice = this.choiceFor(record);
             if (best === undefined || choice.predictedSpeedup > best.predictedSpeedup) best = choice;
         }
-        return best!;
+        return best;
     }
 
     /** the depth measured least, so a depth that looked poor early (or was never tried) gets another look */
@@ -414,6 +442,20 @@ class RecentWindow<T> {
     }
 }
 
+function medianOf(values: readonly number[]): number | undefined {
+    if (values.length === 0) return undefined;
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** the last few values, with their median */
+class RecentValues extends RecentWindow<number> {
+    get median(): number | undefined {
+        return medianOf(this.values);
+    }
+}
+
 /** the last few speculative steps at one depth */
 class RecentSteps extends RecentWindow<RealizedStep> {
     /** what a token cost at this depth, in plain steps of its moment (above 1: drafting lost); see plainStepsPerToken */
@@ -453,10 +495,7 @@ function plainStepsPerToken(steps: readonly RealizedStep[]): number | undefined 
  */
 class RecentMedian extends RecentWindow<number> {
     get median(): number | undefined {
-        if (this.values.length === 0) return undefined;
         const limit = 2 * Math.min(...this.values);
-        const sorted = this.values.filter((value) => value <= limit).sort((a, b) => a - b);
-        const middle = sorted.length >> 1;
-        return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+        return medianOf(this.values.filter((value) => value <= limit));
     }
 }

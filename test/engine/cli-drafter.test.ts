@@ -51,10 +51,11 @@ test("info and a Lossless run show the drafter's choice and acceptance, and a la
     assert.equal(summary.drafter.fromStore, true);
     assert.notEqual(summary.drafter.mode, "learning");
     assert.ok(summary.drafter.acceptanceRate !== null && summary.drafter.draftDepth !== null);
+    // some depth measured; the others may be "not measured", where drafts that always agree could not pay
     const text = cli("info").stdout;
     assert.match(
         text,
-        /lossless drafter: (drafts \d+ tokens?|decodes plainly).*acceptance \d+%.*started from an earlier load's measurements; acceptance by depth: \d \d+% \(\d+ judged\)/
+        /lossless drafter: (drafts \d+ tokens?|decodes plainly).*acceptance \d+%.*started from an earlier load's measurements; acceptance by depth: .*\d \d+% \(\d+ judged\)/
     );
 
     const json = JSON.parse(cli("generate", "--prompt", "Once upon a time", "--max-tokens", "16", "--speed", "lossless", "--json").stdout) as {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import type {StepObservation} from "../../engine/generation/drafter.js";
-import {SelfTuningDrafter} from "../../engine/generation/self-tuning-drafter.js";
+import {SelfTuningDrafter, type SelfTuningDrafterOptions} from "../../engine/generation/self-tuning-drafter.js";
 import {seededRandom} from "../../engine/generation/sampler.js";
 import {bestDraftLength, expectedTokensPerStep, fitVerifyCost, predictedLosslessSpeedup, verifySecondsOf} from "../../engine/plan/index.js";
 
@@ -44,6 +44,8 @@ type Machine = {
     acceptance: (depth: number) => number;
     /** time a speculative step spends outside its drafts and verify (removing positions, switching masks). Defaults to 0. */
     stepOverhead?: number;
+    /** what the first plain step after a speculative one takes beyond a plain step (its graph is built again). Defaults to 0. */
+    switchBack?: number;
 };
 
 /** runs the drafter against a simulated model and machine; returns the share of steps that drafted and the speedup */
@@ -53,6 +55,7 @@ function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) 
     let seconds = 0;
     let speculativeSteps = 0;
     let steps = 0;
+    let afterSpeculative = false;
     while (produced < tokens) {
         steps++;
         const slow = machine.slowdown?.(steps) ?? 1;
@@ -60,8 +63,9 @@ function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) 
         let observation: StepObservation;
         if (choice === null) {
             produced++;
-            seconds += machine.plain * slow;
-            observation = {kind: "plain", seconds: machine.plain * slow, comparable: true};
+            const stepSeconds = (machine.plain + (afterSpeculative ? (machine.switchBack ?? 0) : 0)) * slow;
+            seconds += stepSeconds;
+            observation = {kind: "plain", seconds: stepSeconds, comparable: true};
         } else {
             speculativeSteps++;
             let accepted = 0;
@@ -84,13 +88,15 @@ function simulate(drafter: SelfTuningDrafter, machine: Machine, tokens: number) 
                 comparable: true
             };
         }
+        afterSpeculative = choice !== null;
         drafter.observe(observation);
     }
-    return {speculativeShare: speculativeSteps / steps, speedup: (produced * machine.plain) / seconds, state: drafter.state()};
+    return {speculativeSteps, speculativeShare: speculativeSteps / steps, speedup: (produced * machine.plain) / seconds, state: drafter.state()};
 }
 
-function drafterFor(layerCount: number, depths: number[]) {
+function drafterFor(layerCount: number, depths: number[], options: Partial<SelfTuningDrafterOptions> = {}) {
     return new SelfTuningDrafter({
+        ...options,
         layerCount,
         candidates: depths.map((depth) => ({depth, mask: new Uint8Array(layerCount).fill(1, 0, layerCount - depth), costRatio: depth / layerCount}))
     });
@@ -216,6 +222,26 @@ describe("the self-tuning drafter", () => {
         const result = simulate(drafterFor(24, [8, 11, 14, 17, 20, 23]), machine, 128);
         assert.equal(result.state.warmupSteps, 1);
         assert.equal(result.state.mode, "plain");
+    });
+
+    test("where a probe costs many plain steps by the clock (a tiny model's graphs built again), probing costs about 1%", () => {
+        // stories260K on one thread: a probe took 6 to 40 plain steps for its few tokens, and the plain step after
+        // it more than one. Drafting never pays here, so every speculative step is a probe (or the warm-up's)
+        const machine: Machine = {
+            plain: 1,
+            draft: (depth) => 0.3 + (0.7 * depth) / 5,
+            verify: (positions) => positions,
+            acceptance: () => 0.7,
+            stepOverhead: 20,
+            switchBack: 3
+        };
+        const budgeted = simulate(drafterFor(5, [2, 3, 4]), machine, 4000);
+        assert.equal(budgeted.state.mode, "plain");
+        assert.ok(budgeted.speedup >= 0.975, `speedup ${budgeted.speedup}`);
+        assert.ok(budgeted.speculativeSteps <= 3, `the warm-up's step and a probe or two, not ${budgeted.speculativeSteps}`);
+        // without the budget, probes every 128, 256, ... plain steps cost several times as much
+        const unbudgeted = simulate(drafterFor(5, [2, 3, 4], {probeBudget: Infinity}), machine, 4000);
+        assert.ok(unbudgeted.speedup < budgeted.speedup - 0.01, `without a budget ${unbudgeted.speedup}, with ${budgeted.speedup}`);
     });
 
     test("with no depth to draft at (a model that cannot skip) it always decodes plainly", () => {
