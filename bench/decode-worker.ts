@@ -4,12 +4,12 @@
 import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {addonContextOf} from "../engine/native/internals.js";
 import {loadPatchedLlama} from "../engine/native/loader.js";
-import {benchTokenAt, loadMeasuringEngine} from "./measuring-engine.js";
+import {benchTokenAt} from "./measuring-engine.js";
 
 export type DecodeRequest = {
-    /** "engine": the patched build through DialEngine.generate, the path users' requests take (the dial's
-     *  predictions are about it); "patched"/"stock": raw decode loops, to compare the two binaries alone */
-    binary: "engine" | "patched" | "stock";
+    /** raw decode loops of the patched build or the stock binary, to compare the two binaries alone (the
+     *  engine's own path is measured in dial-rounds-worker.ts and engine-overhead.ts) */
+    binary: "patched" | "stock";
     modelPath: string;
     /** 1 skips the layer; omitted or empty runs all layers */
     mask?: number[];
@@ -43,42 +43,7 @@ async function loadLlama(binary: "patched" | "stock"): Promise<Llama> {
     });
 }
 
-/** tokens/s of `batch` concurrent greedy requests through the engine, end of generation ignored */
-async function measureEngine(request: DecodeRequest): Promise<DecodeMeasurement> {
-    const {llama, engine} = await loadMeasuringEngine({
-        modelPath: request.modelPath,
-        sequences: Math.max(request.batch, request.sequences ?? 4),
-        threads: request.threads,
-        contextSize: request.contextSize
-    });
-    const skipLayers = (request.mask ?? []).flatMap((skip, layer) => (skip ? [layer] : []));
-    engine.setSpeed(skipLayers.length > 0 ? {skipLayers} : {speed: 1});
-    // the same prompt tokens as the raw loop's, so both decode at the same context lengths
-    const generateAll = async (maxTokens: number, salt: number) =>
-        await Promise.all(
-            Array.from({length: request.batch}, (_, sequence) =>
-                engine.generate({
-                    promptTokens: Array.from({length: request.promptTokens ?? 16}, (_, i) => benchTokenAt(sequence + salt, i)),
-                    maxTokens,
-                    temperature: 0,
-                    stopAtEndOfGeneration: false
-                })
-            )
-        );
-    await generateAll(4, 100); // warm-up: builds the decode graphs (another prompt, so nothing is reused)
-    const results = await generateAll(request.tokens + 1, 0);
-    // every request decodes in each shared step, so one request's rate is the step rate; timed by the
-    // clock from its first token to its last, as the user sees it: sampling and the loop's JS included
-    // (the engine's own decodeTokensPerSecond counts only the native steps)
-    const {totalSeconds, firstTokenSeconds, generatedTokens} = results[0].timings;
-    const tokensPerSecond = ((generatedTokens - 1) / (totalSeconds - (firstTokenSeconds ?? 0))) * request.batch;
-    await engine.dispose();
-    await llama.dispose();
-    return {...request, buildType: "localBuild", seconds: (request.tokens * request.batch) / tokensPerSecond, tokensPerSecond};
-}
-
 async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
-    if (request.binary === "engine") return await measureEngine(request);
     const llama = await loadLlama(request.binary);
     const model = await llama.loadModel({modelPath: request.modelPath});
     const promptTokens = request.promptTokens ?? 16;

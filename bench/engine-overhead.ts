@@ -14,6 +14,8 @@ export type EngineOverheadOptions = {
     runs?: number;
     /** tokens per burst. Defaults to 32. */
     tokens?: number;
+    /** prompt tokens before each burst (the context it decodes at). Defaults to 16. */
+    promptTokens?: number;
     /** Defaults to the CPU's math cores (the engine's default). */
     threads?: number;
     log?: (line: string) => void;
@@ -30,16 +32,15 @@ export type EngineOverheadResult = {
     engineOverRaw: MeanInterval;
 };
 
-const PROMPT_TOKENS = 16;
-
 export async function runEngineOverhead(options: EngineOverheadOptions): Promise<EngineOverheadResult> {
     const runs = options.runs ?? 12;
     const tokens = options.tokens ?? 32;
+    const promptTokens = options.promptTokens ?? 16;
     const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
     // ordinary token ids inside the vocabulary (pycode-16L has 260)
     const {vocabularySize} = await readModelProfile(options.modelPath);
     const tokenAt = (salt: number, position: number) => 1 + ((salt * 31 + position * 7) % (vocabularySize - 1));
-    const contextSize = PROMPT_TOKENS + tokens + 32;
+    const contextSize = promptTokens + tokens + 32;
     const {llama, engine} = await loadMeasuringEngine({modelPath: options.modelPath, sequences: 1, threads: options.threads, contextSize});
     const threads = options.threads ?? llama.cpuMathCores;
     // the raw loop's own context on the engine's weights, shaped like the engine's
@@ -48,7 +49,7 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
 
     const engineBurst = async (salt: number, burstTokens: number): Promise<number> => {
         const {timings} = await engine.generate({
-            promptTokens: Array.from({length: PROMPT_TOKENS}, (_, i) => tokenAt(salt, i)),
+            promptTokens: Array.from({length: promptTokens}, (_, i) => tokenAt(salt, i)),
             maxTokens: burstTokens + 1,
             temperature: 0,
             stopAtEndOfGeneration: false
@@ -57,18 +58,18 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
     };
     const rawBurst = async (salt: number, burstTokens: number): Promise<number> => {
         addon.removeTokenCellsFromSequence(0, 0, -1);
-        addon.initBatch(PROMPT_TOKENS);
+        addon.initBatch(promptTokens);
         addon.addToBatch(
             0,
             0,
-            Uint32Array.from({length: PROMPT_TOKENS}, (_, i) => tokenAt(salt, i)),
-            Uint32Array.of(PROMPT_TOKENS - 1)
+            Uint32Array.from({length: promptTokens}, (_, i) => tokenAt(salt, i)),
+            Uint32Array.of(promptTokens - 1)
         );
         await addon.decodeBatch();
         const started = process.hrtime.bigint();
         for (let step = 0; step < burstTokens; step++) {
             addon.initBatch(1);
-            addon.addToBatch(0, PROMPT_TOKENS + step, Uint32Array.of(tokenAt(salt, PROMPT_TOKENS + step)), Uint32Array.of(0));
+            addon.addToBatch(0, promptTokens + step, Uint32Array.of(tokenAt(salt, promptTokens + step)), Uint32Array.of(0));
             await addon.decodeBatch();
         }
         return burstTokens / (Number(process.hrtime.bigint() - started) / 1e9);

@@ -3,6 +3,7 @@ import {execFileSync} from "node:child_process";
 import {fileURLToPath} from "node:url";
 import type {DecodeMeasurement, DecodeRequest} from "./decode-worker.js";
 import type {DialRoundsMeasurement, DialRoundsRequest} from "./dial-rounds-worker.js";
+import type {EngineOverheadOptions, EngineOverheadResult} from "./engine-overhead.js";
 
 /** runs a worker script with one JSON argument and parses the last line it prints */
 function runWorker<T>(script: string, request: unknown): T {
@@ -20,6 +21,10 @@ export function measureDecode(request: DecodeRequest): DecodeMeasurement {
 
 export function measureDialRounds(request: DialRoundsRequest): DialRoundsMeasurement {
     return runWorker<DialRoundsMeasurement>("./dial-rounds-worker.ts", request);
+}
+
+export function measureEngineOverhead(options: Omit<EngineOverheadOptions, "log">): EngineOverheadResult {
+    return runWorker<EngineOverheadResult>("./engine-overhead-worker.ts", options);
 }
 
 export function mean(values: readonly number[]): number {

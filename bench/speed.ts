@@ -6,8 +6,9 @@
 // A run measures each batch and context in one process, whose settings take turns for a few rounds
 // (dial-rounds-worker.ts). achieved = tokens/s ÷ tokens/s at 1x *in the same process*; every
 // achieved/predicted ratio comes with its 95% confidence interval over the runs. Also the engine at 1x
-// against a raw patched decode loop (how much the engine's JS path costs) and the patched build against
-// the stock binary through that raw loop, each in its own process.
+// against a raw patched decode loop (how much the engine's JS path costs), taking turns in one process per
+// run (engine-overhead.ts: between two processes the same loop ran up to 10% apart), and the patched build
+// against the stock binary through that raw loop, each in its own process (their libraries share names).
 import {execFileSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -17,7 +18,7 @@ import {meanDecodeContextTokens, planForSpeed, predictedSpeedup, type CostModel}
 import {meanInterval, pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
 import type {BatchCalibration, CalibrationReport, CalibrationRequest} from "./calibrate-worker.js";
 import type {DecodeRequest} from "./decode-worker.js";
-import {mean, measureDecode, measureDialRounds} from "./run-worker.js";
+import {mean, measureDecode, measureDialRounds, measureEngineOverhead} from "./run-worker.js";
 
 export type SpeedBenchOptions = {
     modelPath: string;
@@ -72,13 +73,16 @@ export type SpeedBenchResult = {
     calibrationErrors: Record<number, string>;
     calibrations: Record<number, BatchCalibration>;
     rows: SpeedBenchRow[];
-    /** the engine's path at 1x, batch 1, short context, over a raw patched decode loop of the same tokens */
+    /** the engine's path at 1x, batch 1, short context, over a raw patched decode loop on the same weights,
+     *  alternating bursts in one process: every pair of every run */
     engineOverRaw: MeanInterval;
     /** the patched build over the stock binary, both through the raw decode loop */
     patchedOverStock: MeanInterval;
 };
 
 const DEFAULT_CONTEXTS = [100, 1500];
+/** alternating engine and raw bursts per run, in one process (engine-overhead.ts) */
+const ENGINE_OVERHEAD_PAIRS_PER_RUN = 6;
 
 function calibrate(request: CalibrationRequest): CalibrationReport {
     const worker = fileURLToPath(new URL("./calibrate-worker.ts", import.meta.url));
@@ -90,7 +94,7 @@ function calibrate(request: CalibrationRequest): CalibrationReport {
     return JSON.parse(output.trim().split("\n").at(-1)!) as CalibrationReport;
 }
 
-type Configuration = {target: number; batch: number; context: number; predicted: number; keptLayers: number; request: DecodeRequest};
+type Configuration = {target: number; batch: number; context: number; predicted: number; keptLayers: number; request: Omit<DecodeRequest, "binary">};
 
 export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBenchResult> {
     const runs = options.runs ?? 5;
@@ -139,7 +143,6 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                     predicted: predictedSpeedup(batchCalibration.costModel, plan.keptLayers, {contextTokens: decodeContext}),
                     keptLayers: plan.depth,
                     request: {
-                        binary: "engine",
                         modelPath: options.modelPath,
                         mask: [...plan.skipMask],
                         batch,
@@ -158,7 +161,8 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     const rawShape = {modelPath: options.modelPath, batch: 1, tokens, promptTokens: shortPrompt, contextSize: shortPrompt + tokens + 32, sequences: 1};
     const patchedRaw: DecodeRequest = {binary: "patched", ...rawShape, threads: calibration.threads};
     const stock: DecodeRequest = {binary: "stock", ...rawShape, threads: calibration.threads};
-    const engineFull: DecodeRequest = {binary: "engine", ...rawShape, threads: calibration.threads};
+    const engineRates: number[] = [];
+    const rawRates: number[] = [];
 
     // every setting of one batch and context in one process, taking turns (dial-rounds-worker.ts): a run is
     // one such process per group, and a ratio pairs settings of the same process
@@ -166,7 +170,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
         configurations.filter((c) => `${c.batch}/${c.context}` === key)
     );
     const rates = new Map<Configuration, number[]>(configurations.map((configuration) => [configuration, []]));
-    const binaryRates = new Map<DecodeRequest, number[]>([engineFull, patchedRaw, stock].map((request) => [request, []]));
+    const binaryRates = new Map<DecodeRequest, number[]>([patchedRaw, stock].map((request) => [request, []]));
     for (let run = 0; run < runs; run++) {
         // in a different order each run, so drift in the machine's speed spreads evenly
         const groupOrder = run % 2 === 0 ? groups : [...groups].reverse();
@@ -189,11 +193,21 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                     ` tok/s (load ${os.loadavg()[0].toFixed(1)})`
             );
         }
-        for (const request of run % 2 === 0 ? [engineFull, patchedRaw, stock] : [stock, patchedRaw, engineFull]) {
+        for (const request of run % 2 === 0 ? [patchedRaw, stock] : [stock, patchedRaw]) {
             const measurement = measureDecode(request);
             binaryRates.get(request)!.push(measurement.tokensPerSecond);
             log(`run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch 1 prompt ${request.promptTokens}: ${measurement.tokensPerSecond.toFixed(2)} tok/s`);
         }
+        const overhead = measureEngineOverhead({
+            modelPath: options.modelPath,
+            runs: ENGINE_OVERHEAD_PAIRS_PER_RUN,
+            tokens,
+            promptTokens: shortPrompt,
+            threads: calibration.threads
+        });
+        engineRates.push(...overhead.engineTokensPerSecond);
+        rawRates.push(...overhead.rawTokensPerSecond);
+        log(`run ${run + 1}/${runs} engine/raw batch 1 prompt ${shortPrompt}, ${overhead.runs} pairs in one process: ${interval(overhead.engineOverRaw, 3)}`);
     }
 
     const rows: SpeedBenchRow[] = configurations.map((configuration) => {
@@ -225,7 +239,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
         calibrations: calibration.calibrations,
         rows,
         rounds,
-        engineOverRaw: pairedRatioInterval(binaryRates.get(engineFull)!, binaryRates.get(patchedRaw)!),
+        engineOverRaw: pairedRatioInterval(engineRates, rawRates),
         patchedOverStock: pairedRatioInterval(binaryRates.get(patchedRaw)!, binaryRates.get(stock)!)
     };
 }
@@ -266,7 +280,7 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
                 `${row.predicted.toFixed(3).padStart(9)}  ${interval(row.tokensPerSecond, 2).padEnd(15)}  ${interval(row.achieved, 3).padEnd(15)}  ` +
                 `${interval(row.achievedOverPredicted, 3)}`
         ),
-        `engine 1x / raw patched decode (batch 1, short context): ${interval(result.engineOverRaw, 3)}`,
+        `engine 1x / raw patched decode (batch 1, short context, alternating in one process): ${interval(result.engineOverRaw, 3)}`,
         `patched 1x / stock 1x (batch 1, raw decode): ${interval(result.patchedOverStock, 3)}`
     ];
     return lines.join("\n");
