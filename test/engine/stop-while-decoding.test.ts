@@ -14,6 +14,8 @@ import {openContext, patchedLlama, range} from "../native/harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
 const prompt = range(24).map((i) => 3 + ((i * 37) % 500));
+/** 40 greedy tokens, past end-of-generation tokens */
+const greedy = {maxTokens: 40, temperature: 0, stopAtEndOfGeneration: false};
 
 describe("a stop found while the next decode runs", () => {
     let model: LlamaModel;
@@ -35,14 +37,7 @@ describe("a stop found while the next decode runs", () => {
     const run = async (request: Partial<GenerateRequest> = {}): Promise<GenerationOutput & {pieces: string[]}> => {
         for (const sequenceId of [0, 1]) await cache.clear(sequenceId);
         const pieces: string[] = [];
-        const output = await generator.generate({
-            promptTokens: prompt,
-            maxTokens: 40,
-            temperature: 0,
-            stopAtEndOfGeneration: false,
-            onText: (piece) => pieces.push(piece),
-            ...request
-        });
+        const output = await generator.generate({...greedy, promptTokens: prompt, onText: (piece) => pieces.push(piece), ...request});
         return {...output, pieces};
     };
 
@@ -89,14 +84,7 @@ describe("a stop found while the next decode runs", () => {
         assert.equal(generator.busySequenceCount, 0);
 
         // what stayed cached is what the ledger says: a run that reuses it answers as a fresh one does
-        const pieces: string[] = [];
-        const reused = await generator.generate({
-            promptTokens: prompt,
-            maxTokens: 40,
-            temperature: 0,
-            stopAtEndOfGeneration: false,
-            onText: (piece) => pieces.push(piece)
-        });
+        const reused = await generator.generate({...greedy, promptTokens: prompt});
         assert.equal(reused.timings.reusedPromptTokens, prompt.length - 1);
         assert.deepEqual(reused.tokens, reference.tokens);
     });
@@ -107,14 +95,8 @@ describe("a stop found while the next decode runs", () => {
         const stopToken = lengths.findIndex((length, index) => index >= 5 && length > lengths[index - 1]);
         for (const sequenceId of [0, 1]) await cache.clear(sequenceId);
         const [stopping, going] = await Promise.all([
-            generator.generate({
-                promptTokens: prompt,
-                maxTokens: 40,
-                temperature: 0,
-                stopAtEndOfGeneration: false,
-                stopAt: (text) => (text.length >= lengths[stopToken] ? 0 : undefined)
-            }),
-            generator.generate({promptTokens: [...prompt], maxTokens: 40, temperature: 0, stopAtEndOfGeneration: false})
+            generator.generate({...greedy, promptTokens: prompt, stopAt: (text) => (text.length >= lengths[stopToken] ? 0 : undefined)}),
+            generator.generate({...greedy, promptTokens: [...prompt]})
         ]);
         assert.equal(stopping.stopReason, "boundary");
         assert.deepEqual(stopping.tokens, alone.tokens.slice(0, stopToken + 1));
@@ -130,16 +112,14 @@ describe("a stop found while the next decode runs", () => {
         let calls = 0;
         const [failing, going] = await Promise.allSettled([
             generator.generate({
+                ...greedy,
                 promptTokens: prompt,
-                maxTokens: 40,
-                temperature: 0,
-                stopAtEndOfGeneration: false,
                 stopAt: () => {
                     if (++calls === 6) throw new Error("the boundary check broke");
                     return undefined;
                 }
             }),
-            generator.generate({promptTokens: [...prompt], maxTokens: 40, temperature: 0, stopAtEndOfGeneration: false})
+            generator.generate({...greedy, promptTokens: [...prompt]})
         ]);
         assert.equal(failing.status, "rejected");
         assert.match(String((failing as PromiseRejectedResult).reason), /the boundary check broke/);
@@ -159,7 +139,7 @@ describe("a stop found while the next decode runs", () => {
             length: 4,
             predictedSpeedup: 1
         });
-        const request = {maxTokens: 40, temperature: 0, stopAtEndOfGeneration: false, drafter};
+        const request = {...greedy, drafter};
         let droppedSomewhere = false;
         // a step emits its accepted drafts and the full model's next token at once: stops on each token of the
         // first 24 fall on every place in a step, first, middle and last

@@ -12,6 +12,13 @@ import {argmax, maskOf, openContext, patchedLlama, range, withOneOutputRow} from
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
 const pycodePath = new URL("../../../shared/models/pycode-16L.gguf", import.meta.url).pathname;
 
+/** every row of `prompt`, decoded from an empty sequence 0, read as `readout` */
+async function readEveryRow(context: LayerSkipContext, prompt: number[], readout: "logits" | "greedyToken") {
+    await context.removeTokens(0, 0);
+    const [output] = await context.decodeReadouts([{sequenceId: 0, firstPosition: 0, tokens: prompt, logitIndexes: range(prompt.length), readout}]);
+    return output;
+}
+
 describe("the greedyToken readout", () => {
     let model: LlamaModel;
     let context: LayerSkipContext;
@@ -30,14 +37,8 @@ describe("the greedyToken readout", () => {
     for (const skipped of [[], [1, 3]]) {
         test(`is argmax of every row's logits, skipping layers [${skipped.join(", ")}]`, async () => {
             await context.setLayerSkip(maskOf(context.layerCount, skipped));
-            const rows = range(prompt.length);
-            const decodeAs = async (readout: "logits" | "greedyToken") => {
-                await context.removeTokens(0, 0);
-                const [output] = await context.decodeReadouts([{sequenceId: 0, firstPosition: 0, tokens: prompt, logitIndexes: rows, readout}]);
-                return output;
-            };
-            const withLogits = await decodeAs("logits");
-            const withTokens = await decodeAs("greedyToken");
+            const withLogits = await readEveryRow(context, prompt, "logits");
+            const withTokens = await readEveryRow(context, prompt, "greedyToken");
             assert.equal(withLogits.logits.length, prompt.length);
             assert.deepEqual(withLogits.greedyTokens, []);
             assert.deepEqual(withTokens.logits, []);
@@ -98,15 +99,9 @@ test("the greedyToken readout is argmax on a vocabulary that is not a whole numb
     const context = await openContext(model, 1);
     try {
         const prompt = range(64).map((i) => 3 + ((i * 13) % 250));
-        const rows = range(prompt.length);
-        const decodeAs = async (readout: "logits" | "greedyToken") => {
-            await context.removeTokens(0, 0);
-            const [output] = await context.decodeReadouts([{sequenceId: 0, firstPosition: 0, tokens: prompt, logitIndexes: rows, readout}]);
-            return output;
-        };
-        const withLogits = await decodeAs("logits");
+        const withLogits = await readEveryRow(context, prompt, "logits");
         assert.equal(withLogits.logits[0].length % 64, 260 % 64, "pycode-16L's vocabulary leaves tokens after the last whole block");
-        const withTokens = await decodeAs("greedyToken");
+        const withTokens = await readEveryRow(context, prompt, "greedyToken");
         assert.deepEqual(
             withTokens.greedyTokens,
             withLogits.logits.map((row) => argmax(row))
