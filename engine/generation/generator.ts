@@ -330,7 +330,7 @@ export class Generator {
             const evaluations =
                 items?.map((item, index) => ({...item, readout: readoutOf(entries[index])})) ??
                 entries.map((entry) => ({sequenceId: entry.sequenceId, tokens: entry.pending, readout: readoutOf(entry)}));
-            return await this.options.cache.evaluate(mask, evaluations, {signal: this.decodeAbort.signal, whileDecoding: this.streamPendingWhileDecoding});
+            return await this.options.cache.evaluate(mask, evaluations, {signal: this.decodeAbort.signal, whileDecoding: this.streamPending});
         } finally {
             this.inDecode = [];
         }
@@ -541,10 +541,9 @@ export class Generator {
         return true;
     }
 
-    private readonly streamPendingWhileDecoding = () => this.streamPending();
-
-    /** streams every running request's unstreamed tokens; runs while a native decode computes */
-    private streamPending() {
+    /** streams every running request's unstreamed tokens; runs while a native decode computes (a bound
+     *  function, so no closure is made for each decode) */
+    private readonly streamPending = () => {
         for (const entry of [...this.active]) {
             if (entry.unstreamed.length === 0) continue;
             let stop: StopReason | undefined;
@@ -557,7 +556,7 @@ export class Generator {
             if (stop != null) this.finish(entry, stop);
         }
         this.abortDecodeIfUnneeded();
-    }
+    };
 
     /**
      * Turns the entry's unstreamed tokens into text, in order, announcing each piece when `announce`; at a

@@ -141,7 +141,9 @@ function fitContextCurve(
     for (const p of between) {
         if (!(p.attentionPerToken > 0)) continue;
         const effective = (p.y - fixed - scale * p.layers) / (contextScale * p.attentionPerToken);
-        byContext.set(p.contextTokens, [...(byContext.get(p.contextTokens) ?? []), effective]);
+        const atContext = byContext.get(p.contextTokens);
+        if (atContext !== undefined) atContext.push(effective);
+        else byContext.set(p.contextTokens, [effective]);
     }
     if (byContext.size === 0) return undefined;
     const tokens = [...byContext.keys()].sort((a, b) => a - b);

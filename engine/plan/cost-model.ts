@@ -152,18 +152,12 @@ export function meanDecodeContextTokens(promptTokens: number, generatedTokens: n
 export function effectiveContextTokens(model: CostModel, contextTokens: number): number {
     const curve = model.contextCurve;
     if (curve === undefined || curve.tokens.length === 0) return contextTokens;
-    let fromTokens = 0;
-    let fromEffective = 0;
-    for (let knot = 0; knot < curve.tokens.length; knot++) {
-        const toTokens = curve.tokens[knot];
-        const toEffective = curve.effectiveTokens[knot];
-        // inside this piece, or past the last knot: along this piece
-        if (contextTokens <= toTokens || knot === curve.tokens.length - 1)
-            return fromEffective + ((contextTokens - fromTokens) * (toEffective - fromEffective)) / (toTokens - fromTokens);
-        fromTokens = toTokens;
-        fromEffective = toEffective;
-    }
-    return contextTokens;
+    // the piece that holds n, or past the last knot the last piece
+    let knot = 0;
+    while (knot < curve.tokens.length - 1 && contextTokens > curve.tokens[knot]) knot++;
+    const fromTokens = knot === 0 ? 0 : curve.tokens[knot - 1];
+    const fromEffective = knot === 0 ? 0 : curve.effectiveTokens[knot - 1];
+    return fromEffective + ((contextTokens - fromTokens) * (curve.effectiveTokens[knot] - fromEffective)) / (curve.tokens[knot] - fromTokens);
 }
 
 function contextTokensOf(at: PredictionContext): number {
