@@ -233,7 +233,8 @@ export class Generator {
         while (this.waiting.length > 0 || this.active.length > 0) {
             let prefilling: Active[] = [];
             try {
-                await this.admitWaiting();
+                // most steps have nobody waiting: no await (and no promise hop) for them
+                if (this.waiting.length > 0) await this.admitWaiting();
                 this.dropAborted();
                 // one native batch runs one mask: requests with different masks take turns
                 const unprefilled = groupByMask(
@@ -309,6 +310,7 @@ export class Generator {
     }
 
     private dropAborted() {
+        if (!this.active.some((entry) => entry.request.signal?.aborted)) return;
         for (const entry of [...this.active]) if (entry.request.signal?.aborted) this.finish(entry, "aborted");
     }
 
