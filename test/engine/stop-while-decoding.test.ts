@@ -175,4 +175,37 @@ describe("a stop found while the next decode runs", () => {
         assert.ok(droppedSomewhere, "some stop fell before the last token of its step");
         assert.ok(drafter.observedSteps > 0, "the requests drafted");
     });
+
+    test("at Lossless, a request with no room left to draft that stops during the verify keeps its tokens and its step's start", async () => {
+        const {reference, lengths} = await textLengthsByToken();
+        assert.ok(lengths[0] > 0, "the first token has text, so a boundary can fall on it");
+        const layerCount = cache.context.layerCount;
+        const schedule = buildSchedule({layerCount});
+        const depth = Math.max(schedule.minDepth, layerCount - 1);
+        const drafter = new FixedDrafter({
+            depth,
+            mask: describeKeptLayers(layerCount, keptLayersAtDepth(schedule, depth)).skipMask,
+            length: 4,
+            predictedSpeedup: 1
+        });
+        for (const sequenceId of [0, 1]) await cache.clear(sequenceId);
+        // two tokens each: after the prompt's token neither request has room to draft, so the step after the
+        // prompt is the verify alone, and the first token's text is streamed while it runs. The request that
+        // goes on keeps that decode running, so the one that stopped comes out of it finished
+        const request = {...greedy, maxTokens: 2, drafter};
+        const [stopped, going] = await Promise.all([
+            generator.generate({...request, promptTokens: prompt, stopAt: (text) => (text.length > 0 ? text.length : undefined)}),
+            generator.generate({...request, promptTokens: [...prompt]})
+        ]);
+        assert.equal(stopped.stopReason, "boundary");
+        assert.deepEqual(stopped.tokens, reference.tokens.slice(0, 1), "nothing is emitted for a request that finished during the verify");
+        assert.equal(stopped.timings.speculation?.speculativeSteps ?? 0, 0);
+        assert.deepEqual(going.tokens, reference.tokens.slice(0, 2));
+        assert.equal(going.timings.speculation?.speculativeSteps, 1, "the second token came out of the verify");
+        // the stopped request's cache goes back to where its step began (its prompt); the other keeps the
+        // verified position of its first token
+        const lengthsAfter = [0, 1].map((sequenceId) => cache.ledger(sequenceId).length).sort((a, b) => a - b);
+        assert.deepEqual(lengthsAfter, [prompt.length, prompt.length + 1]);
+        for (const sequenceId of [0, 1]) for (const segment of cache.ledger(sequenceId).segments()) assert.ok(segment.mask.every((skip) => skip === 0));
+    });
 });
