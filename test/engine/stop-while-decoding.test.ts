@@ -41,6 +41,14 @@ describe("a stop found while the next decode runs", () => {
         return {...output, pieces};
     };
 
+    /** drafts of 4 tokens through every layer but one: drafts the full model mostly accepts */
+    const drafterOneLayerShort = (): FixedDrafter => {
+        const layerCount = cache.context.layerCount;
+        const schedule = buildSchedule({layerCount});
+        const depth = Math.max(schedule.minDepth, layerCount - 1);
+        return new FixedDrafter({depth, mask: describeKeptLayers(layerCount, keptLayersAtDepth(schedule, depth)).skipMask, length: 4, predictedSpeedup: 1});
+    };
+
     /** the text length after each of the reference run's tokens, from a run that announces per token */
     const textLengthsByToken = async (): Promise<{reference: GenerationOutput; lengths: number[]}> => {
         const lengths: number[] = [];
@@ -130,15 +138,7 @@ describe("a stop found while the next decode runs", () => {
 
     test("at Lossless, a stop anywhere in a step's tokens keeps the tokens up to it and only full-layer positions, beside a request that goes on", async () => {
         const {reference, lengths} = await textLengthsByToken();
-        const layerCount = cache.context.layerCount;
-        const schedule = buildSchedule({layerCount});
-        const depth = Math.max(schedule.minDepth, layerCount - 1);
-        const drafter = new FixedDrafter({
-            depth,
-            mask: describeKeptLayers(layerCount, keptLayersAtDepth(schedule, depth)).skipMask,
-            length: 4,
-            predictedSpeedup: 1
-        });
+        const drafter = drafterOneLayerShort();
         const request = {...greedy, drafter};
         let droppedSomewhere = false;
         // a step emits its accepted drafts and the full model's next token at once: stops on each token of the
@@ -179,15 +179,7 @@ describe("a stop found while the next decode runs", () => {
     test("at Lossless, a request with no room left to draft that stops during the verify keeps its tokens and its step's start", async () => {
         const {reference, lengths} = await textLengthsByToken();
         assert.ok(lengths[0] > 0, "the first token has text, so a boundary can fall on it");
-        const layerCount = cache.context.layerCount;
-        const schedule = buildSchedule({layerCount});
-        const depth = Math.max(schedule.minDepth, layerCount - 1);
-        const drafter = new FixedDrafter({
-            depth,
-            mask: describeKeptLayers(layerCount, keptLayersAtDepth(schedule, depth)).skipMask,
-            length: 4,
-            predictedSpeedup: 1
-        });
+        const drafter = drafterOneLayerShort();
         for (const sequenceId of [0, 1]) await cache.clear(sequenceId);
         // two tokens each: after the prompt's token neither request has room to draft, so the step after the
         // prompt is the verify alone, and the first token's text is streamed while it runs. The request that
