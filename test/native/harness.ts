@@ -52,6 +52,15 @@ export function maskOf(layerCount: number, skipped: readonly number[]): Uint8Arr
     return mask;
 }
 
+/** decodes `tokens` into sequence 0 of a raw addon context from an empty cache; returns the batch row of the last one, the only output */
+export async function decodeWithOneOutputRow(addon: AddonContext, tokens: readonly number[]): Promise<number> {
+    addon.removeTokenCellsFromSequence(0, 0, -1);
+    addon.initBatch(tokens.length);
+    const [row] = addon.addToBatch(0, 0, Uint32Array.from(tokens), Uint32Array.of(tokens.length - 1));
+    await addon.decodeBatch();
+    return row;
+}
+
 /**
  * Runs `check` on a raw addon context (node-llama-cpp's, no LayerSkipContext around it) that has decoded
  * `tokens` with the last one as its only output row, which `check` gets; the context is disposed after.
@@ -60,10 +69,7 @@ export async function withOneOutputRow(model: LlamaModel, tokens: readonly numbe
     const raw = await model.createContext({contextSize: 64, sequences: 1, threads: 1});
     try {
         const addon = addonContextOf(raw);
-        addon.initBatch(tokens.length);
-        const [row] = addon.addToBatch(0, 0, Uint32Array.from(tokens), Uint32Array.of(tokens.length - 1));
-        await addon.decodeBatch();
-        check(addon, row);
+        check(addon, await decodeWithOneOutputRow(addon, tokens));
     } finally {
         await raw.dispose();
     }

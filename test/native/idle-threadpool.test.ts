@@ -7,7 +7,7 @@ import {after, before, describe, test} from "node:test";
 import {setTimeout as delay} from "node:timers/promises";
 import type {LlamaContext, LlamaModel} from "node-llama-cpp";
 import {addonContextOf} from "../../engine/native/internals.js";
-import {maxAbsDifferenceOfRows, patchedLlama, range} from "./harness.js";
+import {decodeWithOneOutputRow, maxAbsDifferenceOfRows, patchedLlama, range} from "./harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
 
@@ -36,11 +36,7 @@ describe("a context's decode threads between decodes", () => {
     const prompt = range(24).map((i) => 3 + ((i * 37) % 500));
     const decodePrompt = async () => {
         const addon = addonContextOf(context);
-        addon.removeTokenCellsFromSequence(0, 0, -1);
-        addon.initBatch(prompt.length);
-        const [row] = addon.addToBatch(0, 0, Uint32Array.from(prompt), Uint32Array.of(prompt.length - 1));
-        await addon.decodeBatch();
-        return addon.getLogits(row);
+        return addon.getLogits(await decodeWithOneOutputRow(addon, prompt));
     };
 
     test("use no CPU once the decode is done, and wake for the next one", async () => {
