@@ -37,6 +37,9 @@ export type GenerateRequest = GeneratePrompt &
         stopAtEndOfGeneration?: boolean;
         /** called with each new piece of text as soon as it is complete */
         onText?: (piece: string) => void;
+        /** called with each generated token as soon as it is chosen, before its text is made (the speed
+         *  calibration times the engine's steps by it) */
+        onToken?: (token: number) => void;
         signal?: AbortSignal;
     };
 
@@ -50,6 +53,8 @@ export type GenerationTimings = {
     /** cached tokens evaluated again because the dial turned back towards quality */
     recomputedTokens: number;
     promptSeconds: number;
+    /** from the first generated token to the last, by the clock: every step between them, as the user waits
+     *  for it (the engine's own work between decodes, and other requests' prompts batched in, included) */
     decodeSeconds: number;
     /** from the request's arrival to its first generated token (queueing and prompt included); null when none came */
     firstTokenSeconds: number | null;
@@ -110,6 +115,9 @@ type Active = {
     /** characters of the text to keep when stopAt ended generation */
     keepCharacters?: number;
     arrived: number;
+    /** performance.now() when the first and the latest generated token came (decodeSeconds spans them) */
+    firstGeneratedAt?: number;
+    lastGeneratedAt?: number;
     timings: GenerationTimings;
     resolve: (output: GenerationOutput) => void;
     reject: (error: Error) => void;
@@ -359,7 +367,6 @@ export class Generator {
         const seconds = (performance.now() - started) / 1000;
         entries.forEach((entry, index) => {
             if (entry.finished) return;
-            entry.timings.decodeSeconds += seconds;
             entry.timings.recomputedTokens += results[index].recomputed;
             entry.timings.maxBatch = Math.max(entry.timings.maxBatch, entries.length);
             entry.pending = [];
@@ -447,7 +454,6 @@ export class Generator {
                 })
             );
             const verifySeconds = (performance.now() - started) / 1000;
-            const stepSeconds = draftSeconds + verifySeconds;
 
             for (const [index, entry] of verifying.entries()) {
                 if (entry.finished) {
@@ -469,7 +475,6 @@ export class Generator {
                 speculation.draftSeconds += draftSeconds;
                 speculation.verifySeconds += verifySeconds;
                 speculation.stepsByDepth[choice.depth] = (speculation.stepsByDepth[choice.depth] ?? 0) + 1;
-                entry.timings.decodeSeconds += stepSeconds;
                 entry.timings.maxBatch = Math.max(entry.timings.maxBatch, verifying.length);
                 drafter.observe({
                     kind: "speculative",
@@ -534,6 +539,9 @@ export class Generator {
 
         entry.generated.push(token);
         entry.timings.generatedTokens++;
+        entry.lastGeneratedAt = performance.now();
+        entry.firstGeneratedAt ??= entry.lastGeneratedAt;
+        safeCall(entry.request.onToken, token);
         entry.unstreamed.push(token);
         if (entry.generated.length >= (entry.request.maxTokens ?? 256)) {
             this.finish(entry, "maxTokens");
@@ -616,6 +624,7 @@ export class Generator {
 
         const timings = entry.timings;
         timings.totalSeconds = (performance.now() - entry.arrived) / 1000;
+        timings.decodeSeconds = ((entry.lastGeneratedAt ?? 0) - (entry.firstGeneratedAt ?? 0)) / 1000;
         timings.promptTokensPerSecond = timings.promptSeconds > 0 ? (timings.promptTokens - timings.reusedPromptTokens) / timings.promptSeconds : 0;
         // the first generated token comes from the prompt's logits; the others each cost one decode step
         timings.decodeTokensPerSecond = timings.decodeSeconds > 0 ? Math.max(0, timings.generatedTokens - 1) / timings.decodeSeconds : 0;
@@ -710,10 +719,10 @@ function groupByMask(entries: readonly Active[], maskOf: (entry: Active) => Uint
 }
 
 /** a throwing user callback must not break the loop that serves every request */
-function safeCall(callback: ((piece: string) => void) | undefined, piece: string) {
+function safeCall<T>(callback: ((value: T) => void) | undefined, value: T) {
     try {
-        callback?.(piece);
+        callback?.(value);
     } catch (error) {
-        console.error("Layer Dial: an onText callback threw", error);
+        console.error(`Layer Dial: an ${typeof value === "number" ? "onToken" : "onText"} callback threw`, error);
     }
 }

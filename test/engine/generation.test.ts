@@ -36,6 +36,44 @@ describe("generation", () => {
         assert.ok(output.timings.decodeTokensPerSecond > 0 && output.timings.promptTokens > 3);
     });
 
+    test("onToken hears each generated token as it is chosen, and the decode time runs from the first to the last", async () => {
+        const heard: {token: number; at: number}[] = [];
+        const started = performance.now();
+        const output = await generator.generate({
+            prompt: "Once upon a time",
+            maxTokens: 10,
+            onToken: (token) => heard.push({token, at: performance.now()})
+        });
+        const finished = performance.now();
+        assert.deepEqual(
+            heard.map((entry) => entry.token),
+            output.tokens
+        );
+        // the clock between the first token and the last: every step between them, nothing before or after
+        const betweenTokens = (heard.at(-1)!.at - heard[0].at) / 1000;
+        assert.ok(
+            output.timings.decodeSeconds >= betweenTokens * 0.99 && output.timings.decodeSeconds <= betweenTokens * 1.01 + 1e-4,
+            `${output.timings.decodeSeconds} s against ${betweenTokens} s between the first and the last token`
+        );
+        assert.ok(output.timings.decodeSeconds < (finished - started) / 1000);
+        assert.equal(output.timings.decodeTokensPerSecond, (output.tokens.length - 1) / output.timings.decodeSeconds);
+        // a throwing onToken is logged and generation goes on
+        const quiet = console.error;
+        console.error = () => undefined;
+        try {
+            const after = await generator.generate({
+                prompt: "Once upon a time",
+                maxTokens: 4,
+                onToken: () => {
+                    throw new Error("a listener's bug");
+                }
+            });
+            assert.deepEqual(after.tokens, output.tokens.slice(0, 4));
+        } finally {
+            console.error = quiet;
+        }
+    });
+
     test("two concurrent requests share decode batches and both complete", async () => {
         const [first, second] = await Promise.all([
             generator.generate({prompt: "Once upon a time", maxTokens: 16}),
