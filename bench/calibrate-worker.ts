@@ -8,13 +8,28 @@ import {loadPatchedLlama} from "../engine/native/loader.js";
 import {LayerSkipContext} from "../engine/native/skip-context.js";
 import {buildSchedule, estimateCostModelFromTensorBytes, type CostModel, type ModelShape} from "../engine/plan/index.js";
 import {SkipAwareCache} from "../engine/skip-aware-cache.js";
-import {calibrateSpeed, DEFAULT_LONG_CONTEXT_TOKENS, type CalibrationPoint, type SpeedCalibrationTuning} from "../engine/speed-calibration.js";
+import {
+    calibrateSpeed,
+    DEFAULT_LONG_CONTEXT_TOKENS,
+    generatorBurst,
+    type CalibrationPoint,
+    type EngineStepMeasurement,
+    type SpeedCalibrationTuning
+} from "../engine/speed-calibration.js";
+import {Generator} from "../engine/generation/generator.js";
 import {describeCompute} from "../common/engine-protocol.js";
 
 export type CalibrationRequest = SpeedCalibrationTuning & {modelPath: string; batches: number[]; threads?: number};
 
 export type BatchCalibration =
-    {costModel: CostModel; points: CalibrationPoint[]; notCachedReason?: string; elapsedSeconds?: {total: number; longContext: number}} | {error: string};
+    | {
+          costModel: CostModel;
+          points: CalibrationPoint[];
+          engineStep?: EngineStepMeasurement;
+          notCachedReason?: string;
+          elapsedSeconds?: {total: number; longContext: number};
+      }
+    | {error: string};
 
 export type CalibrationReport = {shape: ModelShape; prior: CostModel; calibrations: Record<number, BatchCalibration>; compute: string; threads: number};
 
@@ -30,6 +45,9 @@ const context = await LayerSkipContext.create(model, {
     threads
 });
 const cache = new SkipAwareCache(context);
+// the engine's own step, timed beside bare decodes (its bursts give their own mask and prefill)
+const fullMask = new Uint8Array(profile.shape.layerCount);
+const generator = new Generator({model, cache, currentMask: () => fullMask, prefill: () => "full"});
 const schedule = buildSchedule(profile.shape);
 const prior = estimateCostModelFromTensorBytes({layerBytes: profile.layerBytes, fixedBytes: profile.fixedBytes});
 const compute = describeCompute({
@@ -50,11 +68,13 @@ for (const batch of request.batches) {
             buildId: buildInfo?.id ?? binsDirectory,
             device: compute,
             threads,
-            batch
+            batch,
+            engineBurst: generatorBurst(generator, cache, batch, profile.vocabularySize)
         });
         report.calibrations[batch] = {
             costModel: result.costModel,
             points: result.points,
+            ...(result.engineStep !== undefined ? {engineStep: result.engineStep} : {}),
             ...(result.elapsedSeconds !== undefined ? {elapsedSeconds: result.elapsedSeconds} : {}),
             ...(result.notCachedReason !== undefined ? {notCachedReason: result.notCachedReason} : {})
         };

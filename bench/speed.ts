@@ -17,6 +17,7 @@ import {fileURLToPath} from "node:url";
 import {meanDecodeContextTokens, planForSpeed, predictedSpeedup, type CostModel} from "../engine/plan/index.js";
 import {meanInterval, pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
 import type {BatchCalibration, CalibrationReport, CalibrationRequest} from "./calibrate-worker.js";
+import type {EngineStepMeasurement} from "../engine/speed-calibration.js";
 import type {DecodeRequest} from "./decode-worker.js";
 import {mean, measureDecode, measureDialRounds, measureEngineOverhead} from "./run-worker.js";
 
@@ -255,6 +256,13 @@ function describeCostModel(model: CostModel): string {
     );
 }
 
+/** "; the engine's own step 0.120 ±0.030 ms of it, beside a bare 1.500 ms step" */
+function describeEngineStep(engineStep: EngineStepMeasurement | undefined): string {
+    if (engineStep === undefined) return "";
+    const ms = (seconds: number) => (seconds * 1e3).toFixed(3);
+    return `; the engine's own step ${ms(engineStep.extraSeconds.mean)} ±${ms(engineStep.extraSeconds.halfWidth)} ms of the fixed cost, beside a bare ${ms(engineStep.bareStepSeconds)} ms step at the fewest layers`;
+}
+
 function describeElapsed(elapsed: {total: number; longContext: number} | undefined): string {
     return elapsed !== undefined ? `; calibrating took ${elapsed.total.toFixed(1)} s, ${elapsed.longContext.toFixed(1)} s of it at the long context` : "";
 }
@@ -271,7 +279,11 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
             `${result.loadAverage.after.toFixed(1)} on ${result.loadAverage.cores} cores`,
         ...Object.entries(result.calibrationErrors).map(([batch, error]) => `batch ${batch}: no prediction, the calibration was refused: ${error}`),
         ...Object.entries(result.calibrations).flatMap(([batch, calibration]) =>
-            "error" in calibration ? [] : [`batch ${batch}: ${describeCostModel(calibration.costModel)}${describeElapsed(calibration.elapsedSeconds)}`]
+            "error" in calibration
+                ? []
+                : [
+                      `batch ${batch}: ${describeCostModel(calibration.costModel)}${describeEngineStep(calibration.engineStep)}${describeElapsed(calibration.elapsedSeconds)}`
+                  ]
         ),
         "target  batch  context  kept  predicted  tok/s            achieved         achieved/predicted",
         ...result.rows.map(

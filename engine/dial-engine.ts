@@ -48,7 +48,7 @@ import {
     type SpeedSetting
 } from "../common/engine-protocol.js";
 import {SkipAwareCache} from "./skip-aware-cache.js";
-import {calibrateSpeed, type SpeedCalibrationTuning} from "./speed-calibration.js";
+import {calibrateSpeed, generatorBurst, type SpeedCalibrationTuning} from "./speed-calibration.js";
 import {achievedSpeedupOf, missingBaselineReason, type FullSpeedBaseline} from "./achieved-speedup.js";
 import {CalibrationDriftMonitor, driftReason} from "./calibration-drift.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
@@ -188,6 +188,16 @@ export class DialEngine {
                 calibratedOrder
             };
 
+            // the generator asks the engine for its current mask and prefill policy once it runs, after both exist (the
+            // speed calibration's bursts give their own mask and prefill)
+            const generator = new Generator({
+                model,
+                cache,
+                currentMask: () => engine.plan.skipMask,
+                currentDrafter: () => (engine.plan.lossless === true ? engine.drafter : undefined),
+                prefill: () => engine.prefillPolicy
+            });
+
             let costModel = prior;
             let speedCalibrationFile: string | undefined;
             let speedCalibrationError: string | undefined;
@@ -205,7 +215,8 @@ export class DialEngine {
                         buildId: options.buildId ?? "unknown",
                         device: describeCompute(compute),
                         threads,
-                        batch: 1
+                        batch: 1,
+                        engineBurst: generatorBurst(generator, cache, 1, profile.vocabularySize)
                     });
                     costModel = calibration.costModel;
                     speedCalibrationFile = calibration.file;
@@ -219,14 +230,6 @@ export class DialEngine {
                 }
             }
 
-            // the generator asks the engine for its current mask and prefill policy once it runs, after both exist
-            const generator = new Generator({
-                model,
-                cache,
-                currentMask: () => engine.plan.skipMask,
-                currentDrafter: () => (engine.plan.lossless === true ? engine.drafter : undefined),
-                prefill: () => engine.prefillPolicy
-            });
             const engine: DialEngine = new DialEngine(
                 model,
                 info,

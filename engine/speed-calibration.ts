@@ -16,10 +16,12 @@ import {
     MIN_CONTEXT_SPREAD_TOKENS,
     reachableDepths,
     validateCostModel,
+    withEngineStepSeconds,
     type CostModel,
     type DecodeTiming,
     type SkipSchedule
 } from "./plan/index.js";
+import type {Generator} from "./generation/generator.js";
 import type {LayerSkipContext} from "./native/skip-context.js";
 import type {SkipAwareCache} from "./skip-aware-cache.js";
 import {meanInterval, withoutOutliers, type MeanInterval} from "./timing-statistics.js";
@@ -57,6 +59,26 @@ export type SpeedCalibrationTuning = {
     cacheDirectory?: string;
 };
 
+/**
+ * Decodes `steps` tokens after a short prompt through the engine's own generation path, with the calibration's
+ * batch of requests side by side under `mask`, and leaves every sequence empty: the mean seconds from one
+ * token to the next, far outliers dropped as from a bare point's steps (generatorBurst makes one from the
+ * engine's generator).
+ */
+export type EngineStepBurst = (mask: Uint8Array, steps: number) => Promise<number>;
+
+/** what the engine's generation step costs beyond a bare decode (measureEngineStep) */
+export type EngineStepMeasurement = {
+    /** seconds per step beyond a bare decode's, with its 95% interval over the pairs of bursts */
+    extraSeconds: MeanInterval;
+    /** the bare decode step it was measured beside (the fewest layers, a short context) */
+    bareStepSeconds: number;
+    /** how far that interval can move the speedup predicted at the fewest layers, as a share of it */
+    predictionShift: number;
+    /** whether that shift is within the calibration's target */
+    tight: boolean;
+};
+
 export type SpeedCalibrationOptions = SpeedCalibrationKey &
     SpeedCalibrationTuning & {
         cache: SkipAwareCache;
@@ -64,6 +86,9 @@ export type SpeedCalibrationOptions = SpeedCalibrationKey &
         prior: CostModel;
         /** the model's vocabulary size: the token ids decoded stay below it */
         vocabularySize: number;
+        /** the engine's own step, timed beside bare decodes so that what it adds is in the fixed cost. Without
+         *  one the calibration times bare decodes only (tests of the timing itself) */
+        engineBurst?: EngineStepBurst;
     };
 
 export type CalibrationPoint = {
@@ -82,6 +107,8 @@ export type SpeedCalibrationResult = {
     file: string;
     /** the timed depths (empty when read from the cache) */
     points: CalibrationPoint[];
+    /** what the engine's own step adds to a bare decode (measured now, with an engineBurst) */
+    engineStep?: EngineStepMeasurement;
     /** why a calibration measured now was not written to the cache (it was made under load, or fits badly) */
     notCachedReason?: string;
     /** how long measuring took (absent when read from the cache): in all, and the long-context points'
@@ -113,12 +140,18 @@ const CURVE_SHARES = [0.25, 0.5, 0.75];
  *  and on a busy machine the tiny steps of a small model used up the whole budget at each point (stories260K
  *  under the e2e run: 10 s to load, 1.9 s on a quiet machine) */
 const CURVE_POINT_TIME_SHARE = 0.25;
+/** steps each mask is timed for in its turn (ScratchSequences.timeInTurns): a turn of the 28-layer n_embd
+ *  640 model's shallowest depth lasts ~15 ms, so a stretch of a slow machine spans several masks' turns */
+const STEPS_PER_TURN = 8;
+/** steps in each burst of measureEngineStep, and the fewest pairs of bursts it judges */
+const ENGINE_BURST_STEPS = 32;
+const MIN_ENGINE_BURSTS = 4;
 
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        // 9: full depth is timed on the way to a longer long context (2,048 tokens), for the context curve
-        version: 9,
+        // 10: the depths take turns, and the engine's own step is in the fixed cost
+        version: 10,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -138,6 +171,8 @@ export function readCachedSpeedCalibration(file: string, layerCount: number): Co
         return undefined;
     }
 }
+
+export type StepTiming = {stepSeconds: MeanInterval; rejectedOutliers: number};
 
 export type StepTimingOptions = {
     /** at least this many measured steps */
@@ -214,42 +249,58 @@ export class ScratchSequences {
     }
 
     /**
-     * Seconds per decode step of every sequence at once under `mask`, at the context they hold: the mean,
+     * Seconds per decode step of every sequence at once under each mask, at the context they hold: the mean,
      * with its 95% interval, of steps timed until that interval is within the target or the time is up.
-     * The mean, not the median: on a 2-core machine some steps take 10-20 ms longer (thread wake-ups),
-     * more often in short graphs, and tokens/s over a whole answer pays for every one of them. Only far
-     * outliers (a step another process took the CPU from) are dropped, and counted.
+     * The masks take turns of STEPS_PER_TURN steps, so a slow stretch of the machine (another program, a
+     * frequency change) lands on every depth rather than on one whole depth: a fit to points timed one after
+     * another missed single depths by up to ±15% on 2 cores, with no sign either way. The mean, not the median:
+     * on a 2-core machine some steps take 10-20 ms longer (thread wake-ups), more often in short graphs, and
+     * tokens/s over a whole answer pays for every one of them. Only far outliers (a step another process
+     * took the CPU from) are dropped, and counted.
      */
-    async timeSteps(mask: Uint8Array, options: StepTimingOptions): Promise<{stepSeconds: MeanInterval; rejectedOutliers: number}> {
-        await this.context.setLayerSkip(mask);
+    async timeInTurns(masks: readonly Uint8Array[], options: StepTimingOptions): Promise<StepTiming[]> {
         const position = this.cachedTokens;
-        const samples: number[] = [];
-        let measured = 0;
-        // caches and the threadpool settle, and the graph for this mask is built
-        let warmUp = 2;
-        for (let step = 0; ; step++) {
-            const started = process.hrtime.bigint();
-            // read back as a generation step does: the most likely token (or a sampler's few candidates), found
-            // natively. A copy of the whole row (the "logits" readout: 10-110 us alone at a 32000-token
-            // vocabulary, and 128 KB of garbage a step) is a fixed cost generation no longer pays, and it
-            // weighs most at the shallow depths
-            await this.context.decodeReadouts(
-                this.sequenceIds.map((sequenceId) => ({sequenceId, firstPosition: position, tokens: [this.token(19 + step)], readout: "greedyToken"}))
-            );
-            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-            for (const sequenceId of this.sequenceIds) await this.context.removeTokens(sequenceId, position);
-            if (warmUp > 0) {
-                warmUp--;
-                continue;
+        const timings = masks.map(() => ({samples: [] as number[], measured: 0, done: false}));
+        let step = 0;
+        let lastMask = -1;
+        while (timings.some((timing) => !timing.done)) {
+            for (const [index, timing] of timings.entries()) {
+                if (timing.done) continue;
+                // the first steps settle caches and the threadpool; after a switch, the first builds this mask's graph
+                const untimed = lastMask === -1 ? 2 : lastMask !== index ? 1 : 0;
+                if (lastMask !== index) await this.context.setLayerSkip(masks[index]);
+                lastMask = index;
+                for (let turnStep = -untimed; turnStep < STEPS_PER_TURN; turnStep++) {
+                    const seconds = await this.timeOneStep(position, step++);
+                    if (turnStep < 0) continue;
+                    timing.samples.push(seconds);
+                    timing.measured += seconds;
+                }
+                timing.done =
+                    timing.samples.length >= options.minimumSteps &&
+                    (timing.measured >= options.maxSeconds ||
+                        meanInterval(withoutOutliers(timing.samples).kept).relativeHalfWidth <= options.targetRelativeHalfWidth);
             }
-            samples.push(seconds);
-            measured += seconds;
-            if (samples.length < options.minimumSteps || samples.length % 4 !== 0) continue;
-            if (measured >= options.maxSeconds) break;
-            if (meanInterval(withoutOutliers(samples).kept).relativeHalfWidth <= options.targetRelativeHalfWidth) break;
         }
-        const {kept, rejected} = withoutOutliers(samples);
-        return {stepSeconds: meanInterval(kept), rejectedOutliers: rejected};
+        return timings.map(({samples}) => {
+            const {kept, rejected} = withoutOutliers(samples);
+            return {stepSeconds: meanInterval(kept), rejectedOutliers: rejected};
+        });
+    }
+
+    /** one decode step of every sequence at the given position, removed again after it; its seconds */
+    private async timeOneStep(position: number, step: number): Promise<number> {
+        const started = process.hrtime.bigint();
+        // read back as a generation step does: the most likely token (or a sampler's few candidates), found
+        // natively. A copy of the whole row (the "logits" readout: 10-110 us alone at a 32000-token
+        // vocabulary, and 128 KB of garbage a step) is a fixed cost generation no longer pays, and it
+        // weighs most at the shallow depths
+        await this.context.decodeReadouts(
+            this.sequenceIds.map((sequenceId) => ({sequenceId, firstPosition: position, tokens: [this.token(19 + step)], readout: "greedyToken"}))
+        );
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        for (const sequenceId of this.sequenceIds) await this.context.removeTokens(sequenceId, position);
+        return seconds;
     }
 
     /** removes every position written and restores the native mask (also after a failure) */
@@ -304,10 +355,11 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
                   (tokens) => tokens - SHORT_CONTEXT_TOKENS >= MIN_CONTEXT_SPREAD_TOKENS && longContext - tokens >= MIN_CONTEXT_SPREAD_TOKENS
               );
     const fullDepth = Math.max(...depths);
-    const plan: {depth: number; contextTokens: number; kind: "short" | "curve" | "long"}[] = [
-        ...depths.map((depth) => ({depth, contextTokens: SHORT_CONTEXT_TOKENS, kind: "short" as const})),
-        ...curveContexts.map((contextTokens) => ({depth: fullDepth, contextTokens, kind: "curve" as const})),
-        ...(longContext !== undefined ? [fullDepth, Math.min(...depths)].map((depth) => ({depth, contextTokens: longContext, kind: "long" as const})) : [])
+    // each group's depths take turns at one context
+    const groups: {depths: number[]; contextTokens: number; kind: "short" | "curve" | "long"}[] = [
+        {depths, contextTokens: SHORT_CONTEXT_TOKENS, kind: "short"},
+        ...curveContexts.map((contextTokens) => ({depths: [fullDepth], contextTokens, kind: "curve" as const})),
+        ...(longContext !== undefined ? [{depths: [fullDepth, Math.min(...depths)], contextTokens: longContext, kind: "long" as const}] : [])
     ];
     const started = process.hrtime.bigint();
     let longStarted: bigint | undefined;
@@ -315,19 +367,25 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     let longContextFailure: string | undefined;
     const sequences = await ScratchSequences.open(options.cache, options.schedule, options.batch, options.vocabularySize);
     try {
-        for (const {depth, contextTokens, kind} of plan) {
+        for (const {depths: groupDepths, contextTokens, kind} of groups) {
             if (kind !== "short") longStarted ??= process.hrtime.bigint();
             await sequences.fillTo(contextTokens);
-            const keptLayers = keptLayersAtDepth(options.schedule, depth);
-            const mask = new Uint8Array(layerCount).fill(1);
-            for (const layer of keptLayers) mask[layer] = 0;
-            const {stepSeconds, rejectedOutliers} = await sequences.timeSteps(mask, {
-                minimumSteps: options.steps ?? 16,
-                targetRelativeHalfWidth: target,
-                maxSeconds: kind === "curve" ? maxSeconds * CURVE_POINT_TIME_SHARE : maxSeconds
-            });
-            const total = stepSeconds.samples + rejectedOutliers;
-            if (stepSeconds.relativeHalfWidth > target) {
+            const keptLayers = groupDepths.map((depth) => keptLayersAtDepth(options.schedule, depth));
+            const timed = await sequences.timeInTurns(
+                keptLayers.map((kept) => maskKeeping(layerCount, kept)),
+                {
+                    minimumSteps: options.steps ?? 16,
+                    targetRelativeHalfWidth: target,
+                    maxSeconds: kind === "curve" ? maxSeconds * CURVE_POINT_TIME_SHARE : maxSeconds
+                }
+            );
+            for (const [index, {stepSeconds, rejectedOutliers}] of timed.entries()) {
+                const depth = groupDepths[index];
+                const total = stepSeconds.samples + rejectedOutliers;
+                if (stepSeconds.relativeHalfWidth <= target) {
+                    points.push({depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers});
+                    continue;
+                }
                 const spread = `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps`;
                 // a knot of the context curve left out: the line (and the other knots) still stand
                 if (kind === "curve") continue;
@@ -341,22 +399,36 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
                     `${spread}, where ±${percent(target)} is needed; other programs are probably using the CPU. Close them and reload the model to calibrate again`
                 );
             }
-            points.push({depth, keptLayers, contextTokens, stepSeconds, rejectedOutliers});
         }
     } finally {
         await sequences.close();
     }
+    const longFinished = process.hrtime.bigint();
+    // full depth at the short context: what the engine's step is set against when judging its interval
+    const fullStepSeconds = points.find((point) => point.depth === fullDepth && point.contextTokens === SHORT_CONTEXT_TOKENS)?.stepSeconds.mean;
+    const engineStep =
+        options.engineBurst !== undefined && fullStepSeconds !== undefined
+            ? await measureEngineStep(options, options.engineBurst, maskKeeping(layerCount, keptLayersAtDepth(options.schedule, Math.min(...depths))), {
+                  target,
+                  maxSeconds,
+                  fullStepSeconds
+              })
+            : undefined;
     const finished = process.hrtime.bigint();
     const elapsedSeconds = {
         total: Number(finished - started) / 1e9,
-        longContext: longStarted !== undefined ? Number(finished - longStarted) / 1e9 : 0
+        longContext: longStarted !== undefined ? Number(longFinished - longStarted) / 1e9 : 0
     };
     const timings: DecodeTiming[] = points.map((point) => ({
         keptLayers: point.keptLayers,
         secondsPerToken: point.stepSeconds.mean,
         contextTokens: point.contextTokens
     }));
-    const costModel = calibrateCostModel(options.prior, timings);
+    // the engine's own work per step, which bare decodes leave out, is a cost every depth pays alike; one
+    // too spread to carry a prediction is left out (as the attention term is when its points are), and the
+    // calibration is then not cached
+    const fitted = calibrateCostModel(options.prior, timings);
+    const costModel = engineStep === undefined ? fitted : withEngineStepSeconds(fitted, engineStep.tight ? Math.max(0, engineStep.extraSeconds.mean) : 0);
 
     // load from others, over the calibration: the 1-minute average lags, so the higher of before and after
     const otherLoad = Math.max(loadBefore, loadAverage()) - options.threads;
@@ -367,9 +439,14 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         longContext === undefined
             ? `the attention's cost per cached token was not measured (${options.longContextTokens === 0 ? "turned off" : `a context of ${options.cache.context.contextSize} tokens leaves no room for it`})`
             : undefined;
+    const engineStepSpread =
+        engineStep !== undefined && !engineStep.tight
+            ? `the engine's own cost per step stayed too spread to measure: ${describeMilliseconds(engineStep.extraSeconds)} over ${engineStep.extraSeconds.samples} bursts, which moves the speedup predicted at the fewest layers by ±${percent(engineStep.predictionShift)}, where ±${percent(target)} is needed, so it is left out of the predictions`
+            : undefined;
     const notCachedReason =
         noLongContext ??
         longContextFailure ??
+        engineStepSpread ??
         (interrupted !== undefined
             ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers and ${interrupted.contextTokens} cached tokens took far longer than the rest (another program took the CPU)`
             : otherLoad > cores / 2
@@ -378,5 +455,100 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
                 ? `the timings fit the cost model only within ${percent(relativeResidual)} (root mean square, each of its own time)`
                 : undefined);
     if (notCachedReason === undefined) writeFileAtomically(file, JSON.stringify(costModel, null, 2));
-    return {costModel, cached: false, file, points, elapsedSeconds, ...(notCachedReason !== undefined ? {notCachedReason} : {})};
+    return {
+        costModel,
+        cached: false,
+        file,
+        points,
+        elapsedSeconds,
+        ...(engineStep !== undefined ? {engineStep} : {}),
+        ...(notCachedReason !== undefined ? {notCachedReason} : {})
+    };
+}
+
+/**
+ * The engine's own step as an EngineStepBurst: `batch` greedy requests through `generator`, end of
+ * generation ignored, each after a prompt as short as the calibration's short points' context. Every
+ * sequence is cleared after it: it runs while the model loads, when nothing else holds one.
+ */
+export function generatorBurst(generator: Generator, cache: SkipAwareCache, batch: number, vocabularySize: number): EngineStepBurst {
+    return async (mask, steps) => {
+        // when each of the first request's tokens came: every request decodes in each shared step, so the
+        // time between two of its tokens is one step
+        const tokenTimes: number[] = [];
+        await Promise.all(
+            Array.from({length: batch}, (_, sequence) =>
+                generator.generate({
+                    promptTokens: Array.from({length: SHORT_CONTEXT_TOKENS}, (_, position) => 1 + ((position + 10 * sequence) % (vocabularySize - 1))),
+                    // the first token comes from the prompt, the second from a step that builds the decode
+                    // graph again (once per answer): neither is timed
+                    maxTokens: steps + 2,
+                    temperature: 0,
+                    stopAtEndOfGeneration: false,
+                    skipMask: mask,
+                    prefill: "full",
+                    ...(sequence === 0 ? {onToken: () => void tokenTimes.push(performance.now())} : {})
+                })
+            )
+        );
+        for (let sequenceId = 0; sequenceId < cache.context.sequenceCount; sequenceId++) await cache.clear(sequenceId);
+        const stepSeconds = tokenTimes.slice(2).map((time, index) => (time - tokenTimes[index + 1]) / 1000);
+        // as a bare step is timed: only far outliers (another program took the CPU) are dropped
+        return meanInterval(withoutOutliers(stepSeconds).kept).mean;
+    };
+}
+
+/** a mask that runs `keptLayers` and skips the rest */
+function maskKeeping(layerCount: number, keptLayers: readonly number[]): Uint8Array {
+    const mask = new Uint8Array(layerCount).fill(1);
+    for (const layer of keptLayers) mask[layer] = 0;
+    return mask;
+}
+
+function describeMilliseconds(interval: MeanInterval): string {
+    return `${(interval.mean * 1e3).toFixed(3)} ±${(interval.halfWidth * 1e3).toFixed(3)} ms`;
+}
+
+/**
+ * What the engine's generation step costs beyond a bare decode, at the fewest layers the dial reaches (where
+ * it weighs most): bursts of bare decode steps and bursts through the engine's own path take turns, each
+ * pair gives the difference of their mean step times, and pairs are added until the 95% interval of that
+ * difference is within the target share of a bare step, or the time is up. Bare decodes were all the
+ * calibration timed, so it promised the most where a step is shortest: at two threads on the 28-layer n_embd
+ * 640 model the engine reached 0.92-0.96 of a raw loop at 7 layers and 0.95-1.00 at full depth, and
+ * the dial over-promised by up to 11% there.
+ */
+async function measureEngineStep(
+    options: SpeedCalibrationOptions,
+    burst: EngineStepBurst,
+    mask: Uint8Array,
+    limits: {target: number; maxSeconds: number; fullStepSeconds: number}
+): Promise<EngineStepMeasurement> {
+    const extras: number[] = [];
+    let bareTotal = 0;
+    const started = process.hrtime.bigint();
+    for (;;) {
+        const sequences = await ScratchSequences.open(options.cache, options.schedule, options.batch, options.vocabularySize);
+        let bare: StepTiming;
+        try {
+            await sequences.fillTo(SHORT_CONTEXT_TOKENS);
+            [bare] = await sequences.timeInTurns([mask], {minimumSteps: ENGINE_BURST_STEPS, targetRelativeHalfWidth: Infinity, maxSeconds: Infinity});
+        } finally {
+            await sequences.close();
+        }
+        const engine = await burst(mask, ENGINE_BURST_STEPS);
+        extras.push(engine - bare.stepSeconds.mean);
+        bareTotal += bare.stepSeconds.mean;
+        // a burst that another program slowed by a whole step or more says nothing of the engine (a bare
+        // step that slow is dropped as well)
+        const extraSeconds = meanInterval(withoutOutliers(extras).kept);
+        const bareStepSeconds = bareTotal / extras.length;
+        // how far the interval can move the speedup predicted at the fewest layers, full/fewest: by about
+        // halfWidth · (1/fewest − 1/full) of it, held to the target like each point's own interval
+        const extra = Math.max(0, extraSeconds.mean);
+        const shift = extraSeconds.halfWidth * (1 / (bareStepSeconds + extra) - 1 / (limits.fullStepSeconds + extra));
+        const tight = shift <= limits.target;
+        const spent = Number(process.hrtime.bigint() - started) / 1e9;
+        if (extras.length >= MIN_ENGINE_BURSTS && (tight || spent >= limits.maxSeconds)) return {extraSeconds, bareStepSeconds, predictionShift: shift, tight};
+    }
 }

@@ -127,6 +127,19 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
 }
 
 /**
+ * `model` with `seconds` of the engine's own work per decode step added to its fixed cost, which bare decode
+ * timings leave out, and said in its calibration: it weighs the same at every depth, so most where a step is
+ * shortest.
+ */
+export function withEngineStepSeconds(model: CostModel, seconds: number): CostModel {
+    if (!(Number.isFinite(seconds) && seconds >= 0))
+        throw new UnusableCalibrationError(`The engine's own cost per step is ${seconds} s; measure a finite time ≥ 0`);
+    if (model.calibration === undefined)
+        throw new UnusableCalibrationError("Only a calibrated cost model has an engine step measured beside its timings; calibrate first");
+    return validateCostModel({...model, fixedSeconds: model.fixedSeconds + seconds, calibration: {...model.calibration, engineStepSeconds: seconds}});
+}
+
+/**
  * The context curve from timings between the shortest and the longest context, given the fitted line
  * (fixed, per layer, per attention token): at each such context, the context at which the line costs what
  * was measured (the mean over its timings), kept rising and within the line's end, with the longest

@@ -33,6 +33,9 @@ export interface CostModel {
         readonly rmsRelativeResidual?: number;
         /** the longest context a timing was taken at (predictions beyond it extrapolate the attention term) */
         readonly maxContextTokens?: number;
+        /** what the engine's own generation step adds to a bare decode, measured beside it; part of
+         *  fixedSeconds (absent: not measured, as in calibrations before it was) */
+        readonly engineStepSeconds?: number;
     };
 }
 

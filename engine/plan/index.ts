@@ -33,7 +33,7 @@ export {
     type TensorBytesEstimate
 } from "./cost-model.js";
 export {layerAndFixedBytes, type TensorSize, type LayerAndFixedBytes, type TensorBytesOptions} from "./tensor-bytes.js";
-export {calibrateCostModel, MIN_CONTEXT_SPREAD_TOKENS, type DecodeTiming} from "./calibration.js";
+export {calibrateCostModel, MIN_CONTEXT_SPREAD_TOKENS, withEngineStepSeconds, type DecodeTiming} from "./calibration.js";
 export {planForSpeedup, planForDepth, dialStops, describeKeptLayers, type PlannerInput, type SkipPlan, type DialStop} from "./plan.js";
 export {
     expectedTokensPerStep,

@@ -24,7 +24,8 @@ import {
     type SkipSchedule
 } from "../../engine/plan/index.js";
 import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
-import {calibrateSpeed, SHORT_CONTEXT_TOKENS, speedCalibrationFile, type SpeedCalibrationOptions} from "../../engine/speed-calibration.js";
+import {calibrateSpeed, generatorBurst, SHORT_CONTEXT_TOKENS, speedCalibrationFile, type SpeedCalibrationOptions} from "../../engine/speed-calibration.js";
+import {Generator} from "../../engine/generation/generator.js";
 import {DialEngine, planInfo} from "../../engine/dial-engine.js";
 import {maxAbsDifferenceOfRows, patchedLlama} from "../native/harness.js";
 
@@ -120,8 +121,16 @@ describe("the speed calibration at a long context", () => {
         const before = await evaluateBoth();
         // the sequences hold something when the calibration starts, and the native mask is not the full one
         assert.equal(cache.ledger(0).length, tokens.length);
-        // succeeded or refused (a busy machine), it cleans up the same way
-        await calibrateSpeed({...options, batch: 2, cacheDirectory: path.join(cacheRoot, "ledger")}).catch(() => undefined);
+        // succeeded or refused (a busy machine), it cleans up the same way, and so do the engine's own bursts
+        // beside it (through the KV ledger, unlike the bare steps)
+        const generator = new Generator({model, cache, currentMask: () => full, prefill: () => "full"});
+        const engineBurst = generatorBurst(generator, cache, 2, profile.vocabularySize);
+        const result = await calibrateSpeed({...options, batch: 2, engineBurst, cacheDirectory: path.join(cacheRoot, "ledger")}).catch(() => undefined);
+        if (result !== undefined) {
+            const engineStep = result.engineStep;
+            assert.ok(engineStep !== undefined && engineStep.extraSeconds.samples >= 4 && Number.isFinite(engineStep.extraSeconds.mean));
+            assert.equal(result.costModel.calibration?.engineStepSeconds, engineStep.tight ? Math.max(0, engineStep.extraSeconds.mean) : 0);
+        }
         assert.equal(cache.ledger(0).length, 0);
         assert.equal(cache.ledger(1).length, 0);
         assert.deepEqual([...context.getLayerSkip()], [...shallow], "the native mask is the one the cache last set");

@@ -139,3 +139,75 @@ describe("the speed calibration's long context", () => {
         assert.equal(stand.cells.get(0), 0);
     });
 });
+
+describe("the speed calibration's turns and the engine's own step", () => {
+    test("times the short depths in turns of eight steps, each after one untimed step that builds its graph", async () => {
+        const stand = standInContext(layerCount, (layers) => 0.2 + layers * 0.1);
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        // sixteen steps at least: two turns of each depth
+        await calibrateSpeed({...base, cache, steps: 16, longContextTokens: 0, cacheDirectory: path.join(scratch, "turns")});
+        const shortSteps = stand.decoded.filter((entry) => entry.tokens === 1 && entry.firstPosition === SHORT_CONTEXT_TOKENS);
+        // runs of steps under one mask, in the order they were decoded
+        const runs: {mask: string; steps: number}[] = [];
+        for (const {mask} of shortSteps) {
+            if (runs.at(-1)?.mask === mask) runs.at(-1)!.steps++;
+            else runs.push({mask, steps: 1});
+        }
+        const depths = new Set(shortSteps.map((entry) => entry.mask)).size;
+        assert.ok(depths >= 3, `${depths} depths`);
+        // every depth has its first turn (two untimed steps, then one more after each switch) before any has a second
+        assert.equal(new Set(runs.slice(0, depths).map((run) => run.mask)).size, depths);
+        assert.deepEqual(
+            runs.slice(0, depths).map((run) => run.steps),
+            [10, ...Array.from({length: depths - 1}, () => 9)]
+        );
+        // then the second turns (a depth left alone goes on without the untimed step)
+        assert.ok(runs.length >= 2 * depths, `${runs.length} turns`);
+        assert.ok(
+            runs.slice(depths).every((run) => (run.steps - 1) % 8 === 0),
+            runs.map((run) => run.steps).join(",")
+        );
+    });
+
+    test("puts what the engine's step adds to a bare decode in the fixed cost", async () => {
+        // bare steps of 0.2 ms fixed and 0.1 ms per layer; the engine's take 0.3 ms more
+        const bareMilliseconds = (layers: number) => 0.2 + layers * 0.1;
+        const stand = standInContext(layerCount, bareMilliseconds);
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        const bursts: {layers: number; steps: number}[] = [];
+        const engineBurst = async (mask: Uint8Array, steps: number) => {
+            const layers = mask.filter((skip) => skip === 0).length;
+            bursts.push({layers, steps});
+            for (let step = 0; step < steps; step++) spin(bareMilliseconds(layers) + 0.3);
+            return (steps * (bareMilliseconds(layers) + 0.3)) / 1000 / steps;
+        };
+        const cacheDirectory = path.join(scratch, "engine-step");
+        const result = await calibrateSpeed({...base, cache, longContextTokens: 0, engineBurst, cacheDirectory});
+        // beside the fewest layers, where a fixed cost weighs most
+        assert.ok(bursts.length >= 4 && bursts.every((burst) => burst.layers === schedule.minDepth && burst.steps >= 16));
+        const measured = result.engineStep?.extraSeconds.mean ?? NaN;
+        assert.ok(Math.abs(measured - 0.3e-3) < 0.1e-3, `the engine's step measured ${measured * 1e3} ms beyond a bare one`);
+        assert.equal(result.costModel.calibration?.engineStepSeconds, measured);
+        // the fit of the bare steps put ~0.2 ms in the fixed cost; the engine's step adds its 0.3
+        assert.ok(Math.abs(result.costModel.fixedSeconds - 0.5e-3) < 0.15e-3, `fixed ${result.costModel.fixedSeconds * 1e3} ms`);
+        assert.equal(stand.cells.get(0), 0, "the bare bursts' positions are gone");
+    });
+
+    test("too spread to carry a prediction, the engine's step leaves the calibration uncached", async () => {
+        const stand = standInContext(layerCount, (layers) => 0.2 + layers * 0.1);
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        let burst = 0;
+        // 0.1 and 1.3 ms more than a bare step in turn: a mean of 0.7 ms that four bursts cannot pin to 30%
+        const engineBurst = async (mask: Uint8Array) => (0.2 + mask.filter((skip) => skip === 0).length * 0.1 + (burst++ % 2 === 0 ? 0.1 : 1.3)) / 1000;
+        const cacheDirectory = path.join(scratch, "engine-spread");
+        const result = await calibrateSpeed({...base, cache, engineBurst, maxSecondsPerDepth: 0.05, cacheDirectory});
+        assert.equal(result.engineStep?.tight, false);
+        // left out of the predictions, as a too-spread long context leaves the attention term at 0
+        assert.equal(result.costModel.calibration?.engineStepSeconds, 0);
+        assert.match(
+            result.notCachedReason ?? "",
+            /^the engine's own cost per step stayed too spread to measure: 0\.[67]\d\d ±[\d.]+ ms over \d+ bursts, .* so it is left out of the predictions$/
+        );
+        assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
+    });
+});
