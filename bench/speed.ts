@@ -256,11 +256,14 @@ function describeCostModel(model: CostModel): string {
     );
 }
 
-/** "; the engine's own step 0.120 ±0.030 ms of it, beside a bare 1.500 ms step" */
+/** "; the engine's own step 0.120 ±0.030 ms beside a bare 1.500 ms step at the fewest layers, in the fixed cost" */
 function describeEngineStep(engineStep: EngineStepMeasurement | undefined): string {
     if (engineStep === undefined) return "";
     const ms = (seconds: number) => (seconds * 1e3).toFixed(3);
-    return `; the engine's own step ${ms(engineStep.extraSeconds.mean)} ±${ms(engineStep.extraSeconds.halfWidth)} ms of the fixed cost, beside a bare ${ms(engineStep.bareStepSeconds)} ms step at the fewest layers`;
+    const measured = `${ms(engineStep.extraSeconds.mean)} ±${ms(engineStep.extraSeconds.halfWidth)} ms beside a bare ${ms(engineStep.bareStepSeconds)} ms step at the fewest layers`;
+    return engineStep.tight
+        ? `; the engine's own step ${measured}, in the fixed cost`
+        : `; the engine's own step ${measured}, left out: too spread (±${(engineStep.predictionShift * 100).toFixed(1)}% on the fewest layers' prediction)`;
 }
 
 function describeElapsed(elapsed: {total: number; longContext: number} | undefined): string {

@@ -513,10 +513,10 @@ function describeMilliseconds(interval: MeanInterval): string {
  * What the engine's generation step costs beyond a bare decode, at the fewest layers the dial reaches (where
  * it weighs most): bursts of bare decode steps and bursts through the engine's own path take turns, each
  * pair gives the difference of their mean step times, and pairs are added until the 95% interval of that
- * difference is within the target share of a bare step, or the time is up. Bare decodes were all the
- * calibration timed, so it promised the most where a step is shortest: at two threads on the 28-layer n_embd
- * 640 model the engine reached 0.92-0.96 of a raw loop at 7 layers and 0.95-1.00 at full depth, and
- * the dial over-promised by up to 11% there.
+ * difference moves the speedup predicted there by no more than the target, or the time is up. Bare decodes
+ * were all the calibration timed, so it promised the most where a step is shortest: at two threads on the
+ * 28-layer n_embd 640 model the engine reached 0.92-0.96 of a raw loop at 7 layers and 0.95-1.00 at full
+ * depth, and the dial over-promised by up to 11% there.
  */
 async function measureEngineStep(
     options: SpeedCalibrationOptions,
@@ -539,8 +539,8 @@ async function measureEngineStep(
         const engine = await burst(mask, ENGINE_BURST_STEPS);
         extras.push(engine - bare.stepSeconds.mean);
         bareTotal += bare.stepSeconds.mean;
-        // a burst that another program slowed by a whole step or more says nothing of the engine (a bare
-        // step that slow is dropped as well)
+        // a pair far off the others (a slow stretch of the machine that fell on one burst of the two) says
+        // nothing of the engine, as a far outlier among a point's steps says nothing of the model
         const extraSeconds = meanInterval(withoutOutliers(extras).kept);
         const bareStepSeconds = bareTotal / extras.length;
         // how far the interval can move the speedup predicted at the fewest layers, full/fewest: by about
