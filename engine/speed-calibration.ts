@@ -143,8 +143,11 @@ const CURVE_POINT_TIME_SHARE = 0.25;
 /** steps each mask is timed for in its turn (ScratchSequences.timeInTurns): a turn of the 28-layer n_embd
  *  640 model's shallowest depth lasts ~15 ms, so a stretch of a slow machine spans several masks' turns */
 const STEPS_PER_TURN = 8;
-/** steps in each burst of measureEngineStep, and the fewest pairs of bursts it judges */
-const ENGINE_BURST_STEPS = 32;
+/** each burst of measureEngineStep decodes about this long (bare), in 8 to 32 steps, and it judges at least
+ *  4 pairs: a step of a shallow 28-layer n_embd 640 model (1.1 ms) gets 32, one of lavapipe (~40 ms) 8,
+ *  so a slow device pays ~3 s rather than ~14 */
+const ENGINE_BURST_SECONDS = 0.05;
+const ENGINE_BURST_STEPS = {min: 8, max: 32};
 const MIN_ENGINE_BURSTS = 4;
 
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
@@ -404,14 +407,17 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         await sequences.close();
     }
     const longFinished = process.hrtime.bigint();
-    // full depth at the short context: what the engine's step is set against when judging its interval
-    const fullStepSeconds = points.find((point) => point.depth === fullDepth && point.contextTokens === SHORT_CONTEXT_TOKENS)?.stepSeconds.mean;
+    // full depth and the fewest layers at the short context: what the engine's step is set against
+    const shortStep = (depth: number) => points.find((point) => point.depth === depth && point.contextTokens === SHORT_CONTEXT_TOKENS)?.stepSeconds.mean;
+    const fullStepSeconds = shortStep(fullDepth);
+    const fewestStepSeconds = shortStep(Math.min(...depths));
     const engineStep =
-        options.engineBurst !== undefined && fullStepSeconds !== undefined
+        options.engineBurst !== undefined && fullStepSeconds !== undefined && fewestStepSeconds !== undefined
             ? await measureEngineStep(options, options.engineBurst, maskKeeping(layerCount, keptLayersAtDepth(options.schedule, Math.min(...depths))), {
                   target,
                   maxSeconds,
-                  fullStepSeconds
+                  fullStepSeconds,
+                  fewestStepSeconds
               })
             : undefined;
     const finished = process.hrtime.bigint();
@@ -522,8 +528,9 @@ async function measureEngineStep(
     options: SpeedCalibrationOptions,
     burst: EngineStepBurst,
     mask: Uint8Array,
-    limits: {target: number; maxSeconds: number; fullStepSeconds: number}
+    limits: {target: number; maxSeconds: number; fullStepSeconds: number; fewestStepSeconds: number}
 ): Promise<EngineStepMeasurement> {
+    const steps = Math.min(ENGINE_BURST_STEPS.max, Math.max(ENGINE_BURST_STEPS.min, Math.ceil(ENGINE_BURST_SECONDS / limits.fewestStepSeconds)));
     const extras: number[] = [];
     let bareTotal = 0;
     const started = process.hrtime.bigint();
@@ -532,11 +539,11 @@ async function measureEngineStep(
         let bare: StepTiming;
         try {
             await sequences.fillTo(SHORT_CONTEXT_TOKENS);
-            [bare] = await sequences.timeInTurns([mask], {minimumSteps: ENGINE_BURST_STEPS, targetRelativeHalfWidth: Infinity, maxSeconds: Infinity});
+            [bare] = await sequences.timeInTurns([mask], {minimumSteps: steps, targetRelativeHalfWidth: Infinity, maxSeconds: Infinity});
         } finally {
             await sequences.close();
         }
-        const engine = await burst(mask, ENGINE_BURST_STEPS);
+        const engine = await burst(mask, steps);
         extras.push(engine - bare.stepSeconds.mean);
         bareTotal += bare.stepSeconds.mean;
         // a pair far off the others (a slow stretch of the machine that fell on one burst of the two) says
