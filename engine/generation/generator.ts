@@ -541,7 +541,7 @@ export class Generator {
         entry.timings.generatedTokens++;
         entry.lastGeneratedAt = performance.now();
         entry.firstGeneratedAt ??= entry.lastGeneratedAt;
-        safeCall(entry.request.onToken, token);
+        safeCall(entry.request.onToken, token, "onToken");
         entry.unstreamed.push(token);
         if (entry.generated.length >= (entry.request.maxTokens ?? 256)) {
             this.finish(entry, "maxTokens");
@@ -719,10 +719,10 @@ function groupByMask(entries: readonly Active[], maskOf: (entry: Active) => Uint
 }
 
 /** a throwing user callback must not break the loop that serves every request */
-function safeCall<T>(callback: ((value: T) => void) | undefined, value: T) {
+function safeCall<T>(callback: ((value: T) => void) | undefined, value: T, name: "onText" | "onToken" = "onText") {
     try {
         callback?.(value);
     } catch (error) {
-        console.error(`Layer Dial: an ${typeof value === "number" ? "onToken" : "onText"} callback threw`, error);
+        console.error(`Layer Dial: an ${name} callback threw`, error);
     }
 }
