@@ -15,6 +15,7 @@ import {
     layersByAttentionType,
     MIN_CONTEXT_SPREAD_TOKENS,
     reachableDepths,
+    skipMaskKeeping,
     validateCostModel,
     withEngineStepSeconds,
     type CostModel,
@@ -175,6 +176,12 @@ export function readCachedSpeedCalibration(file: string, layerCount: number): Co
     }
 }
 
+/** ordinary token ids for the calibration's decodes, the same for every mask so only the layers differ, and
+ *  always inside the vocabulary (a 512-token model rejects id 512 and the whole calibration failed) */
+function calibrationToken(n: number, vocabularySize: number): number {
+    return 1 + (n % (vocabularySize - 1));
+}
+
 export type StepTiming = {stepSeconds: MeanInterval; rejectedOutliers: number};
 
 export type StepTimingOptions = {
@@ -230,12 +237,6 @@ export class ScratchSequences {
         return this.cachedTokens;
     }
 
-    /** ordinary token ids, the same for every mask so only the layers differ, and always inside the
-     *  vocabulary (a 512-token model rejects id 512 and the whole calibration failed) */
-    private token(n: number): number {
-        return 1 + (n % (this.vocabularySize - 1));
-    }
-
     /** writes positions up to `tokens` in every sequence */
     async fillTo(tokens: number): Promise<void> {
         if (tokens <= this.cachedTokens) return;
@@ -245,7 +246,7 @@ export class ScratchSequences {
             this.sequenceIds.map((sequenceId) => ({
                 sequenceId,
                 firstPosition: first,
-                tokens: Array.from({length: tokens - first}, (_, t) => this.token(first + t + 10 * sequenceId))
+                tokens: Array.from({length: tokens - first}, (_, t) => calibrationToken(first + t + 10 * sequenceId, this.vocabularySize))
             }))
         );
         this.cachedTokens = tokens;
@@ -299,7 +300,12 @@ export class ScratchSequences {
         // vocabulary, and 128 KB of garbage a step) is a fixed cost generation no longer pays, and it
         // weighs most at the shallow depths
         await this.context.decodeReadouts(
-            this.sequenceIds.map((sequenceId) => ({sequenceId, firstPosition: position, tokens: [this.token(19 + step)], readout: "greedyToken"}))
+            this.sequenceIds.map((sequenceId) => ({
+                sequenceId,
+                firstPosition: position,
+                tokens: [calibrationToken(19 + step, this.vocabularySize)],
+                readout: "greedyToken"
+            }))
         );
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         for (const sequenceId of this.sequenceIds) await this.context.removeTokens(sequenceId, position);
@@ -375,7 +381,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
             await sequences.fillTo(contextTokens);
             const keptLayers = groupDepths.map((depth) => keptLayersAtDepth(options.schedule, depth));
             const timed = await sequences.timeInTurns(
-                keptLayers.map((kept) => maskKeeping(layerCount, kept)),
+                keptLayers.map((kept) => skipMaskKeeping(layerCount, kept)),
                 {
                     minimumSteps: options.steps ?? 16,
                     targetRelativeHalfWidth: target,
@@ -413,7 +419,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const fewestStepSeconds = shortStep(Math.min(...depths));
     const engineStep =
         options.engineBurst !== undefined && fullStepSeconds !== undefined && fewestStepSeconds !== undefined
-            ? await measureEngineStep(options, options.engineBurst, maskKeeping(layerCount, keptLayersAtDepth(options.schedule, Math.min(...depths))), {
+            ? await measureEngineStep(options, options.engineBurst, skipMaskKeeping(layerCount, keptLayersAtDepth(options.schedule, Math.min(...depths))), {
                   target,
                   maxSeconds,
                   fullStepSeconds,
@@ -485,7 +491,7 @@ export function generatorBurst(generator: Generator, cache: SkipAwareCache, batc
         await Promise.all(
             Array.from({length: batch}, (_, sequence) =>
                 generator.generate({
-                    promptTokens: Array.from({length: SHORT_CONTEXT_TOKENS}, (_, position) => 1 + ((position + 10 * sequence) % (vocabularySize - 1))),
+                    promptTokens: Array.from({length: SHORT_CONTEXT_TOKENS}, (_, position) => calibrationToken(position + 10 * sequence, vocabularySize)),
                     // the first token comes from the prompt, the second from a step that builds the decode
                     // graph again (once per answer): neither is timed
                     maxTokens: steps + 2,
@@ -502,13 +508,6 @@ export function generatorBurst(generator: Generator, cache: SkipAwareCache, batc
         // as a bare step is timed: only far outliers (another program took the CPU) are dropped
         return meanInterval(withoutOutliers(stepSeconds).kept).mean;
     };
-}
-
-/** a mask that runs `keptLayers` and skips the rest */
-function maskKeeping(layerCount: number, keptLayers: readonly number[]): Uint8Array {
-    const mask = new Uint8Array(layerCount).fill(1);
-    for (const layer of keptLayers) mask[layer] = 0;
-    return mask;
 }
 
 function describeMilliseconds(interval: MeanInterval): string {

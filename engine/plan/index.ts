@@ -34,7 +34,7 @@ export {
 } from "./cost-model.js";
 export {layerAndFixedBytes, type TensorSize, type LayerAndFixedBytes, type TensorBytesOptions} from "./tensor-bytes.js";
 export {calibrateCostModel, MIN_CONTEXT_SPREAD_TOKENS, withEngineStepSeconds, type DecodeTiming} from "./calibration.js";
-export {planForSpeedup, planForDepth, dialStops, describeKeptLayers, type PlannerInput, type SkipPlan, type DialStop} from "./plan.js";
+export {planForSpeedup, planForDepth, dialStops, describeKeptLayers, skipMaskKeeping, type PlannerInput, type SkipPlan, type DialStop} from "./plan.js";
 export {
     expectedTokensPerStep,
     predictedLosslessSpeedup,

@@ -113,13 +113,19 @@ function buildPlan(schedule: SkipSchedule, stops: readonly DialStop[], depth: nu
     };
 }
 
+/** 1 for every layer not in keptLayers: what LayerSkipContext.setLayerSkip takes. */
+export function skipMaskKeeping(layerCount: number, keptLayers: Iterable<number>): Uint8Array {
+    const mask = new Uint8Array(layerCount).fill(1);
+    for (const layer of keptLayers) mask[layer] = 0;
+    return mask;
+}
+
 /** The parts of a plan that follow from the kept layers alone. */
 export function describeKeptLayers(
     layerCount: number,
     keptLayers: readonly number[]
 ): Pick<SkipPlan, "layerCount" | "depth" | "keptLayers" | "skippedLayers" | "skipMask"> {
-    const skipMask = new Uint8Array(layerCount).fill(1);
-    for (const layer of keptLayers) skipMask[layer] = 0;
+    const skipMask = skipMaskKeeping(layerCount, keptLayers);
     const skippedLayers: number[] = [];
     skipMask.forEach((skip, layer) => {
         if (skip === 1) skippedLayers.push(layer);

@@ -1,6 +1,6 @@
 // Quality at every stop of the dial for one strategy: the numbers the benchmark tabulates and the UI can
 // show next to each speed level.
-import {keptLayersAtDepth, predictedSpeedup, reachableDepths, type CostModel, type SkipSchedule} from "../plan/index.js";
+import {keptLayersAtDepth, predictedSpeedup, reachableDepths, skipMaskKeeping, type CostModel, type SkipSchedule} from "../plan/index.js";
 import type {QualityScore} from "./metrics.js";
 import type {TeacherForcedScorer} from "./scorer.js";
 
@@ -45,11 +45,4 @@ export async function measureScheduleQuality(
         results.push(result);
     }
     return results;
-}
-
-/** 1 for every layer not in keptLayers: what LayerSkipContext.setLayerSkip takes. */
-export function skipMaskKeeping(layerCount: number, keptLayers: Iterable<number>): Uint8Array {
-    const mask = new Uint8Array(layerCount).fill(1);
-    for (const layer of keptLayers) mask[layer] = 0;
-    return mask;
 }

@@ -10,8 +10,8 @@ import {after, before, describe, test} from "node:test";
 import type {Llama} from "node-llama-cpp";
 import {CalibrationCancelledError, DEFAULT_CALIBRATION_TEXT, calibrateLayerOrder, readCachedCalibration, textSha256} from "../../engine/calibration/index.js";
 import {LayerSkipContext} from "../../engine/native/skip-context.js";
-import {buildSchedule, keptLayersAtDepth, type StrategyName} from "../../engine/plan/index.js";
-import {TeacherForcedScorer, prepareTeacherForcedText, skipMaskKeeping, tokenizerOfModel} from "../../engine/quality/index.js";
+import {buildSchedule, keptLayersAtDepth, skipMaskKeeping, type StrategyName} from "../../engine/plan/index.js";
+import {TeacherForcedScorer, prepareTeacherForcedText, tokenizerOfModel} from "../../engine/quality/index.js";
 import {patchedLlama} from "../native/harness.js";
 
 const modelsDirectory = new URL("../../../shared/models/", import.meta.url).pathname;

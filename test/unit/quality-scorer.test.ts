@@ -2,13 +2,12 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import type {DecodeItem} from "../../engine/native/skip-context.js";
-import {buildSchedule, uniformCostModel} from "../../engine/plan/index.js";
+import {buildSchedule, skipMaskKeeping, uniformCostModel} from "../../engine/plan/index.js";
 import {
     QualityMeasurementCancelledError,
     TeacherForcedScorer,
     measureScheduleQuality,
     prepareTeacherForcedText,
-    skipMaskKeeping,
     type SkipDecoder,
     type TextTokenizer
 } from "../../engine/quality/index.js";
