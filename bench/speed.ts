@@ -77,8 +77,10 @@ export type SpeedBenchResult = {
     /** the engine's path at 1x, batch 1, short context, over a raw patched decode loop on the same weights,
      *  alternating bursts in one process: every pair of every run */
     engineOverRaw: MeanInterval;
-    /** the patched build over the stock binary, both through the raw decode loop */
-    patchedOverStock: MeanInterval;
+    /** the patched build over the stock binary, both through the raw decode loop; null where the stock binary
+     *  did not run, with the reason in stockNotRun */
+    patchedOverStock: MeanInterval | null;
+    stockNotRun?: string;
 };
 
 const DEFAULT_CONTEXTS = [100, 1500];
@@ -164,6 +166,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     const stock: DecodeRequest = {binary: "stock", ...rawShape, threads: calibration.threads};
     const engineRates: number[] = [];
     const rawRates: number[] = [];
+    let stockNotRun: string | undefined;
 
     // every setting of one batch and context in one process, taking turns (dial-rounds-worker.ts): a run is
     // one such process per group, and a ratio pairs settings of the same process
@@ -195,7 +198,18 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
             );
         }
         for (const request of run % 2 === 0 ? [patchedRaw, stock] : [stock, patchedRaw]) {
-            const measurement = measureDecode(request);
+            if (request === stock && stockNotRun !== undefined) continue;
+            let measurement: ReturnType<typeof measureDecode>;
+            try {
+                measurement = measureDecode(request);
+            } catch (error) {
+                if (request !== stock) throw error;
+                // node-llama-cpp's stock binary for a GPU backend is a package of its own, which need not be
+                // installed (the device machine carries only the CPU one): the rest of the bench still stands
+                stockNotRun = errorLine(error);
+                log(`the stock binary did not run on ${calibration.compute}, so patched/stock is left out: ${stockNotRun}`);
+                continue;
+            }
             binaryRates.get(request)!.push(measurement.tokensPerSecond);
             log(`run ${run + 1}/${runs} ${request.binary.padEnd(7)} batch 1 prompt ${request.promptTokens}: ${measurement.tokensPerSecond.toFixed(2)} tok/s`);
         }
@@ -241,8 +255,19 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
         rows,
         rounds,
         engineOverRaw: pairedRatioInterval(engineRates, rawRates),
-        patchedOverStock: pairedRatioInterval(binaryRates.get(patchedRaw)!, binaryRates.get(stock)!)
+        patchedOverStock: stockNotRun === undefined ? pairedRatioInterval(binaryRates.get(patchedRaw)!, binaryRates.get(stock)!) : null,
+        ...(stockNotRun !== undefined ? {stockNotRun} : {})
     };
+}
+
+/** the last line of a failed child's message that names an error (execFileSync's own message repeats the command) */
+function errorLine(error: unknown): string {
+    const text = error instanceof Error ? error.message : String(error);
+    const lines = text
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "");
+    return lines.find((line) => /Error/.test(line) && !line.startsWith("Command failed")) ?? lines[0] ?? "unknown error";
 }
 
 /** "fixed 1.20 ms, layers 8.40 ms, attention +12.3% of the layers at 1,000 tokens" */
@@ -296,7 +321,9 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
                 `${interval(row.achievedOverPredicted, 3)}`
         ),
         `engine 1x / raw patched decode (batch 1, short context, alternating in one process): ${interval(result.engineOverRaw, 3)}`,
-        `patched 1x / stock 1x (batch 1, raw decode): ${interval(result.patchedOverStock, 3)}`
+        `patched 1x / stock 1x (batch 1, raw decode): ${
+            result.patchedOverStock !== null ? interval(result.patchedOverStock, 3) : `not measured (${result.stockNotRun ?? "the stock binary did not run"})`
+        }`
     ];
     return lines.join("\n");
 }

@@ -89,6 +89,25 @@ echo "packing the native build $native_id (bins/ only: CUDA comes from the packa
 tar -C "$native_dir" -cf - layer-dial-build.json bins | xz -T0 -9 >"$dev/runtime/native.tar.xz.partial"
 mv "$dev/runtime/native.tar.xz.partial" "$dev/runtime/native.tar.xz"
 
+# the Vulkan backend of the same build, for `cuda-check.sh --vulkan` (ggml's Vulkan on the NVIDIA driver)
+if [[ -f "$native_dir/backends/vulkan/libggml-vulkan.so" ]]; then
+    echo "packing the Vulkan backend (for cuda-check.sh --vulkan)"
+    tar -C "$native_dir" -cf - backends/vulkan | xz -T0 -9 >"$dev/runtime/vulkan.tar.xz.partial"
+    mv "$dev/runtime/vulkan.tar.xz.partial" "$dev/runtime/vulkan.tar.xz"
+fi
+# the Vulkan loader and the GL dispatch libraries the NVIDIA driver's Vulkan ICD needs: the device image has
+# neither (seen 2026-11-30: with libvulkan1 alone, "no Vulkan GPU device found"); Debian's amd64 packages
+mkdir -p "$dev/gl"
+if command -v apt-get >/dev/null && ! ls "$dev/gl/"libglvnd0_*.deb >/dev/null 2>&1; then
+    apt_options=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/layer-dial-apt-lists)
+    mkdir -p /tmp/layer-dial-apt-lists/partial
+    apt-get "${apt_options[@]}" update >/dev/null 2>&1 || true
+    (cd "$dev/gl" && apt-get "${apt_options[@]}" download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2 >/dev/null 2>&1) ||
+        echo "prepare-cuda-parts: could not download the Vulkan loader's packages; the --vulkan call needs them in $dev/gl" >&2
+fi
+# the trained models for the Lossless bench travel from ../shared/models through a link (read there, never copied in)
+if [[ -d ../shared/models && ! -e "$dev/models" ]]; then ln -s ../../shared/models "$dev/models"; fi
+
 # node_modules: package.json's dependencies and their dependency closure (npm's own resolution, read from
 # package-lock.json), tsx's closure, and the stock CPU prebuilt; nothing the check does not load
 node --input-type=module >"$dev/pack/node_modules.list" <<'EOF'
@@ -187,7 +206,8 @@ const parts = fs.readdirSync(".device/parts").sort().map((name) => describe(`.de
 const runtime = {
     node: env.INCLUDE_NODE === "1" ? {...describe(".device/runtime/node.tar.xz"), version: process.version} : null,
     nodeModules: describe(".device/runtime/node_modules.tar.xz"),
-    native: {...describe(".device/runtime/native.tar.xz"), id: env.NATIVE_ID}
+    native: {...describe(".device/runtime/native.tar.xz"), id: env.NATIVE_ID},
+    vulkan: fs.existsSync(".device/runtime/vulkan.tar.xz") ? describe(".device/runtime/vulkan.tar.xz") : null
 };
 const meta = [".device/cuda-manifest.json", ".device/SHA256SUMS"];
 const metaBytes = 64 * 1024; // the manifest and the sums, generously
@@ -227,8 +247,11 @@ for (const [name, item] of Object.entries(runtime))
     if (item != null)
         console.log(`${name}: ${item.file} ${mib(item.bytes)}`);
 console.log(`working tree that travels with every call: ${mib(Number(env.TREE_BYTES))}`);
-console.log(`\nMake these ${manifest.calls.length} device calls back to back (the device keeps .device/ and node_modules/ only while warm, 30 s after a call):`);
+console.log(`\nMake these ${manifest.calls.length} device calls back to back (each call finds only what it carries in the repo; cuda-check.sh keeps what arrived in /tmp, which lasts while the machine stays warm, 30 s after a call):`);
 for (const [index, call] of manifest.calls.entries())
     console.log(`${index + 1}. run ${JSON.stringify({command: call.command, carry: call.carry, timeout_s: call.timeout_s})}   # ${call.carriedMiB} MiB with the tree`);
 console.log("Each stage call says which parts have arrived; if one says an earlier part is missing, the machine was recycled: start again at call 1.");
+console.log("The trained models for the Lossless bench (.device/models/pycode-16L.gguf, 12.5 MiB; stories260K.gguf, 1.1 MiB) ride in a stage call of their own, or beside the smallest part.");
+const vulkanCarry = [...meta, ".device/runtime", ".device/gl", ".device/models/pycode-16L.gguf", ".device/models/stories260K.gguf"];
+console.log(`\nVulkan on the NVIDIA driver instead, in one call:\n   run ${JSON.stringify({command: "bash bench/device/cuda-check.sh --vulkan", carry: vulkanCarry, timeout_s: 540})}`);
 EOF
