@@ -4,7 +4,7 @@
 // never lands in (or is read from) the user's cache.
 //   tsx bench/calibrate-worker.ts '{"modelPath":"...","batches":[1,4],"cacheDirectory":"/tmp/...","targetRelativeHalfWidth":0.02}'
 import {readModelProfile} from "../engine/model-profile.js";
-import {loadPatchedLlama} from "../engine/native/loader.js";
+import {loadBenchLlama} from "./load-llama.js";
 import {LayerSkipContext} from "../engine/native/skip-context.js";
 import {buildSchedule, estimateCostModelFromTensorBytes, type CostModel, type ModelShape} from "../engine/plan/index.js";
 import {SkipAwareCache} from "../engine/skip-aware-cache.js";
@@ -34,7 +34,7 @@ export type BatchCalibration =
 export type CalibrationReport = {shape: ModelShape; prior: CostModel; calibrations: Record<number, BatchCalibration>; compute: string; threads: number};
 
 const request = JSON.parse(process.argv[2] ?? "{}") as CalibrationRequest;
-const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
+const {llama, buildInfo, binsDirectory, backend} = await loadBenchLlama();
 const model = await llama.loadModel({modelPath: request.modelPath, gpuLayers: backend.gpu === false ? 0 : "auto"});
 const profile = await readModelProfile(request.modelPath);
 const threads = request.threads ?? llama.cpuMathCores;

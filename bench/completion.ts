@@ -16,7 +16,7 @@ import {fileURLToPath} from "node:url";
 import type {Llama} from "node-llama-cpp";
 import {CompletionScheduler, type CompletionQuery, type SchedulerCounts} from "../extension/completion/scheduler.js";
 import {DialEngine} from "../engine/dial-engine.js";
-import {loadPatchedLlama} from "../engine/native/loader.js";
+import {loadBenchLlama} from "./load-llama.js";
 import type {SpeedLevelName} from "../common/engine-protocol.js";
 import {median} from "./run-worker.js";
 
@@ -143,7 +143,7 @@ export async function runCompletionBench(options: CompletionBenchOptions): Promi
     const files = options.files ?? DEFAULT_COMPLETION_BENCH_FILES;
     const cursors = files.flatMap((file) => cursorsIn(path.basename(file), fs.readFileSync(path.resolve(repoRoot, file), "utf8")));
 
-    const {llama, binsDirectory, buildInfo, backend} = await loadPatchedLlama();
+    const {llama, binsDirectory, buildInfo, backend} = await loadBenchLlama();
     // the same build id as the engine host, so both share (and trust) one speed calibration
     const engine = await DialEngine.load({
         llama: llama as Llama,

@@ -3,7 +3,7 @@
 //   tsx bench/decode-worker.ts '{"binary":"patched","modelPath":"...","mask":[0,1,...],"batch":1,"tokens":64}'
 import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {addonContextOf} from "../engine/native/internals.js";
-import {loadPatchedLlama} from "../engine/native/loader.js";
+import {loadBenchLlama} from "./load-llama.js";
 import {benchTokenAt} from "./measuring-engine.js";
 
 export type DecodeRequest = {
@@ -32,7 +32,7 @@ export type DecodeMeasurement = DecodeRequest & {
 };
 
 async function loadLlama(binary: "patched" | "stock"): Promise<Llama> {
-    if (binary === "patched") return (await loadPatchedLlama()).llama;
+    if (binary === "patched") return (await loadBenchLlama()).llama;
     // the stock prebuilt of the backend the patched build runs on (bench speed --gpu), so the ratio compares binaries, not devices
     const gpu = process.env.LAYER_DIAL_GPU;
     return await getLlama({

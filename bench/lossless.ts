@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {DialEngine} from "../engine/dial-engine.js";
 import {FixedDrafter} from "../engine/generation/drafter.js";
-import {loadPatchedLlama} from "../engine/native/loader.js";
+import {loadBenchLlama} from "./load-llama.js";
 import {bestDraftLength, describeKeptLayers, fitVerifyCost, predictedLosslessSpeedup, verifySecondsOf} from "../engine/plan/index.js";
 import {DEFAULT_HELDOUT_TEXT} from "./quality.js";
 
@@ -102,7 +102,7 @@ export async function runLosslessBench(options: LosslessBenchOptions): Promise<L
     const promptLength = options.promptTokens ?? 96;
     const sweepLength = options.sweepDraftLength ?? 4;
     // the backend comes from --gpu (through $LAYER_DIAL_GPU), as in the other benchmarks
-    const {llama, backend} = await loadPatchedLlama();
+    const {llama, backend} = await loadBenchLlama();
     const engineOptions = {
         llama,
         backend,

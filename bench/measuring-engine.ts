@@ -1,7 +1,7 @@
 // What the bench's measuring processes share: the engine they decode with, and the token ids they feed.
 import type {Llama} from "node-llama-cpp";
 import {DialEngine} from "../engine/dial-engine.js";
-import {loadPatchedLlama} from "../engine/native/loader.js";
+import {loadBenchLlama} from "./load-llama.js";
 
 const vocabulary = 1000; // ordinary token ids every test vocabulary has
 
@@ -22,7 +22,7 @@ export type MeasuringEngineOptions = {
  * calibration of its own (the prediction comes from the bench's), and no Lossless state kept.
  */
 export async function loadMeasuringEngine(options: MeasuringEngineOptions): Promise<{llama: Llama; engine: DialEngine}> {
-    const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama();
+    const {llama, buildInfo, binsDirectory, backend} = await loadBenchLlama();
     const engine = await DialEngine.load({
         llama,
         backend,

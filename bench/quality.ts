@@ -17,7 +17,7 @@ import {
     type CalibrationEntry
 } from "../engine/calibration/index.js";
 import {readModelProfile} from "../engine/model-profile.js";
-import {loadPatchedLlama} from "../engine/native/loader.js";
+import {loadBenchLlama} from "./load-llama.js";
 import {LayerSkipContext} from "../engine/native/skip-context.js";
 import {buildSchedule, dialStops, estimateCostModelFromTensorBytes, STRATEGY_NAMES, type StrategyName} from "../engine/plan/index.js";
 import {
@@ -92,7 +92,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
     const profile = await readModelProfile(modelPath);
     const costModel = estimateCostModelFromTensorBytes({layerBytes: profile.layerBytes, fixedBytes: profile.fixedBytes});
 
-    const llama = options.llama ?? (await loadPatchedLlama()).llama;
+    const llama = options.llama ?? (await loadBenchLlama()).llama;
     const model = await llama.loadModel({modelPath});
     const threads = options.threads ?? defaultMeasurementThreads(fs.statSync(modelPath).size, llama);
     let context: LayerSkipContext | undefined;
