@@ -91,6 +91,22 @@ export function builds({outRoot = "dist", production = false} = {}) {
             }
         },
         {
+            // The GPU check's own process (engine/native/gpu-probe.ts starts it before a CUDA backend is
+            // loaded): beside the engine host, where the engine host and the layer-dial command look for it.
+            name: "gpu-probe",
+            options: {
+                ...common,
+                entryPoints: ["engine/native/gpu-probe-child.ts"],
+                outfile: path.join(outRoot, "engine/gpu-probe.mjs"),
+                format: "esm",
+                platform: "node",
+                target: ["node20"],
+                external: ["node-llama-cpp"],
+                banner: {js: createRequireBanner},
+                sourcemap: production ? false : "linked"
+            }
+        },
+        {
             // The layer-dial command (package.json's bin): the engine host's shape, so it runs on plain Node
             // without tsx. It finds the native build the way the engine host does (build-record.ts walks up to
             // package.json). The benchmarks are not in it: they run from bench/ through tsx.

@@ -36,6 +36,8 @@ import {
 } from "../engine/native/build-record.js";
 import {applyPatchStack, PatchStackError, type StackedPatch} from "./patch-stack.js";
 import {checkGgmlSymbols} from "./symbols.js";
+import {GPU_PROBE_MODEL_FILE} from "../engine/native/gpu-probe.js";
+import {writeSyntheticModel} from "../test/fixtures/gguf/synthetic.js";
 
 class NativeBuildError extends Error {
     override name = "NativeBuildError";
@@ -315,20 +317,44 @@ function build(key: NativeBuildKey): BuildInfo {
     }
 }
 
-function main() {
+/** the model the engine's GPU check (engine/native/gpu-probe.ts) decodes: two llama layers, 0.2 MB; written
+ *  beside the build, also into a build cached before the check existed */
+async function ensureGpuProbeModel(directory: string) {
+    const file = path.join(directory, GPU_PROBE_MODEL_FILE);
+    if (fs.existsSync(file)) return;
+    const partial = `${file}.partial-${process.pid}`;
+    await writeSyntheticModel(partial, {
+        architecture: "llama",
+        layerCount: 2,
+        embeddingLength: 64,
+        feedForwardLength: 128,
+        headCount: 4,
+        headCountKv: 2,
+        vocabSize: 512,
+        contextLength: 512,
+        weightType: "F16",
+        seed: 20261130,
+        name: "layer-dial-gpu-probe"
+    });
+    fs.renameSync(partial, file);
+}
+
+async function main() {
     const options = parseArgs(process.argv.slice(2));
     const key = computeBuildKey(options);
     const directory = buildDirectory(key);
     if (!options.force && readBuildInfo(directory) != null && fs.existsSync(path.join(directory, "bins", "llama-addon.node"))) {
+        await ensureGpuProbeModel(directory);
         console.log(`Native build up to date: ${directory}`);
         return;
     }
     const info = build(key);
+    await ensureGpuProbeModel(directory);
     console.log(`Native build ready in ${info.buildSeconds}s: ${directory}`);
 }
 
 try {
-    main();
+    await main();
 } catch (error) {
     if (error instanceof NativeBuildError || error instanceof PatchStackError) {
         console.error(`build:native: ${error.message}`);

@@ -21,6 +21,7 @@ import {
 } from "./build-record.js";
 import {layerDialCacheDir} from "../../common/cache-dir.js";
 import {readBackendManifest} from "../../common/gpu-backends/backend-manifest.js";
+import {GPU_PROBE_MODEL_FILE, probeGpuBackend} from "./gpu-probe.js";
 import {
     bindingOf,
     createLlamaFromBinding,
@@ -67,6 +68,12 @@ export type LoadPatchedLlamaOptions = {
     /** When an explicitly chosen backend cannot run: true runs on the CPU and says why in
      *  `backend.fallbackReason`; false throws GpuBackendUnavailableError. Defaults to true. */
     fallbackToCpu?: boolean;
+    /** Check a CUDA backend in a process of its own (gpu-probe.ts) before loading it here, so one that aborts
+     *  at its first kernel is skipped with the reason instead of taking this process down. Needs the build's
+     *  probe model (npm run build:native writes it); without one nothing is checked. Defaults to true. */
+    probeGpu?: boolean;
+    /** Only this backend folder is tried (the GPU check's own process). */
+    onlyBackendDirectory?: string;
     /** Defaults to `LlamaLogLevel.error`. */
     logLevel?: LlamaLogLevel;
     /** Defaults to every core. */
@@ -81,7 +88,8 @@ export type ComputeBackend = {
     deviceNames: string[];
     /** where the backend library was loaded from */
     backendDirectory?: string;
-    /** why the request was not met, or why `auto` chose the CPU; one line for the log */
+    /** why the request was not met, why `auto` chose the CPU, or why it passed over a backend that was
+     *  there (an enabled CUDA that cannot run); one line for the log */
     fallbackReason?: string;
 };
 
@@ -209,14 +217,46 @@ const deviceHelp: Record<GpuBackendName, string> = {
     metal: "no Metal device found (Metal needs a macOS build of Layer Dial)"
 };
 
+/** why a CUDA backend may not be loaded here, from its check in a process of its own; undefined when it ran */
+function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate): string | undefined {
+    const modelPath = build.root != null ? path.join(build.root, GPU_PROBE_MODEL_FILE) : undefined;
+    if (candidate.backend !== "cuda" || candidate.directory == null || build.root == null || modelPath == null || !fs.existsSync(modelPath)) return undefined;
+    const result = probeGpuBackend({backend: "cuda", backendDirectory: candidate.directory, nativeDirectory: build.root, modelPath});
+    if (result.ok) return undefined;
+    if (result.noDevice) return `cuda: ${deviceHelp.cuda}`;
+    return (
+        `cuda: the CUDA backend in ${candidate.directory} has a device but cannot run on it: ${result.reason}. ` +
+        `Update the NVIDIA driver (node-llama-cpp's CUDA build needs one that supports its CUDA version on GPUs it carries no machine code for); ` +
+        `Layer Dial checks again after a driver update or Layer Dial: Enable CUDA`
+    );
+}
+
 /** loads the CPU backend, then GPU backends in the order the choice allows until one yields a device */
-function chooseBackend(binding: NativeBinding, build: ResolvedBuild, choice: GpuChoice, installedRoot: string, release: string): ComputeBackend {
+function chooseBackend(
+    binding: NativeBinding,
+    build: ResolvedBuild,
+    choice: GpuChoice,
+    installedRoot: string,
+    release: string,
+    options: Pick<LoadPatchedLlamaOptions, "probeGpu" | "onlyBackendDirectory">
+): ComputeBackend {
     binding.loadBackends();
     binding.loadBackends(build.binsDirectory);
     const problems: string[] = [];
-    for (const candidate of candidatesFor(choice, build, installedRoot, release)) {
+    const candidates = candidatesFor(choice, build, installedRoot, release).filter(
+        (candidate) =>
+            options.onlyBackendDirectory == null ||
+            (candidate.directory != null && path.resolve(candidate.directory) === path.resolve(options.onlyBackendDirectory))
+    );
+    for (const candidate of candidates) {
         if (candidate.problem != null) {
             problems.push(candidate.problem);
+            continue;
+        }
+        // checked before it is loaded here: a loaded backend stays in ggml's registry for good
+        const checkProblem = options.probeGpu === false ? undefined : cudaCheckProblem(build, candidate);
+        if (checkProblem !== undefined) {
+            problems.push(checkProblem);
             continue;
         }
         const before = new Set(gpuDeviceNames(binding));
@@ -225,7 +265,14 @@ function chooseBackend(binding: NativeBinding, build: ResolvedBuild, choice: Gpu
         const added = gpuDeviceNames(binding).filter((name) => !before.has(name));
         const devices = candidate.directory != null ? added : gpuDeviceNames(binding);
         if (devices.length > 0 && (type === candidate.backend || candidate.directory != null))
-            return {requested: choice, gpu: candidate.backend, deviceNames: devices, backendDirectory: candidate.directory ?? build.binsDirectory};
+            return {
+                requested: choice,
+                gpu: candidate.backend,
+                deviceNames: devices,
+                backendDirectory: candidate.directory ?? build.binsDirectory,
+                // a backend tried before this one did not run (an enabled CUDA that cannot): say why
+                ...(problems.length > 0 ? {fallbackReason: `running on ${candidate.backend}: ${problems.join("; ")}`} : {})
+            };
         problems.push(`${candidate.backend}: ${deviceHelp[candidate.backend]}`);
     }
     const fallbackReason =
@@ -257,7 +304,7 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
     const envChoice = process.env.LAYER_DIAL_GPU;
     const choice: GpuChoice = options.gpu ?? (isGpuChoice(envChoice) ? envChoice : "auto");
     const installedRoot = options.installedBackendsDirectory ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? layerDialCacheDir("backends");
-    const backend = chooseBackend(binding, build, choice, installedRoot, buildMetadata.buildOptions.llamaCpp.release);
+    const backend = chooseBackend(binding, build, choice, installedRoot, buildMetadata.buildOptions.llamaCpp.release, options);
     if (backend.gpu === false && choice !== "auto" && choice !== "cpu" && options.fallbackToCpu === false)
         throw new GpuBackendUnavailableError(
             `${choice} was requested, but it cannot run here: ${backend.fallbackReason?.replace(/^running on the CPU: /, "")}. Use --gpu auto or --gpu cpu to run on the CPU.`

@@ -88,6 +88,8 @@ ruleTester.run("layer-boundaries", layerBoundaries, {
             "native/build.ts",
             'import {readBuildInfo} from "../engine/native/build-record.js";\nimport {cacheRoot} from "../common/cache-dir.js";\nimport {stage} from "../tools/packaging/stage-native.js";'
         ),
+        // native/ also the GGUF writer from test/: the build writes the GPU check's model with it
+        valid("native/build.ts", 'import {writeSyntheticModel} from "../test/fixtures/gguf/synthetic.js";'),
         valid(
             "tools/packaging/stage-native.ts",
             'import {readBuildInfo} from "../../engine/native/build-record.js";\nimport {applyPatchStack} from "../../native/patch-stack.js";'
@@ -195,10 +197,17 @@ ruleTester.run("layer-boundaries", layerBoundaries, {
         // common/panel-*.ts are shared with the browser: no Node built-ins
         invalid("common/panel-messages.ts", 'import {inspect} from "node:util";', nodeIn("common/panel-messages.ts", "node:util")),
         invalid("common/panel-schema.ts", 'const fs = await import("fs");', nodeIn("common/panel-schema.ts", "fs")),
-        // native/ and tools/ never import extension/, webview/, test/, bench/
+        // native/ and tools/ never import extension/, webview/, bench/, or test/ (native/: beyond its GGUF writer)
         invalid("native/build.ts", 'import {settings} from "../extension/settings.js";', crosses("native", "extension", "../extension/settings.js")),
         invalid("native/build.ts", 'import {el} from "../webview/dom.js";', crosses("native", "webview", "../webview/dom.js")),
-        invalid("native/build.ts", 'import {harness} from "../test/native/harness.js";', crosses("native", "test", "../test/native/harness.js")),
+        invalid("native/build.ts", 'import {harness} from "../test/native/harness.js";', {
+            message:
+                "native/ may import only the GGUF writer (test/fixtures/gguf/) from test/, not test/native/harness.js: the build writes the GPU check's model with it and needs nothing else of the tests."
+        }),
+        invalid("native/build.ts", 'import {useLavapipe} from "../test/fixtures/lavapipe.js";', {
+            message:
+                "native/ may import only the GGUF writer (test/fixtures/gguf/) from test/, not test/fixtures/lavapipe.js: the build writes the GPU check's model with it and needs nothing else of the tests."
+        }),
         invalid("native/build.ts", 'import {run} from "../bench/speed.js";', crosses("native", "bench", "../bench/speed.js")),
         invalid("native/build.ts", 'import * as vscode from "vscode";', vscodeIn("native")),
         invalid("tools/packaging/x.ts", 'import {settings} from "../../extension/settings.js";', crosses("tools", "extension", "../../extension/settings.js")),

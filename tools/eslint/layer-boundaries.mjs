@@ -18,7 +18,8 @@ const BROWSER_SAFE_COMMON_LIST = "common/panel-messages.ts and common/panel-sche
 
 /**
  * For each importing room, the rooms it may import and, for the rest, where the code should go instead.
- * `test` may import anything; webview/ and bench/ have extra conditions checked in checkRelative.
+ * `test` may import anything; webview/, bench/ and native/ (the GGUF writer from test/) have extra conditions
+ * checked in checkRelative.
  */
 const LAYERS = {
     common: {
@@ -193,6 +194,8 @@ export const layerBoundaries = {
             outsideRooms: "{{from}}/ may not import {{target}}, which is outside the rooms ('{{specifier}}'): move it into a room this one may import.",
             webviewCommon: `webview/ may import only ${BROWSER_SAFE_COMMON_LIST} from common/, not {{target}}: the panel runs in the browser; move the browser-safe part it needs into those two modules.`,
             benchTest: "bench/ may import only test/fixtures/ from test/, not {{target}}: move the shared helper into test/fixtures/ (or into bench/).",
+            nativeTest:
+                "native/ may import only the GGUF writer (test/fixtures/gguf/) from test/, not {{target}}: the build writes the GPU check's model with it and needs nothing else of the tests.",
             benchVscode:
                 "bench/ may import only extension/ modules that do not load 'vscode', and {{target}} does ({{chain}}): move the logic the benchmark needs into a vscode-free module.",
             vscode: "{{from}}/ may not import 'vscode': only extension/ (and, as a value, test/e2e/suite/) may; {{advice}}.",
@@ -248,6 +251,10 @@ export const layerBoundaries = {
             }
             if (from === "webview" && to === "common") {
                 if (!BROWSER_SAFE_COMMON.has(withoutExtension(target))) context.report({node, messageId: "webviewCommon", data: {target}});
+                return;
+            }
+            if (from === "native" && to === "test") {
+                if (!target.startsWith("test/fixtures/gguf/")) context.report({node, messageId: "nativeTest", data: {target}});
                 return;
             }
             if (from === "bench" && to === "test") {

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import {buildDirectory, computeBuildKey, defaultBuildOptions, projectRoot, readBuildInfo} from "../../engine/native/build-record.js";
+import {GPU_PROBE_MODEL_FILE} from "../../engine/native/gpu-probe.js";
 import {renderNotices} from "./third-party-notices.js";
 
 const required = process.argv.includes("--require");
@@ -36,7 +37,13 @@ fs.mkdirSync(path.join(projectRoot, "dist"), {recursive: true});
 fs.writeFileSync(path.join(projectRoot, "dist", "ThirdPartyNotices.txt"), renderNotices(source));
 
 const staged = readBuildInfo(target);
-if (staged?.id === sourceInfo.id && staged.builtAt === sourceInfo.builtAt && fs.existsSync(path.join(target, "bins", "llama-addon.node"))) {
+// (a build staged before the GPU check's model was written beside it is staged again)
+if (
+    staged?.id === sourceInfo.id &&
+    staged.builtAt === sourceInfo.builtAt &&
+    fs.existsSync(path.join(target, "bins", "llama-addon.node")) &&
+    fs.existsSync(path.join(source, GPU_PROBE_MODEL_FILE)) === fs.existsSync(path.join(target, GPU_PROBE_MODEL_FILE))
+) {
     console.log(`stage-native: dist/native already holds ${sourceInfo.id}`);
     process.exit(0);
 }

@@ -62,6 +62,9 @@ export const COMMON_REQUIRED_FILES = [
     "extension/dist/ThirdPartyNotices.txt",
     "extension/dist/extension.cjs",
     "extension/dist/engine/host.mjs",
+    // the GPU check's process and its model (engine/native/gpu-probe.ts)
+    "extension/dist/engine/gpu-probe.mjs",
+    "extension/dist/native/gpu-probe.gguf",
     "extension/dist/native/layer-dial-build.json",
     "extension/dist/native/bins/llama-addon.node",
     "extension/dist/native/bins/_nlcBuildMetadata.json",

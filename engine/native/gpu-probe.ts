@@ -1,0 +1,154 @@
+// Checks, in a process of its own, that a GPU backend can run its kernels here before the engine loads it.
+// A backend that has a device can still abort at its first kernel, and take the process with it. Measured
+// on an NVIDIA H200 with driver 580.159 (CUDA 13.0): node-llama-cpp 3.22.1's CUDA package, built with CUDA
+// 13.1, carries machine code for sm_86, sm_89, sm_120 and sm_121 only, so on sm_90 the driver must compile
+// its PTX, refuses ("the provided PTX was compiled with an unsupported toolchain"), and ggml aborts. So the
+// loader asks this check first (CUDA only: Vulkan drivers compile their own shaders) and, when it fails,
+// runs on the next backend and says why. The answer is kept per backend install, patched build and NVIDIA
+// driver, so a driver update or a new Enable CUDA checks again.
+import {spawnSync} from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import {fileURLToPath} from "node:url";
+import {layerDialCacheDir, writeFileAtomically} from "../../common/cache-dir.js";
+import {projectRoot} from "./build-record.js";
+
+/** what the build folder holds for the check: a two-layer llama written by npm run build:native */
+export const GPU_PROBE_MODEL_FILE = "gpu-probe.gguf";
+/** the child's one line of result on stdout */
+export const GPU_PROBE_RESULT_PREFIX = "LAYER-DIAL-GPU-PROBE ";
+
+export type GpuProbeRequest = {
+    backend: "cuda" | "vulkan";
+    /** the backend's folder (an installed CUDA backend, or a build's backends/vulkan) */
+    backendDirectory: string;
+    /** the patched build folder (layer-dial-build.json, bins/) */
+    nativeDirectory: string;
+    /** the model the check decodes, every layer on the device */
+    modelPath: string;
+};
+
+/** the child's report (gpu-probe-child.ts) */
+export type GpuProbeChildReport = {ok: true; deviceNames: string[]} | {ok: false; noDevice: boolean; reason: string};
+
+export type GpuProbeResult = GpuProbeChildReport & {
+    /** seconds the check took (0 when it was kept from an earlier one) */
+    seconds: number;
+    /** true when this answer was kept from an earlier check */
+    cached: boolean;
+};
+
+export type GpuProbeOptions = {
+    /** Defaults to ~/.cache/layer-dial/gpu-probes. */
+    cacheDirectory?: string;
+    /** Defaults to 120 s: a first CUDA load compiles kernels and can take a while. */
+    timeoutMs?: number;
+};
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+/** where the answer for this request is kept; it holds the key too, so a changed install is checked again */
+export function gpuProbeCacheFile(request: GpuProbeRequest, cacheDirectory = layerDialCacheDir("gpu-probes")): string {
+    return path.join(cacheDirectory, `${crypto.createHash("sha256").update(probeKey(request)).digest("hex").slice(0, 24)}.json`);
+}
+
+/** keeps a check's answer (probeGpuBackend does; a test can seed one) */
+export function keepGpuProbeReport(request: GpuProbeRequest, report: GpuProbeChildReport, cacheDirectory?: string): void {
+    writeFileAtomically(gpuProbeCacheFile(request, cacheDirectory), JSON.stringify({key: probeKey(request), report}));
+}
+
+export function probeGpuBackend(request: GpuProbeRequest, options: GpuProbeOptions = {}): GpuProbeResult {
+    const key = probeKey(request);
+    const kept = readKept(gpuProbeCacheFile(request, options.cacheDirectory), key);
+    if (kept !== undefined) return {...kept, seconds: 0, cached: true};
+
+    const started = performance.now();
+    const child = spawnSync(process.execPath, [...probeChildCommand(), JSON.stringify(request)], {
+        cwd: projectRoot,
+        encoding: "utf8",
+        timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        maxBuffer: 16 * 1024 * 1024,
+        env: process.env
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const reportLine = (child.stdout ?? "").split("\n").find((line) => line.startsWith(GPU_PROBE_RESULT_PREFIX));
+    if (reportLine !== undefined) {
+        const report = JSON.parse(reportLine.slice(GPU_PROBE_RESULT_PREFIX.length)) as GpuProbeChildReport;
+        keepGpuProbeReport(request, report, options.cacheDirectory);
+        return {...report, seconds, cached: false};
+    }
+    const timedOut = (child.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT";
+    const reason = timedOut
+        ? `its check did not finish in ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`
+        : describeProbeFailure(child.stderr ?? "", child.signal, child.status);
+    const report: GpuProbeChildReport = {ok: false, noDevice: false, reason};
+    // a check that ran out of time may only have met a busy machine: ask again next time
+    if (!timedOut) keepGpuProbeReport(request, report, options.cacheDirectory);
+    return {...report, seconds, cached: false};
+}
+
+/** one line from a check that died: how it ended and what the backend printed last about it */
+export function describeProbeFailure(stderr: string, signal: NodeJS.Signals | null, status: number | null): string {
+    const lines = stderr.split("\n").map((line) => line.trim());
+    const ending = signal != null ? `its check died of ${signal}` : `its check exited with status ${status ?? "unknown"}`;
+    // ggml's CUDA backend prints "CUDA error: <what>" before it aborts; other backends, their own error line
+    const detail =
+        lines.find((line) => line.startsWith("CUDA error:")) ??
+        lines.find((line) => /error/i.test(line) && !line.startsWith("at ")) ??
+        [...lines].reverse().find((line) => line !== "");
+    return detail !== undefined ? `${ending} (${detail})` : ending;
+}
+
+/** the child's node arguments: the TypeScript source under tsx in a checkout, else the bundle beside this one */
+function probeChildCommand(): string[] {
+    const here = fileURLToPath(import.meta.url);
+    if (here.endsWith(".ts")) return ["--import", "tsx", path.join(path.dirname(here), "gpu-probe-child.ts")];
+    // dist/engine/host.mjs has it beside; dist/cli/layer-dial.mjs one folder over
+    for (const candidate of [path.join(path.dirname(here), "gpu-probe.mjs"), path.join(path.dirname(here), "..", "engine", "gpu-probe.mjs")])
+        if (fs.existsSync(candidate)) return [candidate];
+    throw new Error(`The GPU check's script (gpu-probe.mjs) is not beside ${here}: reinstall the extension, or run npm run build.`);
+}
+
+/** what the answer depends on: the backend's files, the patched build, the model, and the NVIDIA driver */
+function probeKey(request: GpuProbeRequest): string {
+    const stamp = (file: string) => {
+        try {
+            const stat = fs.statSync(file);
+            return `${path.basename(file)}:${stat.size}:${Math.round(stat.mtimeMs)}`;
+        } catch {
+            return `${path.basename(file)}:missing`;
+        }
+    };
+    const backendFiles = fs.existsSync(request.backendDirectory)
+        ? fs
+              .readdirSync(request.backendDirectory)
+              .sort()
+              .map((name) => stamp(path.join(request.backendDirectory, name)))
+        : ["missing"];
+    return JSON.stringify({
+        request,
+        backendFiles,
+        addon: stamp(path.join(request.nativeDirectory, "bins", "llama-addon.node")),
+        model: stamp(request.modelPath),
+        driver: nvidiaDriverVersion()
+    });
+}
+
+/** the loaded NVIDIA kernel module's version line (Linux), or "" where there is none */
+function nvidiaDriverVersion(): string {
+    try {
+        return fs.readFileSync("/proc/driver/nvidia/version", "utf8").split("\n")[0].trim();
+    } catch {
+        return "";
+    }
+}
+
+function readKept(cacheFile: string, key: string): GpuProbeChildReport | undefined {
+    try {
+        const kept = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as {key?: string; report?: GpuProbeChildReport};
+        return kept.key === key ? kept.report : undefined;
+    } catch {
+        return undefined;
+    }
+}
