@@ -100,14 +100,27 @@ export function describeProbeFailure(stderr: string, signal: NodeJS.Signals | nu
     return detail !== undefined ? `${ending} (${detail})` : ending;
 }
 
-/** the child's node arguments: the TypeScript source under tsx in a checkout, else the bundle beside this one */
+/** the child's node arguments: in a checkout, the TypeScript source under the loader this process runs with
+ *  (its --import/--require flags); else the bundle beside this one */
 function probeChildCommand(): string[] {
     const here = fileURLToPath(import.meta.url);
-    if (here.endsWith(".ts")) return ["--import", "tsx", path.join(path.dirname(here), "gpu-probe-child.ts")];
+    if (here.endsWith(".ts")) return [...moduleLoaderArguments(process.execArgv), path.join(path.dirname(here), "gpu-probe-child.ts")];
     // dist/engine/host.mjs has it beside; dist/cli/layer-dial.mjs one folder over
     for (const candidate of [path.join(path.dirname(here), "gpu-probe.mjs"), path.join(path.dirname(here), "..", "engine", "gpu-probe.mjs")])
         if (fs.existsSync(candidate)) return [candidate];
     throw new Error(`The GPU check's script (gpu-probe.mjs) is not beside ${here}: reinstall the extension, or run npm run build.`);
+}
+
+/** the flags that load code before the entry (a TypeScript loader), and nothing else of this process's own */
+function moduleLoaderArguments(execArgv: readonly string[]): string[] {
+    const kept: string[] = [];
+    for (let index = 0; index < execArgv.length; index++) {
+        const flag = execArgv[index];
+        if (["--import", "--require", "-r", "--loader", "--experimental-loader"].includes(flag) && index + 1 < execArgv.length)
+            kept.push(flag, execArgv[++index]);
+        else if (/^--(import|require|loader|experimental-loader)=/.test(flag)) kept.push(flag);
+    }
+    return kept;
 }
 
 /** what the answer depends on: the backend's files, the patched build, the model, and the NVIDIA driver */
