@@ -30,6 +30,18 @@ const executable = {
  */
 export function builds({outRoot = "dist", production = false} = {}) {
     const common = {absWorkingDir: rootDir, bundle: true, logLevel: "warning", minify: production};
+    // the engine's processes (its host, the GPU check, the layer-dial command): ESM like node-llama-cpp, which
+    // stays external because it finds its files relative to its own folder; CommonJS dependencies
+    // (vscode-jsonrpc) need a real `require`
+    const engineProcess = {
+        ...common,
+        format: "esm",
+        platform: "node",
+        target: ["node20"],
+        external: ["node-llama-cpp"],
+        banner: {js: createRequireBanner},
+        sourcemap: production ? false : "linked"
+    };
     return [
         {
             // The speed panel's script: one IIFE, no eval (the webview's CSP allows only this nonce'd file).
@@ -75,36 +87,15 @@ export function builds({outRoot = "dist", production = false} = {}) {
             }
         },
         {
-            // The engine host process: ESM like node-llama-cpp, which stays external because it finds its
-            // files relative to its own folder. CommonJS dependencies (vscode-jsonrpc) need a real `require`.
+            // The engine host process.
             name: "engine-host",
-            options: {
-                ...common,
-                entryPoints: ["engine/host/main.ts"],
-                outfile: path.join(outRoot, "engine/host.mjs"),
-                format: "esm",
-                platform: "node",
-                target: ["node20"],
-                external: ["node-llama-cpp"],
-                banner: {js: createRequireBanner},
-                sourcemap: production ? false : "linked"
-            }
+            options: {...engineProcess, entryPoints: ["engine/host/main.ts"], outfile: path.join(outRoot, "engine/host.mjs")}
         },
         {
             // The GPU check's own process (engine/native/gpu-probe.ts starts it before a CUDA backend is
             // loaded): beside the engine host, where the engine host and the layer-dial command look for it.
             name: "gpu-probe",
-            options: {
-                ...common,
-                entryPoints: ["engine/native/gpu-probe-child.ts"],
-                outfile: path.join(outRoot, "engine/gpu-probe.mjs"),
-                format: "esm",
-                platform: "node",
-                target: ["node20"],
-                external: ["node-llama-cpp"],
-                banner: {js: createRequireBanner},
-                sourcemap: production ? false : "linked"
-            }
+            options: {...engineProcess, entryPoints: ["engine/native/gpu-probe-child.ts"], outfile: path.join(outRoot, "engine/gpu-probe.mjs")}
         },
         {
             // The layer-dial command (package.json's bin): the engine host's shape, so it runs on plain Node
@@ -112,15 +103,10 @@ export function builds({outRoot = "dist", production = false} = {}) {
             // package.json). The benchmarks are not in it: they run from bench/ through tsx.
             name: "cli",
             options: {
-                ...common,
+                ...engineProcess,
                 entryPoints: ["engine/cli/bin.ts"],
                 outfile: path.join(outRoot, "cli/layer-dial.mjs"),
-                format: "esm",
-                platform: "node",
-                target: ["node20"],
-                external: ["node-llama-cpp"],
                 banner: {js: `#!/usr/bin/env node\n${createRequireBanner}`},
-                sourcemap: production ? false : "linked",
                 plugins: [executable]
             }
         }
