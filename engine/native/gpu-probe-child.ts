@@ -2,7 +2,6 @@
 // the patched build with that one backend folder, puts every layer of the probe model on its device and
 // decodes a few tokens. It prints one LAYER-DIAL-GPU-PROBE line, unless the backend aborts it first, which
 // is what the check is for.
-import path from "node:path";
 import type {Token} from "node-llama-cpp";
 import {GPU_PROBE_RESULT_PREFIX, type GpuProbeChildReport, type GpuProbeRequest} from "./gpu-probe.js";
 import {GpuBackendUnavailableError, loadPatchedLlama} from "./loader.js";
@@ -14,8 +13,8 @@ async function check(request: GpuProbeRequest): Promise<GpuProbeChildReport> {
             nativeDirectory: request.nativeDirectory,
             gpu: request.backend,
             onlyBackendDirectory: request.backendDirectory,
-            // an installed CUDA backend is found in the folder that holds it
-            ...(request.backend === "cuda" ? {installedBackendsDirectory: path.dirname(request.backendDirectory)} : {}),
+            // an installed CUDA backend is found where the asking process found it
+            ...(request.installedBackendsDirectory != null ? {installedBackendsDirectory: request.installedBackendsDirectory} : {}),
             fallbackToCpu: false,
             probeGpu: false
         });

@@ -23,6 +23,8 @@ export type GpuProbeRequest = {
     backend: "cuda" | "vulkan";
     /** the backend's folder (an installed CUDA backend, or a build's backends/vulkan) */
     backendDirectory: string;
+    /** where installed backends are looked for (the loader's installedBackendsDirectory); CUDA only */
+    installedBackendsDirectory?: string;
     /** the patched build folder (layer-dial-build.json, bins/) */
     nativeDirectory: string;
     /** the model the check decodes, every layer on the device */

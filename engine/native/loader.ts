@@ -218,10 +218,17 @@ const deviceHelp: Record<GpuBackendName, string> = {
 };
 
 /** why a CUDA backend may not be loaded here, from its check in a process of its own; undefined when it ran */
-function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate): string | undefined {
-    const modelPath = build.root != null ? path.join(build.root, GPU_PROBE_MODEL_FILE) : undefined;
-    if (candidate.backend !== "cuda" || candidate.directory == null || build.root == null || modelPath == null || !fs.existsSync(modelPath)) return undefined;
-    const result = probeGpuBackend({backend: "cuda", backendDirectory: candidate.directory, nativeDirectory: build.root, modelPath});
+function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate, installedRoot: string): string | undefined {
+    if (candidate.backend !== "cuda" || candidate.directory == null || build.root == null) return undefined;
+    const modelPath = path.join(build.root, GPU_PROBE_MODEL_FILE);
+    if (!fs.existsSync(modelPath)) return undefined;
+    const result = probeGpuBackend({
+        backend: "cuda",
+        backendDirectory: candidate.directory,
+        installedBackendsDirectory: installedRoot,
+        nativeDirectory: build.root,
+        modelPath
+    });
     if (result.ok) return undefined;
     if (result.noDevice) return `cuda: ${deviceHelp.cuda}`;
     return (
@@ -254,7 +261,7 @@ function chooseBackend(
             continue;
         }
         // checked before it is loaded here: a loaded backend stays in ggml's registry for good
-        const checkProblem = options.probeGpu === false ? undefined : cudaCheckProblem(build, candidate);
+        const checkProblem = options.probeGpu === false ? undefined : cudaCheckProblem(build, candidate, installedRoot);
         if (checkProblem !== undefined) {
             problems.push(checkProblem);
             continue;

@@ -138,7 +138,7 @@ describe("the GPU check, in a process of its own", () => {
         const directory = installRealCudaPackage(backends);
         // the answer the H200 gave, kept where the engine looks first (its own check would find no device here)
         keepGpuProbeReport(
-            {backend: "cuda", backendDirectory: directory, nativeDirectory, modelPath: probeModel},
+            {backend: "cuda", backendDirectory: directory, installedBackendsDirectory: backends, nativeDirectory, modelPath: probeModel},
             {ok: false, noDevice: false, reason: "its check died of SIGABRT (CUDA error: the provided PTX was compiled with an unsupported toolchain.)"}
         );
         const auto = info("auto", {LAYER_DIAL_BACKENDS_DIR: backends});
