@@ -233,8 +233,9 @@ function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate, installedR
     if (result.noDevice) return `cuda: ${deviceHelp.cuda}`;
     return (
         `cuda: the CUDA backend in ${candidate.directory} has a device but cannot run on it: ${result.reason}. ` +
-        `Update the NVIDIA driver (node-llama-cpp's CUDA build needs one that supports its CUDA version on GPUs it carries no machine code for); ` +
-        `Layer Dial checks again after a driver update or Layer Dial: Enable CUDA`
+        `Update the NVIDIA driver (node-llama-cpp's CUDA build needs one that supports its CUDA version on GPUs it carries no machine code for), ` +
+        `or add its CUDA 12 build, which is tried next (layer-dial gpu install cuda --fallback, about 375 MB more); ` +
+        `Layer Dial checks again after a driver update or a new install`
     );
 }
 
