@@ -6,7 +6,7 @@
 // loader asks this check first (CUDA only: Vulkan drivers compile their own shaders) and, when it fails,
 // runs on the next backend and says why. The answer is kept per backend install, patched build and NVIDIA
 // driver, so a driver update or a new Enable CUDA checks again.
-import {spawnSync} from "node:child_process";
+import {spawn} from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -60,34 +60,55 @@ export function keepGpuProbeReport(request: GpuProbeRequest, report: GpuProbeChi
     writeFileAtomically(gpuProbeCacheFile(request, cacheDirectory), JSON.stringify({key: probeKey(request), report}));
 }
 
-export function probeGpuBackend(request: GpuProbeRequest, options: GpuProbeOptions = {}): GpuProbeResult {
+export async function probeGpuBackend(request: GpuProbeRequest, options: GpuProbeOptions = {}): Promise<GpuProbeResult> {
     const key = probeKey(request);
     const kept = readKept(gpuProbeCacheFile(request, options.cacheDirectory), key);
     if (kept !== undefined) return {...kept, seconds: 0, cached: true};
 
     const started = performance.now();
-    const child = spawnSync(process.execPath, [...probeChildCommand(), JSON.stringify(request)], {
-        cwd: projectRoot,
-        encoding: "utf8",
-        timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        maxBuffer: 16 * 1024 * 1024,
-        env: process.env
-    });
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const child = await runChild([...probeChildCommand(), JSON.stringify(request)], timeoutMs);
     const seconds = (performance.now() - started) / 1000;
-    const reportLine = (child.stdout ?? "").split("\n").find((line) => line.startsWith(GPU_PROBE_RESULT_PREFIX));
+    const reportLine = child.stdout.split("\n").find((line) => line.startsWith(GPU_PROBE_RESULT_PREFIX));
     if (reportLine !== undefined) {
         const report = JSON.parse(reportLine.slice(GPU_PROBE_RESULT_PREFIX.length)) as GpuProbeChildReport;
         keepGpuProbeReport(request, report, options.cacheDirectory);
         return {...report, seconds, cached: false};
     }
-    const timedOut = (child.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT";
-    const reason = timedOut
-        ? `its check did not finish in ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`
-        : describeProbeFailure(child.stderr ?? "", child.signal, child.status);
+    const reason = child.timedOut
+        ? `its check did not finish in ${Math.round(timeoutMs / 1000)} s`
+        : describeProbeFailure(child.stderr, child.signal, child.status);
     const report: GpuProbeChildReport = {ok: false, noDevice: false, reason};
     // a check that ran out of time may only have met a busy machine: ask again next time
-    if (!timedOut) keepGpuProbeReport(request, report, options.cacheDirectory);
+    if (!child.timedOut) keepGpuProbeReport(request, report, options.cacheDirectory);
     return {...report, seconds, cached: false};
+}
+
+type ChildOutcome = {stdout: string; stderr: string; status: number | null; signal: NodeJS.Signals | null; timedOut: boolean};
+
+/** the check's process, without blocking this one's event loop (the engine host keeps answering meanwhile);
+ *  killed when it outlives `timeoutMs`. Keeps the last 64 KB of stderr: a crash prints its reason last. */
+function runChild(args: string[], timeoutMs: number): Promise<ChildOutcome> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, args, {cwd: projectRoot, env: process.env, stdio: ["ignore", "pipe", "pipe"]});
+        let stdout = "";
+        let stderr = "";
+        let timedOut = false;
+        child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+        child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-65_536)));
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+        }, timeoutMs);
+        child.on("error", (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on("close", (status, signal) => {
+            clearTimeout(timer);
+            resolve({stdout, stderr, status, signal, timedOut});
+        });
+    });
 }
 
 /** one line from a check that died: how it ended and what the backend printed last about it */

@@ -218,11 +218,11 @@ const deviceHelp: Record<GpuBackendName, string> = {
 };
 
 /** why a CUDA backend may not be loaded here, from its check in a process of its own; undefined when it ran */
-function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate, installedRoot: string): string | undefined {
+async function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate, installedRoot: string): Promise<string | undefined> {
     if (candidate.backend !== "cuda" || candidate.directory == null || build.root == null) return undefined;
     const modelPath = path.join(build.root, GPU_PROBE_MODEL_FILE);
     if (!fs.existsSync(modelPath)) return undefined;
-    const result = probeGpuBackend({
+    const result = await probeGpuBackend({
         backend: "cuda",
         backendDirectory: candidate.directory,
         installedBackendsDirectory: installedRoot,
@@ -240,14 +240,14 @@ function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate, installedR
 }
 
 /** loads the CPU backend, then GPU backends in the order the choice allows until one yields a device */
-function chooseBackend(
+async function chooseBackend(
     binding: NativeBinding,
     build: ResolvedBuild,
     choice: GpuChoice,
     installedRoot: string,
     release: string,
     options: Pick<LoadPatchedLlamaOptions, "probeGpu" | "onlyBackendDirectory">
-): ComputeBackend {
+): Promise<ComputeBackend> {
     binding.loadBackends();
     binding.loadBackends(build.binsDirectory);
     const problems: string[] = [];
@@ -262,7 +262,7 @@ function chooseBackend(
             continue;
         }
         // checked before it is loaded here: a loaded backend stays in ggml's registry for good
-        const checkProblem = options.probeGpu === false ? undefined : cudaCheckProblem(build, candidate, installedRoot);
+        const checkProblem = options.probeGpu === false ? undefined : await cudaCheckProblem(build, candidate, installedRoot);
         if (checkProblem !== undefined) {
             problems.push(checkProblem);
             continue;
@@ -312,7 +312,7 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
     const envChoice = process.env.LAYER_DIAL_GPU;
     const choice: GpuChoice = options.gpu ?? (isGpuChoice(envChoice) ? envChoice : "auto");
     const installedRoot = options.installedBackendsDirectory ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? layerDialCacheDir("backends");
-    const backend = chooseBackend(binding, build, choice, installedRoot, buildMetadata.buildOptions.llamaCpp.release, options);
+    const backend = await chooseBackend(binding, build, choice, installedRoot, buildMetadata.buildOptions.llamaCpp.release, options);
     if (backend.gpu === false && choice !== "auto" && choice !== "cpu" && options.fallbackToCpu === false)
         throw new GpuBackendUnavailableError(
             `${choice} was requested, but it cannot run here: ${backend.fallbackReason?.replace(/^running on the CPU: /, "")}. Use --gpu auto or --gpu cpu to run on the CPU.`

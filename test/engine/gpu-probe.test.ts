@@ -74,7 +74,7 @@ describe("the GPU check, in a process of its own", () => {
         assert.ok(fs.existsSync(probeModel), `${probeModel} is missing: npm run build:native writes it`);
     });
 
-    test("a backend that runs: the check decodes on its device, and the answer is kept until the install changes", () => {
+    test("a backend that runs: the check decodes on its device, and the answer is kept until the install changes", async () => {
         const model = path.join(scratch, "probe-copy.gguf");
         fs.copyFileSync(probeModel, model);
         const request: GpuProbeRequest = {
@@ -84,28 +84,43 @@ describe("the GPU check, in a process of its own", () => {
             modelPath: model
         };
         const cacheDirectory = path.join(scratch, "kept");
-        const first = probeGpuBackend(request, {cacheDirectory});
+        const first = await probeGpuBackend(request, {cacheDirectory});
         assert.equal(first.ok, true, JSON.stringify(first));
         assert.equal(first.cached, false);
         assert.match(first.ok ? first.deviceNames.join() : "", /llvmpipe/);
-        const again = probeGpuBackend(request, {cacheDirectory});
+        const again = await probeGpuBackend(request, {cacheDirectory});
         assert.deepEqual({ok: again.ok, cached: again.cached, seconds: again.seconds}, {ok: true, cached: true, seconds: 0});
         // a changed file among what the answer depends on: checked again
         const later = new Date(Date.now() + 60_000);
         fs.utimesSync(model, later, later);
-        assert.equal(probeGpuBackend(request, {cacheDirectory}).cached, false);
+        assert.equal((await probeGpuBackend(request, {cacheDirectory})).cached, false);
     });
 
-    test("a check whose decode cannot run says why, and names no device problem", () => {
+    test("a check whose decode cannot run says why, and names no device problem", async () => {
         const truncated = path.join(scratch, "truncated.gguf");
         fs.writeFileSync(truncated, fs.readFileSync(probeModel).subarray(0, 4096));
-        const result = probeGpuBackend(
+        const result = await probeGpuBackend(
             {backend: "vulkan", backendDirectory: path.join(nativeDirectory, "backends", "vulkan"), nativeDirectory, modelPath: truncated},
             {cacheDirectory: path.join(scratch, "kept")}
         );
         assert.equal(result.ok, false);
         assert.equal(!result.ok && result.noDevice, false);
         assert.match(!result.ok ? result.reason : "", /load|model/i);
+    });
+
+    test("a check that outlives its time is killed, says so, and is asked again next time", async () => {
+        const request: GpuProbeRequest = {
+            backend: "vulkan",
+            backendDirectory: path.join(nativeDirectory, "backends", "vulkan"),
+            nativeDirectory,
+            modelPath: probeModel
+        };
+        const cacheDirectory = path.join(scratch, "kept-timeout");
+        // 50 ms: node has not even loaded the addon by then
+        const first = await probeGpuBackend(request, {cacheDirectory, timeoutMs: 50});
+        assert.deepEqual({ok: first.ok, cached: first.cached}, {ok: false, cached: false});
+        assert.match(!first.ok ? first.reason : "", /did not finish in 0 s/);
+        assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
     });
 
     test("a check that died: how it ended and the backend's own last words (recorded on the H200)", () => {
