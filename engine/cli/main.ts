@@ -106,7 +106,11 @@ async function openEngine(values: Values): Promise<{engine: DialEngine; build: {
         throw new CliUsageError(`--prefill must be full or skip (got "${values.prefill}")`);
 
     const modelPath = await resolveModelPath(values.model, {showCliProgress: process.stderr.isTTY});
-    const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama({gpu: gpuChoice(values), fallbackToCpu: values.gpu == null});
+    const {llama, buildInfo, binsDirectory, backend} = await loadPatchedLlama({
+        gpu: gpuChoice(values),
+        fallbackToCpu: values.gpu == null,
+        onProgress: (message) => process.stderr.write(`${message}\n`)
+    });
     if (backend.fallbackReason != null) process.stderr.write(`${backend.fallbackReason}\n`);
     const engine = await DialEngine.load({
         llama,

@@ -80,7 +80,7 @@ function requireEngine(): DialEngine {
 }
 
 async function llama(): Promise<PatchedLlama> {
-    patched ??= loadPatchedLlama().then(
+    patched ??= loadPatchedLlama({onProgress: (message) => void connection.sendNotification(Notifications.progress, {message})}).then(
         (loaded) => {
             // once per host: the backend is chosen once, when the host starts
             if (loaded.backend.fallbackReason != null)

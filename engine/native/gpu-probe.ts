@@ -46,6 +46,8 @@ export type GpuProbeOptions = {
     cacheDirectory?: string;
     /** Defaults to 120 s: a first CUDA load compiles kernels and can take a while. */
     timeoutMs?: number;
+    /** Called when a check starts (not for a kept answer): a few seconds the user may want to hear about. */
+    onCheckStart?: () => void;
 };
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -65,6 +67,7 @@ export async function probeGpuBackend(request: GpuProbeRequest, options: GpuProb
     const kept = readKept(gpuProbeCacheFile(request, options.cacheDirectory), key);
     if (kept !== undefined) return {...kept, seconds: 0, cached: true};
 
+    options.onCheckStart?.();
     const started = performance.now();
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const child = await runChild([...probeChildCommand(), JSON.stringify(request)], timeoutMs);

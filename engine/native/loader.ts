@@ -72,6 +72,8 @@ export type LoadPatchedLlamaOptions = {
      *  at its first kernel is skipped with the reason instead of taking this process down. Needs the build's
      *  probe model (npm run build:native writes it); without one nothing is checked. Defaults to true. */
     probeGpu?: boolean;
+    /** Told when a GPU check starts ("checking the CUDA backend…"), for a progress line. */
+    onProgress?: (message: string) => void;
     /** Only this backend folder is tried (the GPU check's own process). */
     onlyBackendDirectory?: string;
     /** Defaults to `LlamaLogLevel.error`. */
@@ -218,17 +220,20 @@ const deviceHelp: Record<GpuBackendName, string> = {
 };
 
 /** why a CUDA backend may not be loaded here, from its check in a process of its own; undefined when it ran */
-async function cudaCheckProblem(build: ResolvedBuild, candidate: Candidate, installedRoot: string): Promise<string | undefined> {
+async function cudaCheckProblem(
+    build: ResolvedBuild,
+    candidate: Candidate,
+    installedRoot: string,
+    onProgress: ((message: string) => void) | undefined
+): Promise<string | undefined> {
     if (candidate.backend !== "cuda" || candidate.directory == null || build.root == null) return undefined;
     const modelPath = path.join(build.root, GPU_PROBE_MODEL_FILE);
     if (!fs.existsSync(modelPath)) return undefined;
-    const result = await probeGpuBackend({
-        backend: "cuda",
-        backendDirectory: candidate.directory,
-        installedBackendsDirectory: installedRoot,
-        nativeDirectory: build.root,
-        modelPath
-    });
+    const directory = candidate.directory;
+    const result = await probeGpuBackend(
+        {backend: "cuda", backendDirectory: directory, installedBackendsDirectory: installedRoot, nativeDirectory: build.root, modelPath},
+        {onCheckStart: () => onProgress?.(`checking the CUDA backend in ${directory} in a separate process (once per install and driver)…`)}
+    );
     if (result.ok) return undefined;
     if (result.noDevice) return `cuda: ${deviceHelp.cuda}`;
     return (
@@ -246,7 +251,7 @@ async function chooseBackend(
     choice: GpuChoice,
     installedRoot: string,
     release: string,
-    options: Pick<LoadPatchedLlamaOptions, "probeGpu" | "onlyBackendDirectory">
+    options: Pick<LoadPatchedLlamaOptions, "probeGpu" | "onlyBackendDirectory" | "onProgress">
 ): Promise<ComputeBackend> {
     binding.loadBackends();
     binding.loadBackends(build.binsDirectory);
@@ -262,7 +267,7 @@ async function chooseBackend(
             continue;
         }
         // checked before it is loaded here: a loaded backend stays in ggml's registry for good
-        const checkProblem = options.probeGpu === false ? undefined : await cudaCheckProblem(build, candidate, installedRoot);
+        const checkProblem = options.probeGpu === false ? undefined : await cudaCheckProblem(build, candidate, installedRoot, options.onProgress);
         if (checkProblem !== undefined) {
             problems.push(checkProblem);
             continue;

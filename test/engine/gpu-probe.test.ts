@@ -146,6 +146,11 @@ describe("the GPU check, in a process of its own", () => {
         assert.equal(auto.status, 0, auto.stderr);
         assert.equal(auto.summary!.compute.backend, "vulkan");
         assert.match(auto.summary!.compute.fallbackReason ?? "", /cuda: no CUDA device found/);
+        assert.match(auto.stderr, /checking the CUDA backend in .*cuda-real-linux-x64 in a separate process/);
+        // asked once: the second load reads the kept answer and says nothing of a check
+        const again = info("auto", {LAYER_DIAL_BACKENDS_DIR: backends});
+        assert.equal(again.summary!.compute.backend, "vulkan");
+        assert.doesNotMatch(again.stderr, /checking the CUDA backend/);
     });
 
     test("a CUDA backend whose check failed is passed over: auto runs on Vulkan and says why; --gpu cuda says what to do", () => {
