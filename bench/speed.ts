@@ -260,7 +260,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     };
 }
 
-/** the last line of a failed child's message that names an error (execFileSync's own message repeats the command) */
+/** the first line of a failed child's message that names an error, else its first line (execFileSync's own "Command failed" line repeats the command) */
 function errorLine(error: unknown): string {
     const text = error instanceof Error ? error.message : String(error);
     const lines = text

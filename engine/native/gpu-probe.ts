@@ -52,19 +52,23 @@ export type GpuProbeOptions = {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
-/** where the answer for this request is kept; it holds the key too, so a changed install is checked again */
-export function gpuProbeCacheFile(request: GpuProbeRequest, cacheDirectory = layerDialCacheDir("gpu-probes")): string {
-    return path.join(cacheDirectory, `${crypto.createHash("sha256").update(probeKey(request)).digest("hex").slice(0, 24)}.json`);
+/** where the answer for a key is kept; the file holds the key too, so a changed install is checked again */
+function cacheFileOf(key: string, cacheDirectory = layerDialCacheDir("gpu-probes")): string {
+    return path.join(cacheDirectory, `${crypto.createHash("sha256").update(key).digest("hex").slice(0, 24)}.json`);
+}
+
+function keep(key: string, report: GpuProbeChildReport, cacheDirectory: string | undefined): void {
+    writeFileAtomically(cacheFileOf(key, cacheDirectory), JSON.stringify({key, report}));
 }
 
 /** keeps a check's answer (probeGpuBackend does; a test can seed one) */
 export function keepGpuProbeReport(request: GpuProbeRequest, report: GpuProbeChildReport, cacheDirectory?: string): void {
-    writeFileAtomically(gpuProbeCacheFile(request, cacheDirectory), JSON.stringify({key: probeKey(request), report}));
+    keep(probeKey(request), report, cacheDirectory);
 }
 
 export async function probeGpuBackend(request: GpuProbeRequest, options: GpuProbeOptions = {}): Promise<GpuProbeResult> {
     const key = probeKey(request);
-    const kept = readKept(gpuProbeCacheFile(request, options.cacheDirectory), key);
+    const kept = readKept(cacheFileOf(key, options.cacheDirectory), key);
     if (kept !== undefined) return {...kept, seconds: 0, cached: true};
 
     options.onCheckStart?.();
@@ -75,7 +79,7 @@ export async function probeGpuBackend(request: GpuProbeRequest, options: GpuProb
     const reportLine = child.stdout.split("\n").find((line) => line.startsWith(GPU_PROBE_RESULT_PREFIX));
     if (reportLine !== undefined) {
         const report = JSON.parse(reportLine.slice(GPU_PROBE_RESULT_PREFIX.length)) as GpuProbeChildReport;
-        keepGpuProbeReport(request, report, options.cacheDirectory);
+        keep(key, report, options.cacheDirectory);
         return {...report, seconds, cached: false};
     }
     const reason = child.timedOut
@@ -83,7 +87,7 @@ export async function probeGpuBackend(request: GpuProbeRequest, options: GpuProb
         : describeProbeFailure(child.stderr, child.signal, child.status);
     const report: GpuProbeChildReport = {ok: false, noDevice: false, reason};
     // a check that ran out of time may only have met a busy machine: ask again next time
-    if (!child.timedOut) keepGpuProbeReport(request, report, options.cacheDirectory);
+    if (!child.timedOut) keep(key, report, options.cacheDirectory);
     return {...report, seconds, cached: false};
 }
 

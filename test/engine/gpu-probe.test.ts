@@ -54,6 +54,11 @@ function installRealCudaPackage(backends: string): string {
     return directory;
 }
 
+/** a check of the build's Vulkan backend (lavapipe here) decoding `modelPath` */
+function vulkanRequest(modelPath: string): GpuProbeRequest {
+    return {backend: "vulkan", backendDirectory: path.join(nativeDirectory, "backends", "vulkan"), nativeDirectory, modelPath};
+}
+
 function info(gpu: string, env: Record<string, string>) {
     const run = spawnSync(process.execPath, [cliBundle(), "info", "--model", stories, "--threads", "1", "--gpu", gpu, "--json"], {
         cwd: root,
@@ -77,12 +82,7 @@ describe("the GPU check, in a process of its own", () => {
     test("a backend that runs: the check decodes on its device, and the answer is kept until the install changes", async () => {
         const model = path.join(scratch, "probe-copy.gguf");
         fs.copyFileSync(probeModel, model);
-        const request: GpuProbeRequest = {
-            backend: "vulkan",
-            backendDirectory: path.join(nativeDirectory, "backends", "vulkan"),
-            nativeDirectory,
-            modelPath: model
-        };
+        const request = vulkanRequest(model);
         const cacheDirectory = path.join(scratch, "kept");
         const first = await probeGpuBackend(request, {cacheDirectory});
         assert.equal(first.ok, true, JSON.stringify(first));
@@ -99,22 +99,14 @@ describe("the GPU check, in a process of its own", () => {
     test("a check whose decode cannot run says why, and names no device problem", async () => {
         const truncated = path.join(scratch, "truncated.gguf");
         fs.writeFileSync(truncated, fs.readFileSync(probeModel).subarray(0, 4096));
-        const result = await probeGpuBackend(
-            {backend: "vulkan", backendDirectory: path.join(nativeDirectory, "backends", "vulkan"), nativeDirectory, modelPath: truncated},
-            {cacheDirectory: path.join(scratch, "kept")}
-        );
+        const result = await probeGpuBackend(vulkanRequest(truncated), {cacheDirectory: path.join(scratch, "kept")});
         assert.equal(result.ok, false);
         assert.equal(!result.ok && result.noDevice, false);
         assert.match(!result.ok ? result.reason : "", /load|model/i);
     });
 
     test("a check that outlives its time is killed, says so, and is asked again next time", async () => {
-        const request: GpuProbeRequest = {
-            backend: "vulkan",
-            backendDirectory: path.join(nativeDirectory, "backends", "vulkan"),
-            nativeDirectory,
-            modelPath: probeModel
-        };
+        const request = vulkanRequest(probeModel);
         const cacheDirectory = path.join(scratch, "kept-timeout");
         // 50 ms: node has not even loaded the addon by then
         const first = await probeGpuBackend(request, {cacheDirectory, timeoutMs: 50});
