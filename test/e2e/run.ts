@@ -186,7 +186,9 @@ async function runScenarios(server: CodeServer, browser: Browser, scenarios: rea
         // the shutdown check below is only worth something if there was an engine host to leave behind
         const engineHosts = findMarkedProcesses(marker).filter((process) => /engine\/host/.test(process.commandLine));
         log(`engine host processes running before shutdown: ${engineHosts.length}`);
-        log(`palette reopened (commands not listed at first): ${workbench.paletteRetries.length === 0 ? "never" : workbench.paletteRetries.join(", ")}`);
+        log(
+            `palette reopened (a command not listed at first, or the input closed before it was typed in): ${workbench.paletteRetries.length === 0 ? "never" : workbench.paletteRetries.join(", ")}`
+        );
     } catch (error) {
         record({
             name: "ui: workbench",
