@@ -322,6 +322,26 @@ export type InspectParams = {
 
 export type InspectResult = {machine: MachineInfo; model: ModelPreview | null};
 
+/** One installed CUDA build and whether it runs here, from its check in a process of its own. */
+export type CudaInstallCheck = {
+    directory: string;
+    /** "cuda": node-llama-cpp's CUDA package (CUDA 13); "cuda-12": its CUDA 12 build (gpu install cuda --fallback) */
+    build: "cuda" | "cuda-12";
+    /** it decoded with every layer on a CUDA device */
+    ok: boolean;
+    /** it found no CUDA device: no NVIDIA GPU, driver or CUDA runtime */
+    noDevice: boolean;
+    /** the devices it ran on (empty unless ok) */
+    deviceNames: string[];
+    /** why it cannot run here (absent when ok); one line */
+    reason?: string;
+    /** seconds the check took; 0 when its answer was kept from an earlier check of the same install and driver */
+    seconds: number;
+};
+
+/** The installed CUDA builds, in the order the engine tries them (empty when none is installed). */
+export type CudaCheckResult = {installs: CudaInstallCheck[]};
+
 export const Requests = {
     load: new RequestType<LoadParams, ModelSummary, void>("layerDial/load"),
     /** the machine's memory and GPU, and optionally a model file's dial preview, without loading a model */
@@ -337,6 +357,8 @@ export const Requests = {
     countTokens: new RequestType<{text: string}, number, void>("layerDial/countTokens"),
     stats: new RequestType0<GenerationStats | null, void>("layerDial/stats"),
     info: new RequestType0<HostInfo, void>("layerDial/info"),
+    /** checks each installed CUDA build in a process of its own (never loads one into the host) */
+    checkCuda: new RequestType0<CudaCheckResult, void>("layerDial/checkCuda"),
     /** greedy layer-order calibration of the loaded model (progress notifications; cancellable) */
     calibrate: new RequestType<CalibrateParams, CalibrateResult, void>("layerDial/calibrate")
 } as const;

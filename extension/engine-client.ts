@@ -18,6 +18,7 @@ import {
     type GenerateResult,
     type GenerationStats,
     type HostInfo,
+    type CudaCheckResult,
     type InspectParams,
     type InspectResult,
     type LoadParams,
@@ -264,6 +265,12 @@ export class EngineClient {
     async inspect(params: InspectParams): Promise<InspectResult> {
         const host = await this.ensureHost();
         return await this.send(host, (connection) => connection.sendRequest(Requests.inspect, params));
+    }
+
+    /** each installed CUDA build's check, run by the host in a process of its own (the host starts if none runs) */
+    async checkCuda(): Promise<CudaCheckResult> {
+        const host = await this.ensureHost();
+        return await this.send(host, (connection) => connection.sendRequest(Requests.checkCuda));
     }
 
     async info(): Promise<HostInfo> {

@@ -12,6 +12,7 @@ import type {
     CompleteResult,
     GenerateParams,
     GenerateResult,
+    CudaCheckResult,
     InspectResult,
     LoadParams,
     ModelSummary,
@@ -197,6 +198,11 @@ export class EngineSession implements vscode.Disposable {
     /** The machine, and the dial a model file would give, without loading a model (starts the host, never downloads). */
     async inspect(modelPath?: string): Promise<InspectResult> {
         return await (await this.ensureClient()).inspect({modelPath, calibrationCacheDirectory: this.options.calibrationDirectory});
+    }
+
+    /** Whether each installed CUDA build runs here, each checked in a process of its own (starts the host, loads no model). */
+    async checkCuda(): Promise<CudaCheckResult> {
+        return await (await this.ensureClient()).checkCuda();
     }
 
     /** Stores the level in the setting; the configuration listener applies it to the engine. */

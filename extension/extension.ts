@@ -76,7 +76,13 @@ export function activate(context: vscode.ExtensionContext): void {
         command("layerDial.restartEngine", "Restart Engine", () => engine.restart()),
         // takes no arguments: nothing lets a caller skip its confirmation
         command("layerDial.enableCuda", "Enable CUDA", () =>
-            enableCuda({extensionPath: context.extensionPath, backendsDirectory, ui: vscodeEnableCudaUi(vscode), log})
+            enableCuda({
+                extensionPath: context.extensionPath,
+                backendsDirectory,
+                ui: vscodeEnableCudaUi(vscode),
+                log,
+                checkCuda: () => engine.checkCuda()
+            })
         )
     );
     log.info(`Layer Dial activated in ${(performance.now() - started).toFixed(1)} ms (no model loaded, no engine started)`);

@@ -1,11 +1,14 @@
-// layer-dial gpu: install node-llama-cpp's prebuilt CUDA backend when asked, and list what is installed.
+// layer-dial gpu: install node-llama-cpp's prebuilt CUDA backend when asked, list what is installed, and check
+// that it runs here.
 //   layer-dial gpu install cuda [--registry URL] [--dir DIR] [--fallback] [--json [FILE]]
 //   layer-dial gpu list [--dir DIR] [--json [FILE]]
+//   layer-dial gpu check [--dir DIR] [--json [FILE]]
 import path from "node:path";
 import {parseArgs} from "node:util";
 import {layerDialCacheDir} from "../../common/cache-dir.js";
 import {listInstalledBackends} from "../../common/gpu-backends/backend-manifest.js";
 import {nodeLlamaCppVersion} from "../native/build-record.js";
+import {checkInstalledCudaBackends} from "../native/loader.js";
 import {emitJson, extractJsonOption, type JsonOption} from "./json-option.js";
 import {CliUsageError} from "./usage-error.js";
 import {DEFAULT_REGISTRY_URL, GpuBackendInstallError, installGpuBackend, type GpuBackendInstallProgress} from "../../common/gpu-backends/install-backend.js";
@@ -17,6 +20,8 @@ const usage = `Usage: layer-dial gpu <command> [options]
 Commands:
   install cuda   download node-llama-cpp's prebuilt CUDA backend (about 160 MB) from the npm registry
   list           the GPU backends installed
+  check          run each installed CUDA build in a process of its own: does it find a device and decode
+                 on it? (exit 0 when one does, 1 when none does or none is installed)
 
 Options:
   --dir DIR        where backends are installed (default ${layerDialCacheDir("backends")})
@@ -47,13 +52,17 @@ export async function runGpuCommand(argv: string[], io: GpuCommandIo): Promise<n
             io.stdout(usage);
             return 0;
         }
-        if (command == null) throw new GpuUsageError("gpu needs a command: install cuda, or list");
+        if (command == null) throw new GpuUsageError("gpu needs a command: install cuda, list or check");
         const root = path.resolve(values.dir ?? layerDialCacheDir("backends"));
         if (command === "list") {
             if (backend != null || values.registry != null || values.fallback) throw new GpuUsageError("gpu list takes only --dir and --json");
             return list(root, json, io);
         }
-        if (command !== "install") throw new GpuUsageError(`unknown gpu command "${command}" (install or list)`);
+        if (command === "check") {
+            if (backend != null || values.registry != null || values.fallback) throw new GpuUsageError("gpu check takes only --dir and --json");
+            return await check(root, json, io);
+        }
+        if (command !== "install") throw new GpuUsageError(`unknown gpu command "${command}" (install, list or check)`);
         if (backend !== "cuda" || extra != null)
             throw new GpuUsageError(
                 backend == null || backend === "cuda"
@@ -119,6 +128,20 @@ function list(root: string, json: JsonOption, io: GpuCommandIo): number {
         io.stdout(`${manifest.backend} ${manifest.version} (llama.cpp ${manifest.llamaCppRelease}${fallback}): ${directory}\n`);
     }
     return 0;
+}
+
+async function check(root: string, json: JsonOption, io: GpuCommandIo): Promise<number> {
+    const installs = await checkInstalledCudaBackends({installedBackendsDirectory: root, onProgress: (message) => io.stderr(`${message}\n`)});
+    emitJson(json, {installs}, io.stdout);
+    const runs = installs.some((install) => install.ok);
+    if (json.stdout) return runs ? 0 : 1;
+    if (installs.length === 0) io.stdout(`No CUDA backend installed in ${root}. Install it with: layer-dial gpu install cuda\n`);
+    for (const install of installs) {
+        const when = install.seconds === 0 ? "kept from an earlier check" : `checked in ${install.seconds.toFixed(1)} s`;
+        const label = install.build === "cuda-12" ? "cuda 12 build" : "cuda";
+        io.stdout(`${label} (${install.directory}): ${install.ok ? `runs on ${install.deviceNames.join(", ")}` : `cannot run: ${install.reason}`} (${when})\n`);
+    }
+    return runs ? 0 : 1;
 }
 
 /** one line per phase, and during a download at most one per 5% (or per 10 MB without a known size) */

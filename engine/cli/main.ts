@@ -1,6 +1,6 @@
 // layer-dial: the speed-dial engine from a terminal.
 //   layer-dial summarize <file|->   layer-dial generate --prompt TEXT   layer-dial plan --layers L --ratio R
-//   layer-dial info --model M   layer-dial calibrate --model M   layer-dial gpu install cuda | list
+//   layer-dial info --model M   layer-dial calibrate --model M   layer-dial gpu install cuda | list | check
 // Bundled into dist/cli/layer-dial.mjs (esbuild.mjs). The benchmarks are development tools with their own
 // entry (bench/main.ts, `npm run bench -- …`); nothing here imports bench/.
 import fs from "node:fs";
@@ -34,6 +34,7 @@ Commands:
   calibrate --model M [--text FILE]   find and cache this model's best layer order (greedy KL)
   gpu install cuda [--registry URL] [--dir DIR] [--fallback]   fetch node-llama-cpp's prebuilt CUDA backend (about 145 MB)
   gpu list [--dir DIR]        installed GPU backends (layer-dial gpu --help)
+  gpu check [--dir DIR]       does each installed CUDA build run here? (each in a process of its own)
 
 Options:
   --model <path|hf:URI>       model file, or a Hugging Face URI to download (with progress, resumable)

@@ -6,7 +6,7 @@ import type {Llama} from "node-llama-cpp";
 import {DialEngine, LayerSkipNotSupportedError, planInfo} from "../dial-engine.js";
 import {GenerationAbortedError, PromptTooLongError} from "../generation/generator.js";
 import {InvalidSamplingOptionError} from "../generation/sampler.js";
-import {loadPatchedLlama, PatchedBuildInvalidError, PatchedBuildMissingError, type PatchedLlama} from "../native/loader.js";
+import {checkInstalledCudaBackends, loadPatchedLlama, PatchedBuildInvalidError, PatchedBuildMissingError, type PatchedLlama} from "../native/loader.js";
 import {ModelFileCorruptError, ModelFileNotFoundError, ModelLoadError} from "../native/model-file.js";
 import {LayerSkipMaskError} from "../native/skip-context.js";
 import {CalibrationCancelledError, calibrateLayerOrder, formatCalibrationProgress} from "../calibration/index.js";
@@ -187,6 +187,13 @@ connection.onRequest(
                   });
         return {machine: await describeMachine(llamaInstance as Llama, backend), model};
     })
+);
+// each build in a process of its own, so neither a crash nor a backend loaded for good reaches this host
+connection.onRequest(
+    Requests.checkCuda,
+    handle(async () => ({
+        installs: await checkInstalledCudaBackends({onProgress: (message) => void connection.sendNotification(Notifications.progress, {message})})
+    }))
 );
 connection.onRequest(
     Requests.setSpeed,

@@ -21,7 +21,8 @@ import {
 } from "./build-record.js";
 import {layerDialCacheDir} from "../../common/cache-dir.js";
 import {readBackendManifest} from "../../common/gpu-backends/backend-manifest.js";
-import {GPU_PROBE_MODEL_FILE, probeGpuBackend} from "./gpu-probe.js";
+import type {CudaInstallCheck} from "../../common/engine-protocol.js";
+import {GPU_PROBE_MODEL_FILE, probeGpuBackend, type GpuProbeResult} from "./gpu-probe.js";
 import {
     bindingOf,
     createLlamaFromBinding,
@@ -219,6 +220,45 @@ const deviceHelp: Record<GpuBackendName, string> = {
     metal: "no Metal device found (Metal needs a macOS build of Layer Dial)"
 };
 
+/** a CUDA candidate's check in a process of its own; undefined when this build cannot check (no probe model) */
+async function checkCudaCandidate(
+    build: ResolvedBuild,
+    directory: string,
+    installedRoot: string,
+    onProgress: ((message: string) => void) | undefined
+): Promise<GpuProbeResult | undefined> {
+    if (build.root == null) return undefined;
+    const modelPath = path.join(build.root, GPU_PROBE_MODEL_FILE);
+    if (!fs.existsSync(modelPath)) return undefined;
+    return await probeGpuBackend(
+        {backend: "cuda", backendDirectory: directory, installedBackendsDirectory: installedRoot, nativeDirectory: build.root, modelPath},
+        {onCheckStart: () => onProgress?.(`checking the CUDA backend in ${directory} in a separate process (once per install and driver)…`)}
+    );
+}
+
+/** what a failed check means to the user; the loader's and Enable CUDA's words for it */
+function cudaFailureText(directory: string, result: Extract<GpuProbeResult, {ok: false}>): string {
+    if (result.noDevice)
+        return isCuda12Build(directory)
+            ? "no CUDA device found for the CUDA 12 build (an NVIDIA driver and the CUDA 12 runtime, libcudart.so.12 and libcublas.so.12, must be installed)"
+            : deviceHelp.cuda;
+    return (
+        `the CUDA backend in ${directory} has a device but cannot run on it: ${result.reason}. ` +
+        `Update the NVIDIA driver (node-llama-cpp's CUDA build needs one that supports its CUDA version on GPUs it carries no machine code for)` +
+        (isCuda12Build(directory)
+            ? ""
+            : fs.existsSync(path.join(directory, "fallback"))
+              ? `; its CUDA 12 build, installed beside it, is tried next`
+              : `, or add its CUDA 12 build, which is tried next (Layer Dial: Enable CUDA offers it; layer-dial gpu install cuda --fallback, about 375 MB more)`) +
+        `; Layer Dial checks again after a driver update or a new install`
+    );
+}
+
+/** node-llama-cpp's CUDA 12 build sits in an install's fallback/ folder */
+function isCuda12Build(directory: string): boolean {
+    return path.basename(directory) === "fallback";
+}
+
 /** why a CUDA backend may not be loaded here, from its check in a process of its own; undefined when it ran */
 async function cudaCheckProblem(
     build: ResolvedBuild,
@@ -226,22 +266,57 @@ async function cudaCheckProblem(
     installedRoot: string,
     onProgress: ((message: string) => void) | undefined
 ): Promise<string | undefined> {
-    if (candidate.backend !== "cuda" || candidate.directory == null || build.root == null) return undefined;
-    const modelPath = path.join(build.root, GPU_PROBE_MODEL_FILE);
-    if (!fs.existsSync(modelPath)) return undefined;
-    const directory = candidate.directory;
-    const result = await probeGpuBackend(
-        {backend: "cuda", backendDirectory: directory, installedBackendsDirectory: installedRoot, nativeDirectory: build.root, modelPath},
-        {onCheckStart: () => onProgress?.(`checking the CUDA backend in ${directory} in a separate process (once per install and driver)…`)}
-    );
-    if (result.ok) return undefined;
-    if (result.noDevice) return `cuda: ${deviceHelp.cuda}`;
-    return (
-        `cuda: the CUDA backend in ${candidate.directory} has a device but cannot run on it: ${result.reason}. ` +
-        `Update the NVIDIA driver (node-llama-cpp's CUDA build needs one that supports its CUDA version on GPUs it carries no machine code for), ` +
-        `or add its CUDA 12 build, which is tried next (layer-dial gpu install cuda --fallback, about 375 MB more); ` +
-        `Layer Dial checks again after a driver update or a new install`
-    );
+    if (candidate.backend !== "cuda" || candidate.directory == null) return undefined;
+    const result = await checkCudaCandidate(build, candidate.directory, installedRoot, onProgress);
+    if (result === undefined || result.ok) return undefined;
+    return `cuda: ${cudaFailureText(candidate.directory, result)}`;
+}
+
+/**
+ * Checks every installed CUDA build (the package's, then its CUDA 12 build when installed) in a process of its
+ * own, as the loader would before loading it, and loads none here: what Enable CUDA asks right after an install.
+ */
+export async function checkInstalledCudaBackends(
+    options: Pick<LoadPatchedLlamaOptions, "nativeDirectory" | "build" | "installedBackendsDirectory" | "onProgress"> = {}
+): Promise<CudaInstallCheck[]> {
+    const build = resolveBuild(options);
+    const metadataPath = path.join(build.binsDirectory, "_nlcBuildMetadata.json");
+    if (!fs.existsSync(metadataPath)) throw new PatchedBuildMissingError(`${build.binsDirectory} has no build metadata. Run "npm run build:native".`);
+    const release = (JSON.parse(fs.readFileSync(metadataPath, "utf8")) as BuildMetadata).buildOptions.llamaCpp.release;
+    const installedRoot = installedBackendsRoot(options);
+    const checks: CudaInstallCheck[] = [];
+    for (const candidate of cudaCandidates(installedRoot, release, build.buildInfo?.nodeLlamaCppVersion)) {
+        const directory = candidate.directory!;
+        const buildName = isCuda12Build(directory) ? "cuda-12" : "cuda";
+        if (candidate.problem != null) {
+            checks.push({directory, build: buildName, ok: false, noDevice: false, deviceNames: [], reason: candidate.problem, seconds: 0});
+            continue;
+        }
+        const result = await checkCudaCandidate(build, directory, installedRoot, options.onProgress);
+        if (result === undefined)
+            throw new PatchedBuildInvalidError(
+                `${build.root ?? build.binsDirectory} has no GPU check model (${GPU_PROBE_MODEL_FILE}), so CUDA cannot be checked. ` +
+                    `Run "npm run build:native" (or reinstall the Layer Dial extension).`
+            );
+        checks.push(
+            result.ok
+                ? {directory, build: buildName, ok: true, noDevice: false, deviceNames: result.deviceNames, seconds: result.seconds}
+                : {
+                      directory,
+                      build: buildName,
+                      ok: false,
+                      noDevice: result.noDevice,
+                      deviceNames: [],
+                      reason: cudaFailureText(directory, result),
+                      seconds: result.seconds
+                  }
+        );
+    }
+    return checks;
+}
+
+function installedBackendsRoot(options: Pick<LoadPatchedLlamaOptions, "installedBackendsDirectory">): string {
+    return options.installedBackendsDirectory ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? layerDialCacheDir("backends");
 }
 
 /** loads the CPU backend, then GPU backends in the order the choice allows until one yields a device */
@@ -316,7 +391,7 @@ export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): P
 
     const envChoice = process.env.LAYER_DIAL_GPU;
     const choice: GpuChoice = options.gpu ?? (isGpuChoice(envChoice) ? envChoice : "auto");
-    const installedRoot = options.installedBackendsDirectory ?? process.env.LAYER_DIAL_BACKENDS_DIR ?? layerDialCacheDir("backends");
+    const installedRoot = installedBackendsRoot(options);
     const backend = await chooseBackend(binding, build, choice, installedRoot, buildMetadata.buildOptions.llamaCpp.release, options);
     if (backend.gpu === false && choice !== "auto" && choice !== "cpu" && options.fallbackToCpu === false)
         throw new GpuBackendUnavailableError(

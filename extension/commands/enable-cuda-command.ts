@@ -1,25 +1,34 @@
 // Layer Dial: Enable CUDA. Downloads node-llama-cpp's prebuilt CUDA backend (Linux x64 only) into the
 // extension's storage, where the engine host's loader finds it, after a modal confirmation that says
 // what is downloaded from where, how big it is and what it needs; nothing touches the network before
-// the user agrees. No runtime 'vscode' here (only its types): the editor's API comes in through
+// the user agrees. Then it checks that the backend runs here (the engine host runs each installed build
+// in a process of its own) before it offers to use it: on an H200 with driver 580, node-llama-cpp
+// 3.22.1's CUDA 13 build found the GPU and aborted at its first kernel. When a build has a device but
+// cannot run on it, it offers node-llama-cpp's CUDA 12 build, which the engine tries next. No runtime 'vscode' here (only its types): the editor's API comes in through
 // EnableCudaUi, so the texts, the checks and the flow itself are unit-tested without an editor.
 import fs from "node:fs";
 import path from "node:path";
 import type * as vscode from "vscode";
 import {listInstalledBackends, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
+import type {CudaCheckResult, CudaInstallCheck} from "../../common/engine-protocol.js";
 import type {GpuBackendInstallProgress} from "../../common/gpu-backends/install-backend.js";
 import {NativeBuildMissingError} from "../errors.js";
 
 export const CUDA_PACKAGE = "@node-llama-cpp/linux-x64-cuda";
+/** node-llama-cpp's CUDA 12 build of the same backend (machine code for sm_50 to sm_80; the installer's fallback/) */
+export const CUDA_12_PACKAGE = "@node-llama-cpp/linux-x64-cuda-ext";
 /** the installer's default, named here too so the confirmation and the download cannot disagree */
 export const NPM_REGISTRY_URL = "https://registry.npmjs.org";
 /** the sizes of node-llama-cpp 3.22.1's package; later releases are about the same */
 export const CUDA_DOWNLOAD_MB = 145;
 export const CUDA_INSTALLED_MB = 159;
+export const CUDA_12_DOWNLOAD_MB = 177;
+export const CUDA_12_INSTALLED_MB = 375;
 
 export const INSTALL = "Download and Install";
 export const REINSTALL = "Reinstall";
 export const USE_CUDA = "Use CUDA";
+export const DOWNLOAD_CUDA_12 = "Download the CUDA 12 Build";
 
 /** The installer, loaded on first use: the engine's installer module is not needed before this command runs. */
 export type CudaInstaller = Pick<typeof import("../../common/gpu-backends/install-backend.js"), "installGpuBackend" | "gpuBackendFolderName">;
@@ -35,11 +44,14 @@ export type ProgressUpdate = {message?: string; increment?: number};
 export type EnableCudaUi = {
     /** a notification; resolves with the item chosen, or undefined when dismissed */
     inform(message: string, ...items: string[]): Promise<string | undefined>;
-    warn(message: string): void;
+    /** a warning notification; resolves with the item chosen, or undefined when dismissed */
+    warn(message: string, ...items: string[]): Promise<string | undefined>;
     /** a modal dialog (which has its own Cancel); resolves with the item chosen, or undefined */
     confirm(message: string, detail: string, ...items: string[]): Promise<string | undefined>;
     /** a cancellable notification with progress; cancelling aborts `signal` */
     withProgress<T>(title: string, task: (report: (update: ProgressUpdate) => void, signal: AbortSignal) => Promise<T>): Promise<T>;
+    /** a notification with progress and no Cancel, for a step that ends by itself (the check has its own time limit) */
+    whileWorking<T>(title: string, task: () => Promise<T>): Promise<T>;
     gpuSetting(): GpuSettingState;
     /** sets `layerDial.gpu` in the user (global) settings; the engine session restarts itself on the change */
     setGpu(value: "cuda"): Promise<void>;
@@ -58,6 +70,8 @@ export type EnableCudaOptions = {
     arch?: string;
     /** Defaults to importing the engine's installer. */
     loadInstaller?: () => Promise<CudaInstaller>;
+    /** Whether each installed CUDA build runs here (the engine session's checkCuda). */
+    checkCuda: () => Promise<CudaCheckResult>;
 };
 
 // --- decisions and texts (pure) ---
@@ -212,6 +226,56 @@ export function workspaceOverrideWarning(setting: GpuSettingState): string | und
     );
 }
 
+/** What the check of the installed builds means for the user: whether one runs, and what else can be tried. */
+export type CudaVerdict = {runs: true; check: CudaInstallCheck; text: string} | {runs: false; text: string; offerCuda12: boolean};
+
+/** "NVIDIA H200" or "2 devices: A, B" */
+function devicesText(names: readonly string[]): string {
+    return names.length === 1 ? names[0]! : `${names.length} devices: ${names.join(", ")}`;
+}
+
+function buildLabel(check: CudaInstallCheck): string {
+    return check.build === "cuda-12" ? "the CUDA 12 build" : "the CUDA build";
+}
+
+/**
+ * The builds in the engine's order: the first that runs is the one the engine will load. With none running, the
+ * CUDA 12 build is offered only when a build found a device and could not run on it (a driver too old for its
+ * CUDA version, or a GPU it has no machine code for) and the CUDA 12 build is not installed yet.
+ */
+export function cudaVerdict(checks: readonly CudaInstallCheck[]): CudaVerdict {
+    const runningAt = checks.findIndex((check) => check.ok);
+    if (runningAt >= 0) {
+        const running = checks[runningAt]!;
+        const passedOver = checks.slice(0, runningAt).map((check) => `${buildLabel(check)} cannot run here: ${check.reason ?? "no reason given"}`);
+        const build = running.build === "cuda-12" ? " with node-llama-cpp's CUDA 12 build" : "";
+        return {
+            runs: true,
+            check: running,
+            text: `CUDA runs on ${devicesText(running.deviceNames)}${build}${passedOver.length > 0 ? ` (${passedOver.join("; ")})` : ""}.`
+        };
+    }
+    if (checks.length === 0) return {runs: false, text: "No CUDA build is installed.", offerCuda12: false};
+    const reasons = checks.map((check) => `${buildLabel(check)}: ${check.reason ?? "no reason given"}`).join("; ");
+    const offerCuda12 = checks.some((check) => !check.noDevice) && !checks.some((check) => check.build === "cuda-12");
+    return {runs: false, text: `CUDA cannot run here. ${reasons.charAt(0).toUpperCase()}${reasons.slice(1)}.`, offerCuda12};
+}
+
+/** The modal before the CUDA 12 build's download: the installer fetches the CUDA build again with it. */
+export function cuda12Confirmation(options: {version: string; registryUrl: string; backendsDirectory: string}): CudaConfirmation {
+    return {
+        message: "Layer Dial: download node-llama-cpp's CUDA 12 build?",
+        detail:
+            `Layer Dial will download ${CUDA_12_PACKAGE}@${options.version} (about ${CUDA_12_DOWNLOAD_MB} MB, ${CUDA_12_INSTALLED_MB} MB installed) ` +
+            `and ${CUDA_PACKAGE}@${options.version} again (about ${CUDA_DOWNLOAD_MB} MB) from the npm registry (${options.registryUrl}) ` +
+            `in ${options.backendsDirectory}.\n\n` +
+            "The CUDA 12 build carries machine code for older GPUs and runs on drivers that cannot run the CUDA 13 build; " +
+            "the engine tries it when the CUDA build cannot run. It needs the CUDA 12 runtime (libcudart.so.12, libcublas.so.12) on this machine.\n" +
+            "The downloads are checked against the registry's integrity before anything is installed.",
+        items: [INSTALL]
+    };
+}
+
 // --- the command ---
 
 export async function enableCuda(options: EnableCudaOptions): Promise<void> {
@@ -227,23 +291,36 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
     const installer = await (options.loadInstaller ?? loadInstaller)();
     const folderName = installer.gpuBackendFolderName("cuda", version, platform, arch);
     const existing = findMatchingCudaInstall(listInstalledBackends(options.backendsDirectory), version, folderName);
+    const run: CommandRun = {options, installer, version, platform, arch};
 
     // always asked, whatever the command was invoked with: it is the only way to the network
     const confirmation = cudaConfirmation({version, registryUrl: NPM_REGISTRY_URL, backendsDirectory: options.backendsDirectory, existing});
     const choice = await ui.confirm(confirmation.message, confirmation.detail, ...confirmation.items);
     if (choice === USE_CUDA) {
-        await useCuda(ui, log);
+        // chosen already: a build that runs is used without another question
+        await checkThenOffer(run, {useWithoutAsking: true});
         return;
     }
     if (choice !== INSTALL && choice !== REINSTALL) {
         log.info("Enable CUDA: not confirmed; nothing was downloaded");
         return;
     }
+    const size = await install(run, false);
+    if (size !== undefined) await checkThenOffer(run, {installed: `CUDA backend installed (${size}).`});
+}
 
-    log.info(`Enable CUDA: installing ${CUDA_PACKAGE}@${version} from ${NPM_REGISTRY_URL} into ${options.backendsDirectory}`);
+/** what one run of the command works with */
+type CommandRun = {options: EnableCudaOptions; installer: CudaInstaller; version: string; platform: NodeJS.Platform; arch: string};
+
+/** downloads and installs (with the CUDA 12 build when `withCuda12`); the installed size, or undefined when cancelled */
+async function install(run: CommandRun, withCuda12: boolean): Promise<string | undefined> {
+    const {options, installer, version, platform, arch} = run;
+    const {ui, log} = options;
+    const what = withCuda12 ? `${CUDA_PACKAGE}@${version} with ${CUDA_12_PACKAGE}` : `${CUDA_PACKAGE}@${version}`;
+    log.info(`Enable CUDA: installing ${what} from ${NPM_REGISTRY_URL} into ${options.backendsDirectory}`);
     let result: Awaited<ReturnType<CudaInstaller["installGpuBackend"]>>;
     try {
-        result = await ui.withProgress("Layer Dial: downloading the CUDA backend", (report, signal) => {
+        result = await ui.withProgress(`Layer Dial: downloading the CUDA ${withCuda12 ? "12 build" : "backend"}`, (report, signal) => {
             const progressUpdate = createProgressReporter();
             return installer.installGpuBackend({
                 backend: "cuda",
@@ -252,6 +329,7 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
                 version,
                 platform,
                 arch,
+                ...(withCuda12 ? {includeFallback: true} : {}),
                 signal,
                 onProgress: (progress) => {
                     const update = progressUpdate(progress);
@@ -262,28 +340,73 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
     } catch (error) {
         if (!isCancelledInstall(error)) throw error; // the command's error reporting shows the installer's message
         log.info("Enable CUDA: cancelled; nothing was installed");
-        void ui.inform("Layer Dial: CUDA download cancelled; nothing was installed.");
-        return;
+        void ui.inform(`Layer Dial: CUDA download cancelled; nothing was installed${withCuda12 ? ", and the CUDA build installed before is unchanged" : ""}.`);
+        return undefined;
     }
-
     const size = formatMegabytes(installedBytes(result.directory, result.manifest.files) ?? result.downloadedBytes);
     log.info(
-        `Enable CUDA: installed ${result.manifest.package}@${result.manifest.version} (llama.cpp ${result.manifest.llamaCppRelease}, ${size}) in ${result.directory}`
+        `Enable CUDA: installed ${result.manifest.package}@${result.manifest.version} (llama.cpp ${result.manifest.llamaCppRelease}, ${size}` +
+            `${withCuda12 ? ", with the CUDA 12 build" : ""}) in ${result.directory}`
     );
+    return size;
+}
+
+/**
+ * Checks the installed builds (the engine host runs each in a process of its own), then: one runs, so it is
+ * offered (or used, when the user chose Use CUDA already); none runs, so the user hears why, the setting is
+ * left alone, and the CUDA 12 build is offered where it may help.
+ */
+async function checkThenOffer(run: CommandRun, how: {installed?: string; useWithoutAsking?: boolean}): Promise<void> {
+    const {ui, log} = run.options;
+    const result = await ui.whileWorking("Layer Dial: checking that CUDA runs on this GPU (up to 2 minutes the first time)", () => run.options.checkCuda());
+    for (const check of result.installs)
+        log.info(
+            `Enable CUDA: ${check.directory}: ${check.ok ? `runs on ${check.deviceNames.join(", ")}` : check.reason} ` +
+                `(${check.seconds === 0 ? "kept from an earlier check" : `checked in ${check.seconds.toFixed(1)} s`})`
+        );
+    const verdict = cudaVerdict(result.installs);
+    const lead = `Layer Dial: ${how.installed === undefined ? "" : `${how.installed} `}${verdict.text}`;
     const setting = ui.gpuSetting();
-    if (setting.value === "cuda") {
-        void ui.inform(`Layer Dial: CUDA backend installed (${size}). layerDial.gpu is already cuda; the engine uses this install from its next start.`);
+    if (!verdict.runs) {
+        const consequence =
+            setting.value === "cuda"
+                ? " layerDial.gpu is cuda, so the engine stops with this reason until the setting changes (auto runs on the next backend that can)."
+                : ` layerDial.gpu stays ${setting.value}.`;
+        log.info(`Enable CUDA: no CUDA build runs here; layerDial.gpu is ${setting.value}`);
+        const next = await ui.warn(`${lead}${consequence}`, ...(verdict.offerCuda12 ? [DOWNLOAD_CUDA_12] : []));
+        if (next === DOWNLOAD_CUDA_12) await offerCuda12(run);
         return;
     }
-    const next = await ui.inform(`Layer Dial: CUDA backend installed (${size}). Use it now?`, USE_CUDA, keepLabel(setting));
+    if (setting.value === "cuda") {
+        void ui.inform(`${lead} layerDial.gpu is already cuda; the engine uses it from its next start.`);
+        return;
+    }
+    if (how.useWithoutAsking === true) {
+        await useCuda(ui, log);
+        void ui.inform(`${lead} layerDial.gpu is now cuda.`);
+        return;
+    }
+    const next = await ui.inform(`${lead} Use it now?`, USE_CUDA, keepLabel(setting));
     if (next === USE_CUDA) await useCuda(ui, log);
+}
+
+/** the CUDA 12 build, after its own confirmation; then the check again (which offers it no more) */
+async function offerCuda12(run: CommandRun): Promise<void> {
+    const {ui, log} = run.options;
+    const confirmation = cuda12Confirmation({version: run.version, registryUrl: NPM_REGISTRY_URL, backendsDirectory: run.options.backendsDirectory});
+    if ((await ui.confirm(confirmation.message, confirmation.detail, ...confirmation.items)) !== INSTALL) {
+        log.info("Enable CUDA: the CUDA 12 build was not confirmed; nothing was downloaded");
+        return;
+    }
+    const size = await install(run, true);
+    if (size !== undefined) await checkThenOffer(run, {installed: `CUDA backend installed with its CUDA 12 build (${size}).`});
 }
 
 async function useCuda(ui: EnableCudaUi, log: Pick<vscode.LogOutputChannel, "info">): Promise<void> {
     await ui.setGpu("cuda");
     log.info("Enable CUDA: layerDial.gpu set to cuda in the user settings; the engine restarts on its next request");
     const warning = workspaceOverrideWarning(ui.gpuSetting());
-    if (warning !== undefined) ui.warn(warning);
+    if (warning !== undefined) void ui.warn(warning);
 }
 
 async function loadInstaller(): Promise<CudaInstaller> {
@@ -295,7 +418,7 @@ export function vscodeEnableCudaUi(api: typeof vscode): EnableCudaUi {
     const configuration = () => api.workspace.getConfiguration("layerDial");
     return {
         inform: async (message, ...items) => await api.window.showInformationMessage(message, ...items),
-        warn: (message) => void api.window.showWarningMessage(message),
+        warn: async (message, ...items) => await api.window.showWarningMessage(message, ...items),
         confirm: async (message, detail, ...items) => await api.window.showInformationMessage(message, {modal: true, detail}, ...items),
         withProgress: async (title, task) =>
             await api.window.withProgress(
@@ -314,6 +437,8 @@ export function vscodeEnableCudaUi(api: typeof vscode): EnableCudaUi {
                     }
                 }
             ),
+        whileWorking: async (title, task) =>
+            await api.window.withProgress({location: api.ProgressLocation.Notification, title, cancellable: false}, async () => await task()),
         gpuSetting: () => {
             const inspected = configuration().inspect<string>("gpu");
             return {

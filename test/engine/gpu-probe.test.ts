@@ -14,6 +14,7 @@ import {fileURLToPath} from "node:url";
 import type {ModelSummary} from "../../common/engine-protocol.js";
 import {buildDirectory, computeBuildKey, defaultBuildOptions, readBuildInfo} from "../../engine/native/build-record.js";
 import {GPU_PROBE_MODEL_FILE, describeProbeFailure, keepGpuProbeReport, probeGpuBackend, type GpuProbeRequest} from "../../engine/native/gpu-probe.js";
+import {EngineClient} from "../../extension/engine-client.js";
 import {LAVAPIPE_ENVIRONMENT, useLavapipe} from "../fixtures/lavapipe.js";
 import {cliBundle} from "./cli-bundle.js";
 
@@ -57,6 +58,34 @@ function installRealCudaPackage(backends: string): string {
 /** a check of the build's Vulkan backend (lavapipe here) decoding `modelPath` */
 function vulkanRequest(modelPath: string): GpuProbeRequest {
     return {backend: "vulkan", backendDirectory: path.join(nativeDirectory, "backends", "vulkan"), nativeDirectory, modelPath};
+}
+
+/** node-llama-cpp's CUDA 12 build (its linux-x64-cuda-ext package) beside an install, as `gpu install cuda --fallback`
+ *  lays it out; linked, not copied (375 MB) */
+function addRealCuda12Build(directory: string): string {
+    const library = path.join(root, "node_modules", "@node-llama-cpp", "linux-x64-cuda-ext", "bins", "linux-x64-cuda", "fallback", "libggml-cuda.so");
+    assert.ok(fs.existsSync(library), `${library} is missing: npm install brings it on linux-x64`);
+    fs.mkdirSync(path.join(directory, "fallback"));
+    fs.symlinkSync(library, path.join(directory, "fallback", "libggml-cuda.so"));
+    return path.join(directory, "fallback");
+}
+
+/** the answer the H200 gave for a CUDA install, kept where the engine looks first */
+const H200_REPORT = {
+    ok: false,
+    noDevice: false,
+    reason: "its check died of SIGABRT (CUDA error: the provided PTX was compiled with an unsupported toolchain.)"
+} as const;
+function keepH200Failure(directory: string, backends: string): void {
+    keepGpuProbeReport(
+        {backend: "cuda", backendDirectory: directory, installedBackendsDirectory: backends, nativeDirectory, modelPath: probeModel},
+        H200_REPORT
+    );
+}
+
+function gpuCheck(backends: string) {
+    const run = spawnSync(process.execPath, [cliBundle(), "gpu", "check", "--dir", backends], {cwd: root, encoding: "utf8", timeout: 300_000});
+    return {status: run.status, stdout: run.stdout, stderr: run.stderr};
 }
 
 function info(gpu: string, env: Record<string, string>) {
@@ -148,11 +177,8 @@ describe("the GPU check, in a process of its own", () => {
     test("a CUDA backend whose check failed is passed over: auto runs on Vulkan and says why; --gpu cuda says what to do", () => {
         const backends = path.join(scratch, "backends-failed");
         const directory = installRealCudaPackage(backends);
-        // the answer the H200 gave, kept where the engine looks first (its own check would find no device here)
-        keepGpuProbeReport(
-            {backend: "cuda", backendDirectory: directory, installedBackendsDirectory: backends, nativeDirectory, modelPath: probeModel},
-            {ok: false, noDevice: false, reason: "its check died of SIGABRT (CUDA error: the provided PTX was compiled with an unsupported toolchain.)"}
-        );
+        // the answer the H200 gave (its own check would find no device here)
+        keepH200Failure(directory, backends);
         const auto = info("auto", {LAYER_DIAL_BACKENDS_DIR: backends});
         assert.equal(auto.status, 0, auto.stderr);
         assert.equal(auto.summary!.compute.backend, "vulkan");
@@ -164,5 +190,69 @@ describe("the GPU check, in a process of its own", () => {
         assert.equal(cuda.status, 1);
         assert.equal(cuda.signal, null);
         assert.match(cuda.stderr, /cuda was requested, but it cannot run here: .*unsupported toolchain.*Update the NVIDIA driver/);
+    });
+
+    test("gpu check: each installed build in the engine's order, with what it needs (no NVIDIA driver here), and exit 1 when none runs", () => {
+        const backends = path.join(scratch, "backends-check");
+        const none = gpuCheck(backends);
+        assert.equal(none.status, 1);
+        assert.match(none.stdout, /No CUDA backend installed in .*layer-dial gpu install cuda/);
+
+        const directory = installRealCudaPackage(backends);
+        const plain = gpuCheck(backends);
+        assert.equal(plain.status, 1, plain.stderr);
+        assert.match(plain.stdout, /^cuda \(.*cuda-real-linux-x64\): cannot run: no CUDA device found \(an NVIDIA driver and the CUDA 13 runtime/m);
+
+        // the CUDA 12 build beside it: it needs the CUDA 12 runtime, and the CUDA build's failure says it is tried next
+        addRealCuda12Build(directory);
+        keepH200Failure(directory, backends);
+        const both = gpuCheck(backends);
+        assert.equal(both.status, 1, both.stderr);
+        const lines = both.stdout.trim().split("\n");
+        assert.equal(lines.length, 2, both.stdout);
+        assert.match(
+            lines[0]!,
+            /^cuda \(.*\): cannot run: the CUDA backend in .* has a device but cannot run on it: .*unsupported toolchain.*its CUDA 12 build, installed beside it, is tried next.*\(kept from an earlier check\)$/
+        );
+        assert.match(
+            lines[1]!,
+            /^cuda 12 build \(.*fallback\): cannot run: no CUDA device found for the CUDA 12 build \(.*libcudart\.so\.12.*\(checked in [\d.]+ s\)$/
+        );
+        assert.match(both.stderr, /checking the CUDA backend in .*fallback in a separate process/);
+    });
+
+    test("layerDial/checkCuda through the real engine host: the installed builds' checks, a kept answer served as it was kept, nothing loaded", async () => {
+        const backends = path.join(scratch, "backends-host");
+        const directory = installRealCudaPackage(backends);
+        // a kept pass (as a machine with a working GPU would leave it) is served without a new check
+        keepGpuProbeReport(
+            {backend: "cuda", backendDirectory: directory, installedBackendsDirectory: backends, nativeDirectory, modelPath: probeModel},
+            {ok: true, deviceNames: ["NVIDIA H200"]}
+        );
+        const client = new EngineClient({
+            hostModule: path.join(root, "engine/host/main.ts"),
+            execArgv: ["--import", "tsx"],
+            env: {...process.env, LAYER_DIAL_BACKENDS_DIR: backends}
+        });
+        try {
+            const first = await client.checkCuda();
+            assert.deepEqual(first.installs, [{directory, build: "cuda", ok: true, noDevice: false, deviceNames: ["NVIDIA H200"], seconds: 0}]);
+            // a new folder in the install makes its kept answer stale: keep the H200's after adding it
+            const cuda12 = addRealCuda12Build(directory);
+            keepH200Failure(directory, backends);
+            const second = await client.checkCuda();
+            assert.deepEqual(
+                second.installs.map(({directory: folder, build, ok, noDevice}) => ({folder, build, ok, noDevice})),
+                [
+                    {folder: directory, build: "cuda", ok: false, noDevice: false},
+                    {folder: cuda12, build: "cuda-12", ok: false, noDevice: true}
+                ]
+            );
+            assert.match(second.installs[0]!.reason ?? "", /unsupported toolchain/);
+            const info = await client.info();
+            assert.equal(info.openModels, 0, "checking loads no model");
+        } finally {
+            await client.dispose();
+        }
     });
 });

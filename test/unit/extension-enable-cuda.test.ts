@@ -1,12 +1,14 @@
-// Layer Dial: Enable CUDA without an editor: its texts and checks, and the whole flow against a fake UI
-// and a fake installer (no network): nothing is downloaded before the confirmation, a cancel is quiet,
-// a failure keeps the installer's message, and only "Use CUDA" changes the setting.
+// Layer Dial: Enable CUDA without an editor: its texts and checks, and the whole flow against a fake UI,
+// a fake installer (no network) and scripted answers of the engine's CUDA check (test/engine/gpu-probe.test.ts
+// runs the real one): nothing is downloaded before the confirmation, a cancel is quiet, a failure keeps the
+// installer's message, a build that cannot run is never offered, and only "Use CUDA" changes the setting.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {afterEach, beforeEach, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
+import type {CudaInstallCheck} from "../../common/engine-protocol.js";
 import {listInstalledBackends, writeBackendManifest, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import {
     gpuBackendFolderName,
@@ -16,9 +18,13 @@ import {
     type InstallGpuBackendResult
 } from "../../common/gpu-backends/install-backend.js";
 import {
+    CUDA_12_PACKAGE,
     CUDA_PACKAGE,
     createProgressReporter,
+    cuda12Confirmation,
     cudaConfirmation,
+    cudaVerdict,
+    DOWNLOAD_CUDA_12,
     enableCuda,
     findMatchingCudaInstall,
     formatMegabytes,
@@ -259,11 +265,45 @@ describe("cancel", () => {
     });
 });
 
+describe("the check's verdict", () => {
+    test("the first build that runs is the one used; a build passed over before it is named with its reason", () => {
+        const plain = cudaVerdict([runs("cuda")]);
+        assert.equal(plain.runs, true);
+        assert.equal(plain.text, "CUDA runs on NVIDIA H200.");
+        const cuda12 = cudaVerdict([failsOnDevice("cuda"), runs("cuda-12")]);
+        assert.ok(cuda12.runs && cuda12.check.build === "cuda-12");
+        assert.equal(cuda12.text, `CUDA runs on NVIDIA H200 with node-llama-cpp's CUDA 12 build (the CUDA build cannot run here: ${H200_FAILURE}).`);
+        const two = cudaVerdict([{...runs("cuda"), deviceNames: ["NVIDIA H200", "NVIDIA H200"]}]);
+        assert.equal(two.text, "CUDA runs on 2 devices: NVIDIA H200, NVIDIA H200.");
+    });
+
+    test("the CUDA 12 build is offered only for a build that found a device, and only while it is not installed", () => {
+        assert.deepEqual(cudaVerdict([failsOnDevice("cuda")]), {
+            runs: false,
+            text: `CUDA cannot run here. The CUDA build: ${H200_FAILURE}.`,
+            offerCuda12: true
+        });
+        assert.equal((cudaVerdict([noDevice("cuda")]) as {offerCuda12: boolean}).offerCuda12, false);
+        assert.equal((cudaVerdict([failsOnDevice("cuda"), failsOnDevice("cuda-12", "x")]) as {offerCuda12: boolean}).offerCuda12, false);
+        assert.deepEqual(cudaVerdict([]), {runs: false, text: "No CUDA build is installed.", offerCuda12: false});
+    });
+
+    test("the CUDA 12 build's confirmation names both downloads, their sizes, the folder and the CUDA 12 runtime", () => {
+        const {message, detail, items} = cuda12Confirmation({version: "3.22.1", registryUrl: NPM_REGISTRY_URL, backendsDirectory: "/storage/backends"});
+        assert.match(message, /CUDA 12 build\?$/);
+        assert.ok(detail.includes(`${CUDA_12_PACKAGE}@3.22.1 (about 177 MB, 375 MB installed)`));
+        assert.ok(detail.includes(`${CUDA_PACKAGE}@3.22.1 again (about 145 MB) from the npm registry (https://registry.npmjs.org) in /storage/backends`));
+        assert.match(detail, /integrity/);
+        assert.deepEqual(items, [INSTALL]);
+    });
+});
+
 // --- the flow ---
 
 type Event =
     | {type: "inform"; message: string; items: string[]}
-    | {type: "warn"; message: string}
+    | {type: "warn"; message: string; items: string[]}
+    | {type: "check"; title: string}
     | {type: "confirm"; message: string; detail: string; items: string[]}
     | {type: "progress"; title: string}
     | {type: "report"; update: ProgressUpdate}
@@ -272,9 +312,14 @@ type Event =
     | {type: "install"; options: InstallGpuBackendOptions};
 
 type Script = {
-    confirm?: string;
+    /** the answer to the modal confirmation; a list answers them in turn (the CUDA 12 build has its own) */
+    confirm?: string | (string | undefined)[];
     /** the answer to the "Use it now?" notification */
     afterInstall?: string;
+    /** the answer to a warning that offers something (the CUDA 12 build) */
+    afterWarning?: string;
+    /** what the engine's check answers, call by call; by default one CUDA build that runs on an NVIDIA H200 */
+    checks?: CudaInstallCheck[][];
     setting?: GpuSettingState;
     /** what the fake installer does once called */
     install?: (options: InstallGpuBackendOptions) => Promise<InstallGpuBackendResult>;
@@ -284,19 +329,28 @@ function harness(script: Script) {
     const events: Event[] = [];
     let setting: GpuSettingState = script.setting ?? {value: "auto"};
     const cancel = new AbortController();
+    const confirmations = Array.isArray(script.confirm) ? [...script.confirm] : [script.confirm];
+    const checks = [...(script.checks ?? [[runs("cuda")]])];
     const ui: EnableCudaUi = {
         inform: async (message, ...items) => {
             events.push({type: "inform", message, items});
             return items.length > 0 ? script.afterInstall : undefined;
         },
-        warn: (message) => void events.push({type: "warn", message}),
+        warn: async (message, ...items) => {
+            events.push({type: "warn", message, items});
+            return items.length > 0 ? script.afterWarning : undefined;
+        },
         confirm: async (message, detail, ...items) => {
             events.push({type: "confirm", message, detail, items});
-            return script.confirm;
+            return confirmations.length > 1 ? confirmations.shift() : confirmations[0];
         },
         withProgress: async (title, task) => {
             events.push({type: "progress", title});
             return await task((update) => events.push({type: "report", update}), cancel.signal);
+        },
+        whileWorking: async (title, task) => {
+            events.push({type: "check", title});
+            return await task();
         },
         gpuSetting: () => setting,
         setGpu: async (value) => {
@@ -324,9 +378,31 @@ function harness(script: Script) {
             loadInstaller: async () => {
                 events.push({type: "loadInstaller"});
                 return installer;
+            },
+            checkCuda: async () => {
+                const next = checks.shift();
+                if (next === undefined) throw new Error("the test did not expect another check");
+                return {installs: next};
             }
         });
     return {events, run, cancel, backendsDirectory, types: () => events.map((event) => event.type)};
+}
+
+/** a build's check that decoded on an H200 */
+function runs(build: CudaInstallCheck["build"]): CudaInstallCheck {
+    const directory = `/storage/backends/cuda-3.22.1-linux-x64${build === "cuda-12" ? "/fallback" : ""}`;
+    return {directory, build, ok: true, noDevice: false, deviceNames: ["NVIDIA H200"], seconds: 4.2};
+}
+
+/** the CUDA build's check on the H200 with driver 580 (the reason as the loader words it) */
+const H200_FAILURE =
+    "the CUDA backend in /storage/backends/cuda-3.22.1-linux-x64 has a device but cannot run on it: its check died of SIGABRT " +
+    "(CUDA error: the provided PTX was compiled with an unsupported toolchain.). Update the NVIDIA driver";
+function failsOnDevice(build: CudaInstallCheck["build"], reason = H200_FAILURE): CudaInstallCheck {
+    return {...runs(build), ok: false, deviceNames: [], reason};
+}
+function noDevice(build: CudaInstallCheck["build"]): CudaInstallCheck {
+    return {...runs(build), ok: false, noDevice: true, deviceNames: [], reason: "no CUDA device found (an NVIDIA driver …)", seconds: 0};
 }
 
 /** what the real installer leaves: the files and the manifest, in the folder it names */
@@ -365,12 +441,12 @@ describe("Enable CUDA", () => {
         assert.equal(fs.existsSync(backendsDirectory), false);
     });
 
-    test("confirmed: installs the bundled version from the npm registry into the backends folder, then offers to use it", async () => {
+    test("confirmed: installs the bundled version from the npm registry into the backends folder, checks it, then offers to use it", async () => {
         const {run, events, types, backendsDirectory, cancel} = harness({confirm: INSTALL, afterInstall: USE_CUDA, install: fakeInstall});
         await run();
         assert.deepEqual(
             types().filter((type) => type !== "report"),
-            ["loadInstaller", "confirm", "progress", "install", "inform", "setGpu"]
+            ["loadInstaller", "confirm", "progress", "install", "check", "inform", "setGpu"]
         );
 
         const {options} = events.find((event) => event.type === "install") as Extract<Event, {type: "install"}>;
@@ -386,7 +462,7 @@ describe("Enable CUDA", () => {
         assert.ok(Math.abs(reports.reduce((sum, update) => sum + (update.increment ?? 0), 0) - 100) < 1e-9);
 
         const done = events.find((event) => event.type === "inform") as Extract<Event, {type: "inform"}>;
-        assert.equal(done.message, "Layer Dial: CUDA backend installed (159 MB). Use it now?");
+        assert.equal(done.message, "Layer Dial: CUDA backend installed (159 MB). CUDA runs on NVIDIA H200. Use it now?");
         assert.deepEqual(done.items, [USE_CUDA, "Keep auto"]);
         assert.deepEqual(events.at(-1), {type: "setGpu", value: "cuda"});
         assert.ok(fs.existsSync(path.join(backendsDirectory, "cuda-3.22.1-linux-x64", "layer-dial-backend.json")));
@@ -404,7 +480,7 @@ describe("Enable CUDA", () => {
         await run();
         assert.ok(!types().includes("setGpu"));
         const done = events.at(-1) as Extract<Event, {type: "inform"}>;
-        assert.match(done.message, /installed \(159 MB\)\. layerDial\.gpu is already cuda/);
+        assert.match(done.message, /installed \(159 MB\)\. CUDA runs on NVIDIA H200\. layerDial\.gpu is already cuda/);
         assert.deepEqual(done.items, []);
     });
 
@@ -442,15 +518,26 @@ describe("Enable CUDA", () => {
         assert.ok(!types().includes("inform"));
     });
 
-    test("a matching install: Use CUDA sets the setting without downloading; a workspace value is pointed out", async () => {
+    test("a matching install: Use CUDA checks it and sets the setting without downloading; a workspace value is pointed out", async () => {
         const {run, events, types, backendsDirectory} = harness({confirm: USE_CUDA, setting: {value: "cpu", workspaceValue: "cpu"}});
         writeInstall(backendsDirectory, "cuda-3.22.1-linux-x64", manifest("3.22.1"));
         await run();
-        assert.deepEqual(types(), ["loadInstaller", "confirm", "setGpu", "warn"]);
+        assert.deepEqual(types(), ["loadInstaller", "confirm", "check", "setGpu", "warn", "inform"]);
         const confirm = events[1] as Extract<Event, {type: "confirm"}>;
         assert.match(confirm.message, /already installed/);
         assert.deepEqual(confirm.items, [REINSTALL, USE_CUDA]);
-        assert.match((events[3] as Extract<Event, {type: "warn"}>).message, /"cpu" in this workspace's settings/);
+        assert.match((events[4] as Extract<Event, {type: "warn"}>).message, /"cpu" in this workspace's settings/);
+        assert.equal((events[5] as Extract<Event, {type: "inform"}>).message, "Layer Dial: CUDA runs on NVIDIA H200. layerDial.gpu is now cuda.");
+    });
+
+    test("a matching install that cannot run: Use CUDA leaves the setting alone and says why", async () => {
+        const {run, events, types, backendsDirectory} = harness({confirm: USE_CUDA, checks: [[noDevice("cuda")]]});
+        writeInstall(backendsDirectory, "cuda-3.22.1-linux-x64", manifest("3.22.1"));
+        await run();
+        assert.deepEqual(types(), ["loadInstaller", "confirm", "check", "warn"]);
+        const warning = events[3] as Extract<Event, {type: "warn"}>;
+        assert.match(warning.message, /^Layer Dial: CUDA cannot run here\. The CUDA build: no CUDA device found .*layerDial\.gpu stays auto\.$/);
+        assert.deepEqual(warning.items, [], "no GPU: the CUDA 12 build would not find one either");
     });
 
     test("a matching install: Reinstall downloads it again", async () => {
@@ -459,7 +546,77 @@ describe("Enable CUDA", () => {
         await run();
         assert.deepEqual(
             types().filter((type) => type !== "report"),
-            ["loadInstaller", "confirm", "progress", "install", "inform"]
+            ["loadInstaller", "confirm", "progress", "install", "check", "inform"]
+        );
+    });
+
+    test("installed, but it cannot run on the GPU it found (the H200): says why, offers the CUDA 12 build, then uses the build that runs", async () => {
+        const {run, events, types, backendsDirectory} = harness({
+            confirm: [INSTALL, INSTALL],
+            afterWarning: DOWNLOAD_CUDA_12,
+            afterInstall: USE_CUDA,
+            install: fakeInstall,
+            checks: [[failsOnDevice("cuda")], [failsOnDevice("cuda"), runs("cuda-12")]]
+        });
+        await run();
+        assert.deepEqual(
+            types().filter((type) => type !== "report"),
+            ["loadInstaller", "confirm", "progress", "install", "check", "warn", "confirm", "progress", "install", "check", "inform", "setGpu"]
+        );
+        const warning = events.find((event) => event.type === "warn") as Extract<Event, {type: "warn"}>;
+        assert.equal(
+            warning.message,
+            `Layer Dial: CUDA backend installed (159 MB). CUDA cannot run here. The CUDA build: ${H200_FAILURE}. layerDial.gpu stays auto.`
+        );
+        assert.deepEqual(warning.items, [DOWNLOAD_CUDA_12]);
+
+        const confirmations = events.filter((event) => event.type === "confirm") as Extract<Event, {type: "confirm"}>[];
+        assert.equal(confirmations[1]!.message, "Layer Dial: download node-llama-cpp's CUDA 12 build?");
+        assert.ok(confirmations[1]!.detail.includes(`${CUDA_12_PACKAGE}@3.22.1 (about 177 MB, 375 MB installed)`));
+        assert.ok(confirmations[1]!.detail.includes(backendsDirectory));
+        assert.match(confirmations[1]!.detail, /CUDA 12 runtime \(libcudart\.so\.12, libcublas\.so\.12\)/);
+
+        const installs = events.filter((event) => event.type === "install") as Extract<Event, {type: "install"}>[];
+        assert.equal(installs[0]!.options.includeFallback, undefined);
+        assert.equal(installs[1]!.options.includeFallback, true, "the second install brings the CUDA 12 build");
+
+        const done = events.at(-2) as Extract<Event, {type: "inform"}>;
+        assert.equal(
+            done.message,
+            "Layer Dial: CUDA backend installed with its CUDA 12 build (159 MB). CUDA runs on NVIDIA H200 with node-llama-cpp's CUDA 12 build " +
+                `(the CUDA build cannot run here: ${H200_FAILURE}). Use it now?`
+        );
+        assert.deepEqual(events.at(-1), {type: "setGpu", value: "cuda"});
+    });
+
+    test("the CUDA 12 build declined, or failing too: nothing more is downloaded or offered, and the setting stays", async () => {
+        const declined = harness({confirm: [INSTALL, undefined], afterWarning: DOWNLOAD_CUDA_12, install: fakeInstall, checks: [[failsOnDevice("cuda")]]});
+        await declined.run();
+        assert.deepEqual(
+            declined.types().filter((type) => type !== "report"),
+            ["loadInstaller", "confirm", "progress", "install", "check", "warn", "confirm"]
+        );
+
+        const neither = harness({
+            confirm: INSTALL,
+            afterWarning: DOWNLOAD_CUDA_12,
+            install: fakeInstall,
+            checks: [[failsOnDevice("cuda")], [failsOnDevice("cuda"), noDevice("cuda-12")]]
+        });
+        await neither.run();
+        const warnings = neither.events.filter((event) => event.type === "warn") as Extract<Event, {type: "warn"}>[];
+        assert.equal(warnings.length, 2);
+        assert.match(warnings[1]!.message, /The CUDA build: .*unsupported toolchain.*; the CUDA 12 build: no CUDA device found/);
+        assert.deepEqual(warnings[1]!.items, [], "the CUDA 12 build is installed: nothing more to offer");
+        assert.ok(!neither.types().includes("setGpu"));
+    });
+
+    test("on cuda already and it cannot run: the warning says the engine will stop until the setting changes", async () => {
+        const {run, events} = harness({confirm: INSTALL, setting: {value: "cuda"}, install: fakeInstall, checks: [[noDevice("cuda")]]});
+        await run();
+        assert.match(
+            (events.at(-1) as Extract<Event, {type: "warn"}>).message,
+            /layerDial\.gpu is cuda, so the engine stops with this reason until the setting changes/
         );
     });
 });
