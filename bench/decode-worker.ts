@@ -4,6 +4,7 @@
 import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {addonContextOf} from "../engine/native/internals.js";
 import {loadBenchLlama} from "./load-llama.js";
+import {readModelProfile} from "../engine/model-profile.js";
 import {benchTokenAt} from "./measuring-engine.js";
 
 export type DecodeRequest = {
@@ -47,6 +48,7 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
     const llama = await loadLlama(request.binary);
     const model = await llama.loadModel({modelPath: request.modelPath});
     const promptTokens = request.promptTokens ?? 16;
+    const {vocabularySize} = await readModelProfile(request.modelPath);
     const context = await model.createContext({
         contextSize: request.contextSize ?? 4096,
         sequences: Math.max(request.batch, request.sequences ?? 4),
@@ -62,7 +64,7 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
         addon.addToBatch(
             sequence,
             0,
-            Uint32Array.from({length: promptTokens}, (_, i) => benchTokenAt(sequence, i)),
+            Uint32Array.from({length: promptTokens}, (_, i) => benchTokenAt(sequence, i, vocabularySize)),
             Uint32Array.of(promptTokens - 1)
         );
     await addon.decodeBatch();
@@ -70,7 +72,7 @@ async function measure(request: DecodeRequest): Promise<DecodeMeasurement> {
     const decodeStep = async (position: number) => {
         addon.initBatch(request.batch);
         for (let sequence = 0; sequence < request.batch; sequence++)
-            addon.addToBatch(sequence, position, Uint32Array.of(benchTokenAt(sequence, position)), Uint32Array.of(0));
+            addon.addToBatch(sequence, position, Uint32Array.of(benchTokenAt(sequence, position, vocabularySize)), Uint32Array.of(0));
         await addon.decodeBatch();
     };
     await decodeStep(promptTokens); // warm-up: the first step builds the decode graph

@@ -4,6 +4,7 @@
 // few percent faster or slower throughout; dividing rates measured in different processes carried that
 // into every ratio (10-40% wide intervals on a 2-core machine). Prints one JSON line: DialRoundsMeasurement.
 //   tsx bench/dial-rounds-worker.ts '{"modelPath":"...","masks":[[],[0,1,0,...]],"batch":1,"promptTokens":84,"tokens":32,"rounds":3}'
+import {readModelProfile} from "../engine/model-profile.js";
 import {benchTokenAt, loadMeasuringEngine} from "./measuring-engine.js";
 
 export type DialRoundsRequest = {
@@ -36,7 +37,10 @@ async function measureRounds(request: DialRoundsRequest): Promise<DialRoundsMeas
         threads: request.threads,
         contextSize: request.contextSize
     });
-    const prompts = Array.from({length: request.batch}, (_, sequence) => Array.from({length: request.promptTokens}, (_, i) => benchTokenAt(sequence, i)));
+    const {vocabularySize} = await readModelProfile(request.modelPath);
+    const prompts = Array.from({length: request.batch}, (_, sequence) =>
+        Array.from({length: request.promptTokens}, (_, i) => benchTokenAt(sequence, i, vocabularySize))
+    );
     /** tokens/s of one burst of `batch` concurrent greedy requests, end of generation ignored */
     const burst = async (mask: number[], tokens: number): Promise<number> => {
         const skipLayers = mask.flatMap((skip, layer) => (skip ? [layer] : []));

@@ -3,11 +3,18 @@ import type {Llama} from "node-llama-cpp";
 import {DialEngine} from "../engine/dial-engine.js";
 import {loadBenchLlama} from "./load-llama.js";
 
-const vocabulary = 1000; // ordinary token ids every test vocabulary has
+/** ordinary token ids past the special ones, at most this many of them */
+const TOKEN_SPAN = 1000;
+const FIRST_TOKEN = 100;
 
-/** the token a measurement feeds at `position` of `sequence`: the same in every process, so runs compare */
-export function benchTokenAt(sequence: number, position: number): number {
-    return 100 + ((sequence * 31 + position * 7) % vocabulary);
+/**
+ * The token a measurement feeds at `position` of `sequence`: the same in every process, so runs compare.
+ * Inside the model's vocabulary (stories260K has 512 tokens; an id past the end fails the decode).
+ */
+export function benchTokenAt(sequence: number, position: number, vocabularySize: number): number {
+    const span = Math.min(TOKEN_SPAN, vocabularySize - FIRST_TOKEN);
+    if (span < 1) throw new Error(`a vocabulary of ${vocabularySize} tokens is too small for the benchmark's token ids (from ${FIRST_TOKEN})`);
+    return FIRST_TOKEN + ((sequence * 31 + position * 7) % span);
 }
 
 export type MeasuringEngineOptions = {
