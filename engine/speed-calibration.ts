@@ -141,9 +141,15 @@ const CURVE_SHARES = [0.25, 0.5, 0.75];
  *  and on a busy machine the tiny steps of a small model used up the whole budget at each point (stories260K
  *  under the e2e run: 10 s to load, 1.9 s on a quiet machine) */
 const CURVE_POINT_TIME_SHARE = 0.25;
-/** steps each mask is timed for in its turn (ScratchSequences.timeInTurns): a turn of the 28-layer n_embd
- *  640 model's shallowest depth lasts ~15 ms, so a stretch of a slow machine spans several masks' turns */
-const STEPS_PER_TURN = 8;
+/**
+ * How long each mask is timed in its turn (ScratchSequences.timeInTurns): at least 8 steps and 30 ms, at most
+ * 32 steps, so a stretch of a slow machine still spans several masks' turns. A mask's steps run slower for
+ * a while after the other masks' turns, more so the shorter its step, and generation decodes many steps at
+ * one mask: in one process on the 28-layer n_embd 640 model (2 threads), turns of 8 steps timed 2 layers 9%
+ * and 6 layers 2% slower than steps in a row (1.157 against 1.065 ms, 1.890 against 1.849), turns of 32
+ * steps within 1% (1.073 and 1.821). That made the dial promise less than the shallow depths gave.
+ */
+const TURN = {minSteps: 8, maxSteps: 32, minSeconds: 0.03};
 /** each burst of measureEngineStep decodes about this long (bare), in 8 to 32 steps, and it judges at least
  *  4 pairs: a step of a shallow 28-layer n_embd 640 model (1.1 ms) gets 32, one of lavapipe (~40 ms) 8,
  *  so a slow device pays ~3 s rather than ~14 */
@@ -154,8 +160,8 @@ const MIN_ENGINE_BURSTS = 4;
 export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = layerDialCacheDir("speed")): string {
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
-        // 10: the depths take turns, and the engine's own step is in the fixed cost
-        version: 10,
+        // 11: a depth's turn lasts at least 30 ms (up to 32 steps), where 8 steps timed shallow depths slow
+        version: 11,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -255,7 +261,7 @@ export class ScratchSequences {
     /**
      * Seconds per decode step of every sequence at once under each mask, at the context they hold: the mean,
      * with its 95% interval, of steps timed until that interval is within the target or the time is up.
-     * The masks take turns of STEPS_PER_TURN steps, so a slow stretch of the machine (another program, a
+     * The masks take turns (TURN: 8 to 32 steps), so a slow stretch of the machine (another program, a
      * frequency change) lands on every depth rather than on one whole depth: a fit to points timed one after
      * another missed single depths by up to ±15% on 2 cores, with no sign either way. The mean, not the median:
      * on a 2-core machine some steps take 10-20 ms longer (thread wake-ups), more often in short graphs, and
@@ -274,11 +280,13 @@ export class ScratchSequences {
                 const untimed = lastMask === -1 ? 2 : lastMask !== index ? 1 : 0;
                 if (lastMask !== index) await this.context.setLayerSkip(masks[index]);
                 lastMask = index;
-                for (let turnStep = -untimed; turnStep < STEPS_PER_TURN; turnStep++) {
+                let turnSeconds = 0;
+                for (let turnStep = -untimed; turnStep < TURN.minSteps || (turnSeconds < TURN.minSeconds && turnStep < TURN.maxSteps); turnStep++) {
                     const seconds = await this.timeOneStep(position, step++);
                     if (turnStep < 0) continue;
                     timing.samples.push(seconds);
                     timing.measured += seconds;
+                    turnSeconds += seconds;
                 }
                 timing.done =
                     timing.samples.length >= options.minimumSteps &&

@@ -141,10 +141,10 @@ describe("the speed calibration's long context", () => {
 });
 
 describe("the speed calibration's turns and the engine's own step", () => {
-    test("times the short depths in turns of eight steps, each after one untimed step that builds its graph", async () => {
+    test("times the short depths in turns of at least 8 steps and 30 ms (at most 32), each after one untimed step that builds its graph", async () => {
+        // steps of 0.3 to 2.2 ms: 8 steps never last 30 ms, so every turn runs on past 8, up to 32
         const stand = standInContext(layerCount, (layers) => 0.2 + layers * 0.1);
         const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
-        // sixteen steps at least: two turns of each depth
         await calibrateSpeed({...base, cache, steps: 16, longContextTokens: 0, cacheDirectory: path.join(scratch, "turns")});
         const shortSteps = stand.decoded.filter((entry) => entry.tokens === 1 && entry.firstPosition === SHORT_CONTEXT_TOKENS);
         // runs of steps under one mask, in the order they were decoded
@@ -157,14 +157,21 @@ describe("the speed calibration's turns and the engine's own step", () => {
         assert.ok(depths >= 3, `${depths} depths`);
         // every depth has its first turn (two untimed steps, then one more after each switch) before any has a second
         assert.equal(new Set(runs.slice(0, depths).map((run) => run.mask)).size, depths);
-        assert.deepEqual(
-            runs.slice(0, depths).map((run) => run.steps),
-            [10, ...Array.from({length: depths - 1}, () => 9)]
-        );
-        // then the second turns (a depth left alone goes on without the untimed step)
-        assert.ok(runs.length >= 2 * depths, `${runs.length} turns`);
+        const timedInFirstTurns = runs.slice(0, depths).map((run, index) => run.steps - (index === 0 ? 2 : 1));
         assert.ok(
-            runs.slice(depths).every((run) => (run.steps - 1) % 8 === 0),
+            timedInFirstTurns.every((steps) => steps > 8 && steps <= 32),
+            timedInFirstTurns.join(",")
+        );
+        // the shallowest depth's steps are the shortest: its turns run to 32 steps before 30 ms have passed
+        const shallowest = shortSteps.reduce(
+            (fewest, entry) => (entry.mask.split("1").length > fewest.split("1").length ? entry.mask : fewest),
+            shortSteps[0]!.mask
+        );
+        const shallowestFirst = runs.findIndex((run) => run.mask === shallowest);
+        assert.equal(timedInFirstTurns[shallowestFirst], 32);
+        // a later turn after a switch times at least 8 steps too (a depth left alone goes on without the untimed step)
+        assert.ok(
+            runs.slice(depths).every((run) => run.steps - 1 >= 8),
             runs.map((run) => run.steps).join(",")
         );
     });
