@@ -1,4 +1,4 @@
-import {COST_MODEL_FORMAT, validateCostModel, type ContextCurve, type CostModel} from "./cost-model.js";
+import {COST_MODEL_FORMAT, validateCostModel, type ContextCurve, type CostModel, type DepthCurve} from "./cost-model.js";
 import {InsufficientCalibrationError, UnusableCalibrationError} from "./errors.js";
 
 export interface DecodeTiming {
@@ -35,6 +35,9 @@ export const MIN_CONTEXT_SPREAD_TOKENS = 64;
  * The straight line is fitted to the timings at the shortest and the longest context. Timings between
  * them (a context that is neither) say how far the attention's cost departs from that line: each gives
  * the context at which the line costs what was measured, and those make the model's context curve.
+ * Likewise, with three or more depths timed at the shortest context, each depth gives what its layers
+ * cost in fact, and those make the depth curve: a prediction at a timed depth is what was timed there,
+ * and between two timed depths it is on the line between them.
  */
 export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTiming[]): CostModel {
     validateCostModel(prior);
@@ -105,6 +108,10 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
     const residuals = points.map((p) => p.y - predict(coefficients, p));
     const maxContextTokens = Math.max(...contexts);
     const contextCurve = contextScale > 0 ? fitContextCurve(between, coefficients, maxContextTokens) : undefined;
+    const depthCurve = fitDepthCurve(
+        points.filter((p) => p.contextTokens === shortestContext),
+        coefficients
+    );
     return validateCostModel({
         format: COST_MODEL_FORMAT,
         layerCount: prior.layerCount,
@@ -112,6 +119,7 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
         layerSeconds: shape.map((w) => w * scale),
         layerSecondsPerContextToken: contextShape.map((u) => u * contextScale),
         ...(contextCurve !== undefined ? {contextCurve} : {}),
+        ...(depthCurve !== undefined ? {depthCurve} : {}),
         source: "calibrated",
         calibration: {
             measurements: allPoints.length,
@@ -170,6 +178,37 @@ function fitContextCurve(
         effectiveTokens.push(floor);
     }
     return {tokens: [...tokens, longestContext], effectiveTokens: [...effectiveTokens, longestContext]};
+}
+
+/**
+ * The depth curve from the timings at one context, given the fitted line (fixed, per layer, per attention
+ * token): at each depth timed there (the mean over its timings), the layers' cost the line would need to
+ * give what was measured, kept from falling. Undefined with fewer than three depths, where the line passes
+ * through them anyway.
+ */
+function fitDepthCurve(
+    atOneContext: readonly {layers: number; attention: number; y: number}[],
+    [fixed, scale, contextScale]: readonly number[]
+): DepthCurve | undefined {
+    const byDepth = new Map<number, {layers: number; effective: number[]}>();
+    for (const p of atOneContext) {
+        // costs that differ only by rounding are the same depth
+        const key = Math.round(p.layers * 1e6);
+        const effective = (p.y - fixed - contextScale * p.attention) / scale;
+        const atDepth = byDepth.get(key);
+        if (atDepth !== undefined) atDepth.effective.push(effective);
+        else byDepth.set(key, {layers: p.layers, effective: [effective]});
+    }
+    if (byDepth.size < 3) return undefined;
+    const knots = [...byDepth.values()].sort((a, b) => a.layers - b.layers);
+    const effectiveLayers: number[] = [];
+    let floor = 0;
+    for (const {effective} of knots) {
+        // noise can put a depth's cost below a shallower one's; a layer more never costs less
+        floor = Math.max(floor, effective.reduce((sum, value) => sum + value, 0) / effective.length);
+        effectiveLayers.push(floor);
+    }
+    return {layers: knots.map(({layers}) => layers), effectiveLayers};
 }
 
 /** costs scaled to a mean of 1 (all 1 when there are none), so a fitted scale is in seconds per average layer */

@@ -27,7 +27,9 @@ export {
     predictedSpeedup,
     validateCostModel,
     effectiveContextTokens,
+    effectiveLayerSeconds,
     type ContextCurve,
+    type DepthCurve,
     type CostModel,
     type PredictionContext,
     type TensorBytesEstimate
