@@ -4,8 +4,9 @@
 // the user agrees. Then it checks that the backend runs here (the engine host runs each installed build
 // in a process of its own) before it offers to use it: on an H200 with driver 580, node-llama-cpp
 // 3.22.1's CUDA 13 build found the GPU and aborted at its first kernel. When a build has a device but
-// cannot run on it, it offers node-llama-cpp's CUDA 12 build, which the engine tries next. No runtime 'vscode' here (only its types): the editor's API comes in through
-// EnableCudaUi, so the texts, the checks and the flow itself are unit-tested without an editor.
+// cannot run on it, it offers node-llama-cpp's CUDA 12 build, which the engine tries next.
+// No runtime 'vscode' here (only its types): the editor's API comes in through EnableCudaUi, so the
+// texts, the checks and the flow itself are unit-tested without an editor.
 import fs from "node:fs";
 import path from "node:path";
 import type * as vscode from "vscode";
