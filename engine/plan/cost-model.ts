@@ -232,29 +232,43 @@ export function validateCostModel(model: CostModel, layerCount?: number): CostMo
 }
 
 function validateDepthCurve(curve: DepthCurve): void {
-    const {layers, effectiveLayers} = curve;
-    if (!Array.isArray(layers) || !Array.isArray(effectiveLayers) || layers.length !== effectiveLayers.length || layers.length === 0)
-        throw new InvalidCostModelError("Cost model's depth curve needs as many effective costs as knots, at least one; re-measure the speed calibration");
-    layers.forEach((value, knot) => {
-        requireFiniteNonNegative(`depthCurve.layers[${knot}]`, value);
-        requireFiniteNonNegative(`depthCurve.effectiveLayers[${knot}]`, effectiveLayers[knot]);
-        if (value <= (knot === 0 ? 0 : layers[knot - 1]) || effectiveLayers[knot] < (knot === 0 ? 0 : effectiveLayers[knot - 1]))
-            throw new InvalidCostModelError(
-                "Cost model's depth curve must rise: knots at increasing depths above 0, effective costs that never fall; re-measure the speed calibration"
-            );
+    validateCurve(curve.layers, curve.effectiveLayers, {
+        field: "depthCurve",
+        x: "layers",
+        y: "effectiveLayers",
+        name: "depth",
+        knots: "depths",
+        values: "effective costs"
     });
 }
 
 function validateContextCurve(curve: ContextCurve): void {
-    const {tokens, effectiveTokens} = curve;
-    if (!Array.isArray(tokens) || !Array.isArray(effectiveTokens) || tokens.length !== effectiveTokens.length || tokens.length === 0)
-        throw new InvalidCostModelError("Cost model's context curve needs as many effective contexts as knots, at least one; re-measure the speed calibration");
-    tokens.forEach((value, knot) => {
-        requireFiniteNonNegative(`contextCurve.tokens[${knot}]`, value);
-        requireFiniteNonNegative(`contextCurve.effectiveTokens[${knot}]`, effectiveTokens[knot]);
-        if (value <= (knot === 0 ? 0 : tokens[knot - 1]) || effectiveTokens[knot] < (knot === 0 ? 0 : effectiveTokens[knot - 1]))
+    validateCurve(curve.tokens, curve.effectiveTokens, {
+        field: "contextCurve",
+        x: "tokens",
+        y: "effectiveTokens",
+        name: "context",
+        knots: "contexts",
+        values: "effective contexts"
+    });
+}
+
+/** a curve's knots rise from above 0 and its values never fall; `words` name it and its fields in the errors */
+function validateCurve(
+    xs: readonly number[],
+    ys: readonly number[],
+    words: {field: string; x: string; y: string; name: string; knots: string; values: string}
+): void {
+    if (!Array.isArray(xs) || !Array.isArray(ys) || xs.length !== ys.length || xs.length === 0)
+        throw new InvalidCostModelError(
+            `Cost model's ${words.name} curve needs as many ${words.values} as knots, at least one; re-measure the speed calibration`
+        );
+    xs.forEach((value, knot) => {
+        requireFiniteNonNegative(`${words.field}.${words.x}[${knot}]`, value);
+        requireFiniteNonNegative(`${words.field}.${words.y}[${knot}]`, ys[knot]);
+        if (value <= (knot === 0 ? 0 : xs[knot - 1]) || ys[knot] < (knot === 0 ? 0 : ys[knot - 1]))
             throw new InvalidCostModelError(
-                "Cost model's context curve must rise: knots at increasing contexts above 0, effective contexts that never fall; re-measure the speed calibration"
+                `Cost model's ${words.name} curve must rise: knots at increasing ${words.knots} above 0, ${words.values} that never fall; re-measure the speed calibration`
             );
     });
 }
