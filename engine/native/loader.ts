@@ -127,6 +127,15 @@ function resolveBuild(options: LoadPatchedLlamaOptions): ResolvedBuild {
     return {root: directory, binsDirectory: path.join(directory, "bins"), buildInfo};
 }
 
+/** node-llama-cpp's record of the build (its llama.cpp release among it), beside the addon */
+function buildMetadataPath(build: ResolvedBuild): string {
+    return path.join(build.binsDirectory, "_nlcBuildMetadata.json");
+}
+
+function readBuildMetadata(build: ResolvedBuild): BuildMetadata {
+    return JSON.parse(fs.readFileSync(buildMetadataPath(build), "utf8")) as BuildMetadata;
+}
+
 function loadBinding(bindingPath: string): NativeBinding {
     try {
         return loadBindingModule(bindingPath);
@@ -280,9 +289,9 @@ export async function checkInstalledCudaBackends(
     options: Pick<LoadPatchedLlamaOptions, "nativeDirectory" | "build" | "installedBackendsDirectory" | "onProgress"> = {}
 ): Promise<CudaInstallCheck[]> {
     const build = resolveBuild(options);
-    const metadataPath = path.join(build.binsDirectory, "_nlcBuildMetadata.json");
-    if (!fs.existsSync(metadataPath)) throw new PatchedBuildMissingError(`${build.binsDirectory} has no build metadata. Run "npm run build:native".`);
-    const release = (JSON.parse(fs.readFileSync(metadataPath, "utf8")) as BuildMetadata).buildOptions.llamaCpp.release;
+    if (!fs.existsSync(buildMetadataPath(build)))
+        throw new PatchedBuildMissingError(`${build.binsDirectory} has no build metadata. Run "npm run build:native".`);
+    const release = readBuildMetadata(build).buildOptions.llamaCpp.release;
     const installedRoot = installedBackendsRoot(options);
     const checks: CudaInstallCheck[] = [];
     for (const candidate of cudaCandidates(installedRoot, release, build.buildInfo?.nodeLlamaCppVersion)) {
@@ -371,10 +380,9 @@ async function chooseBackend(
 export async function loadPatchedLlama(options: LoadPatchedLlamaOptions = {}): Promise<PatchedLlama> {
     const build = resolveBuild(options);
     const bindingPath = path.join(build.binsDirectory, "llama-addon.node");
-    const metadataPath = path.join(build.binsDirectory, "_nlcBuildMetadata.json");
-    if (!fs.existsSync(bindingPath) || !fs.existsSync(metadataPath))
+    if (!fs.existsSync(bindingPath) || !fs.existsSync(buildMetadataPath(build)))
         throw new PatchedBuildMissingError(`${build.binsDirectory} has no llama-addon.node and build metadata. Run "npm run build:native".`);
-    const buildMetadata = JSON.parse(fs.readFileSync(metadataPath, "utf8")) as BuildMetadata;
+    const buildMetadata = readBuildMetadata(build);
     checkBuildCoherence(build, buildMetadata);
 
     const binding = loadBinding(bindingPath);

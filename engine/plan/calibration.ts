@@ -168,15 +168,8 @@ function fitContextCurve(
     }
     if (byContext.size === 0) return undefined;
     const tokens = [...byContext.keys()].sort((a, b) => a - b);
-    const effectiveTokens: number[] = [];
-    let floor = 0;
-    for (const context of tokens) {
-        const values = byContext.get(context)!;
-        const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-        // noise can put a knot below the one before it, or past the line's own end
-        floor = Math.min(Math.max(mean, floor), longestContext);
-        effectiveTokens.push(floor);
-    }
+    // noise can put a knot past the line's own end, too
+    const effectiveTokens = nonFallingMeans(tokens.map((context) => byContext.get(context)!)).map((value) => Math.min(value, longestContext));
     return {tokens: [...tokens, longestContext], effectiveTokens: [...effectiveTokens, longestContext]};
 }
 
@@ -201,14 +194,16 @@ function fitDepthCurve(
     }
     if (byDepth.size < 3) return undefined;
     const knots = [...byDepth.values()].sort((a, b) => a.layers - b.layers);
-    const effectiveLayers: number[] = [];
+    return {layers: knots.map(({layers}) => layers), effectiveLayers: nonFallingMeans(knots.map(({effective}) => effective))};
+}
+
+/**
+ * Each group's mean, raised to the one before it where it falls: noise can put a knot of a curve below the
+ * knot before it (a deeper depth cheaper than a shallower one, a longer context cheaper than a shorter one).
+ */
+function nonFallingMeans(groups: readonly (readonly number[])[]): number[] {
     let floor = 0;
-    for (const {effective} of knots) {
-        // noise can put a depth's cost below a shallower one's; a layer more never costs less
-        floor = Math.max(floor, effective.reduce((sum, value) => sum + value, 0) / effective.length);
-        effectiveLayers.push(floor);
-    }
-    return {layers: knots.map(({layers}) => layers), effectiveLayers};
+    return groups.map((values) => (floor = Math.max(floor, values.reduce((sum, value) => sum + value, 0) / values.length)));
 }
 
 /** costs scaled to a mean of 1 (all 1 when there are none), so a fitted scale is in seconds per average layer */
