@@ -6,6 +6,15 @@ import {writeFileAtomically} from "../cache-dir.js";
 
 export const BACKEND_MANIFEST_FILE = "layer-dial-backend.json";
 
+/** one npm package an install's files came from */
+export type InstalledPackage = {
+    name: string;
+    /** the registry's SRI string its download was checked against */
+    integrity: string;
+    /** its files in the folder, `/`-separated */
+    files: string[];
+};
+
 export type BackendManifest = {
     backend: "vulkan" | "cuda";
     /** the npm package the libraries came from, e.g. `@node-llama-cpp/linux-x64-cuda` */
@@ -19,6 +28,8 @@ export type BackendManifest = {
     files: string[];
     /** the registry's SRI string the download was checked against */
     integrity?: string;
+    /** every package the files came from (the main one first); absent from manifests written before the installer recorded them */
+    packages?: InstalledPackage[];
     installedAt?: string;
 };
 
@@ -68,6 +79,18 @@ function isBackendManifest(value: unknown): value is BackendManifest {
         Array.isArray(manifest.files) &&
         manifest.files.every((file) => typeof file === "string") &&
         (manifest.integrity === undefined || typeof manifest.integrity === "string") &&
+        (manifest.packages === undefined || (Array.isArray(manifest.packages) && manifest.packages.every(isInstalledPackage))) &&
         (manifest.installedAt === undefined || typeof manifest.installedAt === "string")
+    );
+}
+
+function isInstalledPackage(value: unknown): value is InstalledPackage {
+    if (value == null || typeof value !== "object") return false;
+    const installed = value as Record<string, unknown>;
+    return (
+        typeof installed.name === "string" &&
+        typeof installed.integrity === "string" &&
+        Array.isArray(installed.files) &&
+        installed.files.every((file) => typeof file === "string")
     );
 }

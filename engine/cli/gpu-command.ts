@@ -26,7 +26,8 @@ Commands:
 Options:
   --dir DIR        where backends are installed (default ${layerDialCacheDir("backends")})
   --registry URL   install: the npm registry or mirror (default ${DEFAULT_REGISTRY_URL})
-  --fallback       install: also the CUDA 12 build, for older drivers (about 375 MB more)
+  --fallback       install: also the CUDA 12 build, for older drivers (about 375 MB more); a CUDA
+                   build already installed is kept while the registry serves the same file
   --json [FILE]    print one JSON object instead of the text; with FILE (ending in .json, or
                    --json=FILE), write it there and keep the text
 `;
@@ -100,6 +101,8 @@ async function install(root: string, values: Values, json: JsonOption, io: GpuCo
             targetRoot: root,
             registryUrl: values.registry,
             includeFallback: values.fallback ?? false,
+            // adding the CUDA 12 build to an install need not download the CUDA build again
+            keepInstalledPackages: values.fallback ?? false,
             signal: controller.signal,
             onProgress: progressPrinter(io.stderr)
         });
@@ -107,7 +110,8 @@ async function install(root: string, values: Values, json: JsonOption, io: GpuCo
         if (!json.stdout)
             io.stdout(
                 `CUDA backend installed in ${result.directory} (node-llama-cpp ${result.manifest.version}, ` +
-                    `llama.cpp ${result.manifest.llamaCppRelease}, ${megabytes(result.downloadedBytes)} downloaded)\n`
+                    `llama.cpp ${result.manifest.llamaCppRelease}, ${megabytes(result.downloadedBytes)} downloaded` +
+                    `${result.keptPackages.length > 0 ? `; ${result.keptPackages.join(" and ")} kept from the install before` : ""})\n`
             );
         return 0;
     } finally {
@@ -174,7 +178,8 @@ function progressPrinter(write: (text: string) => void): (progress: GpuBackendIn
 const phaseTitles: Record<Exclude<GpuBackendInstallProgress["phase"], "download">, string> = {
     metadata: "asking the npm registry for",
     verify: "checking the integrity of",
-    unpack: "unpacking"
+    unpack: "unpacking",
+    keep: "keeping the installed files of"
 };
 
 function megabytes(bytes: number): string {

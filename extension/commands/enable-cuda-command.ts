@@ -18,7 +18,7 @@ import {NativeBuildMissingError} from "../errors.js";
 export const CUDA_PACKAGE = "@node-llama-cpp/linux-x64-cuda";
 /** node-llama-cpp's CUDA 12 build of the same backend (machine code for sm_50 to sm_80; the installer's fallback/) */
 export const CUDA_12_PACKAGE = "@node-llama-cpp/linux-x64-cuda-ext";
-/** the installer's default, named here too so the confirmation and the download cannot disagree */
+/** `layerDial.npmRegistry`'s default, the installer's too */
 export const NPM_REGISTRY_URL = "https://registry.npmjs.org";
 /** the sizes of node-llama-cpp 3.22.1's package; later releases are about the same */
 export const CUDA_DOWNLOAD_MB = 145;
@@ -54,6 +54,8 @@ export type EnableCudaUi = {
     /** a notification with progress and no Cancel, for a step that ends by itself (the check has its own time limit) */
     whileWorking<T>(title: string, task: () => Promise<T>): Promise<T>;
     gpuSetting(): GpuSettingState;
+    /** `layerDial.npmRegistry` from the user (or remote) settings only: a workspace must not choose where the code the engine loads comes from */
+    npmRegistry(): string;
     /** sets `layerDial.gpu` in the user (global) settings; the engine session restarts itself on the change */
     setGpu(value: "cuda"): Promise<void>;
 };
@@ -184,6 +186,9 @@ export function createProgressReporter(): (progress: GpuBackendInstallProgress) 
             case "unpack":
                 message = "unpacking…";
                 break;
+            case "keep":
+                message = `keeping the installed ${progress.package}…`;
+                break;
         }
         // the end of the download always counts: its last megabyte may print like the one before it
         if (message === lastMessage && !(percent === 100 && reportedPercent < 100)) return undefined;
@@ -262,14 +267,14 @@ export function cudaVerdict(checks: readonly CudaInstallCheck[]): CudaVerdict {
     return {runs: false, text: `CUDA cannot run here. ${reasons.charAt(0).toUpperCase()}${reasons.slice(1)}.`, offerCuda12};
 }
 
-/** The modal before the CUDA 12 build's download: the installer fetches the CUDA build again with it. */
+/** The modal before the CUDA 12 build's download: the CUDA build installed is kept unless the registry's file changed. */
 export function cuda12Confirmation(options: {version: string; registryUrl: string; backendsDirectory: string}): CudaConfirmation {
     return {
         message: "Layer Dial: download node-llama-cpp's CUDA 12 build?",
         detail:
             `Layer Dial will download ${CUDA_12_PACKAGE}@${options.version} (about ${CUDA_12_DOWNLOAD_MB} MB, ${CUDA_12_INSTALLED_MB} MB installed) ` +
-            `and ${CUDA_PACKAGE}@${options.version} again (about ${CUDA_DOWNLOAD_MB} MB) from the npm registry (${options.registryUrl}) ` +
-            `in ${options.backendsDirectory}.\n\n` +
+            `from the npm registry (${options.registryUrl}) into ${options.backendsDirectory}, and keep the CUDA build installed there. ` +
+            `It downloads ${CUDA_PACKAGE}@${options.version} again (about ${CUDA_DOWNLOAD_MB} MB) only if the registry now serves another file than the one installed.\n\n` +
             "The CUDA 12 build carries machine code for older GPUs and runs on drivers that cannot run the CUDA 13 build; " +
             "the engine tries it when the CUDA build cannot run. It needs the CUDA 12 runtime (libcudart.so.12, libcublas.so.12) on this machine.\n" +
             "The downloads are checked against the registry's integrity before anything is installed.",
@@ -288,14 +293,22 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
         return;
     }
 
+    const registryUrl = ui.npmRegistry().trim();
+    if (!/^https?:\/\/[^/\s]+/.test(registryUrl)) {
+        void ui.warn(
+            `Layer Dial: layerDial.npmRegistry is "${registryUrl}", not an http(s) address, so nothing was downloaded. ` +
+                `Set it to your npm registry or mirror (the default is ${NPM_REGISTRY_URL}) in your user settings, then run Layer Dial: Enable CUDA again.`
+        );
+        return;
+    }
     const version = readBundledNodeLlamaCppVersion(options.extensionPath);
     const installer = await (options.loadInstaller ?? loadInstaller)();
     const folderName = installer.gpuBackendFolderName("cuda", version, platform, arch);
     const existing = findMatchingCudaInstall(listInstalledBackends(options.backendsDirectory), version, folderName);
-    const run: CommandRun = {options, installer, version, platform, arch};
+    const run: CommandRun = {options, installer, version, platform, arch, registryUrl};
 
     // always asked, whatever the command was invoked with: it is the only way to the network
-    const confirmation = cudaConfirmation({version, registryUrl: NPM_REGISTRY_URL, backendsDirectory: options.backendsDirectory, existing});
+    const confirmation = cudaConfirmation({version, registryUrl, backendsDirectory: options.backendsDirectory, existing});
     const choice = await ui.confirm(confirmation.message, confirmation.detail, ...confirmation.items);
     if (choice === USE_CUDA) {
         // chosen already: a build that runs is used without another question
@@ -311,14 +324,14 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
 }
 
 /** what one run of the command works with */
-type CommandRun = {options: EnableCudaOptions; installer: CudaInstaller; version: string; platform: NodeJS.Platform; arch: string};
+type CommandRun = {options: EnableCudaOptions; installer: CudaInstaller; version: string; platform: NodeJS.Platform; arch: string; registryUrl: string};
 
 /** downloads and installs (with the CUDA 12 build when `withCuda12`); the installed size, or undefined when cancelled */
 async function install(run: CommandRun, withCuda12: boolean): Promise<string | undefined> {
-    const {options, installer, version, platform, arch} = run;
+    const {options, installer, version, platform, arch, registryUrl} = run;
     const {ui, log} = options;
     const what = withCuda12 ? `${CUDA_PACKAGE}@${version} with ${CUDA_12_PACKAGE}` : `${CUDA_PACKAGE}@${version}`;
-    log.info(`Enable CUDA: installing ${what} from ${NPM_REGISTRY_URL} into ${options.backendsDirectory}`);
+    log.info(`Enable CUDA: installing ${what} from ${registryUrl} into ${options.backendsDirectory}`);
     let result: Awaited<ReturnType<CudaInstaller["installGpuBackend"]>>;
     try {
         result = await ui.withProgress(`Layer Dial: downloading the CUDA ${withCuda12 ? "12 build" : "backend"}`, (report, signal) => {
@@ -326,11 +339,11 @@ async function install(run: CommandRun, withCuda12: boolean): Promise<string | u
             return installer.installGpuBackend({
                 backend: "cuda",
                 targetRoot: options.backendsDirectory,
-                registryUrl: NPM_REGISTRY_URL,
+                registryUrl,
                 version,
                 platform,
                 arch,
-                ...(withCuda12 ? {includeFallback: true} : {}),
+                ...(withCuda12 ? {includeFallback: true, keepInstalledPackages: true} : {}),
                 signal,
                 onProgress: (progress) => {
                     const update = progressUpdate(progress);
@@ -347,7 +360,8 @@ async function install(run: CommandRun, withCuda12: boolean): Promise<string | u
     const size = formatMegabytes(installedBytes(result.directory, result.manifest.files) ?? result.downloadedBytes);
     log.info(
         `Enable CUDA: installed ${result.manifest.package}@${result.manifest.version} (llama.cpp ${result.manifest.llamaCppRelease}, ${size}` +
-            `${withCuda12 ? ", with the CUDA 12 build" : ""}) in ${result.directory}`
+            `${withCuda12 ? ", with the CUDA 12 build" : ""}; ${formatMegabytes(result.downloadedBytes)} downloaded` +
+            `${result.keptPackages.length > 0 ? `, ${result.keptPackages.join(" and ")} kept from the install before` : ""}) in ${result.directory}`
     );
     return size;
 }
@@ -394,7 +408,7 @@ async function checkThenOffer(run: CommandRun, how: {installed?: string; useWith
 /** the CUDA 12 build, after its own confirmation; then the check again (which offers it no more) */
 async function offerCuda12(run: CommandRun): Promise<void> {
     const {ui, log} = run.options;
-    const confirmation = cuda12Confirmation({version: run.version, registryUrl: NPM_REGISTRY_URL, backendsDirectory: run.options.backendsDirectory});
+    const confirmation = cuda12Confirmation({version: run.version, registryUrl: run.registryUrl, backendsDirectory: run.options.backendsDirectory});
     if ((await ui.confirm(confirmation.message, confirmation.detail, ...confirmation.items)) !== INSTALL) {
         log.info("Enable CUDA: the CUDA 12 build was not confirmed; nothing was downloaded");
         return;
@@ -447,6 +461,7 @@ export function vscodeEnableCudaUi(api: typeof vscode): EnableCudaUi {
                 workspaceValue: inspected?.workspaceFolderValue ?? inspected?.workspaceValue
             };
         },
-        setGpu: async (value) => await configuration().update("gpu", value, api.ConfigurationTarget.Global)
+        setGpu: async (value) => await configuration().update("gpu", value, api.ConfigurationTarget.Global),
+        npmRegistry: () => configuration().inspect<string>("npmRegistry")?.globalValue ?? NPM_REGISTRY_URL
     };
 }

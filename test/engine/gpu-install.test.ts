@@ -235,6 +235,100 @@ test("with includeFallback, the -cuda-ext package's CUDA 12 library goes into fa
     assert.deepEqual(fs.readdirSync(root), [folderName]);
 });
 
+test("keepInstalledPackages: adding the CUDA 12 build copies the installed CUDA build, unless the registry's file changed", async () => {
+    const registry = await startRegistry();
+    const library = randomBytes(5000);
+    const cudaTar = cudaTarball(library);
+    servePackage(registry, cudaPackage, cudaTar);
+    const root = freshRoot();
+    const first = await installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64});
+    assert.deepEqual(first.manifest.packages, [{name: cudaPackage, integrity: sri(cudaTar), files: ["libggml-cuda.so", "_nlcBuildMetadata.json"]}]);
+
+    const fallback = randomBytes(7000);
+    const extTar = tgz([tarEntry("package/bins/linux-x64-cuda/fallback/libggml-cuda.so", fallback)]);
+    servePackage(registry, cudaExtPackage, extTar);
+    registry.requests.length = 0;
+    const progress: GpuBackendInstallProgress[] = [];
+    const options = {
+        backend: "cuda",
+        targetRoot: root,
+        registryUrl: registry.url,
+        version,
+        includeFallback: true,
+        keepInstalledPackages: true,
+        ...linuxX64
+    } as const;
+    const added = await installGpuBackend({...options, onProgress: (step) => progress.push(step)});
+
+    // the registry was asked for both packages' integrity, and only the CUDA 12 tarball was downloaded
+    assert.deepEqual(registry.requests, [
+        `/@node-llama-cpp%2flinux-x64-cuda/${version}`,
+        `/@node-llama-cpp%2flinux-x64-cuda-ext/${version}`,
+        `/@node-llama-cpp%2flinux-x64-cuda-ext/-/linux-x64-cuda-ext-${version}.tgz`
+    ]);
+    assert.equal(added.downloadedBytes, extTar.length);
+    assert.deepEqual(added.keptPackages, [cudaPackage]);
+    assert.deepEqual(
+        progress.filter((step) => step.phase === "keep").map((step) => step.package),
+        [cudaPackage, cudaPackage]
+    );
+    assert.ok(fs.readFileSync(path.join(added.directory, "libggml-cuda.so")).equals(library));
+    assert.ok(fs.readFileSync(path.join(added.directory, "fallback/libggml-cuda.so")).equals(fallback));
+    assert.deepEqual(
+        added.manifest.packages?.map((installed) => [installed.name, installed.integrity]),
+        [
+            [cudaPackage, sri(cudaTar)],
+            [cudaExtPackage, sri(extTar)]
+        ]
+    );
+    assert.deepEqual(readBackendManifest(added.directory), added.manifest);
+    assert.deepEqual(fs.readdirSync(root), [folderName]);
+
+    // the registry now serves another CUDA build: it is downloaded, and the CUDA 12 build is kept
+    const newer = randomBytes(6000);
+    const newerTar = cudaTarball(newer);
+    servePackage(registry, cudaPackage, newerTar);
+    const changed = await installGpuBackend(options);
+    assert.deepEqual(changed.keptPackages, [cudaExtPackage]);
+    assert.equal(changed.downloadedBytes, newerTar.length);
+    assert.ok(fs.readFileSync(path.join(changed.directory, "libggml-cuda.so")).equals(newer));
+    assert.ok(fs.readFileSync(path.join(changed.directory, "fallback/libggml-cuda.so")).equals(fallback));
+
+    // a kept file that is gone is downloaded again; without the option, everything is
+    fs.rmSync(path.join(changed.directory, "fallback/libggml-cuda.so"));
+    assert.deepEqual((await installGpuBackend(options)).keptPackages, [cudaPackage]);
+    const reinstall = await installGpuBackend({...options, keepInstalledPackages: false});
+    assert.deepEqual(reinstall.keptPackages, []);
+    assert.equal(reinstall.downloadedBytes, newerTar.length + extTar.length);
+});
+
+test("keepInstalledPackages: a manifest from before packages were recorded keeps its main package when its integrity matches", async () => {
+    const registry = await startRegistry();
+    const cudaTar = cudaTarball(randomBytes(3000));
+    servePackage(registry, cudaPackage, cudaTar);
+    servePackage(registry, cudaExtPackage, tgz([tarEntry("package/bins/linux-x64-cuda/fallback/libggml-cuda.so", randomBytes(100))]));
+    const root = freshRoot();
+    const first = await installGpuBackend({backend: "cuda", targetRoot: root, registryUrl: registry.url, version, ...linuxX64});
+    const {packages: _recorded, ...older} = first.manifest;
+    fs.writeFileSync(path.join(first.directory, BACKEND_MANIFEST_FILE), JSON.stringify(older));
+
+    const options = {
+        backend: "cuda",
+        targetRoot: root,
+        registryUrl: registry.url,
+        version,
+        includeFallback: true,
+        keepInstalledPackages: true,
+        ...linuxX64
+    } as const;
+    assert.deepEqual((await installGpuBackend(options)).keptPackages, [cudaPackage]);
+
+    // another version in the same folder name is never kept (the folder name carries the version, so a
+    // manifest saying otherwise is not trusted)
+    fs.writeFileSync(path.join(first.directory, BACKEND_MANIFEST_FILE), JSON.stringify({...older, version: "3.21.0"}));
+    assert.deepEqual((await installGpuBackend(options)).keptPackages, []);
+});
+
 test("a tarball that does not match the registry's integrity is refused and leaves nothing", async () => {
     const registry = await startRegistry();
     const tarball = cudaTarball(randomBytes(10_000));
@@ -434,6 +528,34 @@ test(
         const written = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as {directory: string; manifest: BackendManifest; downloadedBytes: number};
         assert.equal(written.directory, directory);
         assert.equal(written.downloadedBytes, tarball.length);
+
+        // --fallback adds the CUDA 12 build and keeps the CUDA build the registry still serves
+        const extTarball = tgz([tarEntry("package/bins/linux-x64-cuda/fallback/libggml-cuda.so", randomBytes(1000))]);
+        registry.routes.set(`/${cudaExtPackage.replace("/", "%2f")}/${pinned}`, (_, response) =>
+            response
+                .writeHead(200, {"content-type": "application/json"})
+                .end(
+                    JSON.stringify({
+                        name: cudaExtPackage,
+                        version: pinned,
+                        dist: {tarball: `${registry.url}/tarballs/cuda-ext.tgz`, integrity: sri(extTarball)}
+                    })
+                )
+        );
+        registry.routes.set("/tarballs/cuda-ext.tgz", sendAll(extTarball));
+        const withFallback = captureIo();
+        assert.equal(
+            await runGpuCommand(["install", "cuda", "--fallback", "--registry", registry.url, "--dir", dir], withFallback.io),
+            0,
+            withFallback.stderr.join("")
+        );
+        assert.match(
+            withFallback.stdout.join(""),
+            new RegExp(`${(extTarball.length / 1e6).toFixed(1)} MB downloaded; ${cudaPackage} kept from the install before\\)\n$`)
+        );
+        assert.ok(withFallback.stderr.join("").includes(`keeping the installed files of ${cudaPackage}\n`), withFallback.stderr.join(""));
+        assert.ok(fs.readFileSync(path.join(directory, "libggml-cuda.so")).equals(library));
+        assert.ok(fs.existsSync(path.join(directory, "fallback/libggml-cuda.so")));
 
         const empty = captureIo();
         assert.equal(await runGpuCommand(["list", "--dir", freshRoot()], empty.io), 0);

@@ -248,6 +248,12 @@ describe("progress", () => {
         );
     });
 
+    test("a package kept from the install before is named while it is copied", () => {
+        const next = createProgressReporter();
+        assert.deepEqual(next(step("keep", 158_600_000)), {message: `keeping the installed ${CUDA_PACKAGE}…`});
+        assert.equal(next(step("keep", 158_601_000)), undefined);
+    });
+
     test("without a Content-Length: megabytes received, no increments", () => {
         const next = createProgressReporter();
         assert.deepEqual(next(step("download", 12_000_000)), {message: "12 MB received"});
@@ -288,11 +294,12 @@ describe("the check's verdict", () => {
         assert.deepEqual(cudaVerdict([]), {runs: false, text: "No CUDA build is installed.", offerCuda12: false});
     });
 
-    test("the CUDA 12 build's confirmation names both downloads, their sizes, the folder and the CUDA 12 runtime", () => {
+    test("the CUDA 12 build's confirmation names its download, its size, the folder, the CUDA build kept, and the CUDA 12 runtime", () => {
         const {message, detail, items} = cuda12Confirmation({version: "3.22.1", registryUrl: NPM_REGISTRY_URL, backendsDirectory: "/storage/backends"});
         assert.match(message, /CUDA 12 build\?$/);
         assert.ok(detail.includes(`${CUDA_12_PACKAGE}@3.22.1 (about 177 MB, 375 MB installed)`));
-        assert.ok(detail.includes(`${CUDA_PACKAGE}@3.22.1 again (about 145 MB) from the npm registry (https://registry.npmjs.org) in /storage/backends`));
+        assert.ok(detail.includes("from the npm registry (https://registry.npmjs.org) into /storage/backends, and keep the CUDA build installed there"));
+        assert.ok(detail.includes(`${CUDA_PACKAGE}@3.22.1 again (about 145 MB) only if the registry now serves another file`));
         assert.match(detail, /integrity/);
         assert.deepEqual(items, [INSTALL]);
     });
@@ -323,6 +330,8 @@ type Script = {
     setting?: GpuSettingState;
     /** what the fake installer does once called */
     install?: (options: InstallGpuBackendOptions) => Promise<InstallGpuBackendResult>;
+    /** layerDial.npmRegistry as the user set it; by default the npm registry */
+    registry?: string;
 };
 
 function harness(script: Script) {
@@ -353,6 +362,7 @@ function harness(script: Script) {
             return await task();
         },
         gpuSetting: () => setting,
+        npmRegistry: () => script.registry ?? NPM_REGISTRY_URL,
         setGpu: async (value) => {
             events.push({type: "setGpu", value});
             setting = {...setting, value};
@@ -417,7 +427,7 @@ async function fakeInstall(options: InstallGpuBackendOptions): Promise<InstallGp
         content,
         [158_600_000, 1000]
     );
-    return {directory, manifest: content, downloadedBytes: 145_000_000};
+    return {directory, manifest: content, downloadedBytes: 145_000_000, keptPackages: []};
 }
 
 describe("Enable CUDA", () => {
@@ -466,6 +476,24 @@ describe("Enable CUDA", () => {
         assert.deepEqual(done.items, [USE_CUDA, "Keep auto"]);
         assert.deepEqual(events.at(-1), {type: "setGpu", value: "cuda"});
         assert.ok(fs.existsSync(path.join(backendsDirectory, "cuda-3.22.1-linux-x64", "layer-dial-backend.json")));
+    });
+
+    test("layerDial.npmRegistry: a mirror is named in the confirmation and downloaded from; a value that is no http(s) address stops before any question", async () => {
+        const mirror = harness({confirm: INSTALL, install: fakeInstall, registry: " https://npm.mirror.example/repository/npm/ "});
+        await mirror.run();
+        const confirm = mirror.events.find((event) => event.type === "confirm") as Extract<Event, {type: "confirm"}>;
+        assert.ok(confirm.detail.includes("from the npm registry (https://npm.mirror.example/repository/npm/)"), confirm.detail);
+        const {options} = mirror.events.find((event) => event.type === "install") as Extract<Event, {type: "install"}>;
+        assert.equal(options.registryUrl, "https://npm.mirror.example/repository/npm/");
+
+        const wrong = harness({confirm: INSTALL, install: fakeInstall, registry: "npm.mirror.example"});
+        await wrong.run();
+        assert.deepEqual(wrong.types(), ["warn"]);
+        assert.equal(
+            (wrong.events[0] as Extract<Event, {type: "warn"}>).message,
+            'Layer Dial: layerDial.npmRegistry is "npm.mirror.example", not an http(s) address, so nothing was downloaded. ' +
+                "Set it to your npm registry or mirror (the default is https://registry.npmjs.org) in your user settings, then run Layer Dial: Enable CUDA again."
+        );
     });
 
     test("keeping the current setting leaves it alone", async () => {
@@ -579,6 +607,8 @@ describe("Enable CUDA", () => {
         const installs = events.filter((event) => event.type === "install") as Extract<Event, {type: "install"}>[];
         assert.equal(installs[0]!.options.includeFallback, undefined);
         assert.equal(installs[1]!.options.includeFallback, true, "the second install brings the CUDA 12 build");
+        assert.equal(installs[0]!.options.keepInstalledPackages, undefined, "a first install or a reinstall downloads everything");
+        assert.equal(installs[1]!.options.keepInstalledPackages, true, "the CUDA build installed before is kept");
 
         const done = events.at(-2) as Extract<Event, {type: "inform"}>;
         assert.equal(

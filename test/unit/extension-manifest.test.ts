@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
+import {NPM_REGISTRY_URL} from "../../extension/commands/enable-cuda-command.js";
 import {checkVsix, COMMON_REQUIRED_FILES, MAX_VSIX_BYTES, readmeImagePaths, REQUIRED_FILES, type ZipEntry} from "../../tools/packaging/vsix-contents.js";
 import {
     COMPLETION_SETTING_LIMITS,
@@ -25,7 +26,7 @@ type Manifest = {
     contributes: {
         commands: {command: string; title: string; category?: string}[];
         menus: Record<string, {command: string; when?: string}[]>;
-        configuration: {properties: Record<string, {default: unknown; enum?: string[]; minimum?: number; maximum?: number}>};
+        configuration: {properties: Record<string, {default: unknown; enum?: string[]; minimum?: number; maximum?: number; scope?: string}>};
     };
 };
 const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as Manifest;
@@ -89,9 +90,14 @@ describe("manifest", () => {
             Object.keys(properties).sort(),
             [
                 ...Object.keys(DEFAULT_SETTINGS).map((key) => `layerDial.${key}`),
-                ...Object.keys(DEFAULT_COMPLETION_SETTINGS).map((key) => `layerDial.completion.${key}`)
+                ...Object.keys(DEFAULT_COMPLETION_SETTINGS).map((key) => `layerDial.completion.${key}`),
+                // Enable CUDA's own, read by that command only
+                "layerDial.npmRegistry"
             ].sort()
         );
+        assert.equal(properties["layerDial.npmRegistry"].default, NPM_REGISTRY_URL);
+        // user or remote settings only: a workspace must not choose where the CUDA library comes from
+        assert.equal(properties["layerDial.npmRegistry"].scope, "machine");
         for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) assert.deepEqual(properties[`layerDial.${key}`].default, value, key);
         for (const [key, value] of Object.entries(DEFAULT_COMPLETION_SETTINGS)) assert.deepEqual(properties[`layerDial.completion.${key}`].default, value, key);
         for (const [key, limits] of Object.entries(COMPLETION_SETTING_LIMITS))
