@@ -142,6 +142,11 @@ function servePackage(registry: Registry, name: string, tarball: Buffer, options
     registry.routes.set(tarballPath, options.route ?? sendAll(tarball));
 }
 
+/** install options that add the CUDA 12 build to the install in `root`, keeping what it holds */
+function addingCuda12(root: string, registry: Registry) {
+    return {backend: "cuda", targetRoot: root, registryUrl: registry.url, version, includeFallback: true, keepInstalledPackages: true, ...linuxX64} as const;
+}
+
 // --- what an install left ---
 
 function listing(directory: string): string[] {
@@ -249,15 +254,7 @@ test("keepInstalledPackages: adding the CUDA 12 build copies the installed CUDA 
     servePackage(registry, cudaExtPackage, extTar);
     registry.requests.length = 0;
     const progress: GpuBackendInstallProgress[] = [];
-    const options = {
-        backend: "cuda",
-        targetRoot: root,
-        registryUrl: registry.url,
-        version,
-        includeFallback: true,
-        keepInstalledPackages: true,
-        ...linuxX64
-    } as const;
+    const options = addingCuda12(root, registry);
     const added = await installGpuBackend({...options, onProgress: (step) => progress.push(step)});
 
     // the registry was asked for both packages' integrity, and only the CUDA 12 tarball was downloaded
@@ -312,15 +309,7 @@ test("keepInstalledPackages: a manifest from before packages were recorded keeps
     const {packages: _recorded, ...older} = first.manifest;
     fs.writeFileSync(path.join(first.directory, BACKEND_MANIFEST_FILE), JSON.stringify(older));
 
-    const options = {
-        backend: "cuda",
-        targetRoot: root,
-        registryUrl: registry.url,
-        version,
-        includeFallback: true,
-        keepInstalledPackages: true,
-        ...linuxX64
-    } as const;
+    const options = addingCuda12(root, registry);
     assert.deepEqual((await installGpuBackend(options)).keptPackages, [cudaPackage]);
 
     // another version in the same folder name is never kept (the folder name carries the version, so a
@@ -532,15 +521,13 @@ test(
         // --fallback adds the CUDA 12 build and keeps the CUDA build the registry still serves
         const extTarball = tgz([tarEntry("package/bins/linux-x64-cuda/fallback/libggml-cuda.so", randomBytes(1000))]);
         registry.routes.set(`/${cudaExtPackage.replace("/", "%2f")}/${pinned}`, (_, response) =>
-            response
-                .writeHead(200, {"content-type": "application/json"})
-                .end(
-                    JSON.stringify({
-                        name: cudaExtPackage,
-                        version: pinned,
-                        dist: {tarball: `${registry.url}/tarballs/cuda-ext.tgz`, integrity: sri(extTarball)}
-                    })
-                )
+            response.writeHead(200, {"content-type": "application/json"}).end(
+                JSON.stringify({
+                    name: cudaExtPackage,
+                    version: pinned,
+                    dist: {tarball: `${registry.url}/tarballs/cuda-ext.tgz`, integrity: sri(extTarball)}
+                })
+            )
         );
         registry.routes.set("/tarballs/cuda-ext.tgz", sendAll(extTarball));
         const withFallback = captureIo();
