@@ -3,14 +3,13 @@
 // check the files an install leaves: a good install, a wrong integrity, a download cut off half-way, a
 // cancel, an unreachable registry, an entry outside the package, and the `layer-dial gpu` command.
 import assert from "node:assert/strict";
-import {createHash, randomBytes} from "node:crypto";
+import {randomBytes} from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type {AddressInfo} from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {after, test} from "node:test";
-import zlib from "node:zlib";
 import {runGpuCommand} from "../../engine/cli/gpu-command.js";
 import {BACKEND_MANIFEST_FILE, readBackendManifest, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import {
@@ -21,6 +20,18 @@ import {
     type GpuBackendInstallProgress
 } from "../../common/gpu-backends/install-backend.js";
 import {nodeLlamaCppVersion} from "../../engine/native/build-record.js";
+import {
+    longNameEntry,
+    paxEntry,
+    sendAll,
+    serveNpmPackage,
+    sri,
+    startRegistryStub,
+    tarEntry,
+    tgz,
+    type RegistryStub,
+    type Route
+} from "../fixtures/npm-registry-stub.js";
 
 const version = "3.22.1";
 const cudaPackage = "@node-llama-cpp/linux-x64-cuda";
@@ -35,51 +46,6 @@ after(() => fs.rmSync(scratch, {recursive: true, force: true}));
 
 function freshRoot(): string {
     return fs.mkdtempSync(path.join(scratch, "backends-"));
-}
-
-// --- a tar writer: what npm pack produces, plus the header kinds the reader must skip correctly ---
-
-function tarHeader(name: string, size: number, type: string): Buffer {
-    const header = Buffer.alloc(512);
-    header.write(name.slice(0, 100), 0, "utf8");
-    header.write("0000644\0", 100, "latin1");
-    header.write("0000000\0", 108, "latin1");
-    header.write("0000000\0", 116, "latin1");
-    header.write(`${size.toString(8).padStart(11, "0")}\0`, 124, "latin1");
-    header.write("14766521200\0", 136, "latin1");
-    header.write(type, 156, "latin1");
-    header.write("ustar\0" + "00", 257, "latin1");
-    header.fill(0x20, 148, 156);
-    const sum = header.reduce((total, byte) => total + byte, 0);
-    header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
-    return header;
-}
-
-function tarEntry(name: string, content: Buffer | string, type = "0"): Buffer {
-    const bytes = Buffer.from(content);
-    return Buffer.concat([tarHeader(name, bytes.length, type), bytes, Buffer.alloc((512 - (bytes.length % 512)) % 512)]);
-}
-
-/** GNU tar's long name: an `L` entry holding the name, then the entry with a name of its own (GNU tar: the
- *  long one cut to 100 bytes), which the long name replaces */
-function longNameEntry(name: string, headerName: string, content: Buffer | string): Buffer {
-    return Buffer.concat([tarEntry("././@LongLink", `${name}\0`, "L"), tarEntry(headerName, content)]);
-}
-
-/** a pax `x` header whose path= replaces the (here deliberately wrong) name in the entry after it */
-function paxEntry(name: string, headerName: string, content: Buffer | string): Buffer {
-    const body = `path=${name}\n`;
-    let length = Buffer.byteLength(body) + 3;
-    while (String(length).length + 1 + Buffer.byteLength(body) !== length) length = String(length).length + 1 + Buffer.byteLength(body);
-    return Buffer.concat([tarEntry("PaxHeader/entry", `${length} ${body}`, "x"), tarEntry(headerName, content)]);
-}
-
-function tgz(entries: Buffer[]): Buffer {
-    return zlib.gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)]));
-}
-
-function sri(bytes: Buffer): string {
-    return `sha512-${createHash("sha512").update(bytes).digest("base64")}`;
 }
 
 /** a CUDA package like the real one: the library, its build metadata, and files that must stay behind */
@@ -101,45 +67,19 @@ function cudaTarball(library: Buffer, extra: Buffer[] = []): Buffer {
     ]);
 }
 
-// --- a registry stub ---
+// --- the registry stub, closed after the file's tests ---
 
-type Route = (request: http.IncomingMessage, response: http.ServerResponse) => void;
-
-async function startRegistry() {
-    const routes = new Map<string, Route>();
-    const requests: string[] = [];
-    const server = http.createServer((request, response) => {
-        requests.push(request.url ?? "");
-        const route = routes.get(request.url ?? "");
-        if (route == null) return void response.writeHead(404, {"content-type": "application/json"}).end('{"error":"Not found"}');
-        route(request, response);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    after(
-        () =>
-            new Promise<void>((resolve) => {
-                server.closeAllConnections();
-                server.close(() => resolve());
-            })
-    );
-    return {url, routes, requests};
+async function startRegistry(): Promise<RegistryStub> {
+    const registry = await startRegistryStub();
+    after(registry.close);
+    return registry;
 }
 
-type Registry = Awaited<ReturnType<typeof startRegistry>>;
+type Registry = RegistryStub;
 
-function sendAll(bytes: Buffer): Route {
-    return (_, response) => response.writeHead(200, {"content-type": "application/octet-stream", "content-length": bytes.length}).end(bytes);
-}
-
-/** the per-version document, as registry.npmjs.org answers `/<@scope%2fname>/<version>` */
+/** the package at this file's version */
 function servePackage(registry: Registry, name: string, tarball: Buffer, options: {integrity?: string; route?: Route} = {}) {
-    const tarballPath = `/${name.replace("/", "%2f")}/-/${name.split("/")[1]}-${version}.tgz`;
-    const document = {name, version, dist: {tarball: `${registry.url}${tarballPath}`, integrity: options.integrity ?? sri(tarball)}};
-    registry.routes.set(`/${name.replace("/", "%2f")}/${version}`, (_, response) =>
-        response.writeHead(200, {"content-type": "application/json"}).end(JSON.stringify(document))
-    );
-    registry.routes.set(tarballPath, options.route ?? sendAll(tarball));
+    serveNpmPackage(registry, name, version, tarball, options);
 }
 
 /** install options that add the CUDA 12 build to the install in `root`, keeping what it holds */
