@@ -27,6 +27,7 @@ import {inlineCompletion} from "./scenarios/inline-completion.js";
 import {commandPalette} from "./scenarios/command-palette.js";
 import {closeSummaryEditors, COMPLETION_FILE, STORY_FILE, STORY_TEXT} from "./scenarios/layer-dial-ui.js";
 import {engineCrash} from "./scenarios/engine-crash.js";
+import {enableCudaMirror} from "./scenarios/enable-cuda-mirror.js";
 import {firstRunWalkthrough} from "./scenarios/first-run-walkthrough.js";
 import {markdownSummary} from "./scenarios/markdown-summary.js";
 import {missingModel} from "./scenarios/missing-model.js";
@@ -39,7 +40,8 @@ import {parseResultLine, SUITE_FILTER_VARIABLE} from "./suite/result-line.js";
 /**
  * In this order: the palette check comes first, while nothing runs; the level change expects Quality first; the
  * missing model and the first-run walkthrough (which empties the setting and picks the model again) come last
- * because they change the setting. Inline completion loads the model itself, so it also runs alone.
+ * because they change the setting. Inline completion loads the model itself, so it also runs alone. Enable CUDA
+ * comes last: it installs a CUDA backend (removed again) that an engine load would otherwise check.
  */
 const SCENARIOS: readonly Scenario[] = [
     commandPalette,
@@ -50,7 +52,8 @@ const SCENARIOS: readonly Scenario[] = [
     engineCrash,
     missingModel,
     firstRunWalkthrough,
-    markdownSummary
+    markdownSummary,
+    enableCudaMirror
 ];
 
 const OUTPUT_DIR = path.join(REPO_ROOT, "test/.output/e2e");

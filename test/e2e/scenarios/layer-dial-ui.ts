@@ -153,19 +153,20 @@ async function waitForItemText(
 }
 
 /**
- * Sets layerDial.model through the Settings editor, as a user fixing it would. The running workbench does
- * not see edits made to settings.json behind its back (code-server 4.100.3 here), so the harness cannot
- * simply rewrite the file. Returns once the workbench's configuration holds the value: a freshly opened
- * Settings editor shows it. Commands run after that reach the extension host after the change does, on
- * the same ordered channel.
+ * Sets a string setting (`layerDial.model`, say) through the Settings editor, as a user fixing it would: in
+ * its User tab, or in its Remote tab for a machine-scoped setting (code-server is a remote window to VS
+ * Code, and shows those only there; they go to `<user data>/Machine/settings.json`). The running workbench does not see edits made to settings.json behind its back (code-server
+ * 4.100.3 here), so the harness cannot simply rewrite the file. Returns once the workbench's configuration
+ * holds the value: a freshly opened Settings editor shows it. Commands run after that reach the extension
+ * host after the change does, on the same ordered channel.
  */
-export async function setModelSetting(workbench: Workbench, userSettingsFile: string, value: string): Promise<void> {
-    const input = await openModelSetting(workbench);
+export async function setStringSetting(workbench: Workbench, settingsFile: string, key: string, value: string, tab: "User" | "Remote" = "User"): Promise<void> {
+    const input = await openSetting(workbench, key, tab);
     await input.fill(value);
     await input.press("Enter");
-    await waitForFileValue(workbench, userSettingsFile, value);
+    await waitForFileValue(workbench, settingsFile, key, value);
     await workbench.runCommand("View: Close Editor");
-    const reopened = await openModelSetting(workbench);
+    const reopened = await openSetting(workbench, key, tab);
     await workbench.page.waitForFunction(
         ([element, expected]) => (element as HTMLInputElement).value === expected,
         [await reopened.elementHandle(), value] as const,
@@ -174,28 +175,37 @@ export async function setModelSetting(workbench: Workbench, userSettingsFile: st
     await workbench.runCommand("View: Close Editor");
 }
 
-async function openModelSetting(workbench: Workbench): Promise<Locator> {
+export async function setModelSetting(workbench: Workbench, userSettingsFile: string, value: string): Promise<void> {
+    await setStringSetting(workbench, userSettingsFile, "layerDial.model", value);
+}
+
+async function openSetting(workbench: Workbench, key: string, tab: "User" | "Remote"): Promise<Locator> {
     await workbench.runCommand("Preferences: Open User Settings");
+    const search = workbench.page.locator(".settings-editor .settings-header .suggest-input-container .monaco-editor");
+    if (tab === "Remote") {
+        await workbench.page.locator(".settings-editor .settings-tabs-widget .action-label", {hasText: /^Remote/}).click();
+        await search.click();
+    }
     // the search box (a small editor) has the focus when the Settings editor opens; it may keep an old query
     await workbench.page.locator(".settings-editor .settings-header .suggest-input-container .monaco-editor.focused").waitFor();
     await workbench.page.keyboard.press("Control+A");
-    await workbench.page.keyboard.type("@id:layerDial.model");
-    const input = workbench.page.locator('.settings-editor .setting-item-contents[data-key="layerDial.model"] .setting-item-control input');
+    await workbench.page.keyboard.type(`@id:${key}`);
+    const input = workbench.page.locator(`.settings-editor .setting-item-contents[data-key="${key}"] .setting-item-control input`);
     await input.waitFor({timeout: 15_000});
     return input;
 }
 
 /** The Settings editor writes after a debounce; its write reaching the file is the condition to wait for. */
-async function waitForFileValue(workbench: Workbench, file: string, value: string, timeoutMs = 15_000): Promise<void> {
+async function waitForFileValue(workbench: Workbench, file: string, key: string, value: string, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         try {
             const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
-            if (typeof parsed === "object" && parsed !== null && (parsed as Record<string, unknown>)["layerDial.model"] === value) return;
+            if (typeof parsed === "object" && parsed !== null && (parsed as Record<string, unknown>)[key] === value) return;
         } catch {
             // mid-write: read it again
         }
-        if (Date.now() > deadline) throw new Error(`${path.basename(file)} did not get layerDial.model = ${value} within ${timeoutMs} ms`);
+        if (Date.now() > deadline) throw new Error(`${path.basename(file)} did not get ${key} = ${value} within ${timeoutMs} ms`);
         await workbench.page.waitForTimeout(100);
     }
 }
