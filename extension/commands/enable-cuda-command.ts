@@ -160,16 +160,22 @@ export function cudaConfirmation(options: {version: string; registryUrl: string;
 }
 
 /**
- * Turns the installer's progress into notification updates: a message for each step, and for the download
- * "37 MB of 145 MB" with the percent gained since the last update. Updates only when the text changes
- * (a chunk is a few KB; the notification needs no more than one update per megabyte) and at the end of the download.
+ * Turns the installer's progress into notification updates: a message for each step, and for a download
+ * "37 MB of 145 MB" with the percent gained since the last update. With several packages (the CUDA build
+ * and its CUDA 12 build), each fills its share of the bar: by its download, or at once when the install
+ * before is kept. Updates only when the text changes (a chunk is a few KB; the notification needs no more
+ * than one update per megabyte) and at the end of each download.
  */
-export function createProgressReporter(): (progress: GpuBackendInstallProgress) => ProgressUpdate | undefined {
+export function createProgressReporter(packageCount = 1): (progress: GpuBackendInstallProgress) => ProgressUpdate | undefined {
     let lastMessage: string | undefined;
     let reportedPercent = 0;
+    /** package → the share of it done, 0 to 1 */
+    const done = new Map<string, number>();
+    const overallPercent = () => Math.min(100, ([...done.values()].reduce((sum, share) => sum + share, 0) / packageCount) * 100);
     return (progress) => {
         let message: string;
         let percent: number | undefined;
+        let finished = false;
         switch (progress.phase) {
             case "metadata":
                 message = `asking the npm registry for ${progress.package}…`;
@@ -177,7 +183,10 @@ export function createProgressReporter(): (progress: GpuBackendInstallProgress) 
             case "download":
                 if (progress.totalBytes !== undefined && progress.totalBytes > 0) {
                     message = `${formatMegabytes(progress.receivedBytes)} of ${formatMegabytes(progress.totalBytes)}`;
-                    percent = Math.min(100, (progress.receivedBytes / progress.totalBytes) * 100);
+                    const share = Math.min(1, progress.receivedBytes / progress.totalBytes);
+                    done.set(progress.package, share);
+                    percent = overallPercent();
+                    finished = share === 1;
                 } else message = `${formatMegabytes(progress.receivedBytes)} received`;
                 break;
             case "verify":
@@ -188,10 +197,13 @@ export function createProgressReporter(): (progress: GpuBackendInstallProgress) 
                 break;
             case "keep":
                 message = `keeping the installed ${progress.package}…`;
+                done.set(progress.package, 1);
+                percent = overallPercent();
+                finished = true;
                 break;
         }
-        // the end of the download always counts: its last megabyte may print like the one before it
-        if (message === lastMessage && !(percent === 100 && reportedPercent < 100)) return undefined;
+        // the end of a download always counts: its last megabyte may print like the one before it
+        if (message === lastMessage && !(finished && percent !== undefined && percent > reportedPercent)) return undefined;
         lastMessage = message;
         if (percent === undefined || percent <= reportedPercent) return {message};
         const increment = percent - reportedPercent;
@@ -335,7 +347,7 @@ async function install(run: CommandRun, withCuda12: boolean): Promise<string | u
     let result: Awaited<ReturnType<CudaInstaller["installGpuBackend"]>>;
     try {
         result = await ui.withProgress(`Layer Dial: downloading the CUDA ${withCuda12 ? "12 build" : "backend"}`, (report, signal) => {
-            const progressUpdate = createProgressReporter();
+            const progressUpdate = createProgressReporter(withCuda12 ? 2 : 1);
             return installer.installGpuBackend({
                 backend: "cuda",
                 targetRoot: options.backendsDirectory,

@@ -248,10 +248,28 @@ describe("progress", () => {
         );
     });
 
-    test("a package kept from the install before is named while it is copied", () => {
-        const next = createProgressReporter();
-        assert.deepEqual(next(step("keep", 158_600_000)), {message: `keeping the installed ${CUDA_PACKAGE}…`});
+    test("two packages share the bar: a kept one fills its half at once, a download the other half", () => {
+        const next = createProgressReporter(2);
+        assert.deepEqual(next(step("keep", 158_600_000)), {message: `keeping the installed ${CUDA_PACKAGE}…`, increment: 50});
         assert.equal(next(step("keep", 158_601_000)), undefined);
+        const updates: ProgressUpdate[] = [];
+        for (let received = 0; received <= 177_000_000; received += 1_000_000) {
+            const update = next({phase: "download", receivedBytes: received, totalBytes: 177_000_000, package: CUDA_12_PACKAGE});
+            if (update !== undefined) updates.push(update);
+        }
+        assert.equal(updates.at(-1)?.message, "177 MB of 177 MB");
+        const total = updates.reduce((sum, update) => sum + (update.increment ?? 0), 0);
+        assert.ok(Math.abs(total - 50) < 1e-9, `the download adds ${total}`);
+    });
+
+    test("two downloads: the first ends at half the bar, both at all of it", () => {
+        const next = createProgressReporter(2);
+        let total = 0;
+        const add = (update: ProgressUpdate | undefined) => (total += update?.increment ?? 0);
+        for (const received of [0, 72_500_000, 145_000_000]) add(next(step("download", received, 145_000_000)));
+        assert.ok(Math.abs(total - 50) < 1e-9, `after the first download: ${total}`);
+        for (const received of [0, 177_000_000]) add(next({phase: "download", receivedBytes: received, totalBytes: 177_000_000, package: CUDA_12_PACKAGE}));
+        assert.ok(Math.abs(total - 100) < 1e-9, `after both: ${total}`);
     });
 
     test("without a Content-Length: megabytes received, no increments", () => {
