@@ -309,7 +309,7 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
     if (!/^https?:\/\/[^/\s]+/.test(registryUrl)) {
         void ui.warn(
             `Layer Dial: layerDial.npmRegistry is "${registryUrl}", not an http(s) address, so nothing was downloaded. ` +
-                `Set it to your npm registry or mirror (the default is ${NPM_REGISTRY_URL}) in your user settings, then run Layer Dial: Enable CUDA again.`
+                `Set it to your npm registry or mirror (the default is ${NPM_REGISTRY_URL}) in your user settings (in a remote window, its Remote settings), then run Layer Dial: Enable CUDA again.`
         );
         return;
     }

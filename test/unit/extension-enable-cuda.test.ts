@@ -510,7 +510,7 @@ describe("Enable CUDA", () => {
         assert.equal(
             (wrong.events[0] as Extract<Event, {type: "warn"}>).message,
             'Layer Dial: layerDial.npmRegistry is "npm.mirror.example", not an http(s) address, so nothing was downloaded. ' +
-                "Set it to your npm registry or mirror (the default is https://registry.npmjs.org) in your user settings, then run Layer Dial: Enable CUDA again."
+                "Set it to your npm registry or mirror (the default is https://registry.npmjs.org) in your user settings (in a remote window, its Remote settings), then run Layer Dial: Enable CUDA again."
         );
     });
 
