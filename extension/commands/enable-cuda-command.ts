@@ -306,18 +306,13 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
     }
 
     const registryUrl = ui.npmRegistry().trim();
-    if (!/^https?:\/\/[^/\s]+/.test(registryUrl)) {
-        void ui.warn(
-            `Layer Dial: layerDial.npmRegistry is "${registryUrl}", not an http(s) address, so nothing was downloaded. ` +
-                `Set it to your npm registry or mirror (the default is ${NPM_REGISTRY_URL}) in your user settings (in a remote window, its Remote settings), then run Layer Dial: Enable CUDA again.`
-        );
-        return;
-    }
     const version = readBundledNodeLlamaCppVersion(options.extensionPath);
     const installer = await (options.loadInstaller ?? loadInstaller)();
     const folderName = installer.gpuBackendFolderName("cuda", version, platform, arch);
     const existing = findMatchingCudaInstall(listInstalledBackends(options.backendsDirectory), version, folderName);
     const run: CommandRun = {options, installer, version, platform, arch, registryUrl};
+    // without an install to use, there is nothing to offer but a download
+    if (existing === undefined && refuseBadRegistry(run)) return;
 
     // always asked, whatever the command was invoked with: it is the only way to the network
     const confirmation = cudaConfirmation({version, registryUrl, backendsDirectory: options.backendsDirectory, existing});
@@ -338,8 +333,23 @@ export async function enableCuda(options: EnableCudaOptions): Promise<void> {
 /** what one run of the command works with */
 type CommandRun = {options: EnableCudaOptions; installer: CudaInstaller; version: string; platform: NodeJS.Platform; arch: string; registryUrl: string};
 
-/** downloads and installs (with the CUDA 12 build when `withCuda12`); the installed size, or undefined when cancelled */
+/**
+ * Warns and returns true when layerDial.npmRegistry is no http(s) address. Checked where a download would
+ * start, not before: Use CUDA on an install that is there needs no registry.
+ */
+function refuseBadRegistry(run: CommandRun): boolean {
+    if (/^https?:\/\/[^/\s]+/.test(run.registryUrl)) return false;
+    void run.options.ui.warn(
+        `Layer Dial: layerDial.npmRegistry is "${run.registryUrl}", not an http(s) address, so nothing was downloaded. ` +
+            `Set it to your npm registry or mirror (the default is ${NPM_REGISTRY_URL}) in your user settings (in a remote window, its Remote settings), ` +
+            "then run Layer Dial: Enable CUDA again."
+    );
+    return true;
+}
+
+/** downloads and installs (with the CUDA 12 build when `withCuda12`); the installed size, or undefined when cancelled or refused */
 async function install(run: CommandRun, withCuda12: boolean): Promise<string | undefined> {
+    if (refuseBadRegistry(run)) return undefined;
     const {options, installer, version, platform, arch, registryUrl} = run;
     const {ui, log} = options;
     const what = withCuda12 ? `${CUDA_PACKAGE}@${version} with ${CUDA_12_PACKAGE}` : `${CUDA_PACKAGE}@${version}`;
@@ -420,6 +430,7 @@ async function checkThenOffer(run: CommandRun, how: {installed?: string; useWith
 /** the CUDA 12 build, after its own confirmation; then the check again (which offers it no more) */
 async function offerCuda12(run: CommandRun): Promise<void> {
     const {ui, log} = run.options;
+    if (refuseBadRegistry(run)) return;
     const confirmation = cuda12Confirmation({version: run.version, registryUrl: run.registryUrl, backendsDirectory: run.options.backendsDirectory});
     if ((await ui.confirm(confirmation.message, confirmation.detail, ...confirmation.items)) !== INSTALL) {
         log.info("Enable CUDA: the CUDA 12 build was not confirmed; nothing was downloaded");

@@ -504,13 +504,30 @@ describe("Enable CUDA", () => {
         const {options} = mirror.events.find((event) => event.type === "install") as Extract<Event, {type: "install"}>;
         assert.equal(options.registryUrl, "https://npm.mirror.example/repository/npm/");
 
+        fs.rmSync(mirror.backendsDirectory, {recursive: true, force: true}); // nothing installed: a download is all there is to offer
         const wrong = harness({confirm: INSTALL, install: fakeInstall, registry: "npm.mirror.example"});
         await wrong.run();
-        assert.deepEqual(wrong.types(), ["warn"]);
+        assert.deepEqual(wrong.types(), ["loadInstaller", "warn"]);
         assert.equal(
-            (wrong.events[0] as Extract<Event, {type: "warn"}>).message,
+            (wrong.events[1] as Extract<Event, {type: "warn"}>).message,
             'Layer Dial: layerDial.npmRegistry is "npm.mirror.example", not an http(s) address, so nothing was downloaded. ' +
                 "Set it to your npm registry or mirror (the default is https://registry.npmjs.org) in your user settings (in a remote window, its Remote settings), then run Layer Dial: Enable CUDA again."
+        );
+    });
+
+    test("a registry setting that is no http(s) address still lets an installed build be used, and refuses Reinstall", async () => {
+        const use = harness({confirm: USE_CUDA, registry: "file:///mirror"});
+        writeInstall(use.backendsDirectory, "cuda-3.22.1-linux-x64", manifest("3.22.1"));
+        await use.run();
+        assert.deepEqual(use.types(), ["loadInstaller", "confirm", "check", "setGpu", "inform"]);
+
+        const reinstall = harness({confirm: REINSTALL, install: fakeInstall, registry: "file:///mirror"});
+        writeInstall(reinstall.backendsDirectory, "cuda-3.22.1-linux-x64", manifest("3.22.1"));
+        await reinstall.run();
+        assert.deepEqual(reinstall.types(), ["loadInstaller", "confirm", "warn"]);
+        assert.match(
+            (reinstall.events[2] as Extract<Event, {type: "warn"}>).message,
+            /^Layer Dial: layerDial\.npmRegistry is "file:\/\/\/mirror", not an http\(s\) address/
         );
     });
 
