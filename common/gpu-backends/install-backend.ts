@@ -10,6 +10,7 @@ import {pipeline} from "node:stream/promises";
 import zlib from "node:zlib";
 import {readBackendManifest, writeBackendManifest, type BackendManifest, type InstalledPackage} from "./backend-manifest.js";
 import {readTar, TarFormatError} from "./tar-reader.js";
+import {isRegistryAddress} from "./registry-address.js";
 
 export type GpuBackendInstallErrorCode =
     "unsupported-platform" | "offline" | "registry" | "integrity" | "interrupted" | "cancelled" | "bad-package" | "filesystem";
@@ -158,7 +159,7 @@ export async function installGpuBackend(options: InstallGpuBackendOptions): Prom
     if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version))
         throw new GpuBackendInstallError(`"${version}" is not a version the ${backendTitle} backend package can have (expected e.g. 3.22.1).`, "registry");
     const registry = (options.registryUrl ?? DEFAULT_REGISTRY_URL).replace(/\/+$/, "");
-    if (!/^https?:\/\/[^/]/.test(registry))
+    if (!isRegistryAddress(registry))
         throw new GpuBackendInstallError(
             `The npm registry address "${registry}" is not an http(s) URL; give one like ${DEFAULT_REGISTRY_URL}, then ${retryHint}.`,
             "registry"

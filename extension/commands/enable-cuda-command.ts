@@ -13,6 +13,7 @@ import type * as vscode from "vscode";
 import {listInstalledBackends, type BackendManifest} from "../../common/gpu-backends/backend-manifest.js";
 import type {CudaCheckResult, CudaInstallCheck} from "../../common/engine-protocol.js";
 import type {GpuBackendInstallProgress} from "../../common/gpu-backends/install-backend.js";
+import {isRegistryAddress} from "../../common/gpu-backends/registry-address.js";
 import {NativeBuildMissingError} from "../errors.js";
 
 export const CUDA_PACKAGE = "@node-llama-cpp/linux-x64-cuda";
@@ -338,7 +339,7 @@ type CommandRun = {options: EnableCudaOptions; installer: CudaInstaller; version
  * start, not before: Use CUDA on an install that is there needs no registry.
  */
 function refuseBadRegistry(run: CommandRun): boolean {
-    if (/^https?:\/\/[^/\s]+/.test(run.registryUrl)) return false;
+    if (isRegistryAddress(run.registryUrl)) return false;
     void run.options.ui.warn(
         `Layer Dial: layerDial.npmRegistry is "${run.registryUrl}", not an http(s) address, so nothing was downloaded. ` +
             `Set it to your npm registry or mirror (the default is ${NPM_REGISTRY_URL}) in your user settings (in a remote window, its Remote settings), ` +
