@@ -38,9 +38,14 @@ export function lacksLayersOf(computedWith: MaskKey, runningWith: MaskKey): bool
     return false;
 }
 
+/** positions [start, next run's start) were all computed under the mask `key` */
+type MaskRun = {start: number; key: MaskKey};
+
 export class SequenceLedger {
     private readonly tokenList: number[] = [];
-    private readonly maskPerPosition: MaskKey[] = [];
+    /** the masks as runs, in order of position: the dial changes rarely, so a long answer holds a few runs,
+     *  and the stale-position check before every decode walks those rather than every cached position */
+    private readonly runs: MaskRun[] = [];
 
     constructor(readonly layerCount: number) {}
 
@@ -62,47 +67,36 @@ export class SequenceLedger {
 
     /** the first position that must be recomputed before evaluating under `mask`, or undefined */
     firstStalePosition(mask: Uint8Array | readonly number[], running: MaskKey = maskKey(mask)): number | undefined {
-        let previous: MaskKey | undefined;
-        for (let position = 0; position < this.maskPerPosition.length; position++) {
-            const computed = this.maskPerPosition[position];
-            if (computed === previous) continue;
-            previous = computed;
-            if (lacksLayersOf(computed, running)) return position;
-        }
+        for (const run of this.runs) if (lacksLayersOf(run.key, running)) return run.start;
         return undefined;
     }
 
     /** the first position computed under another mask than `mask`, or undefined when every one was computed under it */
     firstPositionNotComputedWith(mask: Uint8Array | readonly number[]): number | undefined {
         const key = maskKey(mask);
-        const position = this.maskPerPosition.findIndex((computed) => computed !== key);
-        return position < 0 ? undefined : position;
+        return this.runs.find((run) => run.key !== key)?.start;
     }
 
     /** forget positions from `length` on (the caller removes the same cells from the native cache) */
     truncate(length: number): number[] {
         const removed = this.tokenList.splice(length);
-        this.maskPerPosition.splice(length);
+        while (this.runs.length > 0 && this.runs[this.runs.length - 1].start >= this.tokenList.length) this.runs.pop();
         return removed;
     }
 
     /** `key`: maskKey(mask), when the caller has it already */
     record(tokens: readonly number[], mask: Uint8Array | readonly number[], key: MaskKey = maskKey(mask)): void {
-        for (const token of tokens) {
-            this.tokenList.push(token);
-            this.maskPerPosition.push(key);
-        }
+        if (tokens.length === 0) return;
+        if (this.runs.at(-1)?.key !== key) this.runs.push({start: this.tokenList.length, key});
+        for (const token of tokens) this.tokenList.push(token);
     }
 
     /** consecutive runs of positions computed under the same mask: what a fresh evaluation would replay */
     segments(): LedgerSegment[] {
-        const result: LedgerSegment[] = [];
-        for (let position = 0; position < this.tokenList.length; position++) {
-            const key = this.maskPerPosition[position];
-            const last = result.at(-1);
-            if (last != null && maskKey(last.mask) === key) last.tokens.push(this.tokenList[position]);
-            else result.push({start: position, tokens: [this.tokenList[position]], mask: maskFromKey(key, this.layerCount)});
-        }
-        return result;
+        return this.runs.map((run, index) => ({
+            start: run.start,
+            tokens: this.tokenList.slice(run.start, this.runs[index + 1]?.start ?? this.tokenList.length),
+            mask: maskFromKey(run.key, this.layerCount)
+        }));
     }
 }
