@@ -1,18 +1,54 @@
 // Runs decode measurements in child processes (see decode-worker.ts and dial-rounds-worker.ts for why).
-import {execFileSync} from "node:child_process";
+import {spawnSync} from "node:child_process";
+import path from "node:path";
 import {fileURLToPath} from "node:url";
 import type {DecodeMeasurement, DecodeRequest} from "./decode-worker.js";
 import type {DialRoundsMeasurement, DialRoundsRequest} from "./dial-rounds-worker.js";
 import type {EngineOverheadOptions, EngineOverheadResult} from "./engine-overhead.js";
 
-/** runs a worker script with one JSON argument and parses the last line it prints */
+/** a measuring process that ended without printing its result */
+export class MeasuringProcessError extends Error {
+    override name = "MeasuringProcessError";
+}
+
+export type RunWorkerOptions = {
+    /** where a retried crash is said. Defaults to stderr. */
+    log?: (line: string) => void;
+};
+
+/**
+ * Runs a worker script in a process of its own with one JSON argument, and parses the last line it prints.
+ * A process killed by a signal is run once more, and the log says so: in one 14-minute lavapipe run a
+ * measuring process died without a word and took the whole run with it, while the same request ran three
+ * times in a row without fault. A worker that exits with an error status is not retried: that is its own
+ * error, and it printed why.
+ */
+export function runWorkerScript<T>(script: string, request: unknown, options: RunWorkerOptions = {}): T {
+    const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+    for (let attempt = 1; ; attempt++) {
+        const child = spawnSync(process.execPath, ["--import", "tsx", script, JSON.stringify(request)], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+            maxBuffer: 16 * 1024 * 1024
+        });
+        if (child.status === 0) return JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "") as T;
+        const how =
+            child.error != null
+                ? `could not run (${child.error.message})`
+                : child.signal != null
+                  ? `was killed by ${child.signal}`
+                  : `exited with status ${child.status}`;
+        const name = path.basename(script);
+        if (child.signal != null && attempt === 1) {
+            log(`the measuring process ${name} ${how}; running it once more`);
+            continue;
+        }
+        throw new MeasuringProcessError(`The measuring process ${name} ${how}${attempt > 1 ? ", twice" : ""}. Its request: ${JSON.stringify(request)}`);
+    }
+}
+
 function runWorker<T>(script: string, request: unknown): T {
-    const output = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(new URL(script, import.meta.url)), JSON.stringify(request)], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-        maxBuffer: 16 * 1024 * 1024
-    });
-    return JSON.parse(output.trim().split("\n").at(-1) ?? "") as T;
+    return runWorkerScript<T>(fileURLToPath(new URL(script, import.meta.url)), request);
 }
 
 export function measureDecode(request: DecodeRequest): DecodeMeasurement {
