@@ -34,12 +34,13 @@ export function runWorkerScript<T>(script: string, request: unknown, options: Ru
         if (child.status === 0) return JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "") as T;
         const how =
             child.error != null
-                ? `could not run (${child.error.message})`
+                ? `failed (${child.error.message})`
                 : child.signal != null
                   ? `was killed by ${child.signal}`
                   : `exited with status ${child.status}`;
         const name = path.basename(script);
-        if (child.signal != null && attempt === 1) {
+        // a spawn error (no node, output past maxBuffer) would only fail again
+        if (child.error == null && child.signal != null && attempt === 1) {
             log(`the measuring process ${name} ${how}; running it once more`);
             continue;
         }
