@@ -150,6 +150,19 @@ const CURVE_POINT_TIME_SHARE = 0.25;
  * steps within 1% (1.073 and 1.821). That made the dial promise less than the shallow depths gave.
  */
 const TURN = {minSteps: 8, maxSteps: 32, minSeconds: 0.03};
+/**
+ * Untimed steps after a turn passes to a mask with fewer layers than the one before it. The first steps after
+ * such a drop run slower, and the more so the deeper the mask before: in one process on a 26-layer n_embd 1280
+ * model (2 threads, 10 rounds), 6 layers after 8 steps of 26 took 5.79, 5.51, then 5.16 (steps 2-3), 4.92
+ * (4-7) and 4.76 ms (8-15), and 4.55 ms from then on (medians); 2 layers 2.74 down to 2.07 ms over 16 steps.
+ * After a rise there was no such tail: 26 layers after 6 ran at their steady 17.7 ms from the second step.
+ * Timed in turns of 8 steps, the shallow depths came out 10-15% slow, so the dial promised less than it gave
+ * at its fastest levels (3x on that model: 1.14 and 1.19 of the prediction in two bench runs), since an answer
+ * decodes its tokens at one mask. The turns therefore go from the fewest layers up, so that only the first
+ * turn of each round follows a drop (from full depth), and that one leads in with up to 16 untimed steps,
+ * at most 0.1 s of them (a device whose shallowest step is slow pays at most that per round).
+ */
+const LEAD_IN_AFTER_DROP = {steps: 16, seconds: 0.1};
 /** each burst of measureEngineStep decodes about this long (bare), in 8 to 32 steps, and it judges at least
  *  4 pairs: a step of a shallow 28-layer n_embd 640 model (1.1 ms) gets 32, one of lavapipe (~40 ms) 8,
  *  so a slow device pays ~3 s rather than ~14 */
@@ -271,19 +284,33 @@ export class ScratchSequences {
     async timeInTurns(masks: readonly Uint8Array[], options: StepTimingOptions): Promise<StepTiming[]> {
         const position = this.cachedTokens;
         const timings = masks.map(() => ({samples: [] as number[], measured: 0, done: false}));
+        const keptCounts = masks.map((mask) => mask.reduce((kept, skip) => kept + (skip ? 0 : 1), 0));
+        // from the fewest layers up: only the first turn of a round follows a drop (LEAD_IN_AFTER_DROP)
+        const order = masks.map((_, index) => index).sort((a, b) => keptCounts[a] - keptCounts[b]);
         let step = 0;
         let lastMask = -1;
         while (timings.some((timing) => !timing.done)) {
-            for (const [index, timing] of timings.entries()) {
+            for (const index of order) {
+                const timing = timings[index];
                 if (timing.done) continue;
-                // the first steps settle caches and the threadpool; after a switch, the first builds this mask's graph
-                const untimed = lastMask === -1 ? 2 : lastMask !== index ? 1 : 0;
-                if (lastMask !== index) await this.context.setLayerSkip(masks[index]);
+                if (lastMask !== index) {
+                    await this.context.setLayerSkip(masks[index]);
+                    // the first steps settle caches and the threadpool; after a rise, the first builds this
+                    // mask's graph; after a drop, the steps take a while to reach their steady pace
+                    const leadIn =
+                        lastMask === -1
+                            ? {steps: 2, seconds: Infinity}
+                            : keptCounts[index] < keptCounts[lastMask]
+                              ? LEAD_IN_AFTER_DROP
+                              : {steps: 1, seconds: Infinity};
+                    let leadInSeconds = 0;
+                    for (let leadStep = 0; leadStep < leadIn.steps && (leadStep < 1 || leadInSeconds < leadIn.seconds); leadStep++)
+                        leadInSeconds += await this.timeOneStep(position, step++);
+                }
                 lastMask = index;
                 let turnSeconds = 0;
-                for (let turnStep = -untimed; turnStep < TURN.minSteps || (turnSeconds < TURN.minSeconds && turnStep < TURN.maxSteps); turnStep++) {
+                for (let turnStep = 0; turnStep < TURN.minSteps || (turnSeconds < TURN.minSeconds && turnStep < TURN.maxSteps); turnStep++) {
                     const seconds = await this.timeOneStep(position, step++);
-                    if (turnStep < 0) continue;
                     timing.samples.push(seconds);
                     timing.measured += seconds;
                     turnSeconds += seconds;
