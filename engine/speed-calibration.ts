@@ -433,10 +433,14 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
                 const spread = `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps`;
                 // a knot of the context curve left out: the line (and the other knots) still stand
                 if (kind === "curve") continue;
-                // without the long points the short ones still calibrate (the attention term then stays
-                // 0, as before it was measured), but not for the cache: the next load tries again
+                // without the long points the short ones still calibrate (the attention term then rests on
+                // the curve's knots that stood, or stays 0 as before it was measured), but not for the
+                // cache: the next load tries again
                 if (kind === "long") {
-                    longContextFailure = `${spread}, where ±${percent(target)} is needed, so the attention's cost per cached token is not measured`;
+                    const curveReach = Math.max(...points.map((point) => point.contextTokens));
+                    longContextFailure = `${spread}, where ±${percent(target)} is needed, so the attention's cost per cached token ${
+                        curveReach > SHORT_CONTEXT_TOKENS ? `rests on the points up to ${curveReach} cached tokens` : "is not measured"
+                    }`;
                     break;
                 }
                 throw new NoisySpeedCalibrationError(

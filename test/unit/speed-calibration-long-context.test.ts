@@ -3,7 +3,8 @@
 // factors, so the machine's own noise cannot change which points are steady). It fills the context once
 // under one layer per attention type, times each step at the same position and removes it again, leaves
 // every sequence empty and the native mask as it found it, and when only the long points stay too spread
-// it still calibrates from the short ones (the attention term at 0) but caches nothing.
+// it still calibrates from the others (the attention term from the curve's knots that stood, or 0) but
+// caches nothing. Its turns lead in past the slow steps that follow a drop in depth.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -138,6 +139,24 @@ describe("the speed calibration's long context", () => {
         assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
         assert.equal(stand.cells.get(0), 0);
     });
+
+    test("that stays too spread while the curve's knots stood takes the term from those knots, and says so", async () => {
+        // steady up to the curve's last knot (768 of 1,024 tokens); beyond it every other step takes 20 times as long
+        const stand = standInContext(
+            layerCount,
+            (layers, position, step) => (position > 900 && step % 2 === 0 ? 20 : 1) * (0.2 + layers * 0.1) * (1 + position / 1000)
+        );
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        const cacheDirectory = path.join(scratch, "curve-stands");
+        const result = await calibrateSpeed({...base, cache, cacheDirectory});
+        assert.match(
+            result.notCachedReason ?? "",
+            /^decode steps at 8 layers and 1024 cached tokens stayed too spread to time: .* so the attention's cost per cached token rests on the points up to 768 cached tokens$/
+        );
+        assert.ok(result.points.some((point) => point.contextTokens === 768));
+        assert.ok(result.costModel.layerSecondsPerContextToken.every((perToken) => perToken > 0));
+        assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
+    });
 });
 
 describe("the speed calibration's turns and the engine's own step", () => {
@@ -174,6 +193,32 @@ describe("the speed calibration's turns and the engine's own step", () => {
             runs.slice(depths).every((run) => run.steps - 1 >= 8),
             runs.map((run) => run.steps).join(",")
         );
+    });
+
+    test("leads in past the slow steps after a drop in depth, so each depth is timed at its steady pace", async () => {
+        // after a step with more layers, the next 16 steps take 1.45 times as long (under the far-outlier
+        // fences, so only the lead-in keeps them out); after a rise every step runs at its steady pace
+        const steady = (layers: number) => 1 + layers * 0.5;
+        let previousLayers = 0;
+        let slowSteps = 0;
+        const stand = standInContext(layerCount, (layers) => {
+            if (layers < previousLayers) slowSteps = 16;
+            previousLayers = layers;
+            return steady(layers) * (slowSteps-- > 0 ? 1.45 : 1);
+        });
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        // 40 steps at each depth take several turns of 30 ms, so the fewest layers follow full depth again
+        const result = await calibrateSpeed({
+            ...base,
+            cache,
+            steps: 40,
+            maxSecondsPerDepth: 5,
+            longContextTokens: 0,
+            cacheDirectory: path.join(scratch, "after-drop")
+        });
+        const timed = result.points.map((point) => ({layers: point.depth, milliseconds: point.stepSeconds.mean * 1e3, rejected: point.rejectedOutliers}));
+        assert.ok(timed.length >= 3);
+        for (const point of timed) assert.ok(Math.abs(point.milliseconds / steady(point.layers) - 1) < 0.04 && point.rejected === 0, JSON.stringify(timed));
     });
 
     test("puts what the engine's step adds to a bare decode in the fixed cost", async () => {
