@@ -157,7 +157,7 @@ const TURN = {minSteps: 8, maxSteps: 32, minSeconds: 0.03};
  * (4-7) and 4.76 ms (8-15), and 4.55 ms from then on (medians); 2 layers 2.74 down to 2.07 ms over 16 steps.
  * After a rise there was no such tail: 26 layers after 6 ran at their steady 17.7 ms from the second step.
  * Timed in turns of 8 steps, the shallow depths came out 10-15% slow, so the dial promised less than it gave
- * at its fastest levels (3x on that model: 1.14 and 1.19 of the prediction in two bench runs), since an answer
+ * at its fastest levels (3x on that model: 1.14 to 1.19 of the prediction in two bench runs), since an answer
  * decodes its tokens at one mask. The turns therefore go from the fewest layers up, so that only the first
  * turn of each round follows a drop (from full depth), and that one leads in with up to 16 untimed steps,
  * at most 0.1 s of them (a device whose shallowest step is slow pays at most that per round).
