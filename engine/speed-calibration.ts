@@ -163,6 +163,9 @@ const TURN = {minSteps: 8, maxSteps: 32, minSeconds: 0.03};
  * at most 0.1 s of them (a device whose shallowest step is slow pays at most that per round).
  */
 const LEAD_IN_AFTER_DROP = {steps: 16, seconds: 0.1};
+/** untimed steps before a mask's turn: the very first settles caches and the threadpool, a rise builds the
+ *  mask's graph in its first step, and a drop waits out the slow tail above */
+const LEAD_IN = {first: {steps: 2, seconds: Infinity}, afterRise: {steps: 1, seconds: Infinity}, afterDrop: LEAD_IN_AFTER_DROP};
 /** each burst of measureEngineStep decodes about this long (bare), in 8 to 32 steps, and it judges at least
  *  4 pairs: a step of a shallow 28-layer n_embd 640 model (1.1 ms) gets 32, one of lavapipe (~40 ms) 8,
  *  so a slow device pays ~3 s rather than ~14 */
@@ -295,14 +298,7 @@ export class ScratchSequences {
                 if (timing.done) continue;
                 if (lastMask !== index) {
                     await this.context.setLayerSkip(masks[index]);
-                    // the first steps settle caches and the threadpool; after a rise, the first builds this
-                    // mask's graph; after a drop, the steps take a while to reach their steady pace
-                    const leadIn =
-                        lastMask === -1
-                            ? {steps: 2, seconds: Infinity}
-                            : keptCounts[index] < keptCounts[lastMask]
-                              ? LEAD_IN_AFTER_DROP
-                              : {steps: 1, seconds: Infinity};
+                    const leadIn = lastMask === -1 ? LEAD_IN.first : keptCounts[index] < keptCounts[lastMask] ? LEAD_IN.afterDrop : LEAD_IN.afterRise;
                     let leadInSeconds = 0;
                     for (let leadStep = 0; leadStep < leadIn.steps && (leadStep < 1 || leadInSeconds < leadIn.seconds); leadStep++)
                         leadInSeconds += await this.timeOneStep(position, step++);
