@@ -14,6 +14,7 @@ import {
     generatorBurst,
     type CalibrationPoint,
     type EngineStepMeasurement,
+    type SpeedCalibrationResult,
     type SpeedCalibrationTuning
 } from "../engine/speed-calibration.js";
 import {Generator} from "../engine/generation/generator.js";
@@ -26,6 +27,7 @@ export type BatchCalibration =
           costModel: CostModel;
           points: CalibrationPoint[];
           engineStep?: EngineStepMeasurement;
+          attentionFromOneSequence?: SpeedCalibrationResult["attentionFromOneSequence"];
           notCachedReason?: string;
           elapsedSeconds?: {total: number; longContext: number};
       }
@@ -75,6 +77,7 @@ for (const batch of request.batches) {
             costModel: result.costModel,
             points: result.points,
             ...(result.engineStep !== undefined ? {engineStep: result.engineStep} : {}),
+            ...(result.attentionFromOneSequence !== undefined ? {attentionFromOneSequence: result.attentionFromOneSequence} : {}),
             ...(result.elapsedSeconds !== undefined ? {elapsedSeconds: result.elapsedSeconds} : {}),
             ...(result.notCachedReason !== undefined ? {notCachedReason: result.notCachedReason} : {})
         };

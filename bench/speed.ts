@@ -310,7 +310,11 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
             "error" in calibration
                 ? []
                 : [
-                      `batch ${batch}: ${describeCostModel(calibration.costModel)}${describeEngineStep(calibration.engineStep)}${describeElapsed(calibration.elapsedSeconds)}`
+                      `batch ${batch}: ${describeCostModel(calibration.costModel)}${describeEngineStep(calibration.engineStep)}${describeElapsed(calibration.elapsedSeconds)}`,
+                      ...(calibration.attentionFromOneSequence !== undefined ? [`batch ${batch}: ${calibration.attentionFromOneSequence.reason}`] : []),
+                      ...(calibration.notCachedReason !== undefined
+                          ? [`batch ${batch}: a user's engine would not cache this calibration: ${calibration.notCachedReason}`]
+                          : [])
                   ]
         ),
         "target  batch  context  kept  predicted  tok/s            achieved         achieved/predicted",

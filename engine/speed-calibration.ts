@@ -99,6 +99,9 @@ export type CalibrationPoint = {
     contextTokens: number;
     stepSeconds: MeanInterval;
     rejectedOutliers: number;
+    /** the batch's own steps here stayed too spread, so this is its short step plus `batch` times what one
+     *  sequence's step gained from the short context to this one, timed at batch 1 (scaledAttention) */
+    scaledFromOneSequence?: true;
 };
 
 export type SpeedCalibrationResult = {
@@ -110,6 +113,9 @@ export type SpeedCalibrationResult = {
     points: CalibrationPoint[];
     /** what the engine's own step adds to a bare decode (measured now, with an engineBurst) */
     engineStep?: EngineStepMeasurement;
+    /** why the long points are one sequence's attention scaled to the batch, and the batch-1 timings they
+     *  came from (present only then) */
+    attentionFromOneSequence?: {reason: string; points: CalibrationPoint[]};
     /** why a calibration measured now was not written to the cache (it was made under load, or fits badly) */
     notCachedReason?: string;
     /** how long measuring took (absent when read from the cache): in all, and the long-context points'
@@ -372,6 +378,106 @@ function percent(share: number): string {
     return `${(share * 100).toFixed(1)}%`;
 }
 
+/** depths timed in turns at one context: every depth at the short one, full depth on the context curve, full
+ *  depth and the fewest layers at the long one */
+type TimingGroup = {depths: number[]; contextTokens: number; kind: "short" | "curve" | "long"};
+
+type GroupLimits = {minimumSteps: number; target: number; maxSeconds: number};
+
+/**
+ * Times the groups in order on `batch` fresh scratch sequences, each filled on to its group's context: the
+ * points whose interval met the target, and the first short or long point that did not, which ends the
+ * timing (a curve knot too spread is only left out). When the long groups began, for the elapsed time.
+ */
+async function timeGroups(
+    options: SpeedCalibrationOptions,
+    batch: number,
+    groups: readonly TimingGroup[],
+    limits: GroupLimits
+): Promise<{points: CalibrationPoint[]; refused?: {kind: "short" | "long"; spread: string}; longStarted?: bigint}> {
+    const layerCount = options.schedule.layerCount;
+    const points: CalibrationPoint[] = [];
+    let longStarted: bigint | undefined;
+    const sequences = await ScratchSequences.open(options.cache, options.schedule, batch, options.vocabularySize);
+    try {
+        for (const {depths: groupDepths, contextTokens, kind} of groups) {
+            if (kind !== "short") longStarted ??= process.hrtime.bigint();
+            await sequences.fillTo(contextTokens);
+            const keptLayers = groupDepths.map((depth) => keptLayersAtDepth(options.schedule, depth));
+            const timed = await sequences.timeInTurns(
+                keptLayers.map((kept) => skipMaskKeeping(layerCount, kept)),
+                {
+                    minimumSteps: limits.minimumSteps,
+                    targetRelativeHalfWidth: limits.target,
+                    maxSeconds: kind === "curve" ? limits.maxSeconds * CURVE_POINT_TIME_SHARE : limits.maxSeconds
+                }
+            );
+            for (const [index, {stepSeconds, rejectedOutliers}] of timed.entries()) {
+                const depth = groupDepths[index];
+                if (stepSeconds.relativeHalfWidth <= limits.target) {
+                    points.push({depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers});
+                    continue;
+                }
+                // a knot of the context curve left out: the line (and the other knots) still stand
+                if (kind === "curve") continue;
+                const spread = `decode steps ${batch > 1 ? `of ${batch} sequences ` : ""}at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${stepSeconds.samples + rejectedOutliers} steps`;
+                return {points, refused: {kind, spread}, longStarted};
+            }
+        }
+    } finally {
+        await sequences.close();
+    }
+    return {points, longStarted};
+}
+
+/**
+ * The batch's points beyond the short context from one sequence's steps, for when the batch's own long steps
+ * stay too spread: one sequence is timed at the short context and on to the long one (the curve's knots
+ * the batch's own timing left out, then full depth and the fewest layers), and each such point becomes the
+ * batch's short step at its depth plus `batch` times what one sequence's step gained on the way. Each
+ * sequence attends to its own cache, so b sequences read b caches: on the 26-layer n_embd 1280 model (2
+ * threads), 4 sequences gained 4.15 times one sequence's time per cached token from 8 to 2,048 tokens, at 26
+ * layers and at 2 alike. The batch's short points must hold full depth and the fewest layers.
+ */
+async function scaledAttention(
+    options: SpeedCalibrationOptions,
+    batchPoints: readonly CalibrationPoint[],
+    at: {curveContexts: readonly number[]; longContext: number; fullDepth: number; fewestDepth: number},
+    limits: GroupLimits
+): Promise<{points?: {single: CalibrationPoint[]; scaled: CalibrationPoint[]}; refused?: string}> {
+    const knotsStood = new Set(batchPoints.map((point) => point.contextTokens));
+    const {points: single, refused} = await timeGroups(
+        options,
+        1,
+        [
+            {depths: [at.fullDepth, at.fewestDepth], contextTokens: SHORT_CONTEXT_TOKENS, kind: "short"},
+            ...at.curveContexts
+                .filter((tokens) => !knotsStood.has(tokens))
+                .map((contextTokens) => ({depths: [at.fullDepth], contextTokens, kind: "curve" as const})),
+            {depths: [at.fullDepth, at.fewestDepth], contextTokens: at.longContext, kind: "long"}
+        ],
+        limits
+    );
+    if (refused !== undefined) return {refused: refused.spread};
+    const shortOf = (points: readonly CalibrationPoint[], depth: number) =>
+        points.find((point) => point.depth === depth && point.contextTokens === SHORT_CONTEXT_TOKENS)!.stepSeconds;
+    const scaled = single
+        .filter((point) => point.contextTokens > SHORT_CONTEXT_TOKENS)
+        .map((point): CalibrationPoint => {
+            const batchShort = shortOf(batchPoints, point.depth);
+            const singleShort = shortOf(single, point.depth);
+            const mean = batchShort.mean + options.batch * (point.stepSeconds.mean - singleShort.mean);
+            // the three timings' intervals, independent, add in quadrature
+            const halfWidth = Math.hypot(batchShort.halfWidth, options.batch * point.stepSeconds.halfWidth, options.batch * singleShort.halfWidth);
+            return {
+                ...point,
+                stepSeconds: {mean, halfWidth, relativeHalfWidth: halfWidth / mean, samples: point.stepSeconds.samples},
+                scaledFromOneSequence: true
+            };
+        });
+    return {points: {single, scaled}};
+}
+
 export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<SpeedCalibrationResult> {
     const file = speedCalibrationFile(options, options.cacheDirectory);
     const layerCount = options.schedule.layerCount;
@@ -395,58 +501,48 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
                   (tokens) => tokens - SHORT_CONTEXT_TOKENS >= MIN_CONTEXT_SPREAD_TOKENS && longContext - tokens >= MIN_CONTEXT_SPREAD_TOKENS
               );
     const fullDepth = Math.max(...depths);
+    const fewestDepth = Math.min(...depths);
     // each group's depths take turns at one context
-    const groups: {depths: number[]; contextTokens: number; kind: "short" | "curve" | "long"}[] = [
+    const groups: TimingGroup[] = [
         {depths, contextTokens: SHORT_CONTEXT_TOKENS, kind: "short"},
         ...curveContexts.map((contextTokens) => ({depths: [fullDepth], contextTokens, kind: "curve" as const})),
-        ...(longContext !== undefined ? [{depths: [fullDepth, Math.min(...depths)], contextTokens: longContext, kind: "long" as const}] : [])
+        ...(longContext !== undefined ? [{depths: [fullDepth, fewestDepth], contextTokens: longContext, kind: "long" as const}] : [])
     ];
+    const limits = {minimumSteps: options.steps ?? 16, target, maxSeconds};
     const started = process.hrtime.bigint();
-    let longStarted: bigint | undefined;
-    const points: CalibrationPoint[] = [];
+    const timed = await timeGroups(options, options.batch, groups, limits);
+    const points = timed.points;
+    if (timed.refused?.kind === "short")
+        throw new NoisySpeedCalibrationError(
+            `${timed.refused.spread}, where ±${percent(target)} is needed; other programs are probably using the CPU. Close them and reload the model to calibrate again`
+        );
     let longContextFailure: string | undefined;
-    const sequences = await ScratchSequences.open(options.cache, options.schedule, options.batch, options.vocabularySize);
-    try {
-        for (const {depths: groupDepths, contextTokens, kind} of groups) {
-            if (kind !== "short") longStarted ??= process.hrtime.bigint();
-            await sequences.fillTo(contextTokens);
-            const keptLayers = groupDepths.map((depth) => keptLayersAtDepth(options.schedule, depth));
-            const timed = await sequences.timeInTurns(
-                keptLayers.map((kept) => skipMaskKeeping(layerCount, kept)),
-                {
-                    minimumSteps: options.steps ?? 16,
-                    targetRelativeHalfWidth: target,
-                    maxSeconds: kind === "curve" ? maxSeconds * CURVE_POINT_TIME_SHARE : maxSeconds
-                }
-            );
-            for (const [index, {stepSeconds, rejectedOutliers}] of timed.entries()) {
-                const depth = groupDepths[index];
-                const total = stepSeconds.samples + rejectedOutliers;
-                if (stepSeconds.relativeHalfWidth <= target) {
-                    points.push({depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers});
-                    continue;
-                }
-                const spread = `decode steps at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${total} steps`;
-                // a knot of the context curve left out: the line (and the other knots) still stand
-                if (kind === "curve") continue;
-                // without the long points the short ones still calibrate (the attention term then rests on
-                // the curve's knots that stood, or stays 0 as before it was measured), but not for the
-                // cache: the next load tries again
-                if (kind === "long") {
-                    const curveReach = Math.max(...points.map((point) => point.contextTokens));
-                    longContextFailure = `${spread}, where ±${percent(target)} is needed, so the attention's cost per cached token ${
-                        curveReach > SHORT_CONTEXT_TOKENS ? `rests on the points up to ${curveReach} cached tokens` : "is not measured"
-                    }`;
-                    break;
-                }
-                throw new NoisySpeedCalibrationError(
-                    `${spread}, where ±${percent(target)} is needed; other programs are probably using the CPU. Close them and reload the model to calibrate again`
-                );
-            }
+    let attentionFromOneSequence: SpeedCalibrationResult["attentionFromOneSequence"];
+    if (timed.refused?.kind === "long" && longContext !== undefined) {
+        const refused = `${timed.refused.spread}, where ±${percent(target)} is needed`;
+        // a batch's long steps are the longest the calibration times, and the most spread: on a 2-core VM, 4
+        // sequences at 2,048 cached tokens took 100 to 200 ms a step, by turns. One sequence's are shorter and
+        // steadier, and each sequence attends to its own cache (node-llama-cpp keeps one per sequence), so
+        // a batch's attention is that many sequences'
+        const scaled =
+            options.batch > 1 ? await scaledAttention(options, points, {curveContexts, longContext, fullDepth, fewestDepth}, limits) : {refused: undefined};
+        if (scaled.points !== undefined) {
+            points.push(...scaled.points.scaled);
+            attentionFromOneSequence = {
+                reason: `${refused}, so the batch's attention is ${options.batch} times one sequence's, timed at batch 1`,
+                points: scaled.points.single
+            };
+        } else {
+            // without the long points the short ones still calibrate (the attention term then rests on the
+            // curve's knots that stood, or stays 0 as before it was measured), but not for the cache: the
+            // next load tries again
+            const curveReach = Math.max(...points.map((point) => point.contextTokens));
+            longContextFailure = `${refused}${scaled.refused !== undefined ? ` (and one sequence's: ${scaled.refused})` : ""}, so the attention's cost per cached token ${
+                curveReach > SHORT_CONTEXT_TOKENS ? `rests on the points up to ${curveReach} cached tokens` : "is not measured"
+            }`;
         }
-    } finally {
-        await sequences.close();
     }
+    const longStarted = timed.longStarted;
     const longFinished = process.hrtime.bigint();
     // full depth and the fewest layers at the short context: what the engine's step is set against
     const shortStep = (depth: number) => points.find((point) => point.depth === depth && point.contextTokens === SHORT_CONTEXT_TOKENS)?.stepSeconds.mean;
@@ -509,6 +605,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         points,
         elapsedSeconds,
         ...(engineStep !== undefined ? {engineStep} : {}),
+        ...(attentionFromOneSequence !== undefined ? {attentionFromOneSequence} : {}),
         ...(notCachedReason !== undefined ? {notCachedReason} : {})
     };
 }

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import {after, describe, test} from "node:test";
 import type {LayerSkipContext} from "../../engine/native/skip-context.js";
-import {buildSchedule, estimateCostModelFromTensorBytes} from "../../engine/plan/index.js";
+import {buildSchedule, estimateCostModelFromTensorBytes, secondsPerToken} from "../../engine/plan/index.js";
 import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
 import {calibrateSpeed, SHORT_CONTEXT_TOKENS} from "../../engine/speed-calibration.js";
 
@@ -25,10 +25,10 @@ function spin(milliseconds: number): void {
     while (process.hrtime.bigint() < until);
 }
 
-type Decoded = {sequenceId: number; firstPosition: number; tokens: number; mask: string};
+type Decoded = {sequenceId: number; firstPosition: number; tokens: number; mask: string; sequences: number};
 
 /** the parts of LayerSkipContext the calibration and SkipAwareCache use; steps cost `stepMilliseconds` */
-function standInContext(layerCount: number, stepMilliseconds: (activeLayers: number, position: number, step: number) => number) {
+function standInContext(layerCount: number, stepMilliseconds: (activeLayers: number, position: number, step: number, sequences: number) => number) {
     let mask = new Uint8Array(layerCount);
     const cells = new Map<number, number>();
     const decoded: Decoded[] = [];
@@ -49,10 +49,16 @@ function standInContext(layerCount: number, stepMilliseconds: (activeLayers: num
             for (const item of items) {
                 assert.equal(item.firstPosition, cells.get(item.sequenceId) ?? 0, "each position is written once, right after the last");
                 cells.set(item.sequenceId, item.firstPosition + item.tokens.length);
-                decoded.push({sequenceId: item.sequenceId, firstPosition: item.firstPosition, tokens: item.tokens.length, mask: [...mask].join("")});
+                decoded.push({
+                    sequenceId: item.sequenceId,
+                    firstPosition: item.firstPosition,
+                    tokens: item.tokens.length,
+                    mask: [...mask].join(""),
+                    sequences: items.length
+                });
             }
             if (items.every((item) => item.tokens.length === 1))
-                spin(stepMilliseconds(mask.filter((skip) => skip === 0).length, items[0].firstPosition, step++));
+                spin(stepMilliseconds(mask.filter((skip) => skip === 0).length, items[0].firstPosition, step++, items.length));
             return items.map(() => ({logits: [new Float32Array(4)], greedyTokens: [0], candidates: []}));
         }
     };
@@ -155,6 +161,70 @@ describe("the speed calibration's long context", () => {
         );
         assert.ok(result.points.some((point) => point.contextTokens === 768));
         assert.ok(result.costModel.layerSecondsPerContextToken.every((perToken) => perToken > 0));
+        assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
+    });
+
+    test("that stays too spread at batch 2 takes the batch's attention from one sequence's, twice over, and is cached", async () => {
+        // each sequence attends to its own cache: 0.001 ms per layer per cached token, per sequence. Two
+        // sequences' steps beyond the short context take 20 times as long every other step; one's are steady
+        const steady = (layers: number, position: number, sequences: number) => 0.2 + layers * (0.1 + 0.02 * sequences + 0.001 * sequences * position);
+        const stand = standInContext(
+            layerCount,
+            (layers, position, step, sequences) => (sequences > 1 && position > 100 && step % 2 === 0 ? 20 : 1) * steady(layers, position, sequences)
+        );
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        const cacheDirectory = path.join(scratch, "one-sequence");
+        const result = await calibrateSpeed({...base, batch: 2, cache, cacheDirectory});
+        assert.match(
+            result.attentionFromOneSequence?.reason ?? "",
+            /^decode steps of 2 sequences at 8 layers and 1024 cached tokens stayed too spread to time: .* so the batch's attention is 2 times one sequence's, timed at batch 1$/
+        );
+        // one sequence, timed at the short context and on to the long one (the knots the batch left out too)
+        const single = result.attentionFromOneSequence?.points ?? [];
+        assert.deepEqual(
+            single.map((point) => `${point.depth}@${point.contextTokens}`),
+            [
+                `${layerCount}@8`,
+                `${schedule.minDepth}@8`,
+                `${layerCount}@256`,
+                `${layerCount}@512`,
+                `${layerCount}@768`,
+                `${layerCount}@1024`,
+                `${schedule.minDepth}@1024`
+            ]
+        );
+        assert.ok(stand.decoded.some((entry) => entry.tokens === 1 && entry.firstPosition === 1024 && entry.sequences === 1));
+        // the batch's points beyond the short context are its short steps plus twice one sequence's gain
+        const scaled = result.points.filter((point) => point.contextTokens > SHORT_CONTEXT_TOKENS);
+        assert.ok(scaled.length === 5 && scaled.every((point) => point.scaledFromOneSequence === true));
+        for (const point of scaled) {
+            const truth = steady(point.depth, point.contextTokens, 2);
+            assert.ok(
+                Math.abs((point.stepSeconds.mean * 1e3) / truth - 1) < 0.1,
+                `${point.depth} layers at ${point.contextTokens}: ${point.stepSeconds.mean * 1e3} ms, steady ${truth}`
+            );
+        }
+        // so the model predicts two sequences' steps at a long context, where without it the term was 0
+        const full = Array.from({length: layerCount}, (_, layer) => layer);
+        const predicted = secondsPerToken(result.costModel, full, {contextTokens: 900}) * 1e3;
+        assert.ok(Math.abs(predicted / steady(layerCount, 900, 2) - 1) < 0.1, `${predicted} ms at 900 tokens, steady ${steady(layerCount, 900, 2)}`);
+        assert.equal(result.notCachedReason, undefined);
+        assert.equal(fs.readdirSync(cacheDirectory).length, 1);
+        assert.equal(stand.cells.get(0), 0);
+        assert.equal(stand.cells.get(1), 0);
+    });
+
+    test("that stays too spread for one sequence too says both, and is not cached", async () => {
+        const stand = standInContext(layerCount, (layers, position, step) => (position > 100 && step % 2 === 0 ? 20 : 1) * (0.2 + layers * 0.1));
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        const cacheDirectory = path.join(scratch, "one-sequence-spread");
+        const result = await calibrateSpeed({...base, batch: 2, cache, cacheDirectory});
+        assert.equal(result.attentionFromOneSequence, undefined);
+        assert.match(
+            result.notCachedReason ?? "",
+            /^decode steps of 2 sequences at 8 layers and 1024 cached tokens stayed too spread to time: .* is needed \(and one sequence's: decode steps at 8 layers and 1024 cached tokens stayed too spread to time: .*\), so the attention's cost per cached token is not measured$/
+        );
+        assert.ok(result.points.every((point) => point.contextTokens === SHORT_CONTEXT_TOKENS));
         assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
     });
 });
