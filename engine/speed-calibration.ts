@@ -678,7 +678,8 @@ async function measureEngineStep(
         extras.push(engine - bare.stepSeconds.mean);
         bareTotal += bare.stepSeconds.mean;
         // a pair far off the others (a slow stretch of the machine that fell on one burst of the two) says
-        // nothing of the engine, as a far outlier among a point's steps says nothing of the model
+        // nothing of the engine, as a far outlier among a point's steps says nothing of the model; it does not
+        // count towards the MIN_ENGINE_BURSTS pairs judged
         const extraSeconds = meanInterval(withoutOutliers(extras).kept);
         const bareStepSeconds = bareTotal / extras.length;
         // how far the interval can move the speedup predicted at the fewest layers, full/fewest: by about
@@ -687,6 +688,7 @@ async function measureEngineStep(
         const shift = extraSeconds.halfWidth * (1 / (bareStepSeconds + extra) - 1 / (limits.fullStepSeconds + extra));
         const tight = shift <= limits.target;
         const spent = Number(process.hrtime.bigint() - started) / 1e9;
-        if (extras.length >= MIN_ENGINE_BURSTS && (tight || spent >= limits.maxSeconds)) return {extraSeconds, bareStepSeconds, predictionShift: shift, tight};
+        if (extraSeconds.samples >= MIN_ENGINE_BURSTS && (tight || spent >= limits.maxSeconds))
+            return {extraSeconds, bareStepSeconds, predictionShift: shift, tight};
     }
 }
