@@ -22,7 +22,7 @@ export const benchUsage = `Usage: npm run bench -- <benchmark> [options]   (or l
 
 Benchmarks:
   speed --model M | --shape LxE [--runs N] [--rounds N] [--tokens N] [--batches 1,4] [--contexts 100,1500] [--targets 1.25,1.5,2,3]
-        [--threads N] [--calibration-target 0.02] [--calibration-seconds 4]
+        [--threads N] [--calibration-target 0.02] [--calibration-seconds 4 a sequence, up to 12]
         decode speed at every target, batch and context against the prediction, each achieved/predicted ratio
         with its 95% interval over the runs (a run: one process per batch and context, its settings taking
         turns --rounds times, default 3); the engine at 1x against a raw decode loop, and the patched

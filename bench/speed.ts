@@ -37,7 +37,7 @@ export type SpeedBenchOptions = {
     contexts?: number[];
     /** the calibration's goal for each point's 95% interval, ± this share of its mean. Defaults to the engine's (0.02). */
     calibrationTarget?: number;
-    /** the most seconds the calibration times one depth. Defaults to the engine's (4). */
+    /** the most seconds the calibration times one depth. Defaults to the engine's (4 s times the batch, up to 12: defaultMaxSecondsPerDepth). */
     calibrationSeconds?: number;
     /** decode threads in every process. Defaults to the CPU's math cores (the engine's default). */
     threads?: number;

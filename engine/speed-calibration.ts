@@ -45,7 +45,8 @@ export type SpeedCalibrationTuning = {
      *  mean. Defaults to 0.02 (±2%), so that a prediction can be held to 5%. */
     targetRelativeHalfWidth?: number;
     /** the most seconds spent timing one depth; a depth whose interval is still wider than the target
-     *  then fails the calibration (NoisySpeedCalibrationError). Defaults to 4. */
+     *  then fails the calibration (NoisySpeedCalibrationError). Defaults to 4 times the batch, up to 12
+     *  (defaultMaxSecondsPerDepth). */
     maxSecondsPerDepth?: number;
     /** the machine's 1-minute load average (os.loadavg()[0] by default). The calibration's own threads add
      *  `threads` to it; more than half the cores' worth on top of that means other programs competed for
@@ -131,6 +132,16 @@ export class NoisySpeedCalibrationError extends Error {
 /** the default for SpeedCalibrationTuning.targetRelativeHalfWidth */
 export const DEFAULT_TARGET_RELATIVE_HALF_WIDTH = 0.02;
 const DEFAULT_MAX_SECONDS_PER_DEPTH = 4;
+
+/**
+ * The time a depth may take by default: 4 s at batch 1, and as many steps' worth at a batch, up to 3 times
+ * as long (12 s from batch 3 on). A batch's step takes longer (on 26x1280 and 32x1536, two threads, 4
+ * sequences took 2.6-2.8 times one sequence's time at 8 cached tokens), and 4 s left batch 4 short of ±2%
+ * on both shapes, where 12 s reached it (calibrations of 50 and 60 s; the engine itself calibrates batch 1).
+ */
+export function defaultMaxSecondsPerDepth(batch: number): number {
+    return DEFAULT_MAX_SECONDS_PER_DEPTH * Math.min(Math.max(1, batch), 3);
+}
 /** more rejected outliers than this share of a depth's steps: something else ran on the machine, so the
  *  (outlier-free) result is used but not cached */
 const MAX_OUTLIER_SHARE = 0.1;
@@ -485,7 +496,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     if (cached != null) return {costModel: cached, cached: true, file, points: []};
 
     const target = options.targetRelativeHalfWidth ?? DEFAULT_TARGET_RELATIVE_HALF_WIDTH;
-    const maxSeconds = options.maxSecondsPerDepth ?? DEFAULT_MAX_SECONDS_PER_DEPTH;
+    const maxSeconds = options.maxSecondsPerDepth ?? defaultMaxSecondsPerDepth(options.batch);
     const loadAverage = options.loadAverage ?? (() => os.loadavg()[0]);
     const cores = os.availableParallelism();
     const loadBefore = loadAverage();
