@@ -115,7 +115,7 @@ export type SpeedCalibrationResult = {
     /** what the engine's own step adds to a bare decode (measured now, with an engineBurst) */
     engineStep?: EngineStepMeasurement;
     /** why the long points are one sequence's attention scaled to the batch, and the batch-1 timings they
-     *  came from (present only then) */
+     *  came from (present only then; such a calibration is used but not cached) */
     attentionFromOneSequence?: {reason: string; points: CalibrationPoint[]};
     /** why a calibration measured now was not written to the cache (it was made under load, or fits badly) */
     notCachedReason?: string;
@@ -600,6 +600,10 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const notCachedReason =
         noLongContext ??
         longContextFailure ??
+        // a stand-in for the batch's own long points: on 26x1280 it put batch 4's full-depth step at 2,048
+        // tokens at 95 and 110 ms where the batch's own timing gave 87 and 92 (its predictions at ~1,500 tokens
+        // within 6% of those), so the next load times the batch again
+        (attentionFromOneSequence !== undefined ? attentionFromOneSequence.reason : undefined) ??
         engineStepSpread ??
         (interrupted !== undefined
             ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers and ${interrupted.contextTokens} cached tokens took far longer than the rest (another program took the CPU)`

@@ -164,7 +164,7 @@ describe("the speed calibration's long context", () => {
         assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
     });
 
-    test("that stays too spread at batch 2 takes the batch's attention from one sequence's, twice over, and is cached", async () => {
+    test("that stays too spread at batch 2 takes the batch's attention from one sequence's, twice over, for this load only", async () => {
         // each sequence attends to its own cache: 0.001 ms per layer per cached token, per sequence. Two
         // sequences' steps beyond the short context take 20 times as long every other step; one's are steady
         const steady = (layers: number, position: number, sequences: number) => 0.2 + layers * (0.1 + 0.02 * sequences + 0.001 * sequences * position);
@@ -208,8 +208,9 @@ describe("the speed calibration's long context", () => {
         const full = Array.from({length: layerCount}, (_, layer) => layer);
         const predicted = secondsPerToken(result.costModel, full, {contextTokens: 900}) * 1e3;
         assert.ok(Math.abs(predicted / steady(layerCount, 900, 2) - 1) < 0.1, `${predicted} ms at 900 tokens, steady ${steady(layerCount, 900, 2)}`);
-        assert.equal(result.notCachedReason, undefined);
-        assert.equal(fs.readdirSync(cacheDirectory).length, 1);
+        // used, but the next load times the batch again
+        assert.equal(result.notCachedReason, result.attentionFromOneSequence?.reason);
+        assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
         assert.equal(stand.cells.get(0), 0);
         assert.equal(stand.cells.get(1), 0);
     });
