@@ -139,7 +139,7 @@ const DEFAULT_MAX_SECONDS_PER_DEPTH = 4;
  * sequences took 2.6-2.8 times one sequence's time at 8 cached tokens), and 4 s left batch 4 short of ±2%
  * on both shapes, where 12 s reached it (calibrations of 50 and 60 s; the engine itself calibrates batch 1).
  */
-export function defaultMaxSecondsPerDepth(batch: number): number {
+function defaultMaxSecondsPerDepth(batch: number): number {
     return DEFAULT_MAX_SECONDS_PER_DEPTH * Math.min(Math.max(1, batch), 3);
 }
 /** more rejected outliers than this share of a depth's steps: something else ran on the machine, so the
@@ -385,6 +385,11 @@ function longContextTokens(tuning: SpeedCalibrationTuning, contextSize: number):
     return tokens < contextSize ? tokens : undefined;
 }
 
+/** the point timed at `depth` and the short context, if it stood */
+function shortPoint(points: readonly CalibrationPoint[], depth: number): CalibrationPoint | undefined {
+    return points.find((point) => point.depth === depth && point.contextTokens === SHORT_CONTEXT_TOKENS);
+}
+
 function percent(share: number): string {
     return `${(share * 100).toFixed(1)}%`;
 }
@@ -470,13 +475,12 @@ async function scaledAttention(
         limits
     );
     if (refused !== undefined) return {refused: refused.spread};
-    const shortOf = (points: readonly CalibrationPoint[], depth: number) =>
-        points.find((point) => point.depth === depth && point.contextTokens === SHORT_CONTEXT_TOKENS)!.stepSeconds;
     const scaled = single
         .filter((point) => point.contextTokens > SHORT_CONTEXT_TOKENS)
         .map((point): CalibrationPoint => {
-            const batchShort = shortOf(batchPoints, point.depth);
-            const singleShort = shortOf(single, point.depth);
+            // both stood: a refused short point ends the timing before any long one
+            const batchShort = shortPoint(batchPoints, point.depth)!.stepSeconds;
+            const singleShort = shortPoint(single, point.depth)!.stepSeconds;
             const mean = batchShort.mean + options.batch * (point.stepSeconds.mean - singleShort.mean);
             // the three timings' intervals, independent, add in quadrature
             const halfWidth = Math.hypot(batchShort.halfWidth, options.batch * point.stepSeconds.halfWidth, options.batch * singleShort.halfWidth);
@@ -535,8 +539,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         // sequences at 2,048 cached tokens took 100 to 200 ms a step, by turns. One sequence's are shorter and
         // steadier, and each sequence attends to its own cache (node-llama-cpp keeps one per sequence), so
         // a batch's attention is that many sequences'
-        const scaled =
-            options.batch > 1 ? await scaledAttention(options, points, {curveContexts, longContext, fullDepth, fewestDepth}, limits) : {refused: undefined};
+        const scaled = options.batch > 1 ? await scaledAttention(options, points, {curveContexts, longContext, fullDepth, fewestDepth}, limits) : {};
         if (scaled.points !== undefined) {
             points.push(...scaled.points.scaled);
             attentionFromOneSequence = {
@@ -553,15 +556,13 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
             }`;
         }
     }
-    const longStarted = timed.longStarted;
     const longFinished = process.hrtime.bigint();
     // full depth and the fewest layers at the short context: what the engine's step is set against
-    const shortStep = (depth: number) => points.find((point) => point.depth === depth && point.contextTokens === SHORT_CONTEXT_TOKENS)?.stepSeconds.mean;
-    const fullStepSeconds = shortStep(fullDepth);
-    const fewestStepSeconds = shortStep(Math.min(...depths));
+    const fullStepSeconds = shortPoint(points, fullDepth)?.stepSeconds.mean;
+    const fewestStepSeconds = shortPoint(points, fewestDepth)?.stepSeconds.mean;
     const engineStep =
         options.engineBurst !== undefined && fullStepSeconds !== undefined && fewestStepSeconds !== undefined
-            ? await measureEngineStep(options, options.engineBurst, skipMaskKeeping(layerCount, keptLayersAtDepth(options.schedule, Math.min(...depths))), {
+            ? await measureEngineStep(options, options.engineBurst, skipMaskKeeping(layerCount, keptLayersAtDepth(options.schedule, fewestDepth)), {
                   target,
                   maxSeconds,
                   fullStepSeconds,
@@ -571,7 +572,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const finished = process.hrtime.bigint();
     const elapsedSeconds = {
         total: Number(finished - started) / 1e9,
-        longContext: longStarted !== undefined ? Number(longFinished - longStarted) / 1e9 : 0
+        longContext: timed.longStarted !== undefined ? Number(longFinished - timed.longStarted) / 1e9 : 0
     };
     const timings: DecodeTiming[] = points.map((point) => ({
         keptLayers: point.keptLayers,
@@ -603,7 +604,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         // a stand-in for the batch's own long points: on 26x1280 it put batch 4's full-depth step at 2,048
         // tokens at 95 and 110 ms where the batch's own timing gave 87 and 92 (its predictions at ~1,500 tokens
         // within 6% of those), so the next load times the batch again
-        (attentionFromOneSequence !== undefined ? attentionFromOneSequence.reason : undefined) ??
+        attentionFromOneSequence?.reason ??
         engineStepSpread ??
         (interrupted !== undefined
             ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers and ${interrupted.contextTokens} cached tokens took far longer than the rest (another program took the CPU)`

@@ -100,7 +100,7 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
         // stories260K, 0.15 ms steps at 8 tokens, 2 and 5 layers took 1.0 and 1.9 ms at 1,024) and pushed
         // the layers' own cost below 0 in 2 of 5 loads. The next best fit is taken; its misfit shows in the
         // residual, and the depth curve still holds the short depths to what was timed
-        if (used.includes(2) && coefficients[2] > 0 && !(coefficients[1] > 0)) continue;
+        if (coefficients[2] > 0 && !(coefficients[1] > 0)) continue;
         const squaredError = points.reduce((sum, p) => sum + ((p.y - predict(coefficients, p)) / p.y) ** 2, 0);
         if (best === undefined || squaredError < best.squaredError) best = {coefficients, squaredError};
     }
