@@ -294,6 +294,36 @@ describe("the speed calibration's turns and the engine's own step", () => {
         for (const point of timed) assert.ok(Math.abs(point.milliseconds / steady(point.layers) - 1) < 0.08, JSON.stringify(timed));
     });
 
+    test("keeps every depth in its turns until the last is timed, so a change in the machine's pace lands on all", async () => {
+        // steady steps of 1 ms and 0.5 ms a layer, but the fewest layers' alternate 15% either side, so they
+        // need about 200 steps for ±2% where the others need 16; half a second in, every step slows by 30%
+        const steady = (layers: number) => 1 + layers * 0.5;
+        let started: bigint | undefined;
+        const stand = standInContext(layerCount, (layers, _position, step) => {
+            started ??= process.hrtime.bigint();
+            const pace = Number(process.hrtime.bigint() - started) / 1e9 > 0.5 ? 1.3 : 1;
+            const jitter = layers === schedule.minDepth ? (step % 2 === 0 ? 0.85 : 1.15) : 1;
+            return steady(layers) * pace * jitter;
+        });
+        const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
+        const result = await calibrateSpeed({
+            ...base,
+            cache,
+            steps: 16,
+            targetRelativeHalfWidth: 0.02,
+            maxSecondsPerDepth: 5,
+            longContextTokens: 0,
+            cacheDirectory: path.join(scratch, "pace")
+        });
+        const milliseconds = (depth: number) => result.points.find((point) => point.depth === depth)!.stepSeconds.mean * 1e3;
+        // the predictions are ratios of these points: each depth's over the fewest's stays the steady one. With
+        // the depths that met ±2% leaving the turns, full depth came out 1.2 times too fast against the fewest
+        for (const depth of result.points.map((point) => point.depth)) {
+            const ratio = milliseconds(depth) / milliseconds(schedule.minDepth) / (steady(depth) / steady(schedule.minDepth));
+            assert.ok(Math.abs(ratio - 1) < 0.05, `${depth} layers: ${ratio.toFixed(3)} of the steady ratio`);
+        }
+    });
+
     test("puts what the engine's step adds to a bare decode in the fixed cost", async () => {
         // bare steps of 0.2 ms fixed and 0.1 ms per layer; the engine's take 0.3 ms more
         const bareMilliseconds = (layers: number) => 0.2 + layers * 0.1;
