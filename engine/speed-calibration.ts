@@ -45,8 +45,9 @@ export type SpeedCalibrationTuning = {
      *  mean. Defaults to 0.02 (±2%), so that a prediction can be held to 5%. */
     targetRelativeHalfWidth?: number;
     /** the most seconds spent timing one depth; a depth whose interval is still wider than the target
-     *  then fails the calibration (NoisySpeedCalibrationError). Defaults to 4 times the batch, up to 12
-     *  (defaultMaxSecondsPerDepth). */
+     *  then fails the calibration (NoisySpeedCalibrationError). A depth within the target keeps its turns
+     *  while another is not, until the turns of its group took this times the group's depths in all
+     *  (ScratchSequences.timeInTurns). Defaults to 4 times the batch, up to 12 (defaultMaxSecondsPerDepth). */
     maxSecondsPerDepth?: number;
     /** the machine's 1-minute load average (os.loadavg()[0] by default). The calibration's own threads add
      *  `threads` to it; more than half the cores' worth on top of that means other programs competed for
