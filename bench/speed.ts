@@ -288,7 +288,7 @@ function describeEngineStep(engineStep: EngineStepMeasurement | undefined): stri
     const measured = `${ms(engineStep.extraSeconds.mean)} ±${ms(engineStep.extraSeconds.halfWidth)} ms beside a bare ${ms(engineStep.bareStepSeconds)} ms step at the fewest layers`;
     return engineStep.tight
         ? `; the engine's own step ${measured}, in the fixed cost`
-        : `; the engine's own step ${measured}, left out: too spread (±${(engineStep.predictionShift * 100).toFixed(1)}% on the fewest layers' prediction)`;
+        : `; the engine's own step ${measured}, in the fixed cost though too spread to cache (±${(engineStep.predictionShift * 100).toFixed(1)}% on the fewest layers' prediction)`;
 }
 
 function describeElapsed(elapsed: {total: number; longContext: number} | undefined): string {

@@ -78,7 +78,8 @@ export type EngineStepMeasurement = {
     bareStepSeconds: number;
     /** how far that interval can move the speedup predicted at the fewest layers, as a share of it */
     predictionShift: number;
-    /** whether that shift is within the calibration's target */
+    /** whether that shift is within the calibration's target; the predictions carry the mean either way, but a
+     *  calibration whose engine step is not tight is not cached */
     tight: boolean;
 };
 
@@ -195,7 +196,8 @@ export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = 
     const stat = fs.statSync(key.modelPath);
     const identity = JSON.stringify({
         // 11: a depth's turn lasts at least 30 ms (up to 32 steps), where 8 steps timed shallow depths slow
-        version: 11,
+        // 12: the engine's step is the plain mean of its bursts, its slow steps included
+        version: 12,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -591,11 +593,12 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         secondsPerToken: point.stepSeconds.mean,
         contextTokens: point.contextTokens
     }));
-    // the engine's own work per step, which bare decodes leave out, is a cost every depth pays alike; one
-    // too spread to carry a prediction is left out (as the attention term is when its points are), and the
-    // calibration is then not cached
+    // the engine's own work per step, which bare decodes leave out, is a cost every depth pays alike. One too
+    // spread to pin down still goes in at its mean, and the calibration is then not cached: leaving it out
+    // put 0 where the engine costs something at every depth, and on 26x1280 at batch 1 (0.066 ±0.148 ms,
+    // left out) the dial promised 6% and 8% more than 8 layers gave at ~100 and ~1,500 tokens
     const fitted = calibrateCostModel(options.prior, timings);
-    const costModel = engineStep === undefined ? fitted : withEngineStepSeconds(fitted, engineStep.tight ? Math.max(0, engineStep.extraSeconds.mean) : 0);
+    const costModel = engineStep === undefined ? fitted : withEngineStepSeconds(fitted, Math.max(0, engineStep.extraSeconds.mean));
 
     // load from others, over the calibration: the 1-minute average lags, so the higher of before and after
     const otherLoad = Math.max(loadBefore, loadAverage()) - options.threads;
@@ -608,7 +611,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
             : undefined;
     const engineStepSpread =
         engineStep !== undefined && !engineStep.tight
-            ? `the engine's own cost per step stayed too spread to measure: ${describeMilliseconds(engineStep.extraSeconds)} over ${engineStep.extraSeconds.samples} bursts, which moves the speedup predicted at the fewest layers by ±${percent(engineStep.predictionShift)}, where ±${percent(target)} is needed, so it is left out of the predictions`
+            ? `the engine's own cost per step stayed too spread to pin down: ${describeMilliseconds(engineStep.extraSeconds)} over ${engineStep.extraSeconds.samples} bursts, which moves the speedup predicted at the fewest layers by ±${percent(engineStep.predictionShift)}, where ±${percent(target)} is needed; the predictions carry its mean`
             : undefined;
     const notCachedReason =
         noLongContext ??
@@ -664,9 +667,13 @@ export function generatorBurst(generator: Generator, cache: SkipAwareCache, batc
             )
         );
         for (let sequenceId = 0; sequenceId < cache.context.sequenceCount; sequenceId++) await cache.clear(sequenceId);
-        const stepSeconds = tokenTimes.slice(2).map((time, index) => (time - tokenTimes[index + 1]) / 1000);
-        // as a bare step is timed: only far outliers (another program took the CPU) are dropped
-        return meanInterval(withoutOutliers(stepSeconds).kept).mean;
+        // the plain mean: tokens/s pays every step, and the engine's own slow ones are part of what it costs
+        // beyond a bare decode, which seldom has any (0-2 of ~64 steps a calibration point). In one process on
+        // 26x1280 (2 threads), dropping the far outliers took 0.075 ms off the engine's 2-layer step (2.789 ms)
+        // and 0.14 ms off its 12-layer one: a third to a half of what it costs beyond a bare step. A burst that another
+        // program slowed down still drops out as a far outlier among the pairs (measureEngineStep)
+        if (tokenTimes.length < 3) throw new Error(`the engine's burst decoded ${tokenTimes.length} tokens, where ${steps + 2} were asked`);
+        return (tokenTimes.at(-1)! - tokenTimes[1]) / 1000 / (tokenTimes.length - 2);
     };
 }
 
