@@ -668,10 +668,11 @@ export function generatorBurst(generator: Generator, cache: SkipAwareCache, batc
         );
         for (let sequenceId = 0; sequenceId < cache.context.sequenceCount; sequenceId++) await cache.clear(sequenceId);
         // the plain mean: tokens/s pays every step, and the engine's own slow ones are part of what it costs
-        // beyond a bare decode, which seldom has any (0-2 of ~64 steps a calibration point). In one process on
-        // 26x1280 (2 threads), dropping the far outliers took 0.075 ms off the engine's 2-layer step (2.789 ms)
-        // and 0.14 ms off its 12-layer one: a third to a half of what it costs beyond a bare step. A burst that another
-        // program slowed down still drops out as a far outlier among the pairs (measureEngineStep)
+        // beyond a bare decode, which seldom has any (0-2 of 60-140 steps a calibration point). In one process
+        // on 26x1280 (2 threads), dropping the far outliers took 0.075 ms off the engine's 2-layer step
+        // (2.789 ms) and 0.14 ms off its 12-layer one: a third to a half of what it costs beyond a bare step.
+        // A burst that another program slowed down still drops out, as a far outlier among the pairs
+        // (measureEngineStep)
         if (tokenTimes.length < 3) throw new Error(`the engine's burst decoded ${tokenTimes.length} tokens, where ${steps + 2} were asked`);
         return (tokenTimes.at(-1)! - tokenTimes[1]) / 1000 / (tokenTimes.length - 2);
     };
