@@ -33,7 +33,16 @@ export type BatchCalibration =
       }
     | {error: string};
 
-export type CalibrationReport = {shape: ModelShape; prior: CostModel; calibrations: Record<number, BatchCalibration>; compute: string; threads: number};
+export type CalibrationReport = {
+    shape: ModelShape;
+    prior: CostModel;
+    calibrations: Record<number, BatchCalibration>;
+    compute: string;
+    threads: number;
+    /** the context the calibration timed in: the bench runs the dial in the same shape, as the engine runs
+     *  its own calibration and every answer in one context */
+    context: {contextSize: number; sequences: number};
+};
 
 const request = JSON.parse(process.argv[2] ?? "{}") as CalibrationRequest;
 const {llama, buildInfo, binsDirectory, backend} = await loadBenchLlama();
@@ -41,11 +50,8 @@ const model = await llama.loadModel({modelPath: request.modelPath, gpuLayers: ba
 const profile = await readModelProfile(request.modelPath);
 const threads = request.threads ?? llama.cpuMathCores;
 // room for the calibration's long-context points (DEFAULT_LONG_CONTEXT_TOKENS cached tokens)
-const context = await LayerSkipContext.create(model, {
-    contextSize: Math.min(DEFAULT_LONG_CONTEXT_TOKENS + 64, profile.trainContextSize ?? 2048),
-    sequences: Math.max(...request.batches),
-    threads
-});
+const contextShape = {contextSize: Math.min(DEFAULT_LONG_CONTEXT_TOKENS + 64, profile.trainContextSize ?? 2048), sequences: Math.max(...request.batches)};
+const context = await LayerSkipContext.create(model, {...contextShape, threads});
 const cache = new SkipAwareCache(context);
 // the engine's own step, timed beside bare decodes (its bursts give their own mask and prefill)
 const fullMask = new Uint8Array(profile.shape.layerCount);
@@ -58,7 +64,7 @@ const compute = describeCompute({
     offloadedLayers: model.gpuLayers,
     offloadableLayers: profile.shape.layerCount + 1
 });
-const report: CalibrationReport = {shape: profile.shape, prior, calibrations: {}, compute, threads};
+const report: CalibrationReport = {shape: profile.shape, prior, calibrations: {}, compute, threads, context: contextShape};
 for (const batch of request.batches) {
     try {
         const result = await calibrateSpeed({

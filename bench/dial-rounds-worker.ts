@@ -21,6 +21,8 @@ export type DialRoundsRequest = {
     rounds: number;
     threads?: number;
     contextSize?: number;
+    /** sequences the context holds (at least `batch`). Defaults to `batch`. */
+    sequences?: number;
 };
 
 export type DialRoundsMeasurement = {
@@ -33,7 +35,7 @@ const LEAD_IN_TOKENS = 4;
 async function measureRounds(request: DialRoundsRequest): Promise<DialRoundsMeasurement> {
     const {llama, engine} = await loadMeasuringEngine({
         modelPath: request.modelPath,
-        sequences: request.batch,
+        sequences: Math.max(request.batch, request.sequences ?? request.batch),
         threads: request.threads,
         contextSize: request.contextSize
     });

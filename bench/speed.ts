@@ -3,8 +3,9 @@
 // and a long (~1,500 tokens) context: the kept layers, the dial's predicted speedup at that context (from
 // the engine's own calibration, made fresh in a scratch cache, with its per-context-token attention term;
 // the depth is the engine's, chosen at an empty cache), and the tokens/s of the engine's own generation path.
-// A run measures each batch and context in one process, whose settings take turns for a few rounds
-// (dial-rounds-worker.ts). achieved = tokens/s ÷ tokens/s at 1x *in the same process*; every
+// A run measures each batch and context in one process, in the calibration's context (its cells and
+// sequences, as the engine answers in the context it calibrated in), whose settings take turns for a few
+// rounds (dial-rounds-worker.ts). achieved = tokens/s ÷ tokens/s at 1x *in the same process*; every
 // achieved/predicted ratio comes with its 95% confidence interval over the runs. Also the engine at 1x
 // against a raw patched decode loop (how much the engine's JS path costs), taking turns in one process per
 // run (engine-overhead.ts: between two processes the same loop ran up to 10% apart), and the patched build
@@ -151,8 +152,12 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                         batch,
                         tokens,
                         promptTokens,
-                        contextSize: promptTokens + tokens + 32,
-                        sequences: batch,
+                        // the calibration's context, as the engine answers in the context it calibrated in:
+                        // timed in a context sized to the prompt (164 cells at ~100 tokens, 1 sequence), 9 of
+                        // 32x1536's 32 layers ran 3% slower against full depth than in the calibration's
+                        // 2,112 cells, in three pairs of processes (2.86-2.97x against 2.97-3.06x)
+                        contextSize: Math.max(calibration.context.contextSize, promptTokens + tokens + 32),
+                        sequences: calibration.context.sequences,
                         threads: calibration.threads
                     }
                 });
@@ -188,6 +193,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                 tokens,
                 rounds,
                 contextSize: request.contextSize,
+                ...(request.sequences !== undefined ? {sequences: request.sequences} : {}),
                 ...(request.threads !== undefined ? {threads: request.threads} : {})
             });
             group.forEach((configuration, index) => rates.get(configuration)!.push(mean(measured.tokensPerSecond[index])));
