@@ -152,10 +152,11 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                         batch,
                         tokens,
                         promptTokens,
-                        // the calibration's context, as the engine answers in the context it calibrated in:
-                        // timed in a context sized to the prompt (164 cells at ~100 tokens, 1 sequence), 9 of
-                        // 32x1536's 32 layers ran 3% slower against full depth than in the calibration's
-                        // 2,112 cells, in three pairs of processes (2.86-2.97x against 2.97-3.06x)
+                        // the calibration's context, as the engine answers in the context it calibrated in.
+                        // A context sized to the prompt is one the engine never answers in, and it flattered
+                        // the shallow levels: at batch 4 and ~100 tokens (148 cells a sequence) 36x1024's
+                        // levels gave 1.017, 1.016, 0.997 and 1.033 of the prediction, in the calibration's
+                        // 2,112 cells 0.966, 0.974, 0.933 and 0.943 (README, "In the calibration's context")
                         contextSize: Math.max(calibration.context.contextSize, promptTokens + tokens + 32),
                         sequences: calibration.context.sequences,
                         threads: calibration.threads
