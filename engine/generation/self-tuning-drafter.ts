@@ -39,7 +39,7 @@ export type SelfTuningDrafterOptions = {
     plainRefreshInterval?: number;
     /** drafts each depth must have had judged before predictions choose between depths; until then the
      *  drafter tries each in turn, with warmupDraftLength tokens (once per engine: it keeps what it learns).
-     *  Defaults to 4. */
+     *  Defaults to DEFAULT_WARMUP_JUDGED. */
     warmupJudged?: number;
     /** Defaults to 3. */
     warmupDraftLength?: number;
@@ -123,6 +123,9 @@ type DepthRecord = {
  */
 const REVIEW_EVERY = 16;
 
+/** drafts a depth must have had judged before it leaves the warm-up (SelfTuningDrafterOptions.warmupJudged) */
+export const DEFAULT_WARMUP_JUDGED = 4;
+
 /** a measured acceptance below this rules out every depth that keeps fewer layers (SelfTuningDrafter.hopeless) */
 const HOPELESS_ACCEPTANCE = 0.05;
 
@@ -185,7 +188,7 @@ export class SelfTuningDrafter implements Drafter {
         this.plainRefreshInterval = options.plainRefreshInterval ?? 8;
         this.smoothing = options.smoothing ?? 0.025;
         this.priorVerifyShare = options.priorVerifyShare ?? 0.15;
-        this.warmupJudged = options.warmupJudged ?? 4;
+        this.warmupJudged = options.warmupJudged ?? DEFAULT_WARMUP_JUDGED;
         this.warmupDraftLength = options.warmupDraftLength ?? 3;
         this.realizedSteps = options.realizedSteps ?? 4;
         this.minPlainTimings = options.minPlainTimings ?? 3;

@@ -1,6 +1,6 @@
 // A real model loaded twice: the second DialEngine's Lossless drafter starts from what the first learned
-// (same choice, no exploration in its first answer), and a corrupt stored file is ignored with a reason in
-// the log. Asserted on the drafter's state, never on timing.
+// (same choice, no exploration of a depth the first measured), and a corrupt stored file is ignored with a
+// reason in the log. Asserted on the drafter's state, never on timing.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -8,6 +8,7 @@ import path from "node:path";
 import {after, before, describe, test} from "node:test";
 import type {Llama} from "node-llama-cpp";
 import {DialEngine} from "../../engine/dial-engine.js";
+import {DEFAULT_WARMUP_JUDGED} from "../../engine/generation/self-tuning-drafter.js";
 import {patchedLlama} from "../native/harness.js";
 
 const modelPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
@@ -39,7 +40,7 @@ describe("the Lossless drafter's state across loads", () => {
     });
     after(() => fs.rmSync(directory, {recursive: true, force: true}));
 
-    test("a second load starts from the first load's choice and explores no depth", async () => {
+    test("a second load starts from the first load's choice and explores no depth the first load measured", async () => {
         const first = await load();
         let learned: DialEngine["losslessInfo"];
         try {
@@ -66,7 +67,16 @@ describe("the Lossless drafter's state across loads", () => {
             assert.deepEqual(withoutOrigin(second.losslessInfo), withoutOrigin(learned), "it starts with the stored choice and measurements");
             assert.notEqual(second.losslessInfo.mode, "learning");
             await second.generate(request);
-            assert.equal(second.drafterState.warmupSteps, 0, "no step of its first answer explored a depth");
+            // the warm-up drafts only at depths with fewer judged drafts than it needs; the first answer leaves a
+            // depth there when its timed costs said that depth could not pay (timing: now and then, on a busy
+            // machine, and the next load's costs may say otherwise). A depth the first load measured is never
+            // explored again, and each warm-up step has at least its first draft judged: at most that many steps
+            // per depth left short (a CI run saw one step after the first load had left a depth short)
+            const leftShort = learned.depths.filter((depth) => depth.judged < DEFAULT_WARMUP_JUDGED).length;
+            assert.ok(
+                second.drafterState.warmupSteps <= DEFAULT_WARMUP_JUDGED * leftShort,
+                `${second.drafterState.warmupSteps} steps of its first answer explored a depth, where the first load left ${leftShort} depths short of ${DEFAULT_WARMUP_JUDGED} judged drafts`
+            );
             assert.ok(
                 second.losslessInfo.depths.every((depth, i) => depth.judged >= learned.depths[i].judged),
                 "it keeps measuring"
