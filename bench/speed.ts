@@ -164,7 +164,9 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                 });
             }
     }
-    // the raw loops, at the short context and batch 1, in the same context shape as the engine's 1x there
+    // the raw loops, at the short context and batch 1, each in a context sized to its prompt: patched and stock
+    // compare with each other, and engine-overhead.ts sets the engine against the raw loop in contexts of that
+    // same size; neither compares with the dial's rows, which run in the calibration's context
     const shortContext = Math.min(...contexts);
     const shortPrompt = Math.max(8, shortContext - Math.floor(tokens / 2));
     const rawShape = {modelPath: options.modelPath, batch: 1, tokens, promptTokens: shortPrompt, contextSize: shortPrompt + tokens + 32, sequences: 1};
