@@ -1,8 +1,8 @@
-// layer-dial-bench engine-overhead: what the engine's own path costs at 1x against a raw patched decode
-// loop, in one process on the same weights, alternating short bursts of each so that a busy machine's
-// drift falls on both alike. The engine burst is DialEngine.generate (sampling, the KV ledger, the logits
-// copy, the event-loop hops); the raw burst feeds tokens to the addon and reads nothing back. Both are
-// timed by the clock from the first decoded token to the last.
+// layer-dial-bench engine-overhead: what the engine's own path costs at 1x (and, given one, at a dial level's
+// mask) against a raw patched decode loop, in one process on the same weights, alternating short bursts of
+// each so that a busy machine's drift falls on both alike. The engine burst is DialEngine.generate
+// (sampling, the KV ledger, the logits copy, the event-loop hops); the raw burst feeds tokens to the addon
+// and reads nothing back. Both are timed by the clock from the first decoded token to the last.
 import {addonContextOf} from "../engine/native/internals.js";
 import {readModelProfile} from "../engine/model-profile.js";
 import {pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
@@ -18,7 +18,20 @@ export type EngineOverheadOptions = {
     promptTokens?: number;
     /** Defaults to the CPU's math cores (the engine's default). */
     threads?: number;
+    /** the cells of the engine's context and of the raw loop's. Defaults to the prompt and burst plus 32. */
+    contextSize?: number;
+    /** the layers a dial level skips: each pair then also times the engine at that level against the raw loop
+     *  under the same mask (the prompt through every layer in both, as the engine's "full" prefill). The
+     *  engine's own cost per token weighs most where a step is shortest, at the fastest level */
+    skipLayers?: number[];
     log?: (line: string) => void;
+};
+
+export type EngineOverRaw = {
+    engineTokensPerSecond: number[];
+    rawTokensPerSecond: number[];
+    /** engine ÷ raw within each pair, mean with its 95% interval */
+    engineOverRaw: MeanInterval;
 };
 
 export type EngineOverheadResult = {
@@ -26,10 +39,13 @@ export type EngineOverheadResult = {
     runs: number;
     tokens: number;
     threads: number;
+    contextSize: number;
     engineTokensPerSecond: number[];
     rawTokensPerSecond: number[];
     /** engine ÷ raw within each pair, mean with its 95% interval */
     engineOverRaw: MeanInterval;
+    /** the same at the level that skips `skipLayers` (present when they were given) */
+    skipping?: EngineOverRaw & {skipLayers: number[]};
 };
 
 export async function runEngineOverhead(options: EngineOverheadOptions): Promise<EngineOverheadResult> {
@@ -40,14 +56,19 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
     // ordinary token ids inside the vocabulary (pycode-16L has 260)
     const {vocabularySize} = await readModelProfile(options.modelPath);
     const tokenAt = (salt: number, position: number) => 1 + ((salt * 31 + position * 7) % (vocabularySize - 1));
-    const contextSize = promptTokens + tokens + 32;
+    const contextSize = options.contextSize ?? promptTokens + tokens + 32;
+    if (contextSize < promptTokens + tokens + 1)
+        throw new RangeError(`a context of ${contextSize} cells cannot hold a prompt of ${promptTokens} tokens and a burst of ${tokens}`);
     const {llama, engine} = await loadMeasuringEngine({modelPath: options.modelPath, sequences: 1, threads: options.threads, contextSize});
     const threads = options.threads ?? llama.cpuMathCores;
     // the raw loop's own context on the engine's weights, shaped like the engine's
     const rawContext = await engine.model.createContext({contextSize, sequences: 1, batchSize: Math.min(contextSize, 512), threads, swaFullCache: true});
     const addon = addonContextOf(rawContext);
+    const fullMask = new Uint8Array(addon.getLayerSkip().length);
+    const skipMask = options.skipLayers !== undefined ? Uint8Array.from(fullMask, (_, layer) => (options.skipLayers!.includes(layer) ? 1 : 0)) : undefined;
 
-    const engineBurst = async (salt: number, burstTokens: number): Promise<number> => {
+    const engineBurst = async (salt: number, burstTokens: number, skipping = false): Promise<number> => {
+        engine.setSpeed(skipping ? {skipLayers: options.skipLayers!} : {speed: 1});
         const {timings} = await engine.generate({
             promptTokens: Array.from({length: promptTokens}, (_, i) => tokenAt(salt, i)),
             maxTokens: burstTokens + 1,
@@ -56,8 +77,9 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
         });
         return (timings.generatedTokens - 1) / (timings.totalSeconds - (timings.firstTokenSeconds ?? 0));
     };
-    const rawBurst = async (salt: number, burstTokens: number): Promise<number> => {
+    const rawBurst = async (salt: number, burstTokens: number, skipping = false): Promise<number> => {
         addon.removeTokenCellsFromSequence(0, 0, -1);
+        addon.setLayerSkip(fullMask);
         addon.initBatch(promptTokens);
         addon.addToBatch(
             0,
@@ -66,6 +88,7 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
             Uint32Array.of(promptTokens - 1)
         );
         await addon.decodeBatch();
+        if (skipping) addon.setLayerSkip(skipMask!);
         const started = process.hrtime.bigint();
         for (let step = 0; step < burstTokens; step++) {
             addon.initBatch(1);
@@ -75,50 +98,64 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
         return burstTokens / (Number(process.hrtime.bigint() - started) / 1e9);
     };
 
-    await engineBurst(1000, tokens); // warm-up: both build their decode graphs
-    await rawBurst(1000, tokens);
+    // warm-up: both build their decode graphs, at each mask
+    for (const skipping of skipMask !== undefined ? [false, true] : [false]) {
+        await engineBurst(1000, tokens, skipping);
+        await rawBurst(1000, tokens, skipping);
+    }
     // without a lead-in, a burst's place in its pair moved its rate by ~40% (the second of each pair ran
     // faster, whichever it was; why is not established); an untimed burst just before each timed one, on
     // the same context, removed that pattern
-    const engineTimed = async (salt: number) => {
-        await engineBurst(salt + 5000, 4);
-        return await engineBurst(salt, tokens);
+    const engineTimed = async (salt: number, skipping: boolean) => {
+        await engineBurst(salt + 5000, 4, skipping);
+        return await engineBurst(salt, tokens, skipping);
     };
-    const rawTimed = async (salt: number) => {
-        await rawBurst(salt + 5000, 4);
-        return await rawBurst(salt, tokens);
+    const rawTimed = async (salt: number, skipping: boolean) => {
+        await rawBurst(salt + 5000, 4, skipping);
+        return await rawBurst(salt, tokens, skipping);
     };
-    const engineRates: number[] = [];
-    const rawRates: number[] = [];
+    const levels = (skipMask !== undefined ? [false, true] : [false]).map((skipping) => ({skipping, engine: [] as number[], raw: [] as number[]}));
     for (let run = 0; run < runs; run++) {
         // each pair in the other order from the last, so neither always runs on a warmer machine
-        if (run % 2 === 0) {
-            engineRates.push(await engineTimed(run));
-            rawRates.push(await rawTimed(run));
-        } else {
-            rawRates.push(await rawTimed(run));
-            engineRates.push(await engineTimed(run));
+        for (const level of run % 2 === 0 ? levels : [...levels].reverse()) {
+            if (run % 2 === 0) {
+                level.engine.push(await engineTimed(run, level.skipping));
+                level.raw.push(await rawTimed(run, level.skipping));
+            } else {
+                level.raw.push(await rawTimed(run, level.skipping));
+                level.engine.push(await engineTimed(run, level.skipping));
+            }
+            log(
+                `pair ${run + 1}/${runs}${level.skipping ? ` skipping ${options.skipLayers!.length} layers` : ""}: engine ${level.engine.at(-1)!.toFixed(2)} tok/s, raw ${level.raw.at(-1)!.toFixed(2)} tok/s`
+            );
         }
-        log(`pair ${run + 1}/${runs}: engine ${engineRates.at(-1)!.toFixed(2)} tok/s, raw ${rawRates.at(-1)!.toFixed(2)} tok/s`);
     }
     await rawContext.dispose();
     await engine.dispose();
+    const overRaw = (level: (typeof levels)[number]): EngineOverRaw => ({
+        engineTokensPerSecond: level.engine,
+        rawTokensPerSecond: level.raw,
+        engineOverRaw: pairedRatioInterval(level.engine, level.raw)
+    });
     return {
         model: options.modelPath.split("/").at(-1)!,
         runs,
         tokens,
         threads,
-        engineTokensPerSecond: engineRates,
-        rawTokensPerSecond: rawRates,
-        engineOverRaw: pairedRatioInterval(engineRates, rawRates)
+        contextSize,
+        ...overRaw(levels[0]),
+        ...(levels[1] !== undefined ? {skipping: {skipLayers: options.skipLayers!, ...overRaw(levels[1])}} : {})
     };
 }
 
 export function formatEngineOverhead(result: EngineOverheadResult): string {
     const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const line = (part: EngineOverRaw) =>
+        `engine ${mean(part.engineTokensPerSecond).toFixed(2)} tok/s, raw ${mean(part.rawTokensPerSecond).toFixed(2)} tok/s; ` +
+        `engine/raw ${part.engineOverRaw.mean.toFixed(3)} ±${part.engineOverRaw.halfWidth.toFixed(3)} (95%)`;
     return (
-        `${result.model}, ${result.threads} threads: ${result.runs} alternating pairs of ${result.tokens}-token bursts in one process\n` +
-        `engine ${mean(result.engineTokensPerSecond).toFixed(2)} tok/s, raw ${mean(result.rawTokensPerSecond).toFixed(2)} tok/s; ` +
-        `engine/raw ${result.engineOverRaw.mean.toFixed(3)} ±${result.engineOverRaw.halfWidth.toFixed(3)} (95%)`
+        `${result.model}, ${result.threads} threads, ${result.contextSize} cells: ${result.runs} alternating pairs of ${result.tokens}-token bursts in one process\n` +
+        `1x: ${line(result)}` +
+        (result.skipping !== undefined ? `\nskipping ${result.skipping.skipLayers.length} layers: ${line(result.skipping)}` : "")
     );
 }

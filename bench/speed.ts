@@ -15,7 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
-import {meanDecodeContextTokens, planForSpeed, predictedSpeedup, type CostModel} from "../engine/plan/index.js";
+import {meanDecodeContextTokens, planForSpeed, predictedSpeedup, secondsPerToken, type CostModel} from "../engine/plan/index.js";
 import {meanInterval, pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
 import type {BatchCalibration, CalibrationReport, CalibrationRequest} from "./calibrate-worker.js";
 import type {EngineStepMeasurement} from "../engine/speed-calibration.js";
@@ -78,6 +78,11 @@ export type SpeedBenchResult = {
     /** the engine's path at 1x, batch 1, short context, over a raw patched decode loop on the same weights,
      *  alternating bursts in one process: every pair of every run */
     engineOverRaw: MeanInterval;
+    /** the same at batch 1's fastest level (its mask in both loops), beside what the calibration's engine step
+     *  implies there: 1 − that step ÷ the predicted time per token. The engine's own cost per token weighs
+     *  most at the shortest step, so this says whether the fixed cost the dial predicts with holds the
+     *  engine's real path (absent without a batch-1 level below full depth) */
+    engineOverRawFastest?: {keptLayers: number; measured: MeanInterval; impliedByCalibration: number | null};
     /** the patched build over the stock binary, both through the raw decode loop; null where the stock binary
      *  did not run, with the reason in stockNotRun */
     patchedOverStock: MeanInterval | null;
@@ -98,7 +103,16 @@ function calibrate(request: CalibrationRequest): CalibrationReport {
     return JSON.parse(output.trim().split("\n").at(-1)!) as CalibrationReport;
 }
 
-type Configuration = {target: number; batch: number; context: number; predicted: number; keptLayers: number; request: Omit<DecodeRequest, "binary">};
+type Configuration = {
+    target: number;
+    batch: number;
+    context: number;
+    predicted: number;
+    keptLayers: number;
+    /** which layers run, and the mean context the prediction was made at */
+    plan: {keptLayers: readonly number[]; decodeContext: number};
+    request: Omit<DecodeRequest, "binary">;
+};
 
 export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBenchResult> {
     const runs = options.runs ?? 5;
@@ -146,6 +160,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                     context,
                     predicted: predictedSpeedup(batchCalibration.costModel, plan.keptLayers, {contextTokens: decodeContext}),
                     keptLayers: plan.depth,
+                    plan: {keptLayers: plan.keptLayers, decodeContext},
                     request: {
                         modelPath: options.modelPath,
                         mask: [...plan.skipMask],
@@ -170,6 +185,14 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     const shortContext = Math.min(...contexts);
     const shortPrompt = Math.max(8, shortContext - Math.floor(tokens / 2));
     const rawShape = {modelPath: options.modelPath, batch: 1, tokens, promptTokens: shortPrompt, contextSize: shortPrompt + tokens + 32, sequences: 1};
+    // batch 1's fastest level at the short context: engine-overhead.ts also sets it against the raw loop, in
+    // the calibration's cells like the dial's rows
+    const fastest = configurations
+        .filter((c) => c.batch === 1 && c.context === shortContext && c.keptLayers < calibration.shape.layerCount)
+        .reduce<Configuration | undefined>((best, c) => (best === undefined || c.keptLayers < best.keptLayers ? c : best), undefined);
+    const fastestSkipLayers = fastest?.request.mask?.flatMap((skip, layer) => (skip ? [layer] : []));
+    const fastestEngineRates: number[] = [];
+    const fastestRawRates: number[] = [];
     const patchedRaw: DecodeRequest = {binary: "patched", ...rawShape, threads: calibration.threads};
     const stock: DecodeRequest = {binary: "stock", ...rawShape, threads: calibration.threads};
     const engineRates: number[] = [];
@@ -227,11 +250,17 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
             runs: ENGINE_OVERHEAD_PAIRS_PER_RUN,
             tokens,
             promptTokens: shortPrompt,
-            threads: calibration.threads
+            threads: calibration.threads,
+            ...(fastest !== undefined ? {contextSize: fastest.request.contextSize, skipLayers: fastestSkipLayers} : {})
         });
         engineRates.push(...overhead.engineTokensPerSecond);
         rawRates.push(...overhead.rawTokensPerSecond);
-        log(`run ${run + 1}/${runs} engine/raw batch 1 prompt ${shortPrompt}, ${overhead.runs} pairs in one process: ${interval(overhead.engineOverRaw, 3)}`);
+        fastestEngineRates.push(...(overhead.skipping?.engineTokensPerSecond ?? []));
+        fastestRawRates.push(...(overhead.skipping?.rawTokensPerSecond ?? []));
+        log(
+            `run ${run + 1}/${runs} engine/raw batch 1 prompt ${shortPrompt}, ${overhead.runs} pairs in one process: ${interval(overhead.engineOverRaw, 3)}` +
+                (overhead.skipping !== undefined ? `; at ${fastest!.keptLayers} layers ${interval(overhead.skipping.engineOverRaw, 3)}` : "")
+        );
     }
 
     const rows: SpeedBenchRow[] = configurations.map((configuration) => {
@@ -264,9 +293,30 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
         rows,
         rounds,
         engineOverRaw: pairedRatioInterval(engineRates, rawRates),
+        ...(fastest !== undefined && fastestEngineRates.length > 0
+            ? {
+                  engineOverRawFastest: {
+                      keptLayers: fastest.keptLayers,
+                      measured: pairedRatioInterval(fastestEngineRates, fastestRawRates),
+                      impliedByCalibration: impliedEngineOverRaw(calibration.calibrations[1], fastest)
+                  }
+              }
+            : {}),
         patchedOverStock: stockNotRun === undefined ? pairedRatioInterval(binaryRates.get(patchedRaw)!, binaryRates.get(stock)!) : null,
         ...(stockNotRun !== undefined ? {stockNotRun} : {})
     };
+}
+
+/**
+ * engine/raw at a configuration as the calibration sees it: its time per token there holds the engine's own
+ * step (in the fixed cost), a raw loop's does not. null where the calibration measured no engine step.
+ */
+function impliedEngineOverRaw(batchCalibration: BatchCalibration | undefined, configuration: Configuration): number | null {
+    if (batchCalibration === undefined || "error" in batchCalibration) return null;
+    const engineStep = batchCalibration.costModel.calibration?.engineStepSeconds;
+    if (engineStep === undefined) return null;
+    const predictedStep = secondsPerToken(batchCalibration.costModel, configuration.plan.keptLayers, {contextTokens: configuration.plan.decodeContext});
+    return 1 - engineStep / predictedStep;
 }
 
 /** the first line of a failed child's message that names an error, else its first line (execFileSync's own "Command failed" line repeats the command) */
@@ -334,6 +384,14 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
                 `${interval(row.achievedOverPredicted, 3)}`
         ),
         `engine 1x / raw patched decode (batch 1, short context, alternating in one process): ${interval(result.engineOverRaw, 3)}`,
+        ...(result.engineOverRawFastest !== undefined
+            ? [
+                  `engine / raw patched decode at ${result.engineOverRawFastest.keptLayers} layers (batch 1's fastest level, the same pairs): ${interval(result.engineOverRawFastest.measured, 3)}` +
+                      (result.engineOverRawFastest.impliedByCalibration !== null
+                          ? `; the calibration's engine step implies ${result.engineOverRawFastest.impliedByCalibration.toFixed(3)}`
+                          : "")
+              ]
+            : []),
         `patched 1x / stock 1x (batch 1, raw decode): ${
             result.patchedOverStock !== null ? interval(result.patchedOverStock, 3) : `not measured (${result.stockNotRun ?? "the stock binary did not run"})`
         }`
