@@ -182,6 +182,14 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     // the raw loops, at the short context and batch 1, each in a context sized to its prompt: patched and stock
     // compare with each other, and engine-overhead.ts sets the engine against the raw loop in contexts of that
     // same size; neither compares with the dial's rows, which run in the calibration's context
+    // with no batch calibrated there is nothing to set the dial against: the raw loops alone took 13 minutes of a
+    // 20x1792 run whose only calibration was refused
+    if (configurations.length === 0)
+        throw new Error(
+            `No batch could be calibrated, so there is no prediction to measure against: ${Object.entries(calibrationErrors)
+                .map(([batch, error]) => `batch ${batch}: ${error}`)
+                .join("; ")}. Run the bench again on a quieter machine, or loosen it with --calibration-seconds`
+        );
     const shortContext = Math.min(...contexts);
     const shortPrompt = Math.max(8, shortContext - Math.floor(tokens / 2));
     const rawShape = {modelPath: options.modelPath, batch: 1, tokens, promptTokens: shortPrompt, contextSize: shortPrompt + tokens + 32, sequences: 1};
