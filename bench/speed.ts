@@ -89,6 +89,11 @@ export type SpeedBenchResult = {
     stockNotRun?: string;
 };
 
+/** no batch's calibration stood, so the bench has nothing to set the dial against (the reasons are in the message) */
+export class SpeedBenchUncalibratedError extends Error {
+    override name = "SpeedBenchUncalibratedError";
+}
+
 const DEFAULT_CONTEXTS = [100, 1500];
 /** alternating engine and raw bursts per run, in one process (engine-overhead.ts) */
 const ENGINE_OVERHEAD_PAIRS_PER_RUN = 6;
@@ -185,7 +190,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     // with no batch calibrated there is nothing to set the dial against: the raw loops alone took 13 minutes of a
     // 20x1792 run whose only calibration was refused
     if (configurations.length === 0)
-        throw new Error(
+        throw new SpeedBenchUncalibratedError(
             `No batch could be calibrated, so there is no prediction to measure against: ${Object.entries(calibrationErrors)
                 .map(([batch, error]) => `batch ${batch}: ${error}`)
                 .join("; ")}. Run the bench again on a quieter machine, or loosen it with --calibration-seconds`
