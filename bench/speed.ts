@@ -6,8 +6,9 @@
 // A run measures each batch and context in one process, in the calibration's context (its cells and
 // sequences, as the engine answers in the context it calibrated in), whose settings take turns for a few
 // rounds (dial-rounds-worker.ts). achieved = tokens/s ÷ tokens/s at 1x *in the same process*; every
-// achieved/predicted ratio comes with its 95% confidence interval over the runs. Also the engine at 1x
-// against a raw patched decode loop (how much the engine's JS path costs), taking turns in one process per
+// achieved/predicted ratio comes with its 95% confidence interval over the runs. Also the engine at 1x and at
+// batch 1's fastest level against a raw patched decode loop under the same mask (how much the engine's JS
+// path costs, beside what the calibration's engine step says it costs), taking turns in one process per
 // run (engine-overhead.ts: between two processes the same loop ran up to 10% apart), and the patched build
 // against the stock binary through that raw loop, each in its own process (their libraries share names).
 import {execFileSync} from "node:child_process";
@@ -184,9 +185,6 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                 });
             }
     }
-    // the raw loops, at the short context and batch 1, each in a context sized to its prompt: patched and stock
-    // compare with each other, and engine-overhead.ts sets the engine against the raw loop in contexts of that
-    // same size; neither compares with the dial's rows, which run in the calibration's context
     // with no batch calibrated there is nothing to set the dial against: the raw loops alone took 13 minutes of a
     // 20x1792 run whose only calibration was refused
     if (configurations.length === 0)
@@ -195,11 +193,13 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                 .map(([batch, error]) => `batch ${batch}: ${error}`)
                 .join("; ")}. Run the bench again on a quieter machine, or loosen it with --calibration-seconds`
         );
+    // the raw loops, at the short context and batch 1, each in a context sized to its prompt: patched and stock
+    // compare with each other only. engine-overhead.ts sets the engine against the raw loop in the calibration's
+    // cells, like the dial's rows, at 1x and at batch 1's fastest level (prompt-sized without a batch-1 row)
     const shortContext = Math.min(...contexts);
     const shortPrompt = Math.max(8, shortContext - Math.floor(tokens / 2));
     const rawShape = {modelPath: options.modelPath, batch: 1, tokens, promptTokens: shortPrompt, contextSize: shortPrompt + tokens + 32, sequences: 1};
-    // batch 1's fastest level at the short context: engine-overhead.ts also sets it against the raw loop, in
-    // the calibration's cells like the dial's rows
+    // batch 1's fastest level at the short context, where the engine's own cost per token weighs most
     const fastest = configurations
         .filter((c) => c.batch === 1 && c.context === shortContext && c.keptLayers < calibration.shape.layerCount)
         .reduce<Configuration | undefined>((best, c) => (best === undefined || c.keptLayers < best.keptLayers ? c : best), undefined);
