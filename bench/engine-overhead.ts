@@ -6,7 +6,7 @@
 import {addonContextOf} from "../engine/native/internals.js";
 import {readModelProfile} from "../engine/model-profile.js";
 import {pairedRatioInterval, type MeanInterval} from "../engine/timing-statistics.js";
-import {loadMeasuringEngine} from "./measuring-engine.js";
+import {loadMeasuringEngine, promptSizedCells} from "./measuring-engine.js";
 
 export type EngineOverheadOptions = {
     modelPath: string;
@@ -18,7 +18,7 @@ export type EngineOverheadOptions = {
     promptTokens?: number;
     /** Defaults to the CPU's math cores (the engine's default). */
     threads?: number;
-    /** the cells of the engine's context and of the raw loop's. Defaults to the prompt and burst plus 32. */
+    /** the cells of the engine's context and of the raw loop's. Defaults to promptSizedCells. */
     contextSize?: number;
     /** the layers a dial level skips: each pair then also times the engine at that level against the raw loop
      *  under the same mask (the prompt through every layer in both, as the engine's "full" prefill). The
@@ -56,7 +56,7 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
     // ordinary token ids inside the vocabulary (pycode-16L has 260)
     const {vocabularySize} = await readModelProfile(options.modelPath);
     const tokenAt = (salt: number, position: number) => 1 + ((salt * 31 + position * 7) % (vocabularySize - 1));
-    const contextSize = options.contextSize ?? promptTokens + tokens + 32;
+    const contextSize = options.contextSize ?? promptSizedCells(promptTokens, tokens);
     if (contextSize < promptTokens + tokens + 1)
         throw new RangeError(`a context of ${contextSize} cells cannot hold a prompt of ${promptTokens} tokens and a burst of ${tokens}`);
     const {llama, engine} = await loadMeasuringEngine({modelPath: options.modelPath, sequences: 1, threads: options.threads, contextSize});

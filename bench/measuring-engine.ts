@@ -17,6 +17,11 @@ export function benchTokenAt(sequence: number, position: number, vocabularySize:
     return FIRST_TOKEN + ((sequence * 31 + position * 7) % span);
 }
 
+/** the cells a context sized to one measured burst holds: its prompt, its tokens, and 32 to spare */
+export function promptSizedCells(promptTokens: number, tokens: number): number {
+    return promptTokens + tokens + 32;
+}
+
 export type MeasuringEngineOptions = {
     modelPath: string;
     sequences: number;

@@ -21,6 +21,7 @@ import {meanInterval, pairedRatioInterval, type MeanInterval} from "../engine/ti
 import type {BatchCalibration, CalibrationReport, CalibrationRequest} from "./calibrate-worker.js";
 import type {EngineStepMeasurement} from "../engine/speed-calibration.js";
 import type {DecodeRequest} from "./decode-worker.js";
+import {promptSizedCells} from "./measuring-engine.js";
 import {mean, measureDecode, measureDialRounds, measureEngineOverhead} from "./run-worker.js";
 
 export type SpeedBenchOptions = {
@@ -178,7 +179,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                         // the shallow levels: at batch 4 and ~100 tokens (148 cells a sequence) 36x1024's
                         // levels gave 1.017, 1.016, 0.997 and 1.033 of the prediction, in the calibration's
                         // 2,112 cells 0.966, 0.974, 0.933 and 0.943 (README, "In the calibration's context")
-                        contextSize: Math.max(calibration.context.contextSize, promptTokens + tokens + 32),
+                        contextSize: Math.max(calibration.context.contextSize, promptSizedCells(promptTokens, tokens)),
                         sequences: calibration.context.sequences,
                         threads: calibration.threads
                     }
@@ -198,7 +199,14 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     // cells, like the dial's rows, at 1x and at batch 1's fastest level (prompt-sized without a batch-1 row)
     const shortContext = Math.min(...contexts);
     const shortPrompt = Math.max(8, shortContext - Math.floor(tokens / 2));
-    const rawShape = {modelPath: options.modelPath, batch: 1, tokens, promptTokens: shortPrompt, contextSize: shortPrompt + tokens + 32, sequences: 1};
+    const rawShape = {
+        modelPath: options.modelPath,
+        batch: 1,
+        tokens,
+        promptTokens: shortPrompt,
+        contextSize: promptSizedCells(shortPrompt, tokens),
+        sequences: 1
+    };
     // batch 1's fastest level at the short context, where the engine's own cost per token weighs most
     const fastest = configurations
         .filter((c) => c.batch === 1 && c.context === shortContext && c.keptLayers < calibration.shape.layerCount)
@@ -232,8 +240,8 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                 tokens,
                 rounds,
                 contextSize: request.contextSize,
-                ...(request.sequences !== undefined ? {sequences: request.sequences} : {}),
-                ...(request.threads !== undefined ? {threads: request.threads} : {})
+                sequences: request.sequences,
+                threads: request.threads
             });
             group.forEach((configuration, index) => rates.get(configuration)!.push(mean(measured.tokensPerSecond[index])));
             log(
