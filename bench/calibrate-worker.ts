@@ -19,6 +19,7 @@ import {
 } from "../engine/speed-calibration.js";
 import {Generator} from "../engine/generation/generator.js";
 import {describeCompute} from "../common/engine-protocol.js";
+import {DEFAULT_SEQUENCES} from "../engine/dial-engine.js";
 
 export type CalibrationRequest = SpeedCalibrationTuning & {modelPath: string; batches: number[]; threads?: number};
 
@@ -49,8 +50,13 @@ const {llama, buildInfo, binsDirectory, backend} = await loadBenchLlama();
 const model = await llama.loadModel({modelPath: request.modelPath, gpuLayers: backend.gpu === false ? 0 : "auto"});
 const profile = await readModelProfile(request.modelPath);
 const threads = request.threads ?? llama.cpuMathCores;
-// room for the calibration's long-context points (DEFAULT_LONG_CONTEXT_TOKENS cached tokens)
-const contextShape = {contextSize: Math.min(DEFAULT_LONG_CONTEXT_TOKENS + 64, profile.trainContextSize ?? 2048), sequences: Math.max(...request.batches)};
+// room for the calibration's long-context points (DEFAULT_LONG_CONTEXT_TOKENS cached tokens), in as many
+// sequences as the engine's context holds, and twice the largest batch: the calibration times the longer
+// contexts on sequences beside the short context's (timeGroups)
+const contextShape = {
+    contextSize: Math.min(DEFAULT_LONG_CONTEXT_TOKENS + 64, profile.trainContextSize ?? 2048),
+    sequences: Math.max(DEFAULT_SEQUENCES, 2 * Math.max(...request.batches))
+};
 const context = await LayerSkipContext.create(model, {...contextShape, threads});
 const cache = new SkipAwareCache(context);
 // the engine's own step, timed beside bare decodes (its bursts give their own mask and prefill)

@@ -54,12 +54,16 @@ import {CalibrationDriftMonitor, driftReason} from "./calibration-drift.js";
 import {defaultCalibrationCacheDirectory, readCachedCalibration} from "./calibration/index.js";
 import {tokenizeOrExplain} from "./generation/unencodable-text.js";
 
+/** the requests an engine decodes side by side unless told otherwise; its speed calibration (batch 1) times
+ *  the longer contexts on a second sequence beside the short one (speed-calibration.ts, timeGroups) */
+export const DEFAULT_SEQUENCES = 4;
+
 export type DialEngineOptions = {
     llama: Llama;
     modelPath: string;
     /** tokens per sequence. Defaults to min(4096, the model's training context). */
     contextSize?: number;
-    /** requests decoded side by side. Defaults to 4. */
+    /** requests decoded side by side. Defaults to DEFAULT_SEQUENCES (4). */
     sequences?: number;
     /** Defaults to the CPU's math cores. */
     threads?: number;
@@ -172,7 +176,7 @@ export class DialEngine {
             };
             const contextSize = options.contextSize ?? Math.min(4096, profile.trainContextSize ?? 4096);
             const threads = options.threads ?? options.llama.cpuMathCores;
-            const context = await LayerSkipContext.create(model, {contextSize, sequences: options.sequences ?? 4, threads});
+            const context = await LayerSkipContext.create(model, {contextSize, sequences: options.sequences ?? DEFAULT_SEQUENCES, threads});
             const cache = new SkipAwareCache(context);
             const prior = estimateCostModelFromTensorBytes({layerBytes: profile.layerBytes, fixedBytes: profile.fixedBytes});
             // a calibrated order, when one exists for this very file, replaces the default even spacing

@@ -105,6 +105,9 @@ export type CalibrationPoint = {
     /** the batch's own steps here stayed too spread, so this is its short step plus `batch` times what one
      *  sequence's step gained from the short context to this one, timed at batch 1 (scaledAttention) */
     scaledFromOneSequence?: true;
+    /** this context's steps as timed, and the same depth's at the short context timed in the same turns on
+     *  other sequences: stepSeconds is the short point's step times their ratio (timeGroups) */
+    besideShortContext?: {timedStepSeconds: MeanInterval; shortStepSeconds: MeanInterval};
 };
 
 export type SpeedCalibrationResult = {
@@ -197,7 +200,8 @@ export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = 
     const identity = JSON.stringify({
         // 11: a depth's turn lasts at least 30 ms (up to 32 steps), where 8 steps timed shallow depths slow
         // 12: the engine's step is the plain mean of its bursts, its slow steps included
-        version: 12,
+        // 13: the points beyond the short context are timed in turns with the short context's (timeGroups)
+        version: 13,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -233,6 +237,13 @@ export type StepTimingOptions = {
     maxSeconds: number;
 };
 
+/** one turn of a rotation: steps of `sequences`, at the context they hold, under `mask` */
+export type TimedTurn = {sequences: ScratchSequences; mask: Uint8Array};
+
+function sameMask(a: Uint8Array, b: Uint8Array): boolean {
+    return a.length === b.length && a.every((skip, layer) => skip === b[layer]);
+}
+
 /**
  * The calibration's own sequences, kept outside the KV ledger. A timing needs a given number of cached
  * positions, not particular contents, so every position is written under the cheapest mask the native
@@ -259,11 +270,13 @@ export class ScratchSequences {
         this.maskBefore = context.getLayerSkip();
     }
 
-    /** empties `batch` sequences (their ledgers too) for the calibration to fill */
-    static async open(cache: SkipAwareCache, schedule: SkipSchedule, batch: number, vocabularySize: number): Promise<ScratchSequences> {
+    /** empties `batch` sequences from `firstSequence` on (their ledgers too) for the calibration to fill */
+    static async open(cache: SkipAwareCache, schedule: SkipSchedule, batch: number, vocabularySize: number, firstSequence = 0): Promise<ScratchSequences> {
         if (!Number.isInteger(vocabularySize) || vocabularySize < 2)
             throw new Error(`cannot time decode steps: the model's vocabulary size is ${vocabularySize}`);
-        const sequenceIds = Array.from({length: batch}, (_, i) => i);
+        if (firstSequence + batch > cache.context.sequenceCount)
+            throw new Error(`cannot time ${batch} sequences from sequence ${firstSequence}: the context holds ${cache.context.sequenceCount}`);
+        const sequenceIds = Array.from({length: batch}, (_, i) => firstSequence + i);
         for (const sequenceId of sequenceIds) {
             await cache.clear(sequenceId);
             await cache.context.removeTokens(sequenceId, 0);
@@ -311,32 +324,46 @@ export class ScratchSequences {
      * so every level over-achieved its prediction by 4-8%.
      */
     async timeInTurns(masks: readonly Uint8Array[], options: StepTimingOptions): Promise<StepTiming[]> {
-        const position = this.cachedTokens;
-        const timings = masks.map(() => ({samples: [] as number[], measured: 0, done: false}));
-        const keptCounts = masks.map((mask) => mask.reduce((kept, skip) => kept + (skip ? 0 : 1), 0));
-        // from the fewest layers up: only the first turn of a round follows a drop (LEAD_IN_AFTER_DROP)
-        const order = masks.map((_, index) => index).sort((a, b) => keptCounts[a] - keptCounts[b]);
-        // a mask that is done leaves the rotation only once the turns together took this long (a mask that
+        return await ScratchSequences.timeTurns(
+            masks.map((mask) => ({sequences: this, mask})),
+            options
+        );
+    }
+
+    /**
+     * timeInTurns over turns on several ScratchSequences of one context, each at the context it holds: a
+     * longer context's steps timed in the same rotation as the short context's see the same stretches of
+     * the machine (timeGroups). Turns under one mask follow each other with no lead-in between them: the
+     * mask's graph and weights are the same, only the cache read differs.
+     */
+    static async timeTurns(turns: readonly TimedTurn[], options: StepTimingOptions): Promise<StepTiming[]> {
+        const timings = turns.map(() => ({samples: [] as number[], measured: 0, done: false}));
+        const keptCounts = turns.map(({mask}) => mask.reduce((kept, skip) => kept + (skip ? 0 : 1), 0));
+        // from the fewest layers up: only the first turn of a round follows a drop (LEAD_IN_AFTER_DROP); the
+        // sort is stable, so turns under one mask keep the order given
+        const order = turns.map((_, index) => index).sort((a, b) => keptCounts[a] - keptCounts[b]);
+        // a turn that is done leaves the rotation only once the turns together took this long (a turn that
         // stays too spread up to its maxSeconds would otherwise drag every other one along for as long)
-        const rotationSeconds = options.maxSeconds * masks.length;
+        const rotationSeconds = options.maxSeconds * turns.length;
         let spent = 0;
         let step = 0;
-        let lastMask = -1;
+        let lastTurn = -1;
         while (timings.some((timing) => !timing.done)) {
             for (const index of order) {
                 const timing = timings[index];
                 if (timing.done && spent >= rotationSeconds) continue;
-                if (lastMask !== index) {
-                    await this.context.setLayerSkip(masks[index]);
-                    const leadIn = lastMask === -1 ? LEAD_IN.first : keptCounts[index] < keptCounts[lastMask] ? LEAD_IN.afterDrop : LEAD_IN.afterRise;
+                const {sequences, mask} = turns[index];
+                if (lastTurn === -1 || !sameMask(turns[lastTurn].mask, mask)) {
+                    await sequences.context.setLayerSkip(mask);
+                    const leadIn = lastTurn === -1 ? LEAD_IN.first : keptCounts[index] < keptCounts[lastTurn] ? LEAD_IN.afterDrop : LEAD_IN.afterRise;
                     let leadInSeconds = 0;
                     for (let leadStep = 0; leadStep < leadIn.steps && (leadStep < 1 || leadInSeconds < leadIn.seconds); leadStep++)
-                        leadInSeconds += await this.timeOneStep(position, step++);
+                        leadInSeconds += await sequences.timeOneStep(step++);
                 }
-                lastMask = index;
+                lastTurn = index;
                 let turnSeconds = 0;
                 for (let turnStep = 0; turnStep < TURN.minSteps || (turnSeconds < TURN.minSeconds && turnStep < TURN.maxSteps); turnStep++) {
-                    const seconds = await this.timeOneStep(position, step++);
+                    const seconds = await sequences.timeOneStep(step++);
                     timing.samples.push(seconds);
                     timing.measured += seconds;
                     turnSeconds += seconds;
@@ -354,8 +381,9 @@ export class ScratchSequences {
         });
     }
 
-    /** one decode step of every sequence at the given position, removed again after it; its seconds */
-    private async timeOneStep(position: number, step: number): Promise<number> {
+    /** one decode step of every sequence after the positions it holds, removed again after it; its seconds */
+    private async timeOneStep(step: number): Promise<number> {
+        const position = this.cachedTokens;
         const started = process.hrtime.bigint();
         // read back as a generation step does: the most likely token (or a sampler's few candidates), found
         // natively. A copy of the whole row (the "logits" readout: 10-110 us alone at a 32000-token
@@ -415,9 +443,18 @@ type TimingGroup = {depths: number[]; contextTokens: number; kind: "short" | "cu
 type GroupLimits = {minimumSteps: number; target: number; maxSeconds: number};
 
 /**
- * Times the groups in order on `batch` fresh scratch sequences, each filled on to its group's context: the
- * points whose interval met the target, and the first short or long point that did not, which ends the
- * timing (a curve knot too spread is only left out). When the long groups began, for the elapsed time.
+ * Times the groups in order on `batch` fresh scratch sequences: the points whose interval met the target, and
+ * the first short or long point that did not, which ends the timing (a curve knot too spread is only left
+ * out). When the long groups began, for the elapsed time.
+ * When the context holds twice `batch` sequences, the groups beyond the short context fill a second set of
+ * them, and each such group's depths are timed in the same turns at the short context too, on the first set
+ * (which stays there): a point beyond it is then the short group's point at its depth times what the
+ * longer context cost over the short one in those turns (besideShortContext). Timed one group after another,
+ * the long points met whatever stretch of the machine came after the short ones: on the 36-layer n_embd 1024
+ * model (2 threads, one process, 6 rounds of each), full over the fewest layers grew from 8 to 2,048 cached
+ * tokens by 1.366 ±0.065 timed so and by 1.280 ±0.032 timed in one rotation (probe/_lanes.ts), and the dial
+ * promised its shallow levels more growth with the context than they got in four of four bench runs.
+ * Otherwise (a batch as large as the context) the one set fills on to each group's context in turn.
  */
 async function timeGroups(
     options: SpeedCalibrationOptions,
@@ -428,36 +465,75 @@ async function timeGroups(
     const layerCount = options.schedule.layerCount;
     const points: CalibrationPoint[] = [];
     let longStarted: bigint | undefined;
-    const sequences = await ScratchSequences.open(options.cache, options.schedule, batch, options.vocabularySize);
+    const short = await ScratchSequences.open(options.cache, options.schedule, batch, options.vocabularySize);
+    let beyond: ScratchSequences | undefined;
     try {
+        if (options.cache.context.sequenceCount >= 2 * batch)
+            beyond = await ScratchSequences.open(options.cache, options.schedule, batch, options.vocabularySize, batch);
         for (const {depths: groupDepths, contextTokens, kind} of groups) {
             if (kind !== "short") longStarted ??= process.hrtime.bigint();
+            const sequences = kind === "short" || beyond === undefined ? short : beyond;
             await sequences.fillTo(contextTokens);
             const keptLayers = groupDepths.map((depth) => keptLayersAtDepth(options.schedule, depth));
-            const timed = await sequences.timeInTurns(
-                keptLayers.map((kept) => skipMaskKeeping(layerCount, kept)),
+            const masks = keptLayers.map((kept) => skipMaskKeeping(layerCount, kept));
+            // the same depths at the short context, in the same turns (listed first: under one mask, the short
+            // context's turn comes first, as it does for a depth's first turn after the drop)
+            const besideShort = sequences !== short;
+            const timed = await ScratchSequences.timeTurns(
+                [...(besideShort ? masks.map((mask) => ({sequences: short, mask})) : []), ...masks.map((mask) => ({sequences, mask}))],
                 {
                     minimumSteps: limits.minimumSteps,
                     targetRelativeHalfWidth: limits.target,
                     maxSeconds: kind === "curve" ? limits.maxSeconds * CURVE_POINT_TIME_SHARE : limits.maxSeconds
                 }
             );
-            for (const [index, {stepSeconds, rejectedOutliers}] of timed.entries()) {
+            const own = besideShort ? timed.slice(masks.length) : timed;
+            for (const [index, {stepSeconds, rejectedOutliers}] of own.entries()) {
                 const depth = groupDepths[index];
-                if (stepSeconds.relativeHalfWidth <= limits.target) {
-                    points.push({depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers});
+                const reference = besideShort ? timed[index] : undefined;
+                const tooSpread =
+                    stepSeconds.relativeHalfWidth > limits.target
+                        ? {stepSeconds, rejectedOutliers, at: contextTokens}
+                        : reference !== undefined && reference.stepSeconds.relativeHalfWidth > limits.target
+                          ? {...reference, at: SHORT_CONTEXT_TOKENS}
+                          : undefined;
+                if (tooSpread === undefined) {
+                    const point = {depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers};
+                    points.push(reference === undefined ? point : besideShortContext(point, reference.stepSeconds, points));
                     continue;
                 }
                 // a knot of the context curve left out: the line (and the other knots) still stand
                 if (kind === "curve") continue;
-                const spread = `decode steps ${batch > 1 ? `of ${batch} sequences ` : ""}at ${depth} layers and ${contextTokens} cached tokens stayed too spread to time: ±${percent(stepSeconds.relativeHalfWidth)} (95% interval) after ${stepSeconds.samples + rejectedOutliers} steps`;
+                const spread = `decode steps ${batch > 1 ? `of ${batch} sequences ` : ""}at ${depth} layers and ${tooSpread.at} cached tokens${
+                    tooSpread.at !== contextTokens ? ` (timed beside those at ${contextTokens})` : ""
+                } stayed too spread to time: ±${percent(tooSpread.stepSeconds.relativeHalfWidth)} (95% interval) after ${tooSpread.stepSeconds.samples + tooSpread.rejectedOutliers} steps`;
                 return {points, refused: {kind, spread}, longStarted};
             }
         }
     } finally {
-        await sequences.close();
+        await beyond?.close();
+        await short.close();
     }
     return {points, longStarted};
+}
+
+/**
+ * `point`, timed beside the same depth at the short context (`reference`), set against the short group's own
+ * point there: its step is the short point's times timed ÷ reference, so the ratio the cost model reads from
+ * the two contexts is the one timed in the same turns. The ratio's interval is the two timings' in quadrature
+ * (the short point's own interval is the short point's, already in the fit).
+ */
+function besideShortContext(point: CalibrationPoint, reference: MeanInterval, points: readonly CalibrationPoint[]): CalibrationPoint {
+    const shortStepSeconds = shortPoint(points, point.depth)?.stepSeconds;
+    // the short group comes first and ends the timing when a point of it does not stand
+    if (shortStepSeconds === undefined) throw new Error(`no point at ${point.depth} layers and the short context to set the longer context's against`);
+    const mean = (shortStepSeconds.mean * point.stepSeconds.mean) / reference.mean;
+    const relativeHalfWidth = Math.hypot(point.stepSeconds.relativeHalfWidth, reference.relativeHalfWidth);
+    return {
+        ...point,
+        stepSeconds: {mean, halfWidth: relativeHalfWidth * mean, relativeHalfWidth, samples: point.stepSeconds.samples},
+        besideShortContext: {timedStepSeconds: point.stepSeconds, shortStepSeconds: reference}
+    };
 }
 
 /**

@@ -88,6 +88,20 @@ describe("the speed calibration at a long context", () => {
         assert.deepEqual(result.costModel.contextCurve?.tokens ?? [], between.length > 0 ? [...between.map((point) => point.contextTokens), 1024] : []);
         assert.ok(result.points.filter((point) => point.contextTokens === SHORT_CONTEXT_TOKENS).length >= 2);
         for (const point of result.points) assert.ok(point.stepSeconds.relativeHalfWidth <= loose.targetRelativeHalfWidth);
+        // the context holds a second sequence, so every point beyond the short context was timed in turns with
+        // its depth at the short context, and is the short group's point times the ratio of the two
+        for (const point of [...between, ...long]) {
+            const beside = point.besideShortContext;
+            assert.ok(beside !== undefined, `${point.depth} layers at ${point.contextTokens} tokens timed beside the short context`);
+            const short = result.points.find((other) => other.depth === point.depth && other.contextTokens === SHORT_CONTEXT_TOKENS)!;
+            const expected = (short.stepSeconds.mean * beside.timedStepSeconds.mean) / beside.shortStepSeconds.mean;
+            assert.ok(Math.abs(point.stepSeconds.mean - expected) <= 1e-12 * expected);
+            assert.ok(beside.timedStepSeconds.relativeHalfWidth <= loose.targetRelativeHalfWidth);
+            assert.ok(beside.shortStepSeconds.relativeHalfWidth <= loose.targetRelativeHalfWidth);
+            assert.ok(point.stepSeconds.relativeHalfWidth >= beside.timedStepSeconds.relativeHalfWidth);
+            // the short context's steps beside it cost what a short step costs, not a long one's
+            assert.ok(beside.shortStepSeconds.mean < beside.timedStepSeconds.mean);
+        }
         const costModel = result.costModel;
         assert.ok(
             costModel.layerSecondsPerContextToken.every((perToken) => perToken > 0),
@@ -127,6 +141,8 @@ describe("the speed calibration at a long context", () => {
         const engineBurst = generatorBurst(generator, cache, 2, profile.vocabularySize);
         const result = await calibrateSpeed({...options, batch: 2, engineBurst, cacheDirectory: path.join(cacheRoot, "ledger")}).catch(() => undefined);
         if (result !== undefined) {
+            // two sequences leave no room for a second pair beside the short context's: the one pair fills on
+            assert.ok(result.points.every((point) => point.besideShortContext === undefined));
             const engineStep = result.engineStep;
             assert.ok(engineStep !== undefined && engineStep.extraSeconds.samples >= 4 && Number.isFinite(engineStep.extraSeconds.mean));
             assert.equal(result.costModel.calibration?.engineStepSeconds, Math.max(0, engineStep.extraSeconds.mean));

@@ -96,4 +96,81 @@ describe("the speed calibration's turns", () => {
             assert.ok(timing.stepSeconds.samples >= 40 - timing.rejectedOutliers);
         }
     });
+    test("on two sets of sequences: each decodes after the context it holds, and a turn under the same mask leads in with nothing", async () => {
+        const layerCount = profile.shape.layerCount;
+        const twoSequences = await LayerSkipContext.create(model, {contextSize: 64, sequences: 2, threads: 1, batchSize: 32});
+        try {
+            const cache = new SkipAwareCache(twoSequences);
+            const masks = [layerCount, schedule.minDepth].map((depth) => skipMaskKeeping(layerCount, keptLayersAtDepth(schedule, depth)));
+            const short = await ScratchSequences.open(cache, schedule, 1, profile.vocabularySize);
+            const long = await ScratchSequences.open(cache, schedule, 1, profile.vocabularySize, 1);
+            await short.fillTo(8);
+            await long.fillTo(40);
+            // each step as (kept layers, sequence, position), in the order decoded
+            const steps: {kept: number; sequenceId: number; position: number}[] = [];
+            let kept = -1;
+            const setLayerSkip = twoSequences.setLayerSkip.bind(twoSequences);
+            const decodeReadouts = twoSequences.decodeReadouts.bind(twoSequences);
+            twoSequences.setLayerSkip = async (mask: Uint8Array) => {
+                kept = mask.reduce((count, skip) => count + (skip ? 0 : 1), 0);
+                return await setLayerSkip(mask);
+            };
+            twoSequences.decodeReadouts = (async (...args: Parameters<typeof decodeReadouts>) => {
+                for (const item of args[0]) steps.push({kept, sequenceId: item.sequenceId, position: item.firstPosition});
+                return await decodeReadouts(...args);
+            }) as typeof twoSequences.decodeReadouts;
+            const timings = await ScratchSequences.timeTurns(
+                [
+                    {sequences: short, mask: masks[0]},
+                    {sequences: short, mask: masks[1]},
+                    {sequences: long, mask: masks[0]},
+                    {sequences: long, mask: masks[1]}
+                ],
+                {minimumSteps: 40, targetRelativeHalfWidth: Infinity, maxSeconds: Infinity}
+            );
+            await long.close();
+            await short.close();
+            for (const step of steps) assert.equal(step.position, step.sequenceId === 0 ? 8 : 40);
+            // runs of steps on one sequence under one mask
+            const runs: {kept: number; sequenceId: number; steps: number}[] = [];
+            for (const step of steps) {
+                const last = runs.at(-1);
+                if (last?.kept === step.kept && last.sequenceId === step.sequenceId) last.steps++;
+                else runs.push({kept: step.kept, sequenceId: step.sequenceId, steps: 1});
+            }
+            // fewest layers first, and under one mask the turns in the order given: the short sequence's first
+            const fewest = keptLayersAtDepth(schedule, schedule.minDepth).length;
+            assert.deepEqual(
+                runs.slice(0, 4).map((run) => [run.kept, run.sequenceId]),
+                [
+                    [fewest, 0],
+                    [fewest, 1],
+                    [layerCount, 0],
+                    [layerCount, 1]
+                ]
+            );
+            // a lead-in only where the mask changed (2 first, 16 after a drop, 1 after a rise), none between
+            // two sequences' turns under one mask
+            const leadIns = runs.map((run, index) => (index === 0 ? 2 : run.kept === runs[index - 1].kept ? 0 : run.kept < runs[index - 1].kept ? 16 : 1));
+            // (40 timed steps each and at most 32 a turn: at least two rounds, and a drop between them)
+            assert.ok(leadIns.includes(0) && leadIns.includes(16), `lead-ins ${leadIns.join(", ")}`);
+            const turns = [
+                {kept: fewest, sequenceId: 0, index: 1},
+                {kept: layerCount, sequenceId: 0, index: 0},
+                {kept: fewest, sequenceId: 1, index: 3},
+                {kept: layerCount, sequenceId: 1, index: 2}
+            ];
+            for (const turn of turns) {
+                const decoded = runs.reduce(
+                    (sum, run, runIndex) => sum + (run.kept === turn.kept && run.sequenceId === turn.sequenceId ? run.steps - leadIns[runIndex] : 0),
+                    0
+                );
+                const timing = timings[turn.index];
+                assert.equal(timing.stepSeconds.samples + timing.rejectedOutliers, decoded, `${turn.kept} layers on sequence ${turn.sequenceId}`);
+            }
+            assert.equal(cache.ledger(0).length + cache.ledger(1).length, 0);
+        } finally {
+            await twoSequences.dispose();
+        }
+    });
 });
