@@ -62,7 +62,8 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
     const {llama, engine} = await loadMeasuringEngine({modelPath: options.modelPath, sequences: 1, threads: options.threads, contextSize});
     const threads = options.threads ?? llama.cpuMathCores;
     // the raw loop's own context on the engine's weights, shaped like the engine's
-    const rawContext = await engine.model.createContext({contextSize, sequences: 1, batchSize: Math.min(contextSize, 512), threads, swaFullCache: true});
+    const batchSize = Math.min(contextSize, 512);
+    const rawContext = await engine.model.createContext({contextSize, sequences: 1, batchSize, threads, swaFullCache: true});
     const addon = addonContextOf(rawContext);
     const fullMask = new Uint8Array(addon.getLayerSkip().length);
     const skipMask = options.skipLayers !== undefined ? Uint8Array.from(fullMask, (_, layer) => (options.skipLayers!.includes(layer) ? 1 : 0)) : undefined;
@@ -80,14 +81,18 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
     const rawBurst = async (salt: number, burstTokens: number, skipping = false): Promise<number> => {
         addon.removeTokenCellsFromSequence(0, 0, -1);
         addon.setLayerSkip(fullMask);
-        addon.initBatch(promptTokens);
-        addon.addToBatch(
-            0,
-            0,
-            Uint32Array.from({length: promptTokens}, (_, i) => tokenAt(salt, i)),
-            Uint32Array.of(promptTokens - 1)
-        );
-        await addon.decodeBatch();
+        // a prompt longer than a batch goes in as several, as the engine's prefill does
+        for (let start = 0; start < promptTokens; start += batchSize) {
+            const length = Math.min(batchSize, promptTokens - start);
+            addon.initBatch(length);
+            addon.addToBatch(
+                0,
+                start,
+                Uint32Array.from({length}, (_, i) => tokenAt(salt, start + i)),
+                Uint32Array.of(length - 1)
+            );
+            await addon.decodeBatch();
+        }
         if (skipping) addon.setLayerSkip(skipMask!);
         const started = process.hrtime.bigint();
         for (let step = 0; step < burstTokens; step++) {
