@@ -452,9 +452,9 @@ type GroupLimits = {minimumSteps: number; target: number; maxSeconds: number};
  * longer context cost over the short one in those turns (besideShortContext). Timed one group after another,
  * the long points met whatever stretch of the machine came after the short ones: on the 36-layer n_embd 1024
  * model (2 threads, one process, 6 rounds of each), full over the fewest layers grew from 8 to 2,048 cached
- * tokens by 1.366 ±0.065 timed so and by 1.280 ±0.032 timed in one rotation (probe/_lanes.ts), and the dial
- * promised its shallow levels more growth with the context than they got in four of four bench runs.
- * Otherwise (a batch as large as the context) the one set fills on to each group's context in turn.
+ * tokens by 1.366 ±0.065 timed so and by 1.280 ±0.032 timed in one rotation (the two ways alternating), and
+ * the dial had promised its shallow levels more growth with the context than they got in four of four bench
+ * runs. With fewer than twice `batch` sequences the one set fills on to each group's context in turn.
  */
 async function timeGroups(
     options: SpeedCalibrationOptions,
