@@ -87,7 +87,9 @@ describe("the speed calibration at a long context", () => {
         }
         assert.deepEqual(result.costModel.contextCurve?.tokens ?? [], between.length > 0 ? [...between.map((point) => point.contextTokens), 1024] : []);
         assert.ok(result.points.filter((point) => point.contextTokens === SHORT_CONTEXT_TOKENS).length >= 2);
-        for (const point of result.points) assert.ok(point.stepSeconds.relativeHalfWidth <= loose.targetRelativeHalfWidth);
+        // each timing met the target (a point set against the short one carries both intervals, so its own may not)
+        for (const point of result.points)
+            assert.ok((point.besideShortContext?.timedStepSeconds ?? point.stepSeconds).relativeHalfWidth <= loose.targetRelativeHalfWidth);
         // the context holds a second sequence, so every point beyond the short context was timed in turns with
         // its depth at the short context, and is the short group's point times the ratio of the two
         for (const point of [...between, ...long]) {

@@ -96,6 +96,7 @@ describe("the speed calibration's turns", () => {
             assert.ok(timing.stepSeconds.samples >= 40 - timing.rejectedOutliers);
         }
     });
+
     test("on two sets of sequences: each decodes after the context it holds, and a turn under the same mask leads in with nothing", async () => {
         const layerCount = profile.shape.layerCount;
         const twoSequences = await LayerSkipContext.create(model, {contextSize: 64, sequences: 2, threads: 1, batchSize: 32});
