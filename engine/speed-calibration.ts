@@ -476,8 +476,8 @@ async function timeGroups(
             await sequences.fillTo(contextTokens);
             const keptLayers = groupDepths.map((depth) => keptLayersAtDepth(options.schedule, depth));
             const masks = keptLayers.map((kept) => skipMaskKeeping(layerCount, kept));
-            // the same depths at the short context, in the same turns (listed first: under one mask, the short
-            // context's turn comes first, as it does for a depth's first turn after the drop)
+            // the same depths at the short context, in the same turns (listed first, so that under one mask the
+            // short context's turn runs first and the longer one's follows it with no lead-in)
             const besideShort = sequences !== short;
             const timed = await ScratchSequences.timeTurns(
                 [...(besideShort ? masks.map((mask) => ({sequences: short, mask})) : []), ...masks.map((mask) => ({sequences, mask}))],

@@ -15,9 +15,10 @@ import {patchedLlama} from "../native/harness.js";
 
 const storiesPath = new URL("../../../shared/models/stories260K.gguf", import.meta.url).pathname;
 
-/** the decodes a ScratchSequences made, as runs of consecutive steps under one mask (by its kept layers) */
-function watchDecodes(context: LayerSkipContext): {runs: {kept: number; steps: number}[]} {
-    const watched = {runs: [] as {kept: number; steps: number}[]};
+/** the decodes a ScratchSequences made, as runs of consecutive steps under one mask (by its kept layers), and
+ *  each sequence's part of every decode, in order, with the mask it ran under */
+function watchDecodes(context: LayerSkipContext): {runs: {kept: number; steps: number}[]; items: {kept: number; sequenceId: number; position: number}[]} {
+    const watched = {runs: [] as {kept: number; steps: number}[], items: [] as {kept: number; sequenceId: number; position: number}[]};
     let kept = -1;
     const setLayerSkip = context.setLayerSkip.bind(context);
     const decodeReadouts = context.decodeReadouts.bind(context);
@@ -29,6 +30,7 @@ function watchDecodes(context: LayerSkipContext): {runs: {kept: number; steps: n
         const last = watched.runs.at(-1);
         if (last?.kept === kept) last.steps++;
         else watched.runs.push({kept, steps: 1});
+        for (const item of args[0]) watched.items.push({kept, sequenceId: item.sequenceId, position: item.firstPosition});
         return await decodeReadouts(...args);
     }) as typeof context.decodeReadouts;
     return watched;
@@ -108,18 +110,7 @@ describe("the speed calibration's turns", () => {
             await short.fillTo(8);
             await long.fillTo(40);
             // each step as (kept layers, sequence, position), in the order decoded
-            const steps: {kept: number; sequenceId: number; position: number}[] = [];
-            let kept = -1;
-            const setLayerSkip = twoSequences.setLayerSkip.bind(twoSequences);
-            const decodeReadouts = twoSequences.decodeReadouts.bind(twoSequences);
-            twoSequences.setLayerSkip = async (mask: Uint8Array) => {
-                kept = mask.reduce((count, skip) => count + (skip ? 0 : 1), 0);
-                return await setLayerSkip(mask);
-            };
-            twoSequences.decodeReadouts = (async (...args: Parameters<typeof decodeReadouts>) => {
-                for (const item of args[0]) steps.push({kept, sequenceId: item.sequenceId, position: item.firstPosition});
-                return await decodeReadouts(...args);
-            }) as typeof twoSequences.decodeReadouts;
+            const steps = watchDecodes(twoSequences).items;
             const timings = await ScratchSequences.timeTurns(
                 [
                     {sequences: short, mask: masks[0]},
