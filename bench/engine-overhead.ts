@@ -20,6 +20,8 @@ export type EngineOverheadOptions = {
     threads?: number;
     /** the cells of the engine's context and of the raw loop's. Defaults to promptSizedCells. */
     contextSize?: number;
+    /** the sequences of the engine's context and of the raw loop's (both decode on the first). Defaults to 1. */
+    sequences?: number;
     /** the layers a dial level skips: each pair then also times the engine at that level against the raw loop
      *  under the same mask (the prompt through every layer in both, as the engine's "full" prefill). The
      *  engine's own cost per token weighs most where a step is shortest, at the fastest level */
@@ -59,45 +61,55 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
     const contextSize = options.contextSize ?? promptSizedCells(promptTokens, tokens);
     if (contextSize < promptTokens + tokens + 1)
         throw new RangeError(`a context of ${contextSize} cells cannot hold a prompt of ${promptTokens} tokens and a burst of ${tokens}`);
-    const {llama, engine} = await loadMeasuringEngine({modelPath: options.modelPath, sequences: 1, threads: options.threads, contextSize});
+    const sequences = options.sequences ?? 1;
+    const {llama, engine} = await loadMeasuringEngine({modelPath: options.modelPath, sequences, threads: options.threads, contextSize});
     const threads = options.threads ?? llama.cpuMathCores;
     // the raw loop's own context on the engine's weights, shaped like the engine's
     const batchSize = Math.min(contextSize, 512);
-    const rawContext = await engine.model.createContext({contextSize, sequences: 1, batchSize, threads, swaFullCache: true});
+    const rawContext = await engine.model.createContext({contextSize, sequences, batchSize, threads, swaFullCache: true});
     const addon = addonContextOf(rawContext);
     const fullMask = new Uint8Array(addon.getLayerSkip().length);
     const skipMask = options.skipLayers !== undefined ? Uint8Array.from(fullMask, (_, layer) => (options.skipLayers!.includes(layer) ? 1 : 0)) : undefined;
 
-    const engineBurst = async (salt: number, burstTokens: number, skipping = false): Promise<number> => {
+    // one prompt for every burst, as the dial's rounds keep theirs: the engine reuses its cache and the raw loop
+    // prefills it once, so a long prompt (1,468 tokens took ~11 s through every layer of 36x1024) is not paid
+    // again for each burst. Before, each burst had a prompt of its own
+    const prompt = Array.from({length: promptTokens}, (_, i) => tokenAt(0, i));
+    const engineBurst = async (burstTokens: number, skipping = false): Promise<number> => {
         engine.setSpeed(skipping ? {skipLayers: options.skipLayers!} : {speed: 1});
         const {timings} = await engine.generate({
-            promptTokens: Array.from({length: promptTokens}, (_, i) => tokenAt(salt, i)),
+            promptTokens: prompt,
             maxTokens: burstTokens + 1,
             temperature: 0,
             stopAtEndOfGeneration: false
         });
         return (timings.generatedTokens - 1) / (timings.totalSeconds - (timings.firstTokenSeconds ?? 0));
     };
-    const rawBurst = async (salt: number, burstTokens: number, skipping = false): Promise<number> => {
-        addon.removeTokenCellsFromSequence(0, 0, -1);
-        addon.setLayerSkip(fullMask);
-        // a prompt longer than a batch goes in as several, as the engine's prefill does
-        for (let start = 0; start < promptTokens; start += batchSize) {
-            const length = Math.min(batchSize, promptTokens - start);
-            addon.initBatch(length);
-            addon.addToBatch(
-                0,
-                start,
-                Uint32Array.from({length}, (_, i) => tokenAt(salt, start + i)),
-                Uint32Array.of(length - 1)
-            );
-            await addon.decodeBatch();
+    let rawPrefilled = false;
+    const rawBurst = async (burstTokens: number, skipping = false): Promise<number> => {
+        addon.removeTokenCellsFromSequence(0, rawPrefilled ? promptTokens : 0, -1);
+        if (!rawPrefilled) {
+            addon.setLayerSkip(fullMask);
+            // a prompt longer than a batch goes in as several, as the engine's prefill does
+            for (let start = 0; start < promptTokens; start += batchSize) {
+                const length = Math.min(batchSize, promptTokens - start);
+                addon.initBatch(length);
+                addon.addToBatch(
+                    0,
+                    start,
+                    Uint32Array.from({length}, (_, i) => prompt[start + i]),
+                    Uint32Array.of(length - 1)
+                );
+                await addon.decodeBatch();
+            }
+            rawPrefilled = true;
         }
-        if (skipping) addon.setLayerSkip(skipMask!);
+        // the prompt went through every layer, as the engine's "full" prefill
+        addon.setLayerSkip(skipping ? skipMask! : fullMask);
         const started = process.hrtime.bigint();
         for (let step = 0; step < burstTokens; step++) {
             addon.initBatch(1);
-            addon.addToBatch(0, promptTokens + step, Uint32Array.of(tokenAt(salt, promptTokens + step)), Uint32Array.of(0));
+            addon.addToBatch(0, promptTokens + step, Uint32Array.of(tokenAt(1, promptTokens + step)), Uint32Array.of(0));
             await addon.decodeBatch();
         }
         return burstTokens / (Number(process.hrtime.bigint() - started) / 1e9);
@@ -105,30 +117,30 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
 
     // warm-up: both build their decode graphs, at each mask
     for (const skipping of skipMask !== undefined ? [false, true] : [false]) {
-        await engineBurst(1000, tokens, skipping);
-        await rawBurst(1000, tokens, skipping);
+        await engineBurst(tokens, skipping);
+        await rawBurst(tokens, skipping);
     }
     // without a lead-in, a burst's place in its pair moved its rate by ~40% (the second of each pair ran
     // faster, whichever it was; why is not established); an untimed burst just before each timed one, on
     // the same context, removed that pattern
-    const engineTimed = async (salt: number, skipping: boolean) => {
-        await engineBurst(salt + 5000, 4, skipping);
-        return await engineBurst(salt, tokens, skipping);
+    const engineTimed = async (skipping: boolean) => {
+        await engineBurst(4, skipping);
+        return await engineBurst(tokens, skipping);
     };
-    const rawTimed = async (salt: number, skipping: boolean) => {
-        await rawBurst(salt + 5000, 4, skipping);
-        return await rawBurst(salt, tokens, skipping);
+    const rawTimed = async (skipping: boolean) => {
+        await rawBurst(4, skipping);
+        return await rawBurst(tokens, skipping);
     };
     const levels = (skipMask !== undefined ? [false, true] : [false]).map((skipping) => ({skipping, engine: [] as number[], raw: [] as number[]}));
     for (let run = 0; run < runs; run++) {
         // each pair in the other order from the last, so neither always runs on a warmer machine
         for (const level of run % 2 === 0 ? levels : [...levels].reverse()) {
             if (run % 2 === 0) {
-                level.engine.push(await engineTimed(run, level.skipping));
-                level.raw.push(await rawTimed(run, level.skipping));
+                level.engine.push(await engineTimed(level.skipping));
+                level.raw.push(await rawTimed(level.skipping));
             } else {
-                level.raw.push(await rawTimed(run, level.skipping));
-                level.engine.push(await engineTimed(run, level.skipping));
+                level.raw.push(await rawTimed(level.skipping));
+                level.engine.push(await engineTimed(level.skipping));
             }
             log(
                 `pair ${run + 1}/${runs}${level.skipping ? ` skipping ${options.skipLayers!.length} layers` : ""}: engine ${level.engine.at(-1)!.toFixed(2)} tok/s, raw ${level.raw.at(-1)!.toFixed(2)} tok/s`

@@ -8,8 +8,9 @@
 // rounds (dial-rounds-worker.ts). achieved = tokens/s ÷ tokens/s at 1x *in the same process*; every
 // achieved/predicted ratio comes with its 95% confidence interval over the runs. Also the engine at 1x and at
 // batch 1's fastest level against a raw patched decode loop under the same mask (how much the engine's JS
-// path costs, beside what the calibration's engine step says it costs), taking turns in one process per
-// run (engine-overhead.ts: between two processes the same loop ran up to 10% apart), and the patched build
+// path costs, beside what the calibration's engine step says it costs), at the short context and again at
+// the long one, in the rows' cells and sequences, taking turns in one process per run (engine-overhead.ts:
+// between two processes the same loop ran up to 10% apart), and the patched build
 // against the stock binary through that raw loop, each in its own process (their libraries share names).
 import {execFileSync} from "node:child_process";
 import fs from "node:fs";
@@ -85,6 +86,15 @@ export type SpeedBenchResult = {
      *  most at the shortest step, so this says whether the fixed cost the dial predicts with holds the
      *  engine's real path (absent without a batch-1 level below full depth) */
     engineOverRawFastest?: {keptLayers: number; measured: MeanInterval; impliedByCalibration: number | null};
+    /** both again at the long context (batch 1, its own fastest level, its prompt): whether what the engine's
+     *  path costs beyond a raw loop grows with the cached tokens, where the calibration's engine step is timed
+     *  at 8 (absent with one context, or without a batch-1 row there) */
+    engineOverRawLongContext?: {
+        context: number;
+        promptTokens: number;
+        atFullDepth: MeanInterval;
+        fastest?: {keptLayers: number; measured: MeanInterval; impliedByCalibration: number | null};
+    };
     /** the patched build over the stock binary, both through the raw decode loop; null where the stock binary
      *  did not run, with the reason in stockNotRun */
     patchedOverStock: MeanInterval | null;
@@ -99,6 +109,8 @@ export class SpeedBenchUncalibratedError extends Error {
 const DEFAULT_CONTEXTS = [100, 1500];
 /** alternating engine and raw bursts per run, in one process (engine-overhead.ts) */
 const ENGINE_OVERHEAD_PAIRS_PER_RUN = 6;
+/** the same at the long context, where each burst is slower (36x1024: ~30 s a run with its two prefills) */
+const LONG_ENGINE_OVERHEAD_PAIRS_PER_RUN = 4;
 
 function calibrate(request: CalibrationRequest): CalibrationReport {
     const worker = fileURLToPath(new URL("./calibrate-worker.ts", import.meta.url));
@@ -214,6 +226,13 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
     const fastestSkipLayers = fastest?.request.mask?.flatMap((skip, layer) => (skip ? [layer] : []));
     const fastestEngineRates: number[] = [];
     const fastestRawRates: number[] = [];
+    // and at the long context, in its own rows' cells and prompt
+    const longContext = Math.max(...contexts);
+    const longRows = configurations.filter((c) => c.batch === 1 && c.context === longContext && longContext !== shortContext);
+    const longFastest = longRows
+        .filter((c) => c.keptLayers < calibration.shape.layerCount)
+        .reduce<Configuration | undefined>((best, c) => (best === undefined || c.keptLayers < best.keptLayers ? c : best), undefined);
+    const longRates = {engine: [] as number[], raw: [] as number[], fastestEngine: [] as number[], fastestRaw: [] as number[]};
     const patchedRaw: DecodeRequest = {binary: "patched", ...rawShape, threads: calibration.threads};
     const stock: DecodeRequest = {binary: "stock", ...rawShape, threads: calibration.threads};
     const engineRates: number[] = [];
@@ -272,7 +291,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
             tokens,
             promptTokens: shortPrompt,
             threads: calibration.threads,
-            ...(fastest !== undefined ? {contextSize: fastest.request.contextSize, skipLayers: fastestSkipLayers} : {})
+            ...(fastest !== undefined ? {contextSize: fastest.request.contextSize, sequences: fastest.request.sequences, skipLayers: fastestSkipLayers} : {})
         });
         engineRates.push(...overhead.engineTokensPerSecond);
         rawRates.push(...overhead.rawTokensPerSecond);
@@ -282,6 +301,27 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
             `run ${run + 1}/${runs} engine/raw batch 1 prompt ${shortPrompt}, ${overhead.runs} pairs in one process: ${interval(overhead.engineOverRaw, 3)}` +
                 (overhead.skipping !== undefined ? `; at ${fastest!.keptLayers} layers ${interval(overhead.skipping.engineOverRaw, 3)}` : "")
         );
+        if (longRows.length > 0) {
+            const {request} = longRows[0];
+            const long = measureEngineOverhead({
+                modelPath: options.modelPath,
+                runs: LONG_ENGINE_OVERHEAD_PAIRS_PER_RUN,
+                tokens,
+                promptTokens: request.promptTokens,
+                threads: calibration.threads,
+                contextSize: request.contextSize,
+                sequences: request.sequences,
+                ...(longFastest !== undefined ? {skipLayers: longFastest.request.mask!.flatMap((skip, layer) => (skip ? [layer] : []))} : {})
+            });
+            longRates.engine.push(...long.engineTokensPerSecond);
+            longRates.raw.push(...long.rawTokensPerSecond);
+            longRates.fastestEngine.push(...(long.skipping?.engineTokensPerSecond ?? []));
+            longRates.fastestRaw.push(...(long.skipping?.rawTokensPerSecond ?? []));
+            log(
+                `run ${run + 1}/${runs} engine/raw batch 1 prompt ${request.promptTokens}, ${long.runs} pairs in one process: ${interval(long.engineOverRaw, 3)}` +
+                    (long.skipping !== undefined ? `; at ${longFastest!.keptLayers} layers ${interval(long.skipping.engineOverRaw, 3)}` : "")
+            );
+        }
     }
 
     const rows: SpeedBenchRow[] = configurations.map((configuration) => {
@@ -320,6 +360,24 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                       keptLayers: fastest.keptLayers,
                       measured: pairedRatioInterval(fastestEngineRates, fastestRawRates),
                       impliedByCalibration: impliedEngineOverRaw(calibration.calibrations[1], fastest)
+                  }
+              }
+            : {}),
+        ...(longRates.engine.length > 0
+            ? {
+                  engineOverRawLongContext: {
+                      context: longContext,
+                      promptTokens: longRows[0].request.promptTokens!,
+                      atFullDepth: pairedRatioInterval(longRates.engine, longRates.raw),
+                      ...(longFastest !== undefined && longRates.fastestEngine.length > 0
+                          ? {
+                                fastest: {
+                                    keptLayers: longFastest.keptLayers,
+                                    measured: pairedRatioInterval(longRates.fastestEngine, longRates.fastestRaw),
+                                    impliedByCalibration: impliedEngineOverRaw(calibration.calibrations[1], longFastest)
+                                }
+                            }
+                          : {})
                   }
               }
             : {}),
@@ -410,6 +468,17 @@ export function formatSpeedBench(result: SpeedBenchResult): string {
                   `engine / raw patched decode at ${result.engineOverRawFastest.keptLayers} layers (batch 1's fastest level, the same pairs): ${interval(result.engineOverRawFastest.measured, 3)}` +
                       (result.engineOverRawFastest.impliedByCalibration !== null
                           ? `; the calibration's engine step implies ${result.engineOverRawFastest.impliedByCalibration.toFixed(3)}`
+                          : "")
+              ]
+            : []),
+        ...(result.engineOverRawLongContext !== undefined
+            ? [
+                  `engine 1x / raw patched decode at ~${result.engineOverRawLongContext.context} tokens (prompt ${result.engineOverRawLongContext.promptTokens}): ${interval(result.engineOverRawLongContext.atFullDepth, 3)}` +
+                      (result.engineOverRawLongContext.fastest !== undefined
+                          ? `; at ${result.engineOverRawLongContext.fastest.keptLayers} layers ${interval(result.engineOverRawLongContext.fastest.measured, 3)}` +
+                            (result.engineOverRawLongContext.fastest.impliedByCalibration !== null
+                                ? ` (the calibration's engine step implies ${result.engineOverRawLongContext.fastest.impliedByCalibration.toFixed(3)})`
+                                : "")
                           : "")
               ]
             : []),
