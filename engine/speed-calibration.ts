@@ -107,7 +107,7 @@ export type CalibrationPoint = {
     scaledFromOneSequence?: true;
     /** this context's steps as timed, and the same depth's at the short context timed in the same turns on
      *  other sequences: stepSeconds is the short point's step times their ratio (timeGroups) */
-    besideShortContext?: {timedStepSeconds: MeanInterval; shortStepSeconds: MeanInterval};
+    besideShortContext?: {timedStepSeconds: MeanInterval; shortStepSeconds: MeanInterval; shortRejectedOutliers: number};
 };
 
 export type SpeedCalibrationResult = {
@@ -491,15 +491,13 @@ async function timeGroups(
             for (const [index, {stepSeconds, rejectedOutliers}] of own.entries()) {
                 const depth = groupDepths[index];
                 const reference = besideShort ? timed[index] : undefined;
-                const tooSpread =
-                    stepSeconds.relativeHalfWidth > limits.target
-                        ? {stepSeconds, rejectedOutliers, at: contextTokens}
-                        : reference !== undefined && reference.stepSeconds.relativeHalfWidth > limits.target
-                          ? {...reference, at: SHORT_CONTEXT_TOKENS}
-                          : undefined;
+                // the point's own timing first, then the short steps timed beside it
+                const tooSpread = [{...own[index], at: contextTokens}, ...(reference !== undefined ? [{...reference, at: SHORT_CONTEXT_TOKENS}] : [])].find(
+                    (timing) => timing.stepSeconds.relativeHalfWidth > limits.target
+                );
                 if (tooSpread === undefined) {
                     const point = {depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers};
-                    points.push(reference === undefined ? point : besideShortContext(point, reference.stepSeconds, points));
+                    points.push(reference === undefined ? point : besideShortContext(point, reference, points));
                     continue;
                 }
                 // a knot of the context curve left out: the line (and the other knots) still stand
@@ -523,17 +521,27 @@ async function timeGroups(
  * the two contexts is the one timed in the same turns. The ratio's interval is the two timings' in quadrature
  * (the short point's own interval is the short point's, already in the fit).
  */
-function besideShortContext(point: CalibrationPoint, reference: MeanInterval, points: readonly CalibrationPoint[]): CalibrationPoint {
+function besideShortContext(point: CalibrationPoint, reference: StepTiming, points: readonly CalibrationPoint[]): CalibrationPoint {
     const shortStepSeconds = shortPoint(points, point.depth)?.stepSeconds;
     // the short group comes first and ends the timing when a point of it does not stand
     if (shortStepSeconds === undefined) throw new Error(`no point at ${point.depth} layers and the short context to set the longer context's against`);
-    const mean = (shortStepSeconds.mean * point.stepSeconds.mean) / reference.mean;
-    const relativeHalfWidth = Math.hypot(point.stepSeconds.relativeHalfWidth, reference.relativeHalfWidth);
+    const mean = (shortStepSeconds.mean * point.stepSeconds.mean) / reference.stepSeconds.mean;
+    const relativeHalfWidth = Math.hypot(point.stepSeconds.relativeHalfWidth, reference.stepSeconds.relativeHalfWidth);
     return {
         ...point,
         stepSeconds: {mean, halfWidth: relativeHalfWidth * mean, relativeHalfWidth, samples: point.stepSeconds.samples},
-        besideShortContext: {timedStepSeconds: point.stepSeconds, shortStepSeconds: reference}
+        besideShortContext: {timedStepSeconds: point.stepSeconds, shortStepSeconds: reference.stepSeconds, shortRejectedOutliers: reference.rejectedOutliers}
     };
+}
+
+/** the timings a point rests on, each with the context it was timed at: its own steps, and the short steps
+ *  timed beside it (another program's stretch in either says the calibration was interrupted) */
+function timingsOf(point: CalibrationPoint): (StepTiming & {at: number})[] {
+    const beside = point.besideShortContext;
+    return [
+        {stepSeconds: beside?.timedStepSeconds ?? point.stepSeconds, rejectedOutliers: point.rejectedOutliers, at: point.contextTokens},
+        ...(beside !== undefined ? [{stepSeconds: beside.shortStepSeconds, rejectedOutliers: beside.shortRejectedOutliers, at: SHORT_CONTEXT_TOKENS}] : [])
+    ];
 }
 
 /**
@@ -679,7 +687,9 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     // load from others, over the calibration: the 1-minute average lags, so the higher of before and after
     const otherLoad = Math.max(loadBefore, loadAverage()) - options.threads;
     const relativeResidual = costModel.calibration?.rmsRelativeResidual ?? 0;
-    const interrupted = points.find((point) => point.rejectedOutliers > MAX_OUTLIER_SHARE * (point.stepSeconds.samples + point.rejectedOutliers));
+    const interrupted = points
+        .flatMap((point) => timingsOf(point).map((timing) => ({point, ...timing})))
+        .find(({stepSeconds, rejectedOutliers}) => rejectedOutliers > MAX_OUTLIER_SHARE * (stepSeconds.samples + rejectedOutliers));
     // a calibration without the attention term would stand in for later loads that could measure it
     const noLongContext =
         longContext === undefined
@@ -698,7 +708,9 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         attentionFromOneSequence?.reason ??
         engineStepSpread ??
         (interrupted !== undefined
-            ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.depth} layers and ${interrupted.contextTokens} cached tokens took far longer than the rest (another program took the CPU)`
+            ? `${interrupted.rejectedOutliers} of ${interrupted.stepSeconds.samples + interrupted.rejectedOutliers} decode steps at ${interrupted.point.depth} layers and ${interrupted.at} cached tokens${
+                  interrupted.at !== interrupted.point.contextTokens ? ` (timed beside those at ${interrupted.point.contextTokens})` : ""
+              } took far longer than the rest (another program took the CPU)`
             : otherLoad > cores / 2
               ? `the machine was busy (load average ${(otherLoad + options.threads).toFixed(1)} on ${cores} cores, ${options.threads} of it the calibration's own threads)`
               : relativeResidual > MAX_RELATIVE_RESIDUAL

@@ -184,6 +184,34 @@ describe("the speed calibration's long context", () => {
         assert.ok(predictedAt900(oneSetResult.costModel) / steady(layerCount, 900) > 1.15, `${predictedAt900(oneSetResult.costModel)} ms at 900 tokens`);
     });
 
+    test("counts the far outliers of the short steps timed beside a long point: such a calibration is not cached", async () => {
+        // steady steps, except that once the long context is timed every sixth step at the short context takes
+        // 20 ms (another program took the CPU while the long point's reference was timed)
+        const steady = (layers: number, position: number) => 0.2 + layers * (0.1 + 0.001 * position);
+        let longStarted = false;
+        const stand = standInContext(
+            layerCount,
+            (layers, position, step) => {
+                if (position === 1024) longStarted = true;
+                return longStarted && position === SHORT_CONTEXT_TOKENS && step % 6 === 0 ? 20 : steady(layers, position);
+            },
+            2
+        );
+        const cacheDirectory = path.join(scratch, "reference-interrupted");
+        // at least 40 steps a timing, so that a stray slow step of this machine's own is not a tenth of one
+        const result = await calibrateSpeed({...base, steps: 40, cache: new SkipAwareCache(stand.context as unknown as LayerSkipContext), cacheDirectory});
+        const long = result.points.filter((point) => point.contextTokens === 1024);
+        assert.equal(long.length, 2);
+        // the long steps themselves ran steady: only the reference's outliers can say the run was interrupted
+        assert.ok(long.every((point) => point.rejectedOutliers === 0));
+        assert.ok(long.some((point) => point.besideShortContext!.shortRejectedOutliers > 0));
+        assert.match(
+            result.notCachedReason ?? "",
+            /^\d+ of \d+ decode steps at \d+ layers and 8 cached tokens \(timed beside those at 1024\) took far longer than the rest/
+        );
+        assert.deepEqual(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory) : [], []);
+    });
+
     test("that stays too spread leaves the term at 0 and the calibration uncached, instead of failing it", async () => {
         // steady short steps; at the long context every other step takes 20 times as long
         const stand = standInContext(layerCount, (layers, position, step) => (position > 100 && step % 2 === 0 ? 20 : 1) * (0.2 + layers * 0.1));
