@@ -436,6 +436,14 @@ function percent(share: number): string {
     return `${(share * 100).toFixed(1)}%`;
 }
 
+/** a spread beyond `target`, with the digits it takes to differ from it: a 20x1792 calibration's long points
+ *  were refused as "±2.0% (95% interval) ..., where ±2.0% is needed", which reads as a timing that met it */
+export function percentBeyond(share: number, target: number): string {
+    let digits = 1;
+    while (digits < 4 && (share * 100).toFixed(digits) === (target * 100).toFixed(digits)) digits++;
+    return `${(share * 100).toFixed(digits)}%`;
+}
+
 /** depths timed in turns at one context: every depth at the short one, full depth on the context curve, full
  *  depth and the fewest layers at the long one */
 type TimingGroup = {depths: number[]; contextTokens: number; kind: "short" | "curve" | "long"};
@@ -504,7 +512,7 @@ async function timeGroups(
                 if (kind === "curve") continue;
                 const spread = `decode steps ${batch > 1 ? `of ${batch} sequences ` : ""}at ${depth} layers and ${tooSpread.at} cached tokens${
                     tooSpread.at !== contextTokens ? ` (timed beside those at ${contextTokens})` : ""
-                } stayed too spread to time: ±${percent(tooSpread.stepSeconds.relativeHalfWidth)} (95% interval) after ${tooSpread.stepSeconds.samples + tooSpread.rejectedOutliers} steps`;
+                } stayed too spread to time: ±${percentBeyond(tooSpread.stepSeconds.relativeHalfWidth, limits.target)} (95% interval) after ${tooSpread.stepSeconds.samples + tooSpread.rejectedOutliers} steps`;
                 return {points, refused: {kind, spread}, longStarted};
             }
         }
@@ -697,7 +705,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
             : undefined;
     const engineStepSpread =
         engineStep !== undefined && !engineStep.tight
-            ? `the engine's own cost per step stayed too spread to pin down: ${describeMilliseconds(engineStep.extraSeconds)} over ${engineStep.extraSeconds.samples} bursts, which moves the speedup predicted at the fewest layers by ±${percent(engineStep.predictionShift)}, where ±${percent(target)} is needed; the predictions carry its mean`
+            ? `the engine's own cost per step stayed too spread to pin down: ${describeMilliseconds(engineStep.extraSeconds)} over ${engineStep.extraSeconds.samples} bursts, which moves the speedup predicted at the fewest layers by ±${percentBeyond(engineStep.predictionShift, target)}, where ±${percent(target)} is needed; the predictions carry its mean`
             : undefined;
     const notCachedReason =
         noLongContext ??

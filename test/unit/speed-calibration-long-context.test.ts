@@ -13,7 +13,7 @@ import {after, describe, test} from "node:test";
 import type {LayerSkipContext} from "../../engine/native/skip-context.js";
 import {buildSchedule, estimateCostModelFromTensorBytes, secondsPerToken} from "../../engine/plan/index.js";
 import {SkipAwareCache} from "../../engine/skip-aware-cache.js";
-import {calibrateSpeed, generatorBurst, SHORT_CONTEXT_TOKENS} from "../../engine/speed-calibration.js";
+import {calibrateSpeed, generatorBurst, percentBeyond, SHORT_CONTEXT_TOKENS} from "../../engine/speed-calibration.js";
 import type {Generator} from "../../engine/generation/generator.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "layer-dial-long-context-"));
@@ -485,5 +485,14 @@ describe("the speed calibration's turns and the engine's own step", () => {
             /^the engine's own cost per step stayed too spread to pin down: 0\.[67]\d\d ±[\d.]+ ms over \d+ bursts, .*; the predictions carry its mean$/
         );
         assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
+    });
+});
+
+describe("a spread the calibration refuses", () => {
+    test("is written with the digits it takes to differ from the target it missed", () => {
+        assert.equal(percentBeyond(0.0204, 0.02), "2.04%");
+        assert.equal(percentBeyond(0.02001, 0.02), "2.001%");
+        assert.equal(percentBeyond(0.031, 0.02), "3.1%");
+        assert.equal(percentBeyond(0.085, 0.02), "8.5%");
     });
 });
