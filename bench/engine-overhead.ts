@@ -109,7 +109,7 @@ export async function runEngineOverhead(options: EngineOverheadOptions): Promise
         const started = process.hrtime.bigint();
         for (let step = 0; step < burstTokens; step++) {
             addon.initBatch(1);
-            addon.addToBatch(0, promptTokens + step, Uint32Array.of(tokenAt(1, promptTokens + step)), Uint32Array.of(0));
+            addon.addToBatch(0, promptTokens + step, Uint32Array.of(tokenAt(0, promptTokens + step)), Uint32Array.of(0));
             await addon.decodeBatch();
         }
         return burstTokens / (Number(process.hrtime.bigint() - started) / 1e9);

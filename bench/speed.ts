@@ -219,19 +219,19 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
         contextSize: promptSizedCells(shortPrompt, tokens),
         sequences: 1
     };
-    // batch 1's fastest level at the short context, where the engine's own cost per token weighs most
-    const fastest = configurations
-        .filter((c) => c.batch === 1 && c.context === shortContext && c.keptLayers < calibration.shape.layerCount)
-        .reduce<Configuration | undefined>((best, c) => (best === undefined || c.keptLayers < best.keptLayers ? c : best), undefined);
-    const fastestSkipLayers = fastest?.request.mask?.flatMap((skip, layer) => (skip ? [layer] : []));
+    // batch 1's fastest level at a context, where the engine's own cost per token weighs most
+    const fastestAt = (context: number) =>
+        configurations
+            .filter((c) => c.batch === 1 && c.context === context && c.keptLayers < calibration.shape.layerCount)
+            .reduce<Configuration | undefined>((best, c) => (best === undefined || c.keptLayers < best.keptLayers ? c : best), undefined);
+    const skipLayersOf = (configuration: Configuration) => configuration.request.mask!.flatMap((skip, layer) => (skip ? [layer] : []));
+    const fastest = fastestAt(shortContext);
     const fastestEngineRates: number[] = [];
     const fastestRawRates: number[] = [];
     // and at the long context, in its own rows' cells and prompt
     const longContext = Math.max(...contexts);
     const longRows = configurations.filter((c) => c.batch === 1 && c.context === longContext && longContext !== shortContext);
-    const longFastest = longRows
-        .filter((c) => c.keptLayers < calibration.shape.layerCount)
-        .reduce<Configuration | undefined>((best, c) => (best === undefined || c.keptLayers < best.keptLayers ? c : best), undefined);
+    const longFastest = longRows.length > 0 ? fastestAt(longContext) : undefined;
     const longRates = {engine: [] as number[], raw: [] as number[], fastestEngine: [] as number[], fastestRaw: [] as number[]};
     const patchedRaw: DecodeRequest = {binary: "patched", ...rawShape, threads: calibration.threads};
     const stock: DecodeRequest = {binary: "stock", ...rawShape, threads: calibration.threads};
@@ -291,7 +291,9 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
             tokens,
             promptTokens: shortPrompt,
             threads: calibration.threads,
-            ...(fastest !== undefined ? {contextSize: fastest.request.contextSize, sequences: fastest.request.sequences, skipLayers: fastestSkipLayers} : {})
+            ...(fastest !== undefined
+                ? {contextSize: fastest.request.contextSize, sequences: fastest.request.sequences, skipLayers: skipLayersOf(fastest)}
+                : {})
         });
         engineRates.push(...overhead.engineTokensPerSecond);
         rawRates.push(...overhead.rawTokensPerSecond);
@@ -311,7 +313,7 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedBe
                 threads: calibration.threads,
                 contextSize: request.contextSize,
                 sequences: request.sequences,
-                ...(longFastest !== undefined ? {skipLayers: longFastest.request.mask!.flatMap((skip, layer) => (skip ? [layer] : []))} : {})
+                ...(longFastest !== undefined ? {skipLayers: skipLayersOf(longFastest)} : {})
             });
             longRates.engine.push(...long.engineTokensPerSecond);
             longRates.raw.push(...long.rawTokensPerSecond);
