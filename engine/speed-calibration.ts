@@ -499,13 +499,12 @@ async function timeGroups(
             for (const [index, {stepSeconds, rejectedOutliers}] of own.entries()) {
                 const depth = groupDepths[index];
                 const reference = besideShort ? timed[index] : undefined;
+                const timedPoint = {depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers};
+                const point = reference === undefined ? timedPoint : besideShortContext(timedPoint, reference, points);
                 // the point's own timing first, then the short steps timed beside it
-                const tooSpread = [{...own[index], at: contextTokens}, ...(reference !== undefined ? [{...reference, at: SHORT_CONTEXT_TOKENS}] : [])].find(
-                    (timing) => timing.stepSeconds.relativeHalfWidth > limits.target
-                );
+                const tooSpread = timingsOf(point).find((timing) => timing.stepSeconds.relativeHalfWidth > limits.target);
                 if (tooSpread === undefined) {
-                    const point = {depth, keptLayers: keptLayers[index], contextTokens, stepSeconds, rejectedOutliers};
-                    points.push(reference === undefined ? point : besideShortContext(point, reference, points));
+                    points.push(point);
                     continue;
                 }
                 // a knot of the context curve left out: the line (and the other knots) still stand
