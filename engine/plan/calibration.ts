@@ -1,4 +1,12 @@
-import {COST_MODEL_FORMAT, validateCostModel, type ContextCurve, type CostModel, type DepthCurve} from "./cost-model.js";
+import {
+    COST_MODEL_FORMAT,
+    piecewiseLinear,
+    validateCostModel,
+    type AttentionDepthCurve,
+    type ContextCurve,
+    type CostModel,
+    type DepthCurve
+} from "./cost-model.js";
 import {InsufficientCalibrationError, UnusableCalibrationError} from "./errors.js";
 
 export interface DecodeTiming {
@@ -113,11 +121,29 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
     const coefficients = [fixed, scale, contextScale];
     const residuals = points.map((p) => p.y - predict(coefficients, p));
     const maxContextTokens = Math.max(...contexts);
-    const contextCurve = contextScale > 0 ? fitContextCurve(between, coefficients, maxContextTokens) : undefined;
     const depthCurve = fitDepthCurve(
         points.filter((p) => p.contextTokens === shortestContext),
         coefficients
     );
+    // what a timing leaves to the attention once the fixed cost and the layers' own (through the depth curve)
+    // are taken off; layers and attention are in average layers (shape and contextShape have a mean of 1)
+    const attentionLeft = (p: (typeof points)[number]) =>
+        p.y - fixed - scale * (depthCurve === undefined ? p.layers : piecewiseLinear(depthCurve.layers, depthCurve.effectiveLayers, p.layers));
+    const attentionDepthCurve =
+        contextScale > 0
+            ? fitAttentionDepthCurve(
+                  points.filter((p) => p.contextTokens === longestContext),
+                  (p) => attentionLeft(p) / (contextScale * longestContext)
+              )
+            : undefined;
+    const attentionLayers = (attentionPerToken: number) =>
+        attentionDepthCurve === undefined
+            ? attentionPerToken
+            : piecewiseLinear(attentionDepthCurve.layers, attentionDepthCurve.effectiveLayers, attentionPerToken);
+    const contextCurve =
+        contextScale > 0
+            ? fitContextCurve(between, (p) => attentionLeft(p) / (contextScale * attentionLayers(p.attentionPerToken)), maxContextTokens)
+            : undefined;
     return validateCostModel({
         format: COST_MODEL_FORMAT,
         layerCount: prior.layerCount,
@@ -126,6 +152,7 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
         layerSecondsPerContextToken: contextShape.map((u) => u * contextScale),
         ...(contextCurve !== undefined ? {contextCurve} : {}),
         ...(depthCurve !== undefined ? {depthCurve} : {}),
+        ...(attentionDepthCurve !== undefined ? {attentionDepthCurve} : {}),
         source: "calibrated",
         calibration: {
             measurements: allPoints.length,
@@ -154,20 +181,21 @@ export function withEngineStepSeconds(model: CostModel, seconds: number): CostMo
 }
 
 /**
- * The context curve from timings between the shortest and the longest context, given the fitted line
- * (fixed, per layer, per attention token): at each such context, the context at which the line costs what
- * was measured (the mean over its timings), kept rising and within the line's end, with the longest
- * context as the last knot (the line passes there by its fit). Undefined without such timings.
+ * The context curve from timings between the shortest and the longest context, given what each such timing
+ * leaves to the attention in tokens of the straight term (`effectiveTokens`: the context at which the model
+ * costs what was measured): at each such context the mean over its timings, kept rising and within the
+ * line's end, with the longest context as the last knot (the model passes there by its fit). Undefined
+ * without such timings.
  */
-function fitContextCurve(
-    between: readonly {layers: number; attentionPerToken: number; contextTokens: number; y: number}[],
-    [fixed, scale, contextScale]: readonly number[],
+function fitContextCurve<Point extends {attentionPerToken: number; contextTokens: number}>(
+    between: readonly Point[],
+    effectiveTokens: (point: Point) => number,
     longestContext: number
 ): ContextCurve | undefined {
     const byContext = new Map<number, number[]>();
     for (const p of between) {
         if (!(p.attentionPerToken > 0)) continue;
-        const effective = (p.y - fixed - scale * p.layers) / (contextScale * p.attentionPerToken);
+        const effective = effectiveTokens(p);
         const atContext = byContext.get(p.contextTokens);
         if (atContext !== undefined) atContext.push(effective);
         else byContext.set(p.contextTokens, [effective]);
@@ -175,8 +203,31 @@ function fitContextCurve(
     if (byContext.size === 0) return undefined;
     const tokens = [...byContext.keys()].sort((a, b) => a - b);
     // noise can put a knot past the line's own end, too
-    const effectiveTokens = nonFallingMeans(tokens.map((context) => byContext.get(context)!)).map((value) => Math.min(value, longestContext));
-    return {tokens: [...tokens, longestContext], effectiveTokens: [...effectiveTokens, longestContext]};
+    const effectiveTokensAt = nonFallingMeans(tokens.map((context) => byContext.get(context)!)).map((value) => Math.min(value, longestContext));
+    return {tokens: [...tokens, longestContext], effectiveTokens: [...effectiveTokensAt, longestContext]};
+}
+
+/**
+ * The attention depth curve from the timings at the longest context, given what each leaves to the attention
+ * in average layers' attention (`effectiveLayers`): at each depth timed there (the mean over its timings), kept
+ * from falling. Undefined with fewer than three depths (like the depth curve: the line is fitted through them).
+ */
+function fitAttentionDepthCurve<Point extends {attentionPerToken: number}>(
+    atLongestContext: readonly Point[],
+    effectiveLayers: (point: Point) => number
+): AttentionDepthCurve | undefined {
+    const byDepth = new Map<number, {layers: number; effective: number[]}>();
+    for (const p of atLongestContext) {
+        if (!(p.attentionPerToken > 0)) continue;
+        // costs that differ only by rounding are the same depth
+        const key = Math.round(p.attentionPerToken * 1e6);
+        const atDepth = byDepth.get(key);
+        if (atDepth !== undefined) atDepth.effective.push(effectiveLayers(p));
+        else byDepth.set(key, {layers: p.attentionPerToken, effective: [effectiveLayers(p)]});
+    }
+    if (byDepth.size < 3) return undefined;
+    const knots = [...byDepth.values()].sort((a, b) => a.layers - b.layers);
+    return {layers: knots.map(({layers}) => layers), effectiveLayers: nonFallingMeans(knots.map(({effective}) => effective))};
 }
 
 /**

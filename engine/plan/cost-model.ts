@@ -26,6 +26,8 @@ export interface CostModel {
     readonly contextCurve?: ContextCurve;
     /** Where the layers' cost is not a straight line in how many run (absent: it is). */
     readonly depthCurve?: DepthCurve;
+    /** Where the layers' attention is not a straight line in how many run (absent: it is). */
+    readonly attentionDepthCurve?: AttentionDepthCurve;
     readonly source: "uniform" | "tensor-bytes" | "calibrated";
     /** Present when fitted to timings; the residual says how well the model explains them. */
     readonly calibration?: {
@@ -69,6 +71,23 @@ export interface DepthCurve {
     /** the kept layers' cost at each knot, in average layers, increasing */
     readonly layers: readonly number[];
     /** what they cost in fact, in the same units: never falling */
+    readonly effectiveLayers: readonly number[];
+}
+
+/**
+ * What the kept layers' attention costs is not proportional to how many run either: on a 2-core CPU, bare
+ * steps of a 36-layer n_embd 1024 model grew from ~100 to ~1,500 cached tokens by 3.29 ms at 9 layers and
+ * 12.21 at 36 (one process, 12 rounds), 0.269 of it where a cost per layer gives 0.25, and the dial promised
+ * its 9-layer level 3-7% more speed at ~1,500 tokens than it gave in four bench runs of four. The curve maps
+ * the kept layers' attention, in average layers (Σ layerSecondsPerContextToken of the kept layers ÷ their
+ * mean), to what it costs in fact, piecewise linearly through (0, 0) and the depths timed at the longest
+ * context, and past the last knot along its last piece; the context term is n (through the context curve)
+ * times that.
+ */
+export interface AttentionDepthCurve {
+    /** the kept layers' attention at each knot, in average layers, increasing */
+    readonly layers: readonly number[];
+    /** what it costs in fact, in the same units: never falling */
     readonly effectiveLayers: readonly number[];
 }
 
@@ -147,21 +166,31 @@ export function uniformCostModel(layerCount: number, fixedShare: number, seconds
 export function secondsPerToken(model: CostModel, keptLayers: Iterable<number>, at: PredictionContext = {}): number {
     const contextTokens = effectiveContextTokens(model, contextTokensOf(at));
     let layers = 0;
-    let attention = 0;
+    let attentionPerToken = 0;
     for (const layer of keptLayers) {
         layers += model.layerSeconds[layer];
-        attention += contextTokens * model.layerSecondsPerContextToken[layer];
+        attentionPerToken += model.layerSecondsPerContextToken[layer];
     }
-    return model.fixedSeconds + effectiveLayerSeconds(model, layers) + attention;
+    return model.fixedSeconds + effectiveLayerSeconds(model, layers) + contextTokens * effectiveAttentionSeconds(model, attentionPerToken);
 }
 
 /** the kept layers' `seconds` (Σ layerSeconds) through the model's depth curve (themselves without one) */
 export function effectiveLayerSeconds(model: CostModel, seconds: number): number {
-    const curve = model.depthCurve;
+    return throughCurve(model.depthCurve, model.layerSeconds, seconds);
+}
+
+/** `seconds` of some layers' costs (a sum of `perLayer`) through a curve in average layers; themselves without one */
+function throughCurve(curve: DepthCurve | AttentionDepthCurve | undefined, perLayer: readonly number[], seconds: number): number {
     if (curve === undefined || curve.layers.length === 0) return seconds;
-    const averageLayer = model.layerSeconds.reduce((sum, value) => sum + value, 0) / model.layerCount;
+    const averageLayer = perLayer.reduce((sum, value) => sum + value, 0) / perLayer.length;
     if (!(averageLayer > 0)) return seconds;
     return piecewiseLinear(curve.layers, curve.effectiveLayers, seconds / averageLayer) * averageLayer;
+}
+
+/** the kept layers' attention per cached token (Σ layerSecondsPerContextToken) through the model's attention
+ *  depth curve (itself without one) */
+export function effectiveAttentionSeconds(model: CostModel, secondsPerToken: number): number {
+    return throughCurve(model.attentionDepthCurve, model.layerSecondsPerContextToken, secondsPerToken);
 }
 
 /** t(all layers, n) / t(kept layers, n): the speedup at a context of n tokens (default 0). */
@@ -190,7 +219,7 @@ export function effectiveContextTokens(model: CostModel, contextTokens: number):
 }
 
 /** through (0, 0) and the knots (x increasing), on the piece that holds x, or past the last knot along the last piece */
-function piecewiseLinear(xs: readonly number[], ys: readonly number[], x: number): number {
+export function piecewiseLinear(xs: readonly number[], ys: readonly number[], x: number): number {
     let knot = 0;
     while (knot < xs.length - 1 && x > xs[knot]) knot++;
     const fromX = knot === 0 ? 0 : xs[knot - 1];
@@ -228,6 +257,15 @@ export function validateCostModel(model: CostModel, layerCount?: number): CostMo
     model.layerSecondsPerContextToken.forEach((seconds, layer) => requireFiniteNonNegative(`layerSecondsPerContextToken[${layer}]`, seconds));
     if (model.contextCurve !== undefined) validateContextCurve(model.contextCurve);
     if (model.depthCurve !== undefined) validateDepthCurve(model.depthCurve);
+    if (model.attentionDepthCurve !== undefined)
+        validateCurve(model.attentionDepthCurve.layers, model.attentionDepthCurve.effectiveLayers, {
+            field: "attentionDepthCurve",
+            x: "layers",
+            y: "effectiveLayers",
+            name: "attention depth",
+            knots: "depths",
+            values: "effective costs"
+        });
     return model;
 }
 

@@ -28,6 +28,8 @@ export {
     validateCostModel,
     effectiveContextTokens,
     effectiveLayerSeconds,
+    effectiveAttentionSeconds,
+    type AttentionDepthCurve,
     type ContextCurve,
     type DepthCurve,
     type CostModel,
