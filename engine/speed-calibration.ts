@@ -1,5 +1,5 @@
 // The on-device calibration behind the dial's predictions: decode at up to six depths at a short context,
-// and at full depth and the fewest layers at a long one, timing each point until the 95% confidence
+// and at full depth, a half, a quarter and the fewest layers at a long one, timing each point until the 95% confidence
 // interval of its mean step time is tight, and fit the cost model's fixed, per-layer and per-context-token
 // time (engine/plan's calibrateCostModel). Cached per model file, build, compute device, thread count,
 // batch size and CPU, so a model loads without re-measuring; but only a calibration made on a quiet
@@ -53,8 +53,8 @@ export type SpeedCalibrationTuning = {
      *  `threads` to it; more than half the cores' worth on top of that means other programs competed for
      *  the CPU, and the result is used but not cached. */
     loadAverage?: () => number;
-    /** the context of the long points, in cached tokens: full depth and the fewest layers are timed there
-     *  too, which measures what each layer's attention pays per cached token. Defaults to
+    /** the context of the long points, in cached tokens: full depth, a half, a quarter and the fewest layers
+     *  are timed there too, which measures what the layers' attention pays per cached token. Defaults to
      *  min(DEFAULT_LONG_CONTEXT_TOKENS, the context size − 8). 0, or a context too small to lie
      *  MIN_CONTEXT_SPREAD_TOKENS beyond the short points', leaves that term at 0. */
     longContextTokens?: number;
@@ -201,7 +201,8 @@ export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = 
         // 11: a depth's turn lasts at least 30 ms (up to 32 steps), where 8 steps timed shallow depths slow
         // 12: the engine's step is the plain mean of its bursts, its slow steps included
         // 13: the points beyond the short context are timed in turns with the short context's (timeGroups)
-        version: 13,
+        // 14: a half and a quarter of the layers are timed at the long context too (longContextDepths)
+        version: 14,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,
@@ -413,10 +414,25 @@ export class ScratchSequences {
 /** the depths measured: full, three quarters, half, a quarter, an eighth and the fewest layers the dial
  *  reaches (Max), so the fitted line spans the shallow end, where the per-step overhead weighs most */
 function calibrationDepths(schedule: SkipSchedule): number[] {
+    return depthsAtShares(schedule, [0.75, 0.5, 0.25, 0.125]);
+}
+
+/**
+ * The depths timed at the long context too: full, half, a quarter and the fewest layers, so that the attention
+ * depth curve holds the dial's fast levels to what their attention was timed at (AttentionDepthCurve). With
+ * full depth and the fewest layers alone, 36x1024's 9 layers at ~1,500 tokens gave 0.92-0.97 of the
+ * prediction in four bench runs while full depth gave what was predicted.
+ */
+function longContextDepths(schedule: SkipSchedule): number[] {
+    return depthsAtShares(schedule, [0.5, 0.25]);
+}
+
+/** full depth, the reachable depths nearest these shares of it, and the fewest layers, each once */
+function depthsAtShares(schedule: SkipSchedule, shares: readonly number[]): number[] {
     const depths = reachableDepths(schedule);
     const full = Math.max(...depths);
     const nearest = (goal: number) => depths.reduce((best, depth) => (Math.abs(depth - goal) < Math.abs(best - goal) ? depth : best), full);
-    return [...new Set([full, nearest(full * 0.75), nearest(full * 0.5), nearest(full * 0.25), nearest(full * 0.125), Math.min(...depths)])];
+    return [...new Set([full, ...shares.map((share) => nearest(full * share)), Math.min(...depths)])];
 }
 
 /** the long points' context, or undefined when it is off or the context size leaves too little room */
@@ -444,8 +460,8 @@ export function percentBeyond(share: number, target: number): string {
     return `${(share * 100).toFixed(digits)}%`;
 }
 
-/** depths timed in turns at one context: every depth at the short one, full depth on the context curve, full
- *  depth and the fewest layers at the long one */
+/** depths timed in turns at one context: every depth at the short one, full depth on the context curve, the
+ *  long context's depths (longContextDepths) at the long one */
 type TimingGroup = {depths: number[]; contextTokens: number; kind: "short" | "curve" | "long"};
 
 type GroupLimits = {minimumSteps: number; target: number; maxSeconds: number};
@@ -554,16 +570,16 @@ function timingsOf(point: CalibrationPoint): (StepTiming & {at: number})[] {
 /**
  * The batch's points beyond the short context from one sequence's steps, for when the batch's own long steps
  * stay too spread: one sequence is timed at the short context and on to the long one (the curve's knots
- * the batch's own timing left out, then full depth and the fewest layers), and each such point becomes the
+ * the batch's own timing left out, then the long context's depths), and each such point becomes the
  * batch's short step at its depth plus `batch` times what one sequence's step gained on the way. Each
  * sequence attends to its own cache, so b sequences read b caches: on the 26-layer n_embd 1280 model (2
  * threads), 4 sequences gained 4.15 times one sequence's time per cached token from 8 to 2,048 tokens, at 26
- * layers and at 2 alike. The batch's short points must hold full depth and the fewest layers.
+ * layers and at 2 alike. The batch's short points must hold full depth and the long context's depths.
  */
 async function scaledAttention(
     options: SpeedCalibrationOptions,
     batchPoints: readonly CalibrationPoint[],
-    at: {curveContexts: readonly number[]; longContext: number; fullDepth: number; fewestDepth: number},
+    at: {curveContexts: readonly number[]; longContext: number; fullDepth: number; longDepths: number[]},
     limits: GroupLimits
 ): Promise<{points?: {single: CalibrationPoint[]; scaled: CalibrationPoint[]}; refused?: string}> {
     const knotsStood = new Set(batchPoints.map((point) => point.contextTokens));
@@ -571,11 +587,11 @@ async function scaledAttention(
         options,
         1,
         [
-            {depths: [at.fullDepth, at.fewestDepth], contextTokens: SHORT_CONTEXT_TOKENS, kind: "short"},
+            {depths: at.longDepths, contextTokens: SHORT_CONTEXT_TOKENS, kind: "short"},
             ...at.curveContexts
                 .filter((tokens) => !knotsStood.has(tokens))
                 .map((contextTokens) => ({depths: [at.fullDepth], contextTokens, kind: "curve" as const})),
-            {depths: [at.fullDepth, at.fewestDepth], contextTokens: at.longContext, kind: "long"}
+            {depths: at.longDepths, contextTokens: at.longContext, kind: "long"}
         ],
         limits
     );
@@ -613,7 +629,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
     const depths = calibrationDepths(options.schedule);
     const longContext = longContextTokens(options, options.cache.context.contextSize);
     // the short points at every depth, full depth on the way to the long context (the context curve), then
-    // full depth and the fewest layers at the long context
+    // the long context's depths there
     const curveContexts =
         longContext === undefined
             ? []
@@ -622,11 +638,12 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
               );
     const fullDepth = Math.max(...depths);
     const fewestDepth = Math.min(...depths);
+    const longDepths = longContextDepths(options.schedule);
     // each group's depths take turns at one context
     const groups: TimingGroup[] = [
         {depths, contextTokens: SHORT_CONTEXT_TOKENS, kind: "short"},
         ...curveContexts.map((contextTokens) => ({depths: [fullDepth], contextTokens, kind: "curve" as const})),
-        ...(longContext !== undefined ? [{depths: [fullDepth, fewestDepth], contextTokens: longContext, kind: "long" as const}] : [])
+        ...(longContext !== undefined ? [{depths: longDepths, contextTokens: longContext, kind: "long" as const}] : [])
     ];
     const limits = {minimumSteps: options.steps ?? 16, target, maxSeconds};
     const started = process.hrtime.bigint();
@@ -644,7 +661,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         // sequences at 2,048 cached tokens took 100 to 200 ms a step, by turns. One sequence's are shorter and
         // steadier, and each sequence attends to its own cache (node-llama-cpp keeps one per sequence), so
         // a batch's attention is that many sequences'
-        const scaled = options.batch > 1 ? await scaledAttention(options, points, {curveContexts, longContext, fullDepth, fewestDepth}, limits) : {};
+        const scaled = options.batch > 1 ? await scaledAttention(options, points, {curveContexts, longContext, fullDepth, longDepths}, limits) : {};
         if (scaled.points !== undefined) {
             points.push(...scaled.points.scaled);
             attentionFromOneSequence = {

@@ -73,6 +73,9 @@ function standInContext(
 
 const layerCount = 8;
 const schedule = buildSchedule({layerCount});
+/** the depths timed at the long context: full depth, a half, a quarter and the fewest layers (a quarter of 8 is
+ *  the fewest, 2) */
+const longDepths = [layerCount, layerCount / 2, schedule.minDepth];
 const base = {
     schedule,
     prior: estimateCostModelFromTensorBytes({layerBytes: Array.from({length: layerCount}, () => 1), fixedBytes: 1}),
@@ -124,7 +127,7 @@ describe("the speed calibration's long context", () => {
         );
         assert.deepEqual(
             result.points.filter((point) => point.contextTokens === 1024).map((point) => point.depth),
-            [layerCount, schedule.minDepth]
+            longDepths
         );
         assert.ok(result.costModel.layerSecondsPerContextToken.every((perToken) => perToken > 0));
         assert.equal(stand.cells.get(0), 0, "the calibration's positions are gone");
@@ -201,7 +204,7 @@ describe("the speed calibration's long context", () => {
         // at least 40 steps a timing, so that a stray slow step of this machine's own is not a tenth of one
         const result = await calibrateSpeed({...base, steps: 40, cache: new SkipAwareCache(stand.context as unknown as LayerSkipContext), cacheDirectory});
         const long = result.points.filter((point) => point.contextTokens === 1024);
-        assert.equal(long.length, 2);
+        assert.equal(long.length, longDepths.length);
         // the long steps themselves ran steady: only the reference's outliers can say the run was interrupted
         assert.ok(long.every((point) => point.rejectedOutliers === 0));
         assert.ok(long.some((point) => point.besideShortContext!.shortRejectedOutliers > 0));
@@ -271,19 +274,17 @@ describe("the speed calibration's long context", () => {
         assert.deepEqual(
             single.map((point) => `${point.depth}@${point.contextTokens}`),
             [
-                `${layerCount}@8`,
-                `${schedule.minDepth}@8`,
+                ...longDepths.map((depth) => `${depth}@8`),
                 `${layerCount}@256`,
                 `${layerCount}@512`,
                 `${layerCount}@768`,
-                `${layerCount}@1024`,
-                `${schedule.minDepth}@1024`
+                ...longDepths.map((depth) => `${depth}@1024`)
             ]
         );
         assert.ok(stand.decoded.some((entry) => entry.tokens === 1 && entry.firstPosition === 1024 && entry.sequences === 1));
         // the batch's points beyond the short context are its short steps plus twice one sequence's gain
         const scaled = result.points.filter((point) => point.contextTokens > SHORT_CONTEXT_TOKENS);
-        assert.ok(scaled.length === 5 && scaled.every((point) => point.scaledFromOneSequence === true));
+        assert.ok(scaled.length === 3 + longDepths.length && scaled.every((point) => point.scaledFromOneSequence === true));
         for (const point of scaled) {
             const truth = steady(point.depth, point.contextTokens, 2);
             assert.ok(
