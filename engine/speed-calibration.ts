@@ -1,9 +1,9 @@
 // The on-device calibration behind the dial's predictions: decode at up to six depths at a short context,
-// and at full depth, a half, a quarter and the fewest layers at a long one, timing each point until the 95% confidence
-// interval of its mean step time is tight, and fit the cost model's fixed, per-layer and per-context-token
-// time (engine/plan's calibrateCostModel). Cached per model file, build, compute device, thread count,
-// batch size and CPU, so a model loads without re-measuring; but only a calibration made on a quiet
-// machine is cached, because one made under load would mis-predict every later load.
+// and at full depth, a half, a quarter and the fewest layers at a long one, timing each point until the 95%
+// confidence interval of its mean step time is tight, and fit the cost model's fixed, per-layer and
+// per-context-token time and its curves (engine/plan's calibrateCostModel). Cached per model file, build,
+// compute device, thread count, batch size and CPU, so a model loads without re-measuring; but only a
+// calibration made on a quiet machine is cached, because one made under load would mis-predict every later load.
 import {createHash} from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
