@@ -10,7 +10,10 @@ import {InvalidCostModelError} from "./errors.js";
  * skipping it saves more: real speedups grow with context. Layers may differ in cost (e.g. MoE layers
  * next to dense ones), so the model keeps one cost per layer rather than a single per-layer constant.
  * Sliding-window layers are treated like full-attention ones (their real context cost stops growing at
- * the window). A plain JSON-serialisable object so that callers can cache it per model, device and build.
+ * the window). A calibrated model bends both sums where the timings say they are not straight lines: the
+ * layers' through the depth curve, the attention's through the attention depth curve, and n through the
+ * context curve (secondsPerToken). A plain JSON-serialisable object so that callers can cache it per model,
+ * device and build.
  */
 export interface CostModel {
     readonly format: typeof COST_MODEL_FORMAT;
