@@ -121,9 +121,10 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
     const coefficients = [fixed, scale, contextScale];
     const residuals = points.map((p) => p.y - predict(coefficients, p));
     const maxContextTokens = Math.max(...contexts);
-    const depthCurve = fitDepthCurve(
+    const depthCurve = curveThroughDepths(
         points.filter((p) => p.contextTokens === shortestContext),
-        coefficients
+        (p) => p.layers,
+        (p) => (p.y - fixed - contextScale * p.attention) / scale
     );
     // what a timing leaves to the attention once the fixed cost and the layers' own (through the depth curve)
     // are taken off; layers and attention are in average layers (shape and contextShape have a mean of 1)
@@ -131,8 +132,9 @@ export function calibrateCostModel(prior: CostModel, timings: readonly DecodeTim
         p.y - fixed - scale * (depthCurve === undefined ? p.layers : piecewiseLinear(depthCurve.layers, depthCurve.effectiveLayers, p.layers));
     const attentionDepthCurve =
         contextScale > 0
-            ? fitAttentionDepthCurve(
+            ? curveThroughDepths(
                   points.filter((p) => p.contextTokens === longestContext),
+                  (p) => p.attentionPerToken,
                   (p) => attentionLeft(p) / (contextScale * longestContext)
               )
             : undefined;
@@ -208,46 +210,25 @@ function fitContextCurve<Point extends {attentionPerToken: number; contextTokens
 }
 
 /**
- * The attention depth curve from the timings at the longest context, given what each leaves to the attention
- * in average layers' attention (`effectiveLayers`): at each depth timed there (the mean over its timings), kept
- * from falling. Undefined with fewer than three depths (like the depth curve: the line is fitted through them).
+ * A curve through the depths of timings at one context: at each depth (`layersOf`, in average layers) the mean
+ * of what its timings say those layers cost in fact (`effectiveOf`, in the same units), kept from falling.
+ * Undefined with fewer than three depths, where the line, fitted through them, is the curve. The depth curve
+ * reads the layers' own cost at the shortest context, the attention depth curve the attention at the longest.
  */
-function fitAttentionDepthCurve<Point extends {attentionPerToken: number}>(
-    atLongestContext: readonly Point[],
-    effectiveLayers: (point: Point) => number
-): AttentionDepthCurve | undefined {
-    const byDepth = new Map<number, {layers: number; effective: number[]}>();
-    for (const p of atLongestContext) {
-        if (!(p.attentionPerToken > 0)) continue;
-        // costs that differ only by rounding are the same depth
-        const key = Math.round(p.attentionPerToken * 1e6);
-        const atDepth = byDepth.get(key);
-        if (atDepth !== undefined) atDepth.effective.push(effectiveLayers(p));
-        else byDepth.set(key, {layers: p.attentionPerToken, effective: [effectiveLayers(p)]});
-    }
-    if (byDepth.size < 3) return undefined;
-    const knots = [...byDepth.values()].sort((a, b) => a.layers - b.layers);
-    return {layers: knots.map(({layers}) => layers), effectiveLayers: nonFallingMeans(knots.map(({effective}) => effective))};
-}
-
-/**
- * The depth curve from the timings at one context, given the fitted line (fixed, per layer, per attention
- * token): at each depth timed there (the mean over its timings), the layers' cost the line would need to
- * give what was measured, kept from falling. Undefined with fewer than three depths, where the line passes
- * through them anyway.
- */
-function fitDepthCurve(
-    atOneContext: readonly {layers: number; attention: number; y: number}[],
-    [fixed, scale, contextScale]: readonly number[]
-): DepthCurve | undefined {
+function curveThroughDepths<Point>(
+    atOneContext: readonly Point[],
+    layersOf: (point: Point) => number,
+    effectiveOf: (point: Point) => number
+): (DepthCurve & AttentionDepthCurve) | undefined {
     const byDepth = new Map<number, {layers: number; effective: number[]}>();
     for (const p of atOneContext) {
+        const layers = layersOf(p);
+        if (!(layers > 0)) continue;
         // costs that differ only by rounding are the same depth
-        const key = Math.round(p.layers * 1e6);
-        const effective = (p.y - fixed - contextScale * p.attention) / scale;
+        const key = Math.round(layers * 1e6);
         const atDepth = byDepth.get(key);
-        if (atDepth !== undefined) atDepth.effective.push(effective);
-        else byDepth.set(key, {layers: p.layers, effective: [effective]});
+        if (atDepth !== undefined) atDepth.effective.push(effectiveOf(p));
+        else byDepth.set(key, {layers, effective: [effectiveOf(p)]});
     }
     if (byDepth.size < 3) return undefined;
     const knots = [...byDepth.values()].sort((a, b) => a.layers - b.layers);
