@@ -6,6 +6,7 @@
 // at a timed depth is what was timed there, and between two on the line between them.
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
+import {assertClose as close} from "../fixtures/assert-close.js";
 import {
     COST_MODEL_FORMAT,
     InvalidCostModelError,
@@ -22,10 +23,6 @@ import {
 const layerCount = 36;
 const prior = uniformCostModel(layerCount, 0.1);
 const kept = (depth: number): number[] => Array.from({length: depth}, (_, i) => Math.round((i * (layerCount - 1)) / Math.max(1, depth - 1)));
-
-function close(actual: number, expected: number, tolerance: number, what: string): void {
-    assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not within ${tolerance} of ${expected}`);
-}
 
 /** a device like the probe's: 1.9 ms a step, 0.535 ms a layer, and per cached token 0.229 µs whatever the
  *  depth and 0.236 µs a layer (which puts the 9 layers' growth at 0.269 of full depth's) */

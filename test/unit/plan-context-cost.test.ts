@@ -4,6 +4,7 @@
 // leaves it at 0 when the timings do not span enough context to tell it from noise.
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
+import {assertClose as close} from "../fixtures/assert-close.js";
 import {
     COST_MODEL_FORMAT,
     DEFAULT_CONTEXT_TOKENS,
@@ -23,10 +24,6 @@ import {
 } from "../../engine/plan/index.js";
 
 const allLayers = (count: number): number[] => Array.from({length: count}, (_, i) => i);
-
-function close(actual: number, expected: number, tolerance: number, what: string): void {
-    assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not within ${tolerance} of ${expected}`);
-}
 
 /** a 4-layer model: 1 ms fixed, 2 ms per layer, 1 µs per layer per cached token */
 const known: CostModel = {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
+import {assertClose as close} from "../fixtures/assert-close.js";
 import {
     COST_MODEL_FORMAT,
     InsufficientCalibrationError,
@@ -17,10 +18,6 @@ import {
 } from "../../engine/plan/index.js";
 
 const allLayers = (count: number): number[] => Array.from({length: count}, (_, i) => i);
-
-function close(actual: number, expected: number, tolerance: number, what: string): void {
-    assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not within ${tolerance} of ${expected}`);
-}
 
 describe("cost model from tensor bytes", () => {
     it("turns bytes into seconds at the given bandwidth, plus the per-token overhead", () => {

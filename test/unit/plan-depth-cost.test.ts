@@ -4,6 +4,7 @@
 // one context, a prediction at a timed depth is what was timed there, and between two on the line between them.
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
+import {assertClose as close} from "../fixtures/assert-close.js";
 import {
     COST_MODEL_FORMAT,
     InvalidCostModelError,
@@ -20,10 +21,6 @@ import {
 const layerCount = 28;
 const prior = uniformCostModel(layerCount, 0.1);
 const kept = (depth: number): number[] => Array.from({length: depth}, (_, i) => Math.round((i * (layerCount - 1)) / Math.max(1, depth - 1)));
-
-function close(actual: number, expected: number, tolerance: number, what: string): void {
-    assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not within ${tolerance} of ${expected}`);
-}
 
 /** bare steps of the 28-layer n_embd 640 model on 2 cores, each depth timed alone (ms; probe of 2026-11-30) */
 const measuredMilliseconds: Record<number, number> = {2: 1.129, 4: 1.493, 6: 1.833, 9: 2.584, 12: 3.504, 16: 4.582, 20: 5.65, 24: 6.533, 28: 7.317};
