@@ -259,25 +259,18 @@ export function validateCostModel(model: CostModel, layerCount?: number): CostMo
     model.layerSeconds.forEach((seconds, layer) => requireFiniteNonNegative(`layerSeconds[${layer}]`, seconds));
     model.layerSecondsPerContextToken.forEach((seconds, layer) => requireFiniteNonNegative(`layerSecondsPerContextToken[${layer}]`, seconds));
     if (model.contextCurve !== undefined) validateContextCurve(model.contextCurve);
-    if (model.depthCurve !== undefined) validateDepthCurve(model.depthCurve);
-    if (model.attentionDepthCurve !== undefined)
-        validateCurve(model.attentionDepthCurve.layers, model.attentionDepthCurve.effectiveLayers, {
-            field: "attentionDepthCurve",
-            x: "layers",
-            y: "effectiveLayers",
-            name: "attention depth",
-            knots: "depths",
-            values: "effective costs"
-        });
+    if (model.depthCurve !== undefined) validateDepthCurve(model.depthCurve, "depthCurve", "depth");
+    if (model.attentionDepthCurve !== undefined) validateDepthCurve(model.attentionDepthCurve, "attentionDepthCurve", "attention depth");
     return model;
 }
 
-function validateDepthCurve(curve: DepthCurve): void {
+/** a curve through depths (the depth curve, the attention depth curve), named in its errors */
+function validateDepthCurve(curve: DepthCurve | AttentionDepthCurve, field: string, name: string): void {
     validateCurve(curve.layers, curve.effectiveLayers, {
-        field: "depthCurve",
+        field,
         x: "layers",
         y: "effectiveLayers",
-        name: "depth",
+        name,
         knots: "depths",
         values: "effective costs"
     });
