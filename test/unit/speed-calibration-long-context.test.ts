@@ -205,9 +205,19 @@ describe("the speed calibration's long context", () => {
         const result = await calibrateSpeed({...base, steps: 40, cache: new SkipAwareCache(stand.context as unknown as LayerSkipContext), cacheDirectory});
         const long = result.points.filter((point) => point.contextTokens === 1024);
         assert.equal(long.length, longDepths.length);
-        // the long steps themselves ran steady: only the reference's outliers can say the run was interrupted
-        assert.ok(long.every((point) => point.rejectedOutliers === 0));
-        assert.ok(long.some((point) => point.besideShortContext!.shortRejectedOutliers > 0));
+        // the long steps themselves ran steady: only the reference's outliers can say the run was interrupted.
+        // A step of this machine's own may still be slow (a 9 ms step preempted for 5 ms is far out), so the
+        // long points are held to what refuses the cache, a tenth of their steps, not to none. (The messages:
+        // without one a failing assert.ok here spends minutes building its own from the source)
+        const ownOutliers = long.map((point) => `${point.rejectedOutliers} of ${point.stepSeconds.samples + point.rejectedOutliers}`);
+        assert.ok(
+            long.every((point) => point.rejectedOutliers <= 0.1 * (point.stepSeconds.samples + point.rejectedOutliers)),
+            `far outliers among the long steps: ${ownOutliers.join(", ")}`
+        );
+        assert.ok(
+            long.some((point) => point.besideShortContext!.shortRejectedOutliers > 0),
+            `no far outliers among the short steps timed beside the long ones (own: ${ownOutliers.join(", ")})`
+        );
         assert.match(
             result.notCachedReason ?? "",
             /^\d+ of \d+ decode steps at \d+ layers and 8 cached tokens \(timed beside those at 1024\) took far longer than the rest/
