@@ -468,8 +468,11 @@ type GroupLimits = {minimumSteps: number; target: number; maxSeconds: number};
 
 /**
  * Times the groups in order on `batch` fresh scratch sequences: the points whose interval met the target, and
- * the first short or long point that did not, which ends the timing (a curve knot too spread is only left
- * out). When the long groups began, for the elapsed time.
+ * the first short or long point that did not, which ends the timing after its group (a curve knot too spread
+ * is only left out). The group's other depths, timed in the same turns, stand on their own intervals: on the
+ * 28-layer n_embd 1152 model one long depth of four missed ±2.0% by 0.01%, and dropping the two after it took
+ * the attention's curve through the depths (three needed) with them, so the dial promised 7 layers 3.26x at
+ * ~1,500 tokens where they gave 3.04x. When the long groups began, for the elapsed time.
  * When the context holds twice `batch` sequences, the groups beyond the short context fill a second set of
  * them, and each such group's depths are timed in the same turns at the short context too, on the first set
  * (which stays there): a point beyond it is then the short group's point at its depth times what the
@@ -512,6 +515,8 @@ async function timeGroups(
                 }
             );
             const own = besideShort ? timed.slice(masks.length) : timed;
+            // every depth of a group was timed in the same turns: one too spread does not undo the others
+            let groupRefused: {kind: "short" | "long"; spread: string} | undefined;
             for (const [index, {stepSeconds, rejectedOutliers}] of own.entries()) {
                 const depth = groupDepths[index];
                 const reference = besideShort ? timed[index] : undefined;
@@ -528,8 +533,9 @@ async function timeGroups(
                 const spread = `decode steps ${batch > 1 ? `of ${batch} sequences ` : ""}at ${depth} layers and ${tooSpread.at} cached tokens${
                     tooSpread.at !== contextTokens ? ` (timed beside those at ${contextTokens})` : ""
                 } stayed too spread to time: ±${percentBeyond(tooSpread.stepSeconds.relativeHalfWidth, limits.target)} (95% interval) after ${tooSpread.stepSeconds.samples + tooSpread.rejectedOutliers} steps`;
-                return {points, refused: {kind, spread}, longStarted};
+                groupRefused ??= {kind, spread};
             }
+            if (groupRefused !== undefined) return {points, refused: groupRefused, longStarted};
         }
     } finally {
         await beyond?.close();
@@ -663,7 +669,10 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         // a batch's attention is that many sequences'
         const scaled = options.batch > 1 ? await scaledAttention(options, points, {curveContexts, longContext, fullDepth, longDepths}, limits) : {};
         if (scaled.points !== undefined) {
-            points.push(...scaled.points.scaled);
+            // one sequence's timing stands for the whole long context: the batch's own depths there that stood
+            // go, so that the attention's curve through the depths rests on one timing, not on two that differ
+            // (on 26x1280 the stand-in put batch 4's full depth 3-16% above the batch's own)
+            points.splice(0, points.length, ...points.filter((point) => point.contextTokens !== longContext), ...scaled.points.scaled);
             attentionFromOneSequence = {
                 reason: `${refused}, so the batch's attention is ${options.batch} times one sequence's, timed at batch 1`,
                 points: scaled.points.single
@@ -673,9 +682,10 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
             // curve's knots that stood, or stays 0 as before it was measured), but not for the cache: the
             // next load tries again
             const curveReach = Math.max(...points.map((point) => point.contextTokens));
+            const longStood = points.filter((point) => point.contextTokens === longContext).map((point) => point.depth);
             longContextFailure = `${refused}${scaled.refused !== undefined ? ` (and one sequence's: ${scaled.refused})` : ""}, so the attention's cost per cached token ${
                 curveReach > SHORT_CONTEXT_TOKENS ? `rests on the points up to ${curveReach} cached tokens` : "is not measured"
-            }`;
+            }${longStood.length > 0 ? ` (at ${longContext}: ${longStood.join(", ")} layers stood)` : ""}`;
         }
     }
     const longFinished = process.hrtime.bigint();

@@ -226,8 +226,9 @@ describe("the speed calibration's long context", () => {
     });
 
     test("that stays too spread leaves the term at 0 and the calibration uncached, instead of failing it", async () => {
-        // steady short steps; at the long context every other step takes 20 times as long
-        const stand = standInContext(layerCount, (layers, position, step) => (position > 100 && step % 2 === 0 ? 20 : 1) * (0.2 + layers * 0.1));
+        // steady short steps; at the long context every other step takes 100 times as long (at 20 times the
+        // fewest layers' steps, 0.4 ms and 8, met ±30% once in a while, and a long depth that stands counts)
+        const stand = standInContext(layerCount, (layers, position, step) => (position > 100 && step % 2 === 0 ? 100 : 1) * (0.2 + layers * 0.1));
         const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
         const cacheDirectory = path.join(scratch, "spread");
         const result = await calibrateSpeed({...base, cache, cacheDirectory});
@@ -246,10 +247,10 @@ describe("the speed calibration's long context", () => {
     });
 
     test("that stays too spread while the curve's knots stood takes the term from those knots, and says so", async () => {
-        // steady up to the curve's last knot (768 of 1,024 tokens); beyond it every other step takes 20 times as long
+        // steady up to the curve's last knot (768 of 1,024 tokens); beyond it every other step takes 100 times as long
         const stand = standInContext(
             layerCount,
-            (layers, position, step) => (position > 900 && step % 2 === 0 ? 20 : 1) * (0.2 + layers * 0.1) * (1 + position / 1000)
+            (layers, position, step) => (position > 900 && step % 2 === 0 ? 100 : 1) * (0.2 + layers * 0.1) * (1 + position / 1000)
         );
         const cache = new SkipAwareCache(stand.context as unknown as LayerSkipContext);
         const cacheDirectory = path.join(scratch, "curve-stands");
@@ -260,6 +261,47 @@ describe("the speed calibration's long context", () => {
         );
         assert.ok(result.points.some((point) => point.contextTokens === 768));
         assert.ok(result.costModel.layerSecondsPerContextToken.every((perToken) => perToken > 0));
+        assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
+    });
+
+    test("one long depth too spread leaves the others timed in its turns standing, and the attention's curve through them", async () => {
+        // 16 layers: full depth, a half, a quarter and the fewest at the long context. Only the half's steps there
+        // are spread (every other one takes 20 times as long); the rest run steady
+        const layers16 = 16;
+        const schedule16 = buildSchedule({layerCount: layers16});
+        const steady = (layers: number, position: number) => 0.2 + layers * (0.1 + 0.001 * position);
+        const stand = standInContext(
+            layers16,
+            (layers, position, step) => (position === 1024 && layers === layers16 / 2 && step % 2 === 0 ? 20 : 1) * steady(layers, position),
+            2
+        );
+        const cacheDirectory = path.join(scratch, "one-long-depth-spread");
+        const result = await calibrateSpeed({
+            ...base,
+            schedule: schedule16,
+            prior: estimateCostModelFromTensorBytes({layerBytes: Array.from({length: layers16}, () => 1), fixedBytes: 1}),
+            cache: new SkipAwareCache(stand.context as unknown as LayerSkipContext),
+            cacheDirectory
+        });
+        const stood = [layers16, layers16 / 4, schedule16.minDepth];
+        assert.match(
+            result.notCachedReason ?? "",
+            new RegExp(
+                `^decode steps at ${layers16 / 2} layers and 1024 cached tokens stayed too spread to time: .* rests on the points up to 1024 cached tokens \\(at 1024: ${stood.join(", ")} layers stood\\)$`
+            )
+        );
+        assert.deepEqual(
+            result.points.filter((point) => point.contextTokens === 1024).map((point) => point.depth),
+            stood
+        );
+        // three depths at the long context are enough for the curve, and it holds the steady steps there
+        const curve = result.costModel.attentionDepthCurve;
+        assert.ok(curve !== undefined, "no attention depth curve from the three long depths that stood");
+        for (const depth of [layers16, layers16 / 2, layers16 / 4]) {
+            const kept = Array.from({length: depth}, (_, layer) => layer);
+            const predicted = secondsPerToken(result.costModel, kept, {contextTokens: 1024}) * 1e3;
+            assert.ok(Math.abs(predicted / steady(depth, 1024) - 1) < 0.1, `${predicted} ms at ${depth} layers and 1024 tokens, steady ${steady(depth, 1024)}`);
+        }
         assert.equal(fs.existsSync(cacheDirectory) ? fs.readdirSync(cacheDirectory).length : 0, 0);
     });
 
