@@ -202,7 +202,8 @@ export function speedCalibrationFile(key: SpeedCalibrationKey, cacheDirectory = 
         // 12: the engine's step is the plain mean of its bursts, its slow steps included
         // 13: the points beyond the short context are timed in turns with the short context's (timeGroups)
         // 14: a half and a quarter of the layers are timed at the long context too (longContextDepths)
-        version: 14,
+        // 15: the attention depth curve's knots lie on the least-squares line through them (calibration.ts)
+        version: 15,
         model: path.resolve(key.modelPath),
         size: stat.size,
         mtime: stat.mtimeMs,

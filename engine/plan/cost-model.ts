@@ -84,8 +84,8 @@ export interface DepthCurve {
  * its 9-layer level 3-7% more speed at ~1,500 tokens than it gave in four bench runs of four. The curve maps
  * the kept layers' attention, in average layers (Σ layerSecondsPerContextToken of the kept layers ÷ their
  * mean), to what it costs in fact, piecewise linearly through (0, 0) and the depths timed at the longest
- * context, and past the last knot along its last piece; the context term is n (through the context curve)
- * times that.
+ * context (where the calibration puts them on the least-squares line through what each timed), and past the
+ * last knot along its last piece; the context term is n (through the context curve) times that.
  */
 export interface AttentionDepthCurve {
     /** the kept layers' attention at each knot, in average layers, increasing */

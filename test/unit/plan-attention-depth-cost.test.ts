@@ -2,8 +2,10 @@
 // proportional to how many run either (bare steps of the 36-layer n_embd 1024 model on 2 cores grew by 3.29 ms
 // at 9 layers and 12.21 ms at 36 from ~100 to ~1,500 cached tokens: 0.269 of it, where a cost per layer gives
 // 0.25), so with full depth and the fewest layers alone at the long context the dial promised its 9-layer
-// level more speed there than it gave. With three or more depths timed at the longest context, a prediction
-// at a timed depth is what was timed there, and between two on the line between them.
+// level more speed there than it gave. With three or more depths timed at the longest context, the curve's
+// knots lie on the least-squares line through what each of them timed (a cost per step plus one per layer):
+// on a device whose attention is such a line a prediction at a timed depth is what was timed there, and one
+// knot timed low by noise moves the levels beside it less than a curve through it would.
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {assertClose as close} from "../fixtures/assert-close.js";
@@ -83,6 +85,25 @@ describe("the attention depth curve", () => {
                 attentionDepthCurve.effectiveLayers[knot]! >= attentionDepthCurve.effectiveLayers[knot - 1]!,
                 attentionDepthCurve.effectiveLayers.join(", ")
             );
+    });
+
+    it("puts its knots on the least-squares line through them, so one timed low does not carry its noise into the levels beside it", () => {
+        // the half depth's long point 4% low (its attention some 9% low), as on 28x1152 at batch 4
+        const lowHalf = timings.map((timing) =>
+            timing.contextTokens === 2048 && timing.keptLayers.length === 18 ? {...timing, secondsPerToken: (0.96 * stepMilliseconds(18, 2048)) / 1000} : timing
+        );
+        const model = calibrateCostModel(prior, lowHalf);
+        const curve = model.attentionDepthCurve;
+        assert.ok(curve !== undefined);
+        const slopes = curve.layers
+            .slice(1)
+            .map((layers, knot) => (curve.effectiveLayers[knot + 1]! - curve.effectiveLayers[knot]!) / (layers - curve.layers[knot]!));
+        for (const slope of slopes) close(slope, slopes[0]!, 1e-9, `the knots' slopes ${slopes.join(", ")}`);
+        // the low point is not what the model says of 18 layers there, and 14 layers (between a quarter and a
+        // half) stay within 1.5% of the device, where a curve through the low knot put them 2.8% under it
+        const at = (depth: number) => secondsPerToken(model, kept(depth), {contextTokens: 2048}) * 1000;
+        assert.ok(at(18) > 0.97 * stepMilliseconds(18, 2048), `${at(18)} ms at 18 layers, timed ${0.96 * stepMilliseconds(18, 2048)}`);
+        close(at(14), stepMilliseconds(14, 2048), 0.015 * stepMilliseconds(14, 2048), "14 layers at 2,048");
     });
 
     it("maps the kept layers' attention through its knots, and past the last along its last piece", () => {
