@@ -672,7 +672,7 @@ export async function calibrateSpeed(options: SpeedCalibrationOptions): Promise<
         if (scaled.points !== undefined) {
             // one sequence's timing stands for the whole long context: the batch's own depths there that stood
             // go, so that the attention's curve through the depths rests on one timing, not on two that differ
-            // (on 26x1280 the stand-in put batch 4's full depth 3-16% above the batch's own)
+            // (on 26x1280 the stand-in put batch 4's full depth 9% and 20% above the batch's own)
             points.splice(0, points.length, ...points.filter((point) => point.contextTokens !== longContext), ...scaled.points.scaled);
             attentionFromOneSequence = {
                 reason: `${refused}, so the batch's attention is ${options.batch} times one sequence's, timed at batch 1`,

@@ -355,6 +355,30 @@ describe("the speed calibration's long context", () => {
         assert.equal(stand.cells.get(1), 0);
     });
 
+    test("at batch 2, one long depth too spread: one sequence's timing stands for the whole long context, the batch's depths that stood go", async () => {
+        // two sequences' steps at the long context are spread at 4 layers only (every other one 100 times as
+        // long); 8 and 2 layers stand there. One sequence's are steady
+        const steady = (layers: number, position: number, sequences: number) => 0.2 + layers * (0.1 + 0.02 * sequences + 0.001 * sequences * position);
+        const stand = standInContext(
+            layerCount,
+            (layers, position, step, sequences) =>
+                (sequences > 1 && position === 1024 && layers === 4 && step % 2 === 0 ? 100 : 1) * steady(layers, position, sequences),
+            2
+        );
+        const result = await calibrateSpeed({
+            ...base,
+            batch: 2,
+            cache: new SkipAwareCache(stand.context as unknown as LayerSkipContext),
+            cacheDirectory: path.join(scratch, "one-sequence-one-depth")
+        });
+        assert.match(result.attentionFromOneSequence?.reason ?? "", /^decode steps of 2 sequences at 4 layers and 1024 cached tokens stayed too spread/);
+        const long = result.points.filter((point) => point.contextTokens === 1024);
+        assert.deepEqual(
+            long.map((point) => `${point.depth}${point.scaledFromOneSequence === true ? " scaled" : " own"}`),
+            longDepths.map((depth) => `${depth} scaled`)
+        );
+    });
+
     test("that stays too spread for one sequence too says both, and is not cached", async () => {
         // every other long step takes 20 times as long; the short ones are steady. One sequence's long points are
         // timed beside its short ones (two sequences hold one and one), in turns that get more of the machine's
